@@ -1,0 +1,338 @@
+//! Getting the account: the [`AccountSource`] trait and its SDK implementation.
+//!
+//! The SDK is configured with explicit timeouts (it has none by default) and with its
+//! own retries disabled: its retry token bucket is shared process-wide and silently
+//! stops retrying after sustained failures, so the poller owns the retry policy.
+
+use std::error::Error as StdError;
+use std::future::Future;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_sdk_pinpointemail::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_pinpointemail::operation::get_account::{GetAccountError, GetAccountOutput};
+
+use crate::config::{ConfigError, Credentials, PollSettings, Target};
+use crate::error::PollError;
+
+/// What `GetAccount` says about one account in one region.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    /// `SendQuota.Max24HourSend`; -1 means unlimited.
+    pub max_24_hour_send: f64,
+    /// `SendQuota.MaxSendRate`, emails per second.
+    pub max_send_rate: f64,
+    /// `SendQuota.SentLast24Hours`.
+    pub sent_last_24_hours: f64,
+    /// `SendingEnabled`.
+    pub sending_enabled: bool,
+    /// `ProductionAccessEnabled`; false means the account is in the sandbox.
+    pub production_access_enabled: bool,
+    /// `DedicatedIpAutoWarmupEnabled`.
+    pub dedicated_ip_auto_warmup_enabled: bool,
+    /// `EnforcementStatus` as AWS spells it (HEALTHY, PROBATION, SHUTDOWN, or a value
+    /// AWS adds later); `None` when the answer had none.
+    pub enforcement_status: Option<String>,
+}
+
+/// Something that can fetch the account of one target in one region.
+///
+/// The exporter uses [`PinpointEmailSource`]; tests of the schedule use scripted
+/// sources under paused time.
+pub trait AccountSource: Send + Sync + 'static {
+    /// Calls `GetAccount` once.
+    fn get_account(&self) -> impl Future<Output = Result<Account, PollError>> + Send;
+}
+
+/// [`AccountSource`] over the Pinpoint Email API of one region.
+#[derive(Debug, Clone)]
+pub struct PinpointEmailSource {
+    client: aws_sdk_pinpointemail::Client,
+    timeout: Duration,
+}
+
+impl PinpointEmailSource {
+    /// A source for `region`, sharing `sdk_config`'s credentials and identity cache
+    /// with the other regions of the same target.
+    pub fn new(sdk_config: &SdkConfig, region: &str, timeout: Duration) -> Self {
+        let conf = aws_sdk_pinpointemail::config::Builder::from(sdk_config)
+            .region(Region::new(region.to_string()))
+            .build();
+        PinpointEmailSource {
+            client: aws_sdk_pinpointemail::Client::from_conf(conf),
+            timeout,
+        }
+    }
+}
+
+impl AccountSource for PinpointEmailSource {
+    async fn get_account(&self) -> Result<Account, PollError> {
+        match self.client.get_account().send().await {
+            Ok(out) => account_from_output(&out),
+            Err(err) => Err(classify_sdk_error(&err, self.timeout)),
+        }
+    }
+}
+
+/// Maps a successful answer to an [`Account`]. An answer without `SendQuota` is
+/// rejected: reporting a quota of 0 would page people for nothing.
+pub fn account_from_output(out: &GetAccountOutput) -> Result<Account, PollError> {
+    let quota = out.send_quota().ok_or_else(|| {
+        PollError::InvalidResponse("the answer has no SendQuota object".to_string())
+    })?;
+    Ok(Account {
+        max_24_hour_send: quota.max24_hour_send(),
+        max_send_rate: quota.max_send_rate(),
+        sent_last_24_hours: quota.sent_last24_hours(),
+        sending_enabled: out.sending_enabled(),
+        production_access_enabled: out.production_access_enabled(),
+        dedicated_ip_auto_warmup_enabled: out.dedicated_ip_auto_warmup_enabled(),
+        enforcement_status: out.enforcement_status().map(str::to_string),
+    })
+}
+
+/// Error codes that mean the caller's identity or permissions are wrong.
+const AUTH_CODES: &[&str] = &[
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "IncompleteSignatureException",
+    "MissingAuthenticationToken",
+    "MissingAuthenticationTokenException",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "RequestExpired",
+    "InvalidAccessKeyId",
+    "NotAuthorized",
+];
+
+/// Error codes that mean "call less often".
+const THROTTLE_CODES: &[&str] = &[
+    "TooManyRequestsException",
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "SlowDown",
+];
+
+/// What to tell an operator when no credentials could be found at all.
+pub const NO_CREDENTIALS_HINT: &str = "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+     or AWS_PROFILE (or `profile` in --config.file), or run with an IAM role \
+     (EKS IRSA / pod identity, ECS task role, EC2 instance profile); \
+     the identity needs the permission ses:GetAccount";
+
+/// Classifies an SDK error into a [`PollError`], keeping the whole error chain in
+/// the message.
+pub fn classify_sdk_error(
+    err: &SdkError<GetAccountError, aws_smithy_runtime_api::http::Response>,
+    timeout: Duration,
+) -> PollError {
+    let detail = || DisplayErrorContext(err).to_string();
+    match err {
+        SdkError::TimeoutError(_) => PollError::Timeout(timeout),
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            let status = service.raw().status().as_u16();
+            let code = e.code().unwrap_or("");
+            let message = match e.message() {
+                Some(m) => format!("HTTP {status} {code}: {m}"),
+                None => format!("HTTP {status} {code}"),
+            };
+            if matches!(e, GetAccountError::TooManyRequestsException(_))
+                || THROTTLE_CODES.contains(&code)
+                || status == 429
+            {
+                PollError::Throttled(message)
+            } else if AUTH_CODES.contains(&code) || status == 401 || status == 403 {
+                PollError::Auth(message)
+            } else if (500..=599).contains(&status) {
+                PollError::Server(message)
+            } else if matches!(e, GetAccountError::BadRequestException(_))
+                || (400..=499).contains(&status)
+            {
+                PollError::BadRequest(message)
+            } else {
+                PollError::InvalidResponse(message)
+            }
+        }
+        SdkError::ResponseError(_) => PollError::InvalidResponse(detail()),
+        SdkError::DispatchFailure(d) => {
+            if let Some(cred) = find_in_chain::<CredentialsError>(err) {
+                credentials_error(cred, detail())
+            } else if d.is_timeout() {
+                PollError::Timeout(timeout)
+            } else if d.is_io() {
+                PollError::Network(detail())
+            } else {
+                PollError::Other(detail())
+            }
+        }
+        SdkError::ConstructionFailure(_) => match find_in_chain::<CredentialsError>(err) {
+            Some(cred) => credentials_error(cred, detail()),
+            None => PollError::Other(detail()),
+        },
+        _ => PollError::Other(detail()),
+    }
+}
+
+fn credentials_error(cred: &CredentialsError, detail: String) -> PollError {
+    match cred {
+        CredentialsError::CredentialsNotLoaded(_) => {
+            PollError::Auth(format!("{NO_CREDENTIALS_HINT} ({detail})"))
+        }
+        _ => PollError::Auth(detail),
+    }
+}
+
+fn find_in_chain<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a T> {
+    let mut current: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = current {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        current = e.source();
+    }
+    None
+}
+
+/// Loads the shared AWS configuration of one target: its credentials (standard
+/// chain, named profile, or assumed role), the exporter's timeouts, and no SDK
+/// retries. `base` yields the loader to start from; the binary passes
+/// `aws_config::defaults`, tests pass one pointed at a local endpoint.
+pub async fn load_target_config(
+    target: &Target,
+    poll: &PollSettings,
+    base: &(dyn Fn() -> ConfigLoader + Sync),
+) -> SdkConfig {
+    let timeouts = TimeoutConfig::builder()
+        .operation_timeout(poll.timeout)
+        .connect_timeout(poll.timeout.min(Duration::from_secs(5)))
+        .read_timeout(poll.timeout)
+        .build();
+    let mut loader = base()
+        .timeout_config(timeouts)
+        .retry_config(RetryConfig::disabled());
+    let profile = match &target.credentials {
+        Credentials::DefaultChain => None,
+        Credentials::Profile(p) => Some(p),
+        Credentials::AssumeRole { source_profile, .. } => source_profile.as_ref(),
+    };
+    if let Some(p) = profile {
+        loader = loader.profile_name(p);
+    }
+    let source = loader.load().await;
+    match &target.credentials {
+        Credentials::AssumeRole {
+            role_arn,
+            external_id,
+            session_name,
+            ..
+        } => {
+            let mut builder = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+                .session_name(session_name)
+                .configure(&source);
+            if let Some(id) = external_id {
+                builder = builder.external_id(id);
+            }
+            // STS needs a region even when the source config has none.
+            if source.region().is_none() {
+                if let Some(r) = target.regions.first() {
+                    builder = builder.region(Region::new(r.clone()));
+                }
+            }
+            let provider = builder.build().await;
+            source
+                .into_builder()
+                .credentials_provider(SharedCredentialsProvider::new(provider))
+                .build()
+        }
+        _ => source,
+    }
+}
+
+/// The default base loader: the standard AWS config chain.
+pub fn default_loader() -> ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest())
+}
+
+/// Fills in the regions of targets that list none from the AWS config chain's
+/// region (`AWS_REGION`, profile), or fails with a message saying what to set.
+pub async fn resolve_regions(
+    targets: &mut [Target],
+    base: &(dyn Fn() -> ConfigLoader + Sync),
+) -> Result<(), ConfigError> {
+    for target in targets.iter_mut().filter(|t| t.regions.is_empty()) {
+        let mut loader = base();
+        if let Credentials::Profile(p)
+        | Credentials::AssumeRole {
+            source_profile: Some(p),
+            ..
+        } = &target.credentials
+        {
+            loader = loader.profile_name(p);
+        }
+        let region = loader.load().await.region().map(|r| r.to_string());
+        match region {
+            Some(r) => target.regions.push(r),
+            None => {
+                return Err(ConfigError::NoRegion {
+                    target: target.name.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_pinpointemail::types::SendQuota;
+
+    #[test]
+    fn maps_every_field() {
+        let out = GetAccountOutput::builder()
+            .send_quota(
+                SendQuota::builder()
+                    .max24_hour_send(50000.0)
+                    .max_send_rate(14.0)
+                    .sent_last24_hours(1234.0)
+                    .build(),
+            )
+            .sending_enabled(true)
+            .production_access_enabled(false)
+            .dedicated_ip_auto_warmup_enabled(true)
+            .enforcement_status("PROBATION")
+            .build();
+        assert_eq!(
+            account_from_output(&out).unwrap(),
+            Account {
+                max_24_hour_send: 50000.0,
+                max_send_rate: 14.0,
+                sent_last_24_hours: 1234.0,
+                sending_enabled: true,
+                production_access_enabled: false,
+                dedicated_ip_auto_warmup_enabled: true,
+                enforcement_status: Some("PROBATION".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn missing_send_quota_is_invalid() {
+        let out = GetAccountOutput::builder().sending_enabled(true).build();
+        assert_eq!(
+            account_from_output(&out).unwrap_err().reason(),
+            "invalid_response"
+        );
+    }
+}

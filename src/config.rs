@@ -1,0 +1,815 @@
+//! Command-line flags and the targets file, validated once into a [`Config`].
+//!
+//! A user with one account needs only flags: without `--config.file` there is one
+//! target named `default` that uses the standard AWS credential chain. With a file,
+//! its targets replace that default one, and `--aws.regions` becomes the region list
+//! of every file target that does not list its own.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use serde::Deserialize;
+
+/// The port the exporter listens on by default. It lies outside the 9100-9999 range
+/// that Prometheus exporters conventionally share (now fully allocated) and is not
+/// assigned to another service by IANA.
+pub const DEFAULT_PORT: u16 = 10919;
+
+/// The `target` label of the single target polled when no config file is given.
+pub const DEFAULT_TARGET: &str = "default";
+
+/// Polls `GetAccount` of Amazon Pinpoint Email / SES for each configured AWS account
+/// and region in the background, and serves the sending quota, send rate, sending
+/// and production-access flags and the enforcement status (HEALTHY, PROBATION,
+/// SHUTDOWN) as Prometheus metrics.
+///
+/// Credentials and endpoints come from the standard AWS chain (AWS_* environment
+/// variables, profiles, SSO, web identity / IRSA, ECS, EC2 instance profile).
+#[derive(Debug, Parser)]
+#[command(name = "pinpoint-email-exporter", version, about, long_about)]
+pub struct Cli {
+    /// Address to listen on for HTTP requests: HOST:PORT, or :PORT for all IPv4 interfaces.
+    #[arg(long = "web.listen-address", value_name = "ADDR", default_value_t = format!(":{DEFAULT_PORT}"))]
+    pub listen_address: String,
+
+    /// Path under which to expose metrics.
+    #[arg(
+        long = "web.telemetry-path",
+        value_name = "PATH",
+        default_value = "/metrics"
+    )]
+    pub telemetry_path: String,
+
+    /// Maximum number of HTTP connections served at once; further clients wait in the
+    /// listen backlog.
+    #[arg(long = "web.max-connections", value_name = "N", default_value_t = 256)]
+    pub max_connections: usize,
+
+    /// AWS regions to poll, comma separated (e.g. us-east-1,eu-west-1). Default: the
+    /// region of the standard AWS config chain (AWS_REGION, profile). Applies to every
+    /// target of --config.file that lists no regions of its own.
+    #[arg(long = "aws.regions", value_name = "REGIONS", value_delimiter = ',')]
+    pub regions: Vec<String>,
+
+    /// Time between two polls of one target and region (e.g. 30s, 5m).
+    #[arg(long = "poll.interval", value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+
+    /// Time limit of one GetAccount call, connecting and credential lookup included.
+    #[arg(long = "poll.timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub poll_timeout: Duration,
+
+    /// Upper bound of the exponential backoff after throttling, server, timeout and
+    /// network errors.
+    #[arg(long = "poll.max-backoff", value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub poll_max_backoff: Duration,
+
+    /// How long the account values of a target and region keep being served after
+    /// its last successful poll while polls fail; after that they disappear and only
+    /// pinpoint_email_up and pinpoint_email_last_success_timestamp_seconds remain.
+    #[arg(long = "poll.stale-after", value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub poll_stale_after: Duration,
+
+    /// YAML file listing the targets (AWS accounts) to poll, each with a name, its
+    /// regions and how to get its credentials. See the README for the format.
+    #[arg(long = "config.file", value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+
+    /// Validate the flags and the config file, print what would be polled, and exit.
+    #[arg(long = "config.check")]
+    pub config_check: bool,
+
+    /// Only log messages with the given severity or above.
+    #[arg(long = "log.level", value_name = "LEVEL", value_enum, default_value_t = LogLevel::Info)]
+    pub log_level: LogLevel,
+
+    /// Output format of log messages.
+    #[arg(long = "log.format", value_name = "FORMAT", value_enum, default_value_t = LogFormat::Logfmt)]
+    pub log_format: LogFormat,
+}
+
+/// Log severities accepted by `--log.level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    /// Every poll and its outcome.
+    Debug,
+    /// Start-up, changes of state and recoveries.
+    Info,
+    /// Failures.
+    Warn,
+    /// Only what stops the exporter from working.
+    Error,
+}
+
+/// Log output formats accepted by `--log.format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// `key=value` pairs, one line per event.
+    Logfmt,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Parses a duration such as `30s`, `5m`, `1h30m` or `250ms`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("{e} (expected a duration such as 30s, 5m or 1h)"))
+}
+
+/// A configuration problem. Its message names the problem and what to do; the
+/// binary prints it and exits with code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A flag value is out of range or inconsistent with another.
+    #[error("invalid flag {flag}: {message}")]
+    Flag {
+        /// The flag, e.g. `--poll.interval`.
+        flag: &'static str,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file given with `--config.file`.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The config file is not valid YAML of the expected shape.
+    #[error("config file {path}: {message}")]
+    Parse {
+        /// The file given with `--config.file`.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A value in the config file is invalid.
+    #[error("config file {path}: {field}: {message}")]
+    Invalid {
+        /// The file given with `--config.file` (or `flags` for flag-only targets).
+        path: PathBuf,
+        /// Where in the file, e.g. `targets[1].regions[0]`.
+        field: String,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// No region was configured for a target and the AWS config chain has none.
+    #[error(
+        "no AWS region for target {target:?}: pass --aws.regions (e.g. --aws.regions=us-east-1), list regions for the target in --config.file, or set AWS_REGION"
+    )]
+    NoRegion {
+        /// The target's name.
+        target: String,
+    },
+}
+
+/// How a target obtains its AWS credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// The standard chain: environment, default profile, SSO, web identity, ECS, IMDS.
+    DefaultChain,
+    /// A named profile of the shared AWS config and credentials files.
+    Profile(String),
+    /// A role assumed with STS, using the standard chain (or `source_profile`) for
+    /// the call to STS.
+    AssumeRole {
+        /// ARN of the role to assume.
+        role_arn: String,
+        /// External ID required by the role's trust policy, if any.
+        external_id: Option<String>,
+        /// Session name, visible in the account's CloudTrail.
+        session_name: String,
+        /// Profile whose credentials call STS; the standard chain when absent.
+        source_profile: Option<String>,
+    },
+}
+
+/// The session name used for assume-role targets that set none.
+pub const DEFAULT_SESSION_NAME: &str = "pinpoint-email-exporter";
+
+/// One AWS account (or role) to poll, in one or more regions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The `target` label of its metrics.
+    pub name: String,
+    /// Regions to poll. Empty means the region of the standard AWS config chain,
+    /// resolved when the AWS clients are built.
+    pub regions: Vec<String>,
+    /// How to get credentials.
+    pub credentials: Credentials,
+}
+
+/// Timing of the pollers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollSettings {
+    /// Time between two polls of one target and region.
+    pub interval: Duration,
+    /// Time limit of one call.
+    pub timeout: Duration,
+    /// Upper bound of the backoff.
+    pub max_backoff: Duration,
+    /// How long account values outlive their last successful poll.
+    pub stale_after: Duration,
+}
+
+impl Default for PollSettings {
+    fn default() -> Self {
+        PollSettings {
+            interval: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+            max_backoff: Duration::from_secs(600),
+            stale_after: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// Settings of the HTTP server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSettings {
+    /// Address to bind.
+    pub listen_address: SocketAddr,
+    /// Path of the metrics endpoint.
+    pub telemetry_path: String,
+    /// Connections served at once.
+    pub max_connections: usize,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// HTTP server settings.
+    pub web: WebSettings,
+    /// Poller timing.
+    pub poll: PollSettings,
+    /// What to poll.
+    pub targets: Vec<Target>,
+    /// `--config.check` was given.
+    pub check_only: bool,
+    /// Log severity.
+    pub log_level: LogLevel,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// The config file, if any (kept for reloads and messages).
+    pub config_file: Option<PathBuf>,
+}
+
+/// The targets file, as written by the user.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    targets: Vec<FileTarget>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTarget {
+    name: String,
+    #[serde(default)]
+    regions: Vec<String>,
+    profile: Option<String>,
+    role_arn: Option<String>,
+    external_id: Option<String>,
+    role_session_name: Option<String>,
+}
+
+impl Config {
+    /// Validates parsed flags and reads the config file they name.
+    pub fn from_cli(cli: Cli) -> Result<Config, ConfigError> {
+        let web = WebSettings {
+            listen_address: parse_listen_address(&cli.listen_address)?,
+            telemetry_path: validate_telemetry_path(&cli.telemetry_path)?,
+            max_connections: match cli.max_connections {
+                0 => {
+                    return Err(ConfigError::Flag {
+                        flag: "--web.max-connections",
+                        message: "must be at least 1".into(),
+                    });
+                }
+                n => n,
+            },
+        };
+        let poll = PollSettings {
+            interval: cli.poll_interval,
+            timeout: cli.poll_timeout,
+            max_backoff: cli.poll_max_backoff,
+            stale_after: cli.poll_stale_after,
+        };
+        validate_poll(&poll)?;
+
+        let flag_regions = cli
+            .regions
+            .iter()
+            .map(|r| r.trim().to_string())
+            .collect::<Vec<_>>();
+        for (i, region) in flag_regions.iter().enumerate() {
+            validate_region(region).map_err(|message| ConfigError::Flag {
+                flag: "--aws.regions",
+                message: format!("entry {} {region:?}: {message}", i + 1),
+            })?;
+        }
+        let flag_regions = dedup(flag_regions);
+
+        let targets = match &cli.config_file {
+            None => vec![Target {
+                name: DEFAULT_TARGET.to_string(),
+                regions: flag_regions,
+                credentials: Credentials::DefaultChain,
+            }],
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                parse_targets(path, &text, &flag_regions)?
+            }
+        };
+
+        Ok(Config {
+            web,
+            poll,
+            targets,
+            check_only: cli.config_check,
+            log_level: cli.log_level,
+            log_format: cli.log_format,
+            config_file: cli.config_file,
+        })
+    }
+}
+
+/// Parses and validates the text of a targets file. `default_regions` (from
+/// `--aws.regions`) fills in targets that list no regions.
+pub fn parse_targets(
+    path: &Path,
+    text: &str,
+    default_regions: &[String],
+) -> Result<Vec<Target>, ConfigError> {
+    let parse_err = |message: String| ConfigError::Parse {
+        path: path.to_path_buf(),
+        message,
+    };
+    if text.trim().is_empty() {
+        return Err(parse_err(
+            "the file is empty; it must contain a `targets:` list (see the README)".into(),
+        ));
+    }
+    let file: FileConfig = serde_yaml_ng::from_str(text).map_err(|e| parse_err(e.to_string()))?;
+    let invalid = |field: String, message: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        field,
+        message,
+    };
+    if file.targets.is_empty() {
+        return Err(invalid(
+            "targets".into(),
+            "the list is empty; add at least one target".into(),
+        ));
+    }
+
+    let mut targets: Vec<Target> = Vec::with_capacity(file.targets.len());
+    for (i, t) in file.targets.into_iter().enumerate() {
+        let at = |field: &str| format!("targets[{i}].{field}");
+        validate_target_name(&t.name).map_err(|m| invalid(at("name"), m))?;
+        if targets.iter().any(|prev| prev.name == t.name) {
+            return Err(invalid(
+                at("name"),
+                format!(
+                    "duplicate target name {:?}; each name must be unique because it becomes the `target` label",
+                    t.name
+                ),
+            ));
+        }
+        for (j, region) in t.regions.iter().enumerate() {
+            validate_region(region).map_err(|m| invalid(at(&format!("regions[{j}]")), m))?;
+        }
+        let regions = if t.regions.is_empty() {
+            default_regions.to_vec()
+        } else {
+            dedup(t.regions)
+        };
+        if let Some(profile) = &t.profile {
+            if profile.trim().is_empty() {
+                return Err(invalid(
+                    at("profile"),
+                    "must not be empty; remove the key to use the default credential chain".into(),
+                ));
+            }
+        }
+        let credentials = match t.role_arn {
+            None => {
+                if t.external_id.is_some() {
+                    return Err(invalid(
+                        at("external_id"),
+                        "is only used with role_arn; add role_arn or remove external_id".into(),
+                    ));
+                }
+                if t.role_session_name.is_some() {
+                    return Err(invalid(
+                        at("role_session_name"),
+                        "is only used with role_arn; add role_arn or remove role_session_name"
+                            .into(),
+                    ));
+                }
+                match t.profile {
+                    Some(p) => Credentials::Profile(p),
+                    None => Credentials::DefaultChain,
+                }
+            }
+            Some(role_arn) => {
+                validate_role_arn(&role_arn).map_err(|m| invalid(at("role_arn"), m))?;
+                if let Some(id) = &t.external_id {
+                    validate_external_id(id).map_err(|m| invalid(at("external_id"), m))?;
+                }
+                let session_name = t
+                    .role_session_name
+                    .unwrap_or_else(|| DEFAULT_SESSION_NAME.to_string());
+                validate_session_name(&session_name)
+                    .map_err(|m| invalid(at("role_session_name"), m))?;
+                Credentials::AssumeRole {
+                    role_arn,
+                    external_id: t.external_id,
+                    session_name,
+                    source_profile: t.profile,
+                }
+            }
+        };
+        targets.push(Target {
+            name: t.name,
+            regions,
+            credentials,
+        });
+    }
+    Ok(targets)
+}
+
+fn dedup(items: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(items.len());
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+fn parse_listen_address(s: &str) -> Result<SocketAddr, ConfigError> {
+    let err = |message: String| ConfigError::Flag {
+        flag: "--web.listen-address",
+        message,
+    };
+    let full = match s.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => s.to_string(),
+    };
+    let mut addrs = full.to_socket_addrs().map_err(|e| {
+        err(format!(
+            "{s:?} is not HOST:PORT or :PORT ({e}); e.g. :{DEFAULT_PORT} or 127.0.0.1:{DEFAULT_PORT}"
+        ))
+    })?;
+    addrs
+        .next()
+        .ok_or_else(|| err(format!("{s:?} resolves to no address")))
+}
+
+fn validate_telemetry_path(path: &str) -> Result<String, ConfigError> {
+    let err = |message: String| ConfigError::Flag {
+        flag: "--web.telemetry-path",
+        message,
+    };
+    if !path.starts_with('/') {
+        return Err(err(format!("{path:?} must start with '/', e.g. /metrics")));
+    }
+    if matches!(path, "/" | "/healthz" | "/readyz") {
+        return Err(err(format!(
+            "{path:?} is taken by another endpoint; use e.g. /metrics"
+        )));
+    }
+    if path.contains(|c: char| c.is_whitespace() || c == '?' || c == '#') {
+        return Err(err(format!(
+            "{path:?} must be a plain path without spaces, '?' or '#'"
+        )));
+    }
+    Ok(path.to_string())
+}
+
+fn validate_poll(p: &PollSettings) -> Result<(), ConfigError> {
+    let fmt = |d: Duration| humantime::format_duration(d).to_string();
+    if p.interval < Duration::from_secs(1) {
+        return Err(ConfigError::Flag {
+            flag: "--poll.interval",
+            message: format!(
+                "{} is below the minimum of 1s; AWS throttles accounts that call this often",
+                fmt(p.interval)
+            ),
+        });
+    }
+    if p.timeout.is_zero() || p.timeout > p.interval {
+        return Err(ConfigError::Flag {
+            flag: "--poll.timeout",
+            message: format!(
+                "{} must be above 0 and at most --poll.interval ({})",
+                fmt(p.timeout),
+                fmt(p.interval)
+            ),
+        });
+    }
+    if p.max_backoff < p.interval {
+        return Err(ConfigError::Flag {
+            flag: "--poll.max-backoff",
+            message: format!(
+                "{} must be at least --poll.interval ({})",
+                fmt(p.max_backoff),
+                fmt(p.interval)
+            ),
+        });
+    }
+    if p.stale_after < p.interval {
+        return Err(ConfigError::Flag {
+            flag: "--poll.stale-after",
+            message: format!(
+                "{} must be at least --poll.interval ({}), or every value would vanish between two polls",
+                fmt(p.stale_after),
+                fmt(p.interval)
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Checks that `region` looks like an AWS region code such as `us-east-1`,
+/// `us-gov-west-1` or `ap-southeast-5`.
+pub fn validate_region(region: &str) -> Result<(), String> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1]
+            .bytes()
+            .all(|b: u8| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty();
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{region:?} is not an AWS region code such as us-east-1 or eu-west-1"
+        ))
+    }
+}
+
+fn validate_target_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} must be 1 to 64 characters of letters, digits, '_', '-' and '.'"
+        ))
+    }
+}
+
+fn validate_role_arn(arn: &str) -> Result<(), String> {
+    // arn:PARTITION:iam::ACCOUNT:role/PATH/NAME
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "iam"
+        && parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5].starts_with("role/")
+        && parts[5].len() > "role/".len();
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{arn:?} is not an IAM role ARN such as arn:aws:iam::111122223333:role/pinpoint-email-exporter"
+        ))
+    }
+}
+
+fn validate_external_id(id: &str) -> Result<(), String> {
+    // The limits STS documents for ExternalId.
+    let ok = (2..=1224).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@:/-_".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err("must be 2 to 1224 characters of letters, digits and +=,.@:/-_".into())
+    }
+}
+
+fn validate_session_name(name: &str) -> Result<(), String> {
+    // The limits STS documents for RoleSessionName.
+    let ok = (2..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} must be 2 to 64 characters of letters, digits and +=,.@-_"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cli(args: &[&str]) -> Cli {
+        let mut all = vec!["pinpoint-email-exporter"];
+        all.extend_from_slice(args);
+        Cli::try_parse_from(all).expect("flags parse")
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::from_cli(cli(&[])).unwrap();
+        assert_eq!(
+            c.web.listen_address,
+            format!("0.0.0.0:{DEFAULT_PORT}").parse().unwrap()
+        );
+        assert_eq!(c.web.telemetry_path, "/metrics");
+        assert_eq!(c.poll, PollSettings::default());
+        assert_eq!(
+            c.targets,
+            vec![Target {
+                name: "default".into(),
+                regions: vec![],
+                credentials: Credentials::DefaultChain
+            }]
+        );
+    }
+
+    #[test]
+    fn regions_flag_is_split_trimmed_and_deduplicated() {
+        let c =
+            Config::from_cli(cli(&["--aws.regions", "us-east-1, eu-west-1,us-east-1"])).unwrap();
+        assert_eq!(c.targets[0].regions, vec!["us-east-1", "eu-west-1"]);
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    fn flag_error(args: &[&str]) -> String {
+        Config::from_cli(cli(args)).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn bad_flags_are_named() {
+        let cases: &[(&[&str], &str)] = &[
+            (
+                &["--poll.interval", "500ms"],
+                "invalid flag --poll.interval: 500ms is below the minimum of 1s; AWS throttles accounts that call this often",
+            ),
+            (
+                &["--poll.interval", "30s", "--poll.timeout", "1m"],
+                "invalid flag --poll.timeout: 1m must be above 0 and at most --poll.interval (30s)",
+            ),
+            (
+                &["--poll.max-backoff", "30s"],
+                "invalid flag --poll.max-backoff: 30s must be at least --poll.interval (1m)",
+            ),
+            (
+                &["--poll.stale-after", "10s"],
+                "invalid flag --poll.stale-after: 10s must be at least --poll.interval (1m), or every value would vanish between two polls",
+            ),
+            (
+                &["--aws.regions", "us-east-1,US-WEST-2"],
+                "invalid flag --aws.regions: entry 2 \"US-WEST-2\": \"US-WEST-2\" is not an AWS region code such as us-east-1 or eu-west-1",
+            ),
+            (
+                &["--web.telemetry-path", "metrics"],
+                "invalid flag --web.telemetry-path: \"metrics\" must start with '/', e.g. /metrics",
+            ),
+            (
+                &["--web.telemetry-path", "/healthz"],
+                "invalid flag --web.telemetry-path: \"/healthz\" is taken by another endpoint; use e.g. /metrics",
+            ),
+            (
+                &["--web.max-connections", "0"],
+                "invalid flag --web.max-connections: must be at least 1",
+            ),
+        ];
+        for (args, want) in cases {
+            assert_eq!(&flag_error(args), want, "args {args:?}");
+        }
+        assert!(
+            flag_error(&["--web.listen-address", "nonsense"]).starts_with(
+                "invalid flag --web.listen-address: \"nonsense\" is not HOST:PORT or :PORT"
+            )
+        );
+    }
+
+    #[test]
+    fn clap_rejects_unknown_flags_and_bad_durations_with_exit_code_2() {
+        let e = Cli::try_parse_from(["x", "--poll.intervall", "5s"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        let e = Cli::try_parse_from(["x", "--poll.interval", "soon"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("expected a duration such as 30s"));
+        let e = Cli::try_parse_from(["x", "--log.level", "verbose"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+    }
+
+    #[test]
+    fn region_codes() {
+        for ok in [
+            "us-east-1",
+            "eu-west-2",
+            "us-gov-west-1",
+            "ap-southeast-5",
+            "cn-north-1",
+        ] {
+            assert_eq!(validate_region(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "us-east",
+            "useast1",
+            "us-east-1a",
+            "US-EAST-1",
+            "u-east-1",
+        ] {
+            assert!(validate_region(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Table test over `testdata/config/*.ok.yml` and `*.bad.yml`: each `.bad.yml`
+    /// starts with a `# error: ` line holding the exact message expected; each
+    /// `.ok.yml` has a `.ok.txt` beside it with the expected `Debug` of its targets.
+    #[test]
+    fn config_files() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/config");
+        let mut seen = 0;
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .expect("testdata/config exists")
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        let default_regions = vec!["eu-central-1".to_string()];
+        for path in entries {
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let shown = Path::new("cfg.yml");
+            if name.ends_with(".bad.yml") {
+                let want = text
+                    .lines()
+                    .next()
+                    .and_then(|l| l.strip_prefix("# error: "))
+                    .unwrap_or_else(|| panic!("{name}: first line must be `# error: ...`"));
+                let got = parse_targets(shown, &text, &default_regions)
+                    .expect_err(&name)
+                    .to_string();
+                assert_eq!(got, want, "{name}");
+                seen += 1;
+            } else if name.ends_with(".ok.yml") {
+                let got = parse_targets(shown, &text, &default_regions)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                let want_path = path.with_extension("txt");
+                let got = format!("{got:#?}\n");
+                if std::env::var_os("UPDATE_GOLDEN").is_some() {
+                    std::fs::write(&want_path, &got).unwrap();
+                }
+                let want = std::fs::read_to_string(&want_path).unwrap_or_else(|_| {
+                    panic!("{}: missing; run with UPDATE_GOLDEN=1", want_path.display())
+                });
+                assert_eq!(got, want, "{name}");
+                seen += 1;
+            }
+        }
+        assert!(
+            seen >= 10,
+            "only {seen} config cases found in {}",
+            dir.display()
+        );
+    }
+
+    #[test]
+    fn unreadable_file_is_named() {
+        let err = Config::from_cli(cli(&["--config.file", "/nonexistent/targets.yml"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("cannot read config file /nonexistent/targets.yml: "),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,194 @@
+//! The HTTP side: listener, routes, connection limits, graceful shutdown.
+//!
+//! Scrapes only read the snapshot store; nothing here calls AWS.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use crate::metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, Store};
+
+/// How long a client may take to send its request headers.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// What the routes need.
+#[derive(Debug)]
+pub struct Server {
+    store: Arc<Store>,
+    telemetry_path: String,
+    max_connections: usize,
+}
+
+impl Server {
+    /// A server exposing `store` at `telemetry_path`, serving at most
+    /// `max_connections` connections at once.
+    pub fn new(store: Arc<Store>, telemetry_path: String, max_connections: usize) -> Self {
+        Server {
+            store,
+            telemetry_path,
+            max_connections: max_connections.max(1),
+        }
+    }
+
+    /// Serves connections from `listener` until `shutdown` resolves, then stops
+    /// accepting, lets in-flight requests finish (for at most [`SHUTDOWN_GRACE`])
+    /// and returns.
+    pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+        let limit = Arc::new(Semaphore::new(self.max_connections));
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            // Take a connection slot before accepting: when all are busy, new
+            // clients wait in the kernel's backlog instead of costing memory here.
+            let permit = tokio::select! {
+                _ = &mut shutdown => break,
+                permit = limit.clone().acquire_owned() => match permit {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+            };
+            let (stream, peer) = tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(conn) => conn,
+                    Err(err) => {
+                        // Usually EMFILE or a connection reset before accept:
+                        // pause briefly rather than spin.
+                        tracing::warn!(error = %err, "accepting a connection failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+            };
+            let _ = stream.set_nodelay(true);
+            let server = Arc::clone(&self);
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .max_buf_size(64 * 1024)
+                .serve_connection(
+                    TokioIo::new(stream),
+                    hyper::service::service_fn(move |req| {
+                        let server = Arc::clone(&server);
+                        async move { Ok::<_, Infallible>(server.route(&req)) }
+                    }),
+                );
+            let conn = graceful.watch(conn);
+            tokio::spawn(async move {
+                if let Err(err) = conn.await {
+                    tracing::debug!(%peer, error = %err, "connection ended with an error");
+                }
+                drop(permit);
+            });
+        }
+        drop(listener);
+        tokio::select! {
+            _ = graceful.shutdown() => {}
+            _ = tokio::time::sleep(SHUTDOWN_GRACE) => {
+                tracing::warn!("connections still open after the shutdown grace period; closing them");
+            }
+        }
+    }
+
+    /// Answers one request.
+    pub fn route(&self, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+        let path = req.uri().path();
+        let method = req.method();
+        let readable = method == Method::GET || method == Method::HEAD;
+        let known = path == self.telemetry_path || matches!(path, "/" | "/healthz" | "/readyz");
+        if !known {
+            return text(StatusCode::NOT_FOUND, "404 page not found\n");
+        }
+        if !readable {
+            let mut resp = text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "405 method not allowed: use GET or HEAD\n",
+            );
+            resp.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+            return resp;
+        }
+        if path == self.telemetry_path {
+            let mut resp = Response::new(Full::new(Bytes::from(self.store.encode())));
+            resp.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE));
+            return resp;
+        }
+        match path {
+            "/healthz" => text(StatusCode::OK, "ok\n"),
+            "/readyz" => {
+                let pending = self.store.pending();
+                if pending.is_empty() {
+                    text(
+                        StatusCode::OK,
+                        "ready: every target and region polled at least once\n",
+                    )
+                } else {
+                    let list: Vec<String> = pending
+                        .iter()
+                        .map(|k| format!("{}/{}", k.target, k.region))
+                        .collect();
+                    text(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &format!(
+                            "not ready: waiting for the first poll of {}\n",
+                            list.join(", ")
+                        ),
+                    )
+                }
+            }
+            _ => {
+                let mut resp =
+                    Response::new(Full::new(Bytes::from(landing_page(&self.telemetry_path))));
+                resp.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                );
+                resp
+            }
+        }
+    }
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn landing_page(telemetry_path: &str) -> String {
+    // The path was validated at start-up to hold no spaces, quotes are escaped here.
+    let href = telemetry_path
+        .replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;");
+    format!(
+        "<!DOCTYPE html>\n<html><head><title>Pinpoint Email Exporter</title></head>\n<body>\n\
+         <h1>Pinpoint Email Exporter</h1>\n\
+         <p>Sending quota, send rate and enforcement status of Amazon Pinpoint Email / SES accounts, \
+         polled in the background.</p>\n\
+         <ul>\n<li><a href=\"{href}\">Metrics</a></li>\n<li><a href=\"/healthz\">Health</a></li>\n\
+         <li><a href=\"/readyz\">Readiness</a></li>\n</ul>\n<p>Version {}</p>\n</body></html>\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}

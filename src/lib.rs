@@ -1,0 +1,27 @@
+//! Prometheus exporter for the sending status of Amazon Pinpoint Email / SES accounts.
+//!
+//! # Layout
+//!
+//! - [`config`]: command-line flags and the YAML targets file, validated once into a
+//!   typed [`config::Config`]; every problem is a [`config::ConfigError`] (exit code 2).
+//! - [`aws`]: the [`aws::AccountSource`] trait ("get the account of one target in one
+//!   region") and its implementation over `aws-sdk-pinpointemail`, including how SDK
+//!   errors map to stable error reasons.
+//! - [`poller`]: one background task per (target, region): the schedule, the jittered
+//!   exponential backoff, and logging once per change of error.
+//! - [`metrics`]: the snapshot store the pollers write and the `/metrics` exposition
+//!   that reads it; the exporter's own metrics live in a separate registry.
+//! - [`http`]: the hyper listener, routes, connection limits and graceful shutdown.
+//! - [`simulator`]: a local HTTP server speaking the AWS REST-JSON protocol of
+//!   `GetAccount`, with SigV4 verification, driven by per-region scripts.
+//! - [`error`]: the poll error type and its metric label.
+//! - [`app`]: wires the pieces together; `main.rs` only parses flags and calls it.
+
+pub mod app;
+pub mod aws;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod poller;
+pub mod simulator;

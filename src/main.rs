@@ -1,0 +1,138 @@
+//! The `pinpoint-email-exporter` binary: parse flags, set up logging, run.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use pinpoint_email_exporter::aws::{default_loader, resolve_regions};
+use pinpoint_email_exporter::config::{Cli, Config, LogFormat, LogLevel};
+use pinpoint_email_exporter::{app, metrics};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// Exit code for configuration errors, as for command-line usage errors.
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse(); // exits with code 2 on unknown flags or bad values
+    let config = match Config::from_cli(cli) {
+        Ok(c) => c,
+        Err(err) => {
+            eprintln!("pinpoint-email-exporter: {err}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    init_logging(config.log_level, config.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("pinpoint-email-exporter: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(config))
+}
+
+async fn run(mut config: Config) -> ExitCode {
+    if let Err(err) = resolve_regions(&mut config.targets, &default_loader).await {
+        eprintln!("pinpoint-email-exporter: {err}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    if config.check_only {
+        print!("{}", app::describe(&config));
+        println!("configuration OK");
+        return ExitCode::SUCCESS;
+    }
+    let listener = match tokio::net::TcpListener::bind(config.web.listen_address).await {
+        Ok(l) => l,
+        Err(err) => {
+            eprintln!(
+                "pinpoint-email-exporter: cannot listen on {}: {err}; choose another --web.listen-address",
+                config.web.listen_address
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let build = metrics::BuildInfo::current();
+    tracing::info!(
+        version = %build.version,
+        revision = %build.revision,
+        address = %config.web.listen_address,
+        pollers = app::keys(&config).len(),
+        interval = %humantime::format_duration(config.poll.interval),
+        "pinpoint-email-exporter listening"
+    );
+    match app::run(&config, &default_loader, listener, shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "exporter failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(s) => s,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot listen for SIGTERM; only SIGINT stops the exporter");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => tracing::info!(signal = "SIGINT", "shutting down"),
+            _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutting down"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+    }
+}
+
+fn init_logging(level: LogLevel, format: LogFormat) {
+    let level = match level {
+        LogLevel::Debug => "debug",
+        LogLevel::Info => "info",
+        LogLevel::Warn => "warn",
+        LogLevel::Error => "error",
+    };
+    // The AWS and HTTP crates log at info about routine work (credential loads,
+    // connections); keep them at warn unless debugging.
+    let quiet = if level == "debug" { "info" } else { "warn" };
+    let filter = EnvFilter::new(format!(
+        "{level},aws_config={quiet},aws_config::imds::region=error,aws_smithy_runtime={quiet},aws_smithy_runtime_api={quiet},hyper={quiet},hyper_util={quiet}"
+    ));
+    let registry = tracing_subscriber::registry().with(filter);
+    match format {
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_writer(std::io::stderr),
+            )
+            .init(),
+        LogFormat::Logfmt => registry
+            .with(
+                tracing_logfmt::builder()
+                    .layer()
+                    .with_writer(std::io::stderr),
+            )
+            .init(),
+    }
+}

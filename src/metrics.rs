@@ -1,0 +1,601 @@
+//! The snapshot store the pollers write, and the `/metrics` exposition that reads it.
+//!
+//! Each (target, region) has one immutable [`RegionSnapshot`] behind an `Arc`; a
+//! poller replaces it whole after every call, so a scrape never mixes two polls.
+//! The exporter's own metrics (errors, call durations, build info, process) live in
+//! a separate [`Registry`] and are merged with the account metrics at encode time.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::{Gauge, LabelPair, Metric, MetricFamily, MetricType};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use tokio::time::Instant;
+
+use crate::aws::Account;
+use crate::error::PollError;
+
+/// Content type of the text exposition format.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Enforcement statuses that are always exported, so alerts and dashboards can rely
+/// on their series existing.
+pub const KNOWN_STATUSES: [&str; 3] = ["HEALTHY", "PROBATION", "SHUTDOWN"];
+
+/// Buckets of `pinpoint_email_poll_duration_seconds`, up to the largest sensible
+/// `--poll.timeout`.
+pub const DURATION_BUCKETS: [f64; 10] = [0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+/// Which account and region a series belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Key {
+    /// The configured target name (`target` label).
+    pub target: String,
+    /// The AWS region (`aws_region` label).
+    pub region: String,
+}
+
+impl Key {
+    /// A key for `target` in `region`.
+    pub fn new(target: impl Into<String>, region: impl Into<String>) -> Self {
+        Key {
+            target: target.into(),
+            region: region.into(),
+        }
+    }
+}
+
+/// The last successful answer of one (target, region).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed {
+    /// The account values.
+    pub account: Account,
+    /// When the answer arrived, on the monotonic clock (for staleness).
+    pub at: Instant,
+    /// When the answer arrived, as Unix seconds (for the exported timestamp).
+    pub unix_seconds: f64,
+}
+
+/// Everything exported for one (target, region), replaced whole after every poll.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegionSnapshot {
+    /// Whether the last poll succeeded.
+    pub up: bool,
+    /// The last successful answer, kept while polls fail until it is stale.
+    pub last_success: Option<Observed>,
+    /// Why the last poll failed, when it did.
+    pub last_error: Option<PollError>,
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// The state every poller writes and every scrape reads.
+pub struct Store {
+    snapshots: RwLock<BTreeMap<Key, Arc<RegionSnapshot>>>,
+    keys: Vec<Key>,
+    stale_after: Duration,
+    exporter: Registry,
+    errors: IntCounterVec,
+    durations: HistogramVec,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("keys", &self.keys)
+            .field("stale_after", &self.stale_after)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Build information exported as `pinpoint_email_exporter_build_info`.
+#[derive(Debug, Clone)]
+pub struct BuildInfo {
+    /// Crate version.
+    pub version: String,
+    /// Source revision (git commit), or `unknown`.
+    pub revision: String,
+}
+
+impl BuildInfo {
+    /// The build information of this binary: `revision` comes from the
+    /// `PINPOINT_EMAIL_EXPORTER_REVISION` variable at build time.
+    pub fn current() -> Self {
+        BuildInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            revision: option_env!("PINPOINT_EMAIL_EXPORTER_REVISION")
+                .unwrap_or("unknown")
+                .to_string(),
+        }
+    }
+}
+
+impl Store {
+    /// A store for the given (target, region) pairs. With `process_metrics`, the
+    /// standard `process_*` metrics of this process are exported too.
+    pub fn new(
+        keys: Vec<Key>,
+        stale_after: Duration,
+        build: &BuildInfo,
+        process_metrics: bool,
+    ) -> Result<Self, prometheus::Error> {
+        let exporter = Registry::new();
+        let errors = IntCounterVec::new(
+            Opts::new(
+                "pinpoint_email_poll_errors_total",
+                "GetAccount calls that failed, by reason (throttled, timeout, network, auth, bad_request, server, invalid_response, other).",
+            ),
+            &["target", "aws_region", "reason"],
+        )?;
+        let durations = HistogramVec::new(
+            HistogramOpts::new(
+                "pinpoint_email_poll_duration_seconds",
+                "Duration of GetAccount calls made by the background pollers, successful or not.",
+            )
+            .buckets(DURATION_BUCKETS.to_vec()),
+            &["target", "aws_region"],
+        )?;
+        let build_info = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "pinpoint_email_exporter_build_info",
+                "A metric with a constant value 1, labelled by the exporter's version and source revision.",
+            ),
+            &["version", "revision"],
+        )?;
+        build_info
+            .with_label_values(&[build.version.as_str(), build.revision.as_str()])
+            .set(1);
+        for key in &keys {
+            // Zero-initialise every series so rate() and increase() work from the
+            // first failure on.
+            for reason in PollError::REASONS {
+                errors.with_label_values(&[&key.target, &key.region, reason]);
+            }
+            durations.with_label_values(&[&key.target, &key.region]);
+        }
+        exporter.register(Box::new(errors.clone()))?;
+        exporter.register(Box::new(durations.clone()))?;
+        exporter.register(Box::new(build_info))?;
+        if process_metrics {
+            register_process_collector(&exporter)?;
+        }
+        Ok(Store {
+            snapshots: RwLock::new(BTreeMap::new()),
+            keys,
+            stale_after,
+            exporter,
+            errors,
+            durations,
+        })
+    }
+
+    /// The (target, region) pairs this store was made for.
+    pub fn keys(&self) -> &[Key] {
+        &self.keys
+    }
+
+    /// Records the outcome of one call, replacing the snapshot of `key` whole.
+    /// `unix_seconds` is the wall-clock time of the answer.
+    pub fn record(
+        &self,
+        key: &Key,
+        outcome: &Result<Account, PollError>,
+        took: Duration,
+        unix_seconds: f64,
+    ) {
+        self.durations
+            .with_label_values(&[&key.target, &key.region])
+            .observe(took.as_secs_f64());
+        let previous = self.snapshot(key);
+        let next = match outcome {
+            Ok(account) => RegionSnapshot {
+                up: true,
+                last_success: Some(Observed {
+                    account: account.clone(),
+                    at: Instant::now(),
+                    unix_seconds,
+                }),
+                last_error: None,
+            },
+            Err(err) => {
+                self.errors
+                    .with_label_values(&[&key.target, &key.region, err.reason()])
+                    .inc();
+                RegionSnapshot {
+                    up: false,
+                    last_success: previous.and_then(|p| p.last_success.clone()),
+                    last_error: Some(err.clone()),
+                }
+            }
+        };
+        let mut map = self
+            .snapshots
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        map.insert(key.clone(), Arc::new(next));
+    }
+
+    /// The current snapshot of `key`, if it has been polled.
+    pub fn snapshot(&self, key: &Key) -> Option<Arc<RegionSnapshot>> {
+        self.read_map().get(key).cloned()
+    }
+
+    /// Keys that have not completed a poll yet (for `/readyz`).
+    pub fn pending(&self) -> Vec<Key> {
+        let map = self.read_map();
+        self.keys
+            .iter()
+            .filter(|k| !map.contains_key(*k))
+            .cloned()
+            .collect()
+    }
+
+    fn read_map(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<Key, Arc<RegionSnapshot>>> {
+        // A writer never panics while holding the lock, but if one did the data
+        // is still a whole snapshot map: keep serving it.
+        self.snapshots
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// All metric families, sorted by name: the account metrics of the current
+    /// snapshots (values older than `stale_after` left out) and the exporter's own.
+    pub fn gather(&self) -> Vec<MetricFamily> {
+        let snapshots: Vec<(Key, Arc<RegionSnapshot>)> = self
+            .read_map()
+            .iter()
+            .map(|(k, v)| (k.clone(), Arc::clone(v)))
+            .collect();
+        let mut families = account_families(&snapshots, Instant::now(), self.stale_after);
+        families.extend(self.exporter.gather());
+        families.sort_by(|a, b| a.name().cmp(b.name()));
+        families
+    }
+
+    /// The text exposition of [`Store::gather`].
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 * 1024);
+        // Encoding into a Vec only fails on invalid metric families, which the
+        // code above never builds; an empty answer is better than a panic.
+        if let Err(err) = prometheus::TextEncoder::new().encode(&self.gather(), &mut out) {
+            tracing::error!(error = %err, "encoding metrics failed");
+        }
+        out
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn register_process_collector(registry: &Registry) -> Result<(), prometheus::Error> {
+    registry.register(Box::new(
+        prometheus::process_collector::ProcessCollector::for_self(),
+    ))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn register_process_collector(_: &Registry) -> Result<(), prometheus::Error> {
+    Ok(())
+}
+
+/// Name, help and type of every account metric, in exposition order.
+pub const ACCOUNT_METRICS: [(&str, &str); 10] = [
+    (
+        "pinpoint_email_dedicated_ip_auto_warmup_enabled",
+        "1 if automatic warm-up of dedicated IP addresses is enabled (DedicatedIpAutoWarmupEnabled).",
+    ),
+    (
+        "pinpoint_email_enforcement_status",
+        "Reputation enforcement status of the account (EnforcementStatus): 1 for the current status, 0 for the others.",
+    ),
+    (
+        "pinpoint_email_last_success_timestamp_seconds",
+        "Unix time of the last successful GetAccount call.",
+    ),
+    (
+        "pinpoint_email_max_24_hour_send",
+        "Maximum number of emails the account may send in 24 hours (SendQuota.Max24HourSend); -1 means unlimited.",
+    ),
+    (
+        "pinpoint_email_max_send_rate",
+        "Maximum number of emails the account may send per second (SendQuota.MaxSendRate).",
+    ),
+    (
+        "pinpoint_email_production_access_enabled",
+        "1 if the account has production access, 0 if it is in the sandbox (ProductionAccessEnabled).",
+    ),
+    (
+        "pinpoint_email_send_quota_usage_ratio",
+        "Emails sent in the last 24 hours divided by the 24-hour quota; absent when the quota is unlimited or 0.",
+    ),
+    (
+        "pinpoint_email_sending_enabled",
+        "1 if email sending is enabled for the account (SendingEnabled).",
+    ),
+    (
+        "pinpoint_email_sent_last_24_hours",
+        "Number of emails sent in the last 24 hours (SendQuota.SentLast24Hours).",
+    ),
+    (
+        "pinpoint_email_up",
+        "1 if the last GetAccount call succeeded, 0 if it failed.",
+    ),
+];
+
+/// Added to every account metric's HELP: scrapes read the cache, they never call AWS.
+const CACHED_NOTE: &str =
+    " Polled in the background; the value may be up to one --poll.interval old.";
+
+fn label(name: &str, value: &str) -> LabelPair {
+    let mut l = LabelPair::default();
+    l.set_name(name.to_string());
+    l.set_value(value.to_string());
+    l
+}
+
+fn gauge_metric(labels: Vec<LabelPair>, value: f64) -> Metric {
+    let mut g = Gauge::default();
+    g.set_value(value);
+    let mut m = Metric::from_label(labels);
+    m.set_gauge(g);
+    m
+}
+
+fn bool_value(b: bool) -> f64 {
+    if b { 1.0 } else { 0.0 }
+}
+
+/// Builds the account metric families from snapshots. Account values whose last
+/// success is older than `stale_after` at `now` are left out; `up` and the last
+/// success timestamp always stay.
+pub fn account_families(
+    snapshots: &[(Key, Arc<RegionSnapshot>)],
+    now: Instant,
+    stale_after: Duration,
+) -> Vec<MetricFamily> {
+    let mut series: BTreeMap<&'static str, Vec<Metric>> = BTreeMap::new();
+    for (key, snap) in snapshots {
+        let base = || {
+            vec![
+                label("aws_region", &key.region),
+                label("target", &key.target),
+            ]
+        };
+        let mut push = |name: &'static str, extra: Option<LabelPair>, value: f64| {
+            let mut labels = base();
+            labels.extend(extra);
+            labels.sort_by(|a, b| a.name().cmp(b.name()));
+            series
+                .entry(name)
+                .or_default()
+                .push(gauge_metric(labels, value));
+        };
+        push("pinpoint_email_up", None, bool_value(snap.up));
+        let Some(obs) = &snap.last_success else {
+            continue;
+        };
+        push(
+            "pinpoint_email_last_success_timestamp_seconds",
+            None,
+            obs.unix_seconds,
+        );
+        if now.saturating_duration_since(obs.at) > stale_after {
+            continue;
+        }
+        let a = &obs.account;
+        push("pinpoint_email_max_24_hour_send", None, a.max_24_hour_send);
+        push("pinpoint_email_max_send_rate", None, a.max_send_rate);
+        push(
+            "pinpoint_email_sent_last_24_hours",
+            None,
+            a.sent_last_24_hours,
+        );
+        if a.max_24_hour_send > 0.0 {
+            push(
+                "pinpoint_email_send_quota_usage_ratio",
+                None,
+                a.sent_last_24_hours / a.max_24_hour_send,
+            );
+        }
+        push(
+            "pinpoint_email_sending_enabled",
+            None,
+            bool_value(a.sending_enabled),
+        );
+        push(
+            "pinpoint_email_production_access_enabled",
+            None,
+            bool_value(a.production_access_enabled),
+        );
+        push(
+            "pinpoint_email_dedicated_ip_auto_warmup_enabled",
+            None,
+            bool_value(a.dedicated_ip_auto_warmup_enabled),
+        );
+        let current = a.enforcement_status.as_deref();
+        let mut statuses: Vec<&str> = KNOWN_STATUSES.to_vec();
+        if let Some(s) = current.filter(|s| !KNOWN_STATUSES.contains(s)) {
+            statuses.push(s);
+        }
+        for status in statuses {
+            push(
+                "pinpoint_email_enforcement_status",
+                Some(label("status", status)),
+                bool_value(current == Some(status)),
+            );
+        }
+    }
+
+    ACCOUNT_METRICS
+        .iter()
+        .filter_map(|(name, help)| {
+            let metrics = series.remove(name)?;
+            let mut mf = MetricFamily::default();
+            mf.set_name(name.to_string());
+            mf.set_help(format!("{help}{CACHED_NOTE}"));
+            mf.set_field_type(MetricType::GAUGE);
+            mf.set_metric(metrics);
+            Some(mf)
+        })
+        .collect()
+}
+
+/// Lets the account snapshot be registered in a [`Registry`] too (used by tests and
+/// by anyone embedding the exporter).
+impl Collector for Store {
+    fn desc(&self) -> Vec<&Desc> {
+        Vec::new()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        self.gather()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(status: &str, sent: f64, max: f64) -> Account {
+        Account {
+            max_24_hour_send: max,
+            max_send_rate: 14.0,
+            sent_last_24_hours: sent,
+            sending_enabled: true,
+            production_access_enabled: true,
+            dedicated_ip_auto_warmup_enabled: false,
+            enforcement_status: Some(status.to_string()),
+        }
+    }
+
+    fn store() -> Store {
+        Store::new(
+            vec![Key::new("t", "us-east-1")],
+            Duration::from_secs(600),
+            &BuildInfo {
+                version: "v".into(),
+                revision: "r".into(),
+            },
+            false,
+        )
+        .unwrap()
+    }
+
+    fn text(store: &Store) -> String {
+        String::from_utf8(store.encode()).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failure_keeps_values_until_stale_then_drops_them() {
+        let s = store();
+        let key = Key::new("t", "us-east-1");
+        s.record(
+            &key,
+            &Ok(account("HEALTHY", 10.0, 100.0)),
+            Duration::from_millis(5),
+            1000.0,
+        );
+        let t = text(&s);
+        assert!(
+            t.contains("pinpoint_email_up{aws_region=\"us-east-1\",target=\"t\"} 1\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains(
+                "pinpoint_email_send_quota_usage_ratio{aws_region=\"us-east-1\",target=\"t\"} 0.1\n"
+            ),
+            "{t}"
+        );
+
+        s.record(
+            &key,
+            &Err(PollError::Throttled("x".into())),
+            Duration::from_millis(5),
+            1060.0,
+        );
+        let t = text(&s);
+        assert!(
+            t.contains("pinpoint_email_up{aws_region=\"us-east-1\",target=\"t\"} 0\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains(
+                "pinpoint_email_sent_last_24_hours{aws_region=\"us-east-1\",target=\"t\"} 10\n"
+            ),
+            "{t}"
+        );
+        assert!(t.contains("pinpoint_email_last_success_timestamp_seconds{aws_region=\"us-east-1\",target=\"t\"} 1000\n"), "{t}");
+        assert!(t.contains("pinpoint_email_poll_errors_total{aws_region=\"us-east-1\",reason=\"throttled\",target=\"t\"} 1\n"), "{t}");
+
+        tokio::time::advance(Duration::from_secs(600)).await;
+        assert!(
+            text(&s).contains("pinpoint_email_sent_last_24_hours{"),
+            "exactly stale_after old is still served"
+        );
+        tokio::time::advance(Duration::from_millis(1)).await;
+        let t = text(&s);
+        assert!(!t.contains("pinpoint_email_sent_last_24_hours"), "{t}");
+        assert!(!t.contains("pinpoint_email_enforcement_status"), "{t}");
+        assert!(
+            t.contains("pinpoint_email_up{aws_region=\"us-east-1\",target=\"t\"} 0\n"),
+            "{t}"
+        );
+        assert!(t.contains("pinpoint_email_last_success_timestamp_seconds{aws_region=\"us-east-1\",target=\"t\"} 1000\n"), "{t}");
+    }
+
+    #[tokio::test]
+    async fn unknown_status_gets_its_own_series_and_known_ones_stay() {
+        let s = store();
+        let key = Key::new("t", "us-east-1");
+        s.record(
+            &key,
+            &Ok(account("UNDER_REVIEW", 0.0, 200.0)),
+            Duration::ZERO,
+            1.0,
+        );
+        let t = text(&s);
+        for (status, v) in [
+            ("HEALTHY", 0),
+            ("PROBATION", 0),
+            ("SHUTDOWN", 0),
+            ("UNDER_REVIEW", 1),
+        ] {
+            let line = format!(
+                "pinpoint_email_enforcement_status{{aws_region=\"us-east-1\",status=\"{status}\",target=\"t\"}} {v}\n"
+            );
+            assert!(t.contains(&line), "missing {line} in {t}");
+        }
+    }
+
+    #[tokio::test]
+    async fn usage_ratio_absent_for_unlimited_and_zero_quota() {
+        for max in [-1.0, 0.0] {
+            let s = store();
+            s.record(
+                &Key::new("t", "us-east-1"),
+                &Ok(account("HEALTHY", 5.0, max)),
+                Duration::ZERO,
+                1.0,
+            );
+            let t = text(&s);
+            assert!(
+                !t.contains("pinpoint_email_send_quota_usage_ratio{"),
+                "max {max}: {t}"
+            );
+            assert!(t.contains(&format!("pinpoint_email_max_24_hour_send{{aws_region=\"us-east-1\",target=\"t\"}} {max}\n")), "{t}");
+        }
+    }
+
+    #[test]
+    fn pending_until_first_poll() {
+        let s = store();
+        assert_eq!(s.pending(), vec![Key::new("t", "us-east-1")]);
+        assert!(!text(&s).contains("pinpoint_email_up{"));
+    }
+}

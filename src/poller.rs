@@ -1,0 +1,363 @@
+//! One background task per (target, region): when to call, how to back off, what to log.
+//!
+//! The schedule is fixed-rate: the next call starts a delay after the previous one
+//! *started*, so a slow call does not shift the rhythm, and calls of one task never
+//! overlap. After a success, or an error that retrying cannot fix (credentials,
+//! access, invalid request), the delay is `--poll.interval`. After throttling, a
+//! timeout, a network or server error, it grows with exponential backoff and full
+//! jitter: after `n` such errors in a row, the delay is the interval plus a uniform
+//! random part of `[0, min(max_backoff, interval * 2^n) - interval]`. A throttled
+//! region is therefore never called more often than a healthy one, is called ever
+//! less often while throttling lasts, and never waits longer than
+//! `--poll.max-backoff`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::aws::AccountSource;
+use crate::config::PollSettings;
+use crate::error::PollError;
+use crate::metrics::{Key, Store, unix_now};
+
+/// The delay logic, free of clocks and randomness so it can be tested exactly.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    interval: Duration,
+    max_backoff: Duration,
+    failures: u32,
+}
+
+impl Schedule {
+    /// A schedule with no failures yet.
+    pub fn new(interval: Duration, max_backoff: Duration) -> Self {
+        Schedule {
+            interval,
+            max_backoff: max_backoff.max(interval),
+            failures: 0,
+        }
+    }
+
+    /// Consecutive errors that caused backoff.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// The upper bound of the next delay after `failures` backoff errors in a row.
+    pub fn ceiling(&self, failures: u32) -> Duration {
+        let factor = 2u32.checked_pow(failures).unwrap_or(u32::MAX);
+        self.interval
+            .checked_mul(factor)
+            .unwrap_or(self.max_backoff)
+            .min(self.max_backoff)
+    }
+
+    /// The delay before the next call, given the outcome of the last one and a
+    /// jitter value in `[0, 1)`.
+    pub fn next_delay(&mut self, outcome: Result<(), &PollError>, jitter: f64) -> Duration {
+        match outcome {
+            Err(e) if e.backs_off() => {
+                self.failures = self.failures.saturating_add(1);
+                let spread = self.ceiling(self.failures) - self.interval;
+                self.interval + spread.mul_f64(jitter.clamp(0.0, 1.0))
+            }
+            _ => {
+                self.failures = 0;
+                self.interval
+            }
+        }
+    }
+}
+
+/// The spread of the first calls: each task waits a random part of this before its
+/// first call, so many regions do not fire at once.
+pub fn startup_spread(interval: Duration) -> Duration {
+    (interval / 4).min(Duration::from_secs(1))
+}
+
+/// Polls `source` for `key` forever, writing each outcome into `store`.
+///
+/// Runs until the task is aborted. `jitter` yields values in `[0, 1)`; the exporter
+/// passes `fastrand::f64`.
+pub async fn run<S: AccountSource>(
+    key: Key,
+    source: S,
+    store: Arc<Store>,
+    settings: PollSettings,
+    jitter: impl Fn() -> f64 + Send + 'static,
+) {
+    let mut schedule = Schedule::new(settings.interval, settings.max_backoff);
+    let mut log = ChangeLog::default();
+    tokio::time::sleep(startup_spread(settings.interval).mul_f64(jitter().clamp(0.0, 1.0))).await;
+    loop {
+        let started = Instant::now();
+        // The SDK enforces --poll.timeout itself; this outer limit only guards
+        // against anything that would hang outside the SDK's timers.
+        let outcome = match tokio::time::timeout(
+            settings.timeout + Duration::from_secs(1),
+            source.get_account(),
+        )
+        .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => Err(PollError::Timeout(settings.timeout)),
+        };
+        let took = started.elapsed();
+        store.record(&key, &outcome, took, unix_now());
+        let delay = schedule.next_delay(outcome.as_ref().map(|_| ()), jitter());
+        log.outcome(&key, &outcome, delay, schedule.failures());
+        tokio::time::sleep_until(started + delay).await;
+    }
+}
+
+/// Logs each change of a poller's state once, not every poll.
+#[derive(Debug, Default)]
+struct ChangeLog {
+    last: Option<Option<PollError>>,
+}
+
+impl ChangeLog {
+    fn outcome<T>(
+        &mut self,
+        key: &Key,
+        outcome: &Result<T, PollError>,
+        delay: Duration,
+        failures: u32,
+    ) {
+        let now = outcome.as_ref().err().cloned();
+        let changed = self.last.as_ref() != Some(&now);
+        let first = self.last.is_none();
+        match (&now, changed) {
+            (None, true) if first => tracing::info!(
+                target_name = %key.target, aws_region = %key.region,
+                "first poll succeeded"
+            ),
+            (None, true) => tracing::info!(
+                target_name = %key.target, aws_region = %key.region,
+                "poll recovered"
+            ),
+            (Some(err), true) => tracing::warn!(
+                target_name = %key.target, aws_region = %key.region,
+                reason = err.reason(), error = %err,
+                next_poll_in = ?delay,
+                "poll failed; logged again only when the error changes"
+            ),
+            (Some(err), false) => tracing::debug!(
+                target_name = %key.target, aws_region = %key.region,
+                reason = err.reason(), consecutive = failures, next_poll_in = ?delay,
+                "poll failed again"
+            ),
+            (None, false) => tracing::debug!(
+                target_name = %key.target, aws_region = %key.region,
+                "poll succeeded"
+            ),
+        }
+        self.last = Some(now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    const MIN: Duration = Duration::from_secs(60);
+
+    fn throttled() -> PollError {
+        PollError::Throttled("slow down".into())
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_resets_on_success() {
+        let mut s = Schedule::new(MIN, Duration::from_secs(600));
+        // With jitter 1.0 the delay is the ceiling itself.
+        let got: Vec<u64> = (0..6)
+            .map(|_| s.next_delay(Err(&throttled()), 1.0).as_secs())
+            .collect();
+        assert_eq!(got, vec![120, 240, 480, 600, 600, 600]);
+        assert_eq!(s.next_delay(Ok(()), 1.0), MIN);
+        assert_eq!(s.next_delay(Err(&throttled()), 1.0).as_secs(), 120);
+    }
+
+    #[test]
+    fn full_jitter_spans_interval_to_ceiling() {
+        let mut s = Schedule::new(MIN, Duration::from_secs(600));
+        assert_eq!(s.next_delay(Err(&throttled()), 0.0), MIN);
+        assert_eq!(s.next_delay(Err(&throttled()), 0.5).as_secs(), 60 + 90);
+        assert_eq!(s.next_delay(Err(&throttled()), 0.0), MIN);
+    }
+
+    #[test]
+    fn errors_that_retrying_cannot_fix_use_the_interval() {
+        let mut s = Schedule::new(MIN, Duration::from_secs(600));
+        s.next_delay(Err(&throttled()), 1.0);
+        assert_eq!(
+            s.next_delay(Err(&PollError::Auth("denied".into())), 1.0),
+            MIN
+        );
+        assert_eq!(s.failures(), 0);
+        assert_eq!(
+            s.next_delay(Err(&PollError::BadRequest("bad".into())), 1.0),
+            MIN
+        );
+    }
+
+    #[test]
+    fn huge_failure_counts_do_not_overflow() {
+        let mut s = Schedule::new(MIN, Duration::from_secs(600));
+        for _ in 0..200 {
+            assert!(s.next_delay(Err(&throttled()), 1.0) <= Duration::from_secs(600));
+        }
+        assert_eq!(s.ceiling(u32::MAX), Duration::from_secs(600));
+    }
+
+    /// A source that plays a script of outcomes and records when it was called.
+    struct Scripted {
+        script: Mutex<Vec<Result<crate::aws::Account, PollError>>>,
+        calls: Arc<Mutex<Vec<Instant>>>,
+        delay: Duration,
+    }
+
+    impl AccountSource for Scripted {
+        async fn get_account(&self) -> Result<crate::aws::Account, PollError> {
+            self.calls.lock().unwrap().push(Instant::now());
+            tokio::time::sleep(self.delay).await;
+            let mut script = self.script.lock().unwrap();
+            if script.len() > 1 {
+                script.remove(0)
+            } else {
+                script[0].clone()
+            }
+        }
+    }
+
+    fn healthy() -> crate::aws::Account {
+        crate::aws::Account {
+            max_24_hour_send: 200.0,
+            max_send_rate: 1.0,
+            sent_last_24_hours: 0.0,
+            sending_enabled: true,
+            production_access_enabled: false,
+            dedicated_ip_auto_warmup_enabled: false,
+            enforcement_status: Some("HEALTHY".into()),
+        }
+    }
+
+    fn spawn(
+        script: Vec<Result<crate::aws::Account, PollError>>,
+        delay: Duration,
+        settings: PollSettings,
+    ) -> (
+        Arc<Mutex<Vec<Instant>>>,
+        Arc<Store>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let key = Key::new("t", "us-east-1");
+        let store = Arc::new(
+            Store::new(
+                vec![key.clone()],
+                settings.stale_after,
+                &crate::metrics::BuildInfo {
+                    version: "v".into(),
+                    revision: "r".into(),
+                },
+                false,
+            )
+            .unwrap(),
+        );
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let source = Scripted {
+            script: Mutex::new(script),
+            calls: calls.clone(),
+            delay,
+        };
+        // Jitter 1.0 makes every delay its upper bound, so times are exact.
+        let task = tokio::spawn(run(key, source, store.clone(), settings, || 0.999_999_999));
+        (calls, store, task)
+    }
+
+    fn offsets(calls: &Mutex<Vec<Instant>>, start: Instant) -> Vec<u64> {
+        calls
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|t| (*t - start).as_millis() as u64)
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn throttled_calls_back_off_then_return_to_the_interval() {
+        let settings = PollSettings {
+            interval: Duration::from_secs(10),
+            timeout: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(60),
+            stale_after: Duration::from_secs(600),
+        };
+        let start = Instant::now();
+        let script = vec![
+            Ok(healthy()),
+            Err(throttled()),
+            Err(throttled()),
+            Err(throttled()),
+            Err(throttled()),
+            Ok(healthy()),
+        ];
+        let (calls, store, task) = spawn(script, Duration::ZERO, settings);
+        tokio::time::sleep(Duration::from_secs(200)).await;
+        task.abort();
+        // Start spread: 1s * ~1.0; then 10 s, backoff 20, 40, 60 (capped), 60 s, success.
+        let got = offsets(&calls, start);
+        let got_secs: Vec<u64> = got.iter().map(|ms| (ms + 500) / 1000).collect();
+        assert_eq!(
+            got_secs,
+            vec![1, 11, 31, 71, 131, 191],
+            "calls at {got:?} ms"
+        );
+        assert!(store.snapshot(&Key::new("t", "us-east-1")).unwrap().up);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn calls_never_overlap_and_slow_calls_keep_the_rhythm() {
+        let settings = PollSettings {
+            interval: Duration::from_secs(10),
+            timeout: Duration::from_secs(10),
+            max_backoff: Duration::from_secs(60),
+            stale_after: Duration::from_secs(600),
+        };
+        let start = Instant::now();
+        let (calls, _store, task) = spawn(vec![Ok(healthy())], Duration::from_secs(4), settings);
+        tokio::time::sleep(Duration::from_secs(45)).await;
+        task.abort();
+        let got: Vec<u64> = offsets(&calls, start)
+            .iter()
+            .map(|ms| (ms + 500) / 1000)
+            .collect();
+        assert_eq!(got, vec![1, 11, 21, 31, 41]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hanging_source_is_cut_off_and_backs_off() {
+        let settings = PollSettings {
+            interval: Duration::from_secs(10),
+            timeout: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(60),
+            stale_after: Duration::from_secs(600),
+        };
+        let start = Instant::now();
+        let (calls, store, task) = spawn(vec![Ok(healthy())], Duration::from_secs(3600), settings);
+        tokio::time::sleep(Duration::from_secs(35)).await;
+        task.abort();
+        let got: Vec<u64> = offsets(&calls, start)
+            .iter()
+            .map(|ms| (ms + 500) / 1000)
+            .collect();
+        // 1s spread, then the 3 s outer limit, then 20 s of backoff from the start.
+        assert_eq!(got, vec![1, 21]);
+        let snap = store.snapshot(&Key::new("t", "us-east-1")).unwrap();
+        assert_eq!(
+            snap.last_error.as_ref().map(PollError::reason),
+            Some("timeout")
+        );
+    }
+}
