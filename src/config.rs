@@ -350,7 +350,10 @@ pub fn parse_targets(
         path: path.to_path_buf(),
         message,
     };
-    if text.trim().is_empty() {
+    let blank = text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+    if blank {
         return Err(parse_err(
             "the file is empty; it must contain a `targets:` list (see the README)".into(),
         ));
