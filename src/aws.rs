@@ -170,10 +170,12 @@ pub fn classify_sdk_error(
                 credentials_error(cred, detail())
             } else if d.is_timeout() {
                 PollError::Timeout(timeout)
-            } else if d.is_io() {
-                PollError::Network(detail())
-            } else {
+            } else if d.is_user() {
                 PollError::Other(detail())
+            } else {
+                // I/O errors, and "other" transport failures such as a connection
+                // closed before the answer was complete.
+                PollError::Network(detail())
             }
         }
         SdkError::ConstructionFailure(_) => match find_in_chain::<CredentialsError>(err) {

@@ -1,0 +1,440 @@
+//! The exporter in this process against the simulator, over real sockets, with the
+//! real AWS SDK signing and parsing every call.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use pinpoint_email_exporter::simulator::{AccountState, Step};
+
+const E1: &str = "aws_region=\"us-east-1\",target=\"default\"";
+const W1: &str = "aws_region=\"eu-west-1\",target=\"default\"";
+
+fn probation_sandbox() -> AccountState {
+    AccountState {
+        max_24_hour_send: 200.0,
+        max_send_rate: 1.0,
+        sent_last_24_hours: 150.0,
+        sending_enabled: false,
+        production_access_enabled: false,
+        dedicated_ip_auto_warmup_enabled: false,
+        enforcement_status: "PROBATION".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_every_metric_for_two_regions_and_scrapes_cause_no_calls() {
+    let sim = simulator().await;
+    let mut healthy = AccountState::healthy();
+    healthy.sent_last_24_hours = 12_500.0;
+    sim.set_script("us-east-1", vec![Step::Account(healthy)]);
+    sim.set_script("eu-west-1", vec![Step::Account(probation_sandbox())]);
+    let exporter = start(
+        config(&[
+            "--aws.regions",
+            "us-east-1,eu-west-1",
+            "--poll.interval",
+            "60s",
+        ]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+    let not_ready = get(exporter.addr, "/readyz").await;
+    wait_ready(exporter.addr).await;
+    if not_ready.status == 503 {
+        assert!(
+            not_ready
+                .body
+                .contains("waiting for the first poll of default/"),
+            "{}",
+            not_ready.body
+        );
+    }
+
+    let m = get(exporter.addr, "/metrics").await;
+    assert_eq!(m.status, 200);
+    assert_eq!(m.content_type, "text/plain; version=0.0.4; charset=utf-8");
+    let t = &m.body;
+    let expect = [
+        ("pinpoint_email_up", E1, 1.0),
+        ("pinpoint_email_max_24_hour_send", E1, 50_000.0),
+        ("pinpoint_email_max_send_rate", E1, 14.0),
+        ("pinpoint_email_sent_last_24_hours", E1, 12_500.0),
+        ("pinpoint_email_send_quota_usage_ratio", E1, 0.25),
+        ("pinpoint_email_sending_enabled", E1, 1.0),
+        ("pinpoint_email_production_access_enabled", E1, 1.0),
+        ("pinpoint_email_dedicated_ip_auto_warmup_enabled", E1, 1.0),
+        ("pinpoint_email_up", W1, 1.0),
+        ("pinpoint_email_max_24_hour_send", W1, 200.0),
+        ("pinpoint_email_max_send_rate", W1, 1.0),
+        ("pinpoint_email_sent_last_24_hours", W1, 150.0),
+        ("pinpoint_email_send_quota_usage_ratio", W1, 0.75),
+        ("pinpoint_email_sending_enabled", W1, 0.0),
+        ("pinpoint_email_production_access_enabled", W1, 0.0),
+        ("pinpoint_email_dedicated_ip_auto_warmup_enabled", W1, 0.0),
+    ];
+    for (name, labels, want) in expect {
+        assert_eq!(
+            sample(t, name, labels),
+            Some(want),
+            "{name}{{{labels}}} in\n{t}"
+        );
+    }
+    for (labels, current) in [(E1, "HEALTHY"), (W1, "PROBATION")] {
+        for status in ["HEALTHY", "PROBATION", "SHUTDOWN"] {
+            let (region, target) = labels.split_once(',').unwrap();
+            let l = format!("{region},status=\"{status}\",{target}");
+            let want = if status == current { 1.0 } else { 0.0 };
+            assert_eq!(
+                sample(t, "pinpoint_email_enforcement_status", &l),
+                Some(want),
+                "{l}"
+            );
+        }
+    }
+    let now = pinpoint_email_exporter::metrics::unix_now();
+    for labels in [E1, W1] {
+        let ts = sample(t, "pinpoint_email_last_success_timestamp_seconds", labels).unwrap();
+        assert!(
+            (now - 30.0..=now).contains(&ts),
+            "timestamp {ts} vs now {now}"
+        );
+        assert_eq!(
+            sample(t, "pinpoint_email_poll_duration_seconds_count", labels),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample(
+                t,
+                "pinpoint_email_poll_errors_total",
+                &labels.replace(",target", ",reason=\"throttled\",target")
+            ),
+            Some(0.0)
+        );
+    }
+    assert!(
+        t.contains("pinpoint_email_exporter_build_info{revision="),
+        "{t}"
+    );
+    assert!(t.contains("\nprocess_resident_memory_bytes "), "{t}");
+    promtool_check_metrics(t);
+
+    // Every call so far was signed correctly for service `ses`.
+    let calls = sim.calls();
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.auth_error.is_none() && c.path == "/v1/email/account")
+    );
+
+    // Scrapes only read the snapshot: 100 of them cause no call to AWS.
+    for _ in 0..100 {
+        assert_eq!(get(exporter.addr, "/metrics").await.status, 200);
+    }
+    assert_eq!(sim.calls().len(), 2);
+
+    let stopped_in = exporter.stop().await;
+    assert!(
+        stopped_in < Duration::from_secs(5),
+        "shutdown took {stopped_in:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttled_region_backs_off_while_the_other_keeps_its_schedule_then_recovers() {
+    let sim = simulator().await;
+    sim.set_script(
+        "eu-west-1",
+        vec![
+            Step::Throttle,
+            Step::Throttle,
+            Step::Throttle,
+            Step::Account(AccountState::healthy()),
+        ],
+    );
+    let exporter = start(
+        config(&[
+            "--aws.regions",
+            "us-east-1,eu-west-1",
+            "--poll.interval",
+            "1s",
+            "--poll.timeout",
+            "1s",
+            "--poll.max-backoff",
+            "4s",
+        ]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+    wait_ready(exporter.addr).await;
+    let m = get(exporter.addr, "/metrics").await.body;
+    assert_eq!(sample(&m, "pinpoint_email_up", W1), Some(0.0), "{m}");
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_poll_errors_total",
+            "aws_region=\"eu-west-1\",reason=\"throttled\",target=\"default\""
+        ),
+        Some(1.0)
+    );
+    assert_eq!(sample(&m, "pinpoint_email_up", E1), Some(1.0));
+
+    // Recovery comes on the fourth call: after at most 2 + 4 + 4 s of backoff.
+    eventually(Duration::from_secs(15), "eu-west-1 to recover", || async {
+        let m = get(exporter.addr, "/metrics").await.body;
+        sample(&m, "pinpoint_email_up", W1) == Some(1.0)
+    })
+    .await;
+    let m = get(exporter.addr, "/metrics").await.body;
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_poll_errors_total",
+            "aws_region=\"eu-west-1\",reason=\"throttled\",target=\"default\""
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        sample(&m, "pinpoint_email_max_24_hour_send", W1),
+        Some(50_000.0)
+    );
+    let throttled = sim.calls_for("eu-west-1");
+    let healthy = sim.calls_for("us-east-1");
+    exporter.stop().await;
+
+    // The throttled region's gaps: each at least the interval and at most its
+    // backoff ceiling (2, 4, 4 s), with a little scheduling slack.
+    let gaps: Vec<f64> = throttled
+        .windows(2)
+        .map(|w| (w[1].at - w[0].at).as_secs_f64())
+        .collect();
+    assert_eq!(gaps.len(), 3, "calls: {throttled:?}");
+    for (gap, ceiling) in gaps.iter().zip([2.0, 4.0, 4.0]) {
+        assert!(*gap >= 0.95 && *gap <= ceiling + 0.5, "gaps {gaps:?}");
+    }
+    // Meanwhile the healthy region kept its 1 s rhythm.
+    let span = (healthy.last().unwrap().at - healthy[0].at).as_secs_f64();
+    let per_second = (healthy.len() - 1) as f64 / span;
+    assert!(
+        (0.8..=1.1).contains(&per_second),
+        "{} healthy calls in {span:.1}s",
+        healthy.len()
+    );
+    assert!(
+        healthy.len() > throttled.len(),
+        "healthy {} throttled {}",
+        healthy.len(),
+        throttled.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrapes_answer_at_once_while_aws_hangs() {
+    let sim = simulator().await;
+    sim.set_script(
+        "us-east-1",
+        vec![
+            Step::Account(AccountState::healthy()),
+            Step::Delay {
+                millis: 60_000,
+                then: Box::new(Step::Account(AccountState::healthy())),
+            },
+        ],
+    );
+    let exporter = start(
+        config(&[
+            "--aws.regions",
+            "us-east-1",
+            "--poll.interval",
+            "2s",
+            "--poll.timeout",
+            "2s",
+        ]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+    wait_ready(exporter.addr).await;
+    // Wait until the second call is in flight and hanging.
+    eventually(Duration::from_secs(10), "the second call", || async {
+        sim.calls().len() >= 2
+    })
+    .await;
+    let mut slowest = Duration::ZERO;
+    for _ in 0..20 {
+        let started = Instant::now();
+        assert_eq!(get(exporter.addr, "/metrics").await.status, 200);
+        slowest = slowest.max(started.elapsed());
+    }
+    // A scrape that waited on AWS would take the whole hang (60 s) or the timeout (2 s).
+    assert!(
+        slowest < Duration::from_millis(500),
+        "slowest scrape {slowest:?}"
+    );
+    eventually(
+        Duration::from_secs(10),
+        "the timeout to be reported",
+        || async {
+            let m = get(exporter.addr, "/metrics").await.body;
+            sample(
+                &m,
+                "pinpoint_email_poll_errors_total",
+                "aws_region=\"us-east-1\",reason=\"timeout\",target=\"default\"",
+            ) == Some(1.0)
+        },
+    )
+    .await;
+    let m = get(exporter.addr, "/metrics").await.body;
+    assert_eq!(sample(&m, "pinpoint_email_up", E1), Some(0.0));
+    // The last known values stay, with their age in the timestamp.
+    assert_eq!(
+        sample(&m, "pinpoint_email_max_24_hour_send", E1),
+        Some(50_000.0)
+    );
+    let stopped_in = exporter.stop().await;
+    assert!(
+        stopped_in < Duration::from_secs(5),
+        "shutdown took {stopped_in:?}"
+    );
+}
+
+/// Each region of one exporter gets a different fault; each must be reported with
+/// its own reason while the healthy region is unaffected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_fault_maps_to_its_reason() {
+    let sim = simulator().await;
+    let err = |status: u16, code: &str| Step::Error {
+        status,
+        code: code.into(),
+    };
+    let cases = [
+        ("us-east-2", err(500, "InternalFailure"), "server"),
+        ("us-west-1", err(503, "ServiceUnavailable"), "server"),
+        ("us-west-2", err(403, "AccessDeniedException"), "auth"),
+        ("eu-west-2", err(400, "BadRequestException"), "bad_request"),
+        (
+            "eu-west-3",
+            Step::Body("{\"SendQuota\": {\"Max24HourSend\": ".into()),
+            "invalid_response",
+        ),
+        (
+            "eu-north-1",
+            Step::Body("{\"SendingEnabled\": true}".into()),
+            "invalid_response",
+        ),
+        (
+            "eu-south-1",
+            Step::Body("<html>gateway</html>".into()),
+            "invalid_response",
+        ),
+        ("ap-south-1", Step::Drop, "network"),
+        ("ap-northeast-1", Step::Throttle, "throttled"),
+        ("sa-east-1", err(429, "ThrottlingException"), "throttled"),
+    ];
+    let mut regions = vec!["us-east-1".to_string()];
+    for (region, step, _) in &cases {
+        sim.set_script(region, vec![step.clone()]);
+        regions.push(region.to_string());
+    }
+    let regions = regions.join(",");
+    let exporter = start(
+        config(&[
+            "--aws.regions",
+            &regions,
+            "--poll.interval",
+            "60s",
+            "--poll.timeout",
+            "5s",
+        ]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+    wait_ready(exporter.addr).await;
+    let m = get(exporter.addr, "/metrics").await.body;
+    assert_eq!(sample(&m, "pinpoint_email_up", E1), Some(1.0));
+    for (region, _, reason) in &cases {
+        let labels = format!("aws_region=\"{region}\",target=\"default\"");
+        assert_eq!(
+            sample(&m, "pinpoint_email_up", &labels),
+            Some(0.0),
+            "{region}"
+        );
+        let with_reason = format!("aws_region=\"{region}\",reason=\"{reason}\",target=\"default\"");
+        assert_eq!(
+            sample(&m, "pinpoint_email_poll_errors_total", &with_reason),
+            Some(1.0),
+            "{region} should count one {reason} error in\n{m}"
+        );
+        assert_eq!(
+            sample(&m, "pinpoint_email_max_24_hour_send", &labels),
+            None,
+            "{region}"
+        );
+    }
+    exporter.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_secret_is_an_auth_error_the_simulator_refuses() {
+    let sim = simulator().await;
+    let exporter = start(
+        config(&["--aws.regions", "us-east-1", "--poll.interval", "60s"]),
+        sim.endpoint_url(),
+        "not-the-secret-key",
+    )
+    .await;
+    wait_ready(exporter.addr).await;
+    let m = get(exporter.addr, "/metrics").await.body;
+    assert_eq!(sample(&m, "pinpoint_email_up", E1), Some(0.0));
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_poll_errors_total",
+            "aws_region=\"us-east-1\",reason=\"auth\",target=\"default\""
+        ),
+        Some(1.0)
+    );
+    let calls = sim.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].auth_error, Some("InvalidSignatureException"));
+    exporter.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_methods_and_unknown_paths() {
+    let sim = simulator().await;
+    let exporter = start(
+        config(&[
+            "--aws.regions",
+            "us-east-1",
+            "--web.telemetry-path",
+            "/custom/metrics",
+        ]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+    wait_ready(exporter.addr).await;
+    let a = exporter.addr;
+    assert_eq!(get(a, "/custom/metrics").await.status, 200);
+    assert_eq!(get(a, "/metrics").await.status, 404);
+    assert_eq!(get(a, "/nope").await.status, 404);
+    assert_eq!(get(a, "/healthz").await.body, "ok\n");
+    let landing = get(a, "/").await;
+    assert_eq!(landing.status, 200);
+    assert!(
+        landing.body.contains("href=\"/custom/metrics\""),
+        "{}",
+        landing.body
+    );
+    let head = request(a, "HEAD", "/custom/metrics").await;
+    assert_eq!((head.status, head.body.as_str()), (200, ""));
+    assert_eq!(request(a, "POST", "/custom/metrics").await.status, 405);
+    assert_eq!(request(a, "DELETE", "/").await.status, 405);
+    exporter.stop().await;
+}
