@@ -13,7 +13,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::provider::error::CredentialsError;
-use aws_sdk_pinpointemail::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_pinpointemail::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_pinpointemail::operation::get_account::{GetAccountError, GetAccountOutput};
 
 use crate::config::{ConfigError, Credentials, PollSettings, Target};
@@ -136,7 +136,7 @@ pub fn classify_sdk_error(
     err: &SdkError<GetAccountError, aws_smithy_runtime_api::http::Response>,
     timeout: Duration,
 ) -> PollError {
-    let detail = || DisplayErrorContext(err).to_string();
+    let detail = || error_chain(err);
     match err {
         SdkError::TimeoutError(_) => PollError::Timeout(timeout),
         SdkError::ServiceError(service) => {
@@ -195,6 +195,22 @@ fn credentials_error(cred: &CredentialsError, detail: String) -> PollError {
     }
 }
 
+/// The messages of an error and its sources, joined with `: `, each once. (The SDK's
+/// own `DisplayErrorContext` appends a `Debug` dump of the whole error, far too
+/// long for a log line.)
+pub fn error_chain(err: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
+}
+
 fn find_in_chain<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a T> {
     let mut current: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = current {
@@ -246,10 +262,8 @@ pub async fn load_target_config(
                 builder = builder.external_id(id);
             }
             // STS needs a region even when the source config has none.
-            if source.region().is_none() {
-                if let Some(r) = target.regions.first() {
-                    builder = builder.region(Region::new(r.clone()));
-                }
+            if let (None, Some(r)) = (source.region(), target.regions.first()) {
+                builder = builder.region(Region::new(r.clone()));
             }
             let provider = builder.build().await;
             source

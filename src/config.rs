@@ -392,13 +392,11 @@ pub fn parse_targets(
         } else {
             dedup(t.regions)
         };
-        if let Some(profile) = &t.profile {
-            if profile.trim().is_empty() {
-                return Err(invalid(
-                    at("profile"),
-                    "must not be empty; remove the key to use the default credential chain".into(),
-                ));
-            }
+        if t.profile.as_ref().is_some_and(|p| p.trim().is_empty()) {
+            return Err(invalid(
+                at("profile"),
+                "must not be empty; remove the key to use the default credential chain".into(),
+            ));
         }
         let credentials = match t.role_arn {
             None => {

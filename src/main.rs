@@ -115,7 +115,7 @@ fn init_logging(level: LogLevel, format: LogFormat) {
     // connections); keep them at warn unless debugging.
     let quiet = if level == "debug" { "info" } else { "warn" };
     let filter = EnvFilter::new(format!(
-        "{level},aws_config={quiet},aws_config::imds::region=error,aws_smithy_runtime={quiet},aws_smithy_runtime_api={quiet},hyper={quiet},hyper_util={quiet}"
+        "{level},aws_config={quiet},aws_config::imds::region=error,aws_runtime={quiet},aws_smithy_runtime={quiet},aws_smithy_runtime_api={quiet},hyper={quiet},hyper_util={quiet}"
     ));
     let registry = tracing_subscriber::registry().with(filter);
     match format {

@@ -152,7 +152,10 @@ pub async fn wait_ready(addr: SocketAddr) {
     eventually(
         Duration::from_secs(15),
         "/readyz to answer 200",
-        || async move { get(addr, "/readyz").await.status == 200 },
+        // Until the exporter listens, connecting fails: that is "not ready" too.
+        || async move {
+            TcpStream::connect(addr).await.is_ok() && get(addr, "/readyz").await.status == 200
+        },
     )
     .await;
 }

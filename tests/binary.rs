@@ -1,0 +1,352 @@
+//! The built binary, as users run it: AWS settings from the standard `AWS_*`
+//! variables (`AWS_ENDPOINT_URL` pointing at the simulator), signals, exit codes.
+
+mod common;
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use pinpoint_email_exporter::simulator::{AccountState, Step};
+
+const BIN: &str = env!("CARGO_BIN_EXE_pinpoint-email-exporter");
+
+/// A command for the binary with a clean AWS environment: no inherited `AWS_*`
+/// variables, no shared config files, no instance metadata.
+fn command(home: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("AWS_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("HOME", home)
+        .env("AWS_CONFIG_FILE", home.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.join("no-aws-credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+fn temp_home(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pee-test-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A free loopback port (bound and released; the binary binds it right after).
+fn free_addr() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
+struct Process {
+    child: Child,
+}
+
+impl Process {
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    /// Sends SIGTERM (with the `kill` program, to stay free of `unsafe`) and waits.
+    fn terminate(mut self) -> (std::process::ExitStatus, Duration, String) {
+        let started = Instant::now();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM failed");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let exit = loop {
+            if let Some(exit) = self.child.try_wait().unwrap() {
+                break exit;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "exporter did not exit within 10 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let took = started.elapsed();
+        let mut stderr = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        (exit, took, stderr)
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_polls_two_regions_through_aws_endpoint_url_and_stops_on_sigterm() {
+    let sim = simulator().await;
+    let mut account = AccountState::healthy();
+    account.sent_last_24_hours = 49_000.0;
+    sim.set_script("eu-west-1", vec![Step::Account(account)]);
+    sim.set_script("us-east-1", vec![Step::Throttle]);
+    let home = temp_home("two-regions");
+    let addr = free_addr();
+    let child = command(&home)
+        .env("AWS_ENDPOINT_URL", sim.endpoint_url())
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .args([
+            "--web.listen-address",
+            &addr.to_string(),
+            "--aws.regions",
+            "us-east-1,eu-west-1",
+            "--log.format",
+            "json",
+        ])
+        .spawn()
+        .unwrap();
+    let process = Process { child };
+    wait_ready(addr).await;
+    let m = get(addr, "/metrics").await.body;
+    let w1 = "aws_region=\"eu-west-1\",target=\"default\"";
+    let e1 = "aws_region=\"us-east-1\",target=\"default\"";
+    assert_eq!(sample(&m, "pinpoint_email_up", w1), Some(1.0), "{m}");
+    assert_eq!(
+        sample(&m, "pinpoint_email_send_quota_usage_ratio", w1),
+        Some(0.98)
+    );
+    assert_eq!(sample(&m, "pinpoint_email_up", e1), Some(0.0));
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_poll_errors_total",
+            "aws_region=\"us-east-1\",reason=\"throttled\",target=\"default\""
+        ),
+        Some(1.0)
+    );
+    promtool_check_metrics(&m);
+    assert!(sim.calls().iter().all(|c| c.auth_error.is_none()));
+
+    let (exit, took, stderr) = process.terminate();
+    assert_eq!(exit.code(), Some(0), "stderr:\n{stderr}");
+    assert!(took < Duration::from_secs(5), "took {took:?} to stop");
+    // JSON logs, one object per line, with the throttling reported once.
+    for line in stderr.lines() {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+    }
+    assert!(stderr.contains("\"reason\":\"throttled\""), "{stderr}");
+    assert!(stderr.contains("SIGTERM"), "{stderr}");
+    assert!(
+        !stderr.contains(SECRET_KEY),
+        "the secret key leaked into the logs"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_credentials_it_serves_up_0_with_reason_auth_and_says_what_to_set() {
+    let sim = simulator().await;
+    let home = temp_home("no-credentials");
+    let addr = free_addr();
+    let child = command(&home)
+        .env("AWS_ENDPOINT_URL", sim.endpoint_url())
+        .env("AWS_REGION", "us-east-1")
+        .args([
+            "--web.listen-address",
+            &addr.to_string(),
+            "--poll.timeout",
+            "5s",
+        ])
+        .spawn()
+        .unwrap();
+    let process = Process { child };
+    wait_ready(addr).await;
+    let m = get(addr, "/metrics").await.body;
+    let e1 = "aws_region=\"us-east-1\",target=\"default\"";
+    assert_eq!(sample(&m, "pinpoint_email_up", e1), Some(0.0), "{m}");
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_poll_errors_total",
+            "aws_region=\"us-east-1\",reason=\"auth\",target=\"default\""
+        ),
+        Some(1.0)
+    );
+    // Nothing reached AWS: the SDK had nothing to sign with.
+    assert_eq!(sim.calls().len(), 0);
+    let (exit, _, stderr) = process.terminate();
+    assert_eq!(exit.code(), Some(0));
+    assert!(
+        stderr
+            .contains("no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("level=warn"), "logfmt by default: {stderr}");
+}
+
+fn run_to_end(cmd: &mut Command) -> (Option<i32>, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn configuration_errors_exit_2_with_a_message_naming_the_problem() {
+    let home = temp_home("config-errors");
+    let bad = home.join("bad.yml");
+    std::fs::write(
+        &bad,
+        "targets:\n  - name: prod\n    regions: [us-east-1]\n    role_arn: nope\n",
+    )
+    .unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec!["--no-such-flag".into()],
+            "unexpected argument '--no-such-flag'",
+        ),
+        (
+            vec!["--poll.interval".into(), "sometimes".into()],
+            "expected a duration such as 30s",
+        ),
+        (
+            vec!["--log.level".into(), "loud".into()],
+            "invalid value 'loud' for '--log.level <LEVEL>'",
+        ),
+        (
+            vec!["--aws.regions".into(), "moon-1".into()],
+            "invalid flag --aws.regions: entry 1 \"moon-1\"",
+        ),
+        (
+            vec![
+                "--config.file".into(),
+                home.join("missing.yml").display().to_string(),
+            ],
+            "cannot read config file",
+        ),
+        (
+            vec!["--config.file".into(), bad.display().to_string()],
+            "targets[0].role_arn: \"nope\" is not an IAM role ARN",
+        ),
+        (
+            vec![],
+            "no AWS region for target \"default\": pass --aws.regions",
+        ),
+    ];
+    for (args, want) in cases {
+        let (code, _, stderr) = run_to_end(command(&home).args(&args));
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(want), "{args:?}: want {want:?} in {stderr}");
+    }
+}
+
+#[test]
+fn config_check_prints_what_would_be_polled_without_secrets() {
+    let home = temp_home("config-check");
+    let file = home.join("targets.yml");
+    std::fs::write(
+        &file,
+        "targets:\n  - name: production\n  - name: partner\n    regions: [eu-west-1]\n    role_arn: arn:aws:iam::111122223333:role/reader\n    external_id: s3cr3t-external-id\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run_to_end(
+        command(&home)
+            .env("AWS_SECRET_ACCESS_KEY", "should-never-be-printed")
+            .args([
+                "--config.file",
+                &file.display().to_string(),
+                "--aws.regions",
+                "us-east-1,us-west-2",
+                "--config.check",
+            ]),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stdout,
+        "target \"production\": regions us-east-1, us-west-2; credentials: default AWS credential chain\n\
+         target \"partner\": regions eu-west-1; credentials: assume role arn:aws:iam::111122223333:role/reader (session \"pinpoint-email-exporter\", with external id)\n\
+         3 poller(s), every 1m, timeout 10s, backoff up to 10m, values kept 1h after the last success\n\
+         serving /metrics on 0.0.0.0:10919\n\
+         configuration OK\n"
+    );
+    assert!(!stdout.contains("s3cr3t") && !stderr.contains("s3cr3t"));
+    assert!(!stdout.contains("should-never") && !stderr.contains("should-never"));
+}
+
+/// Flags in the first column of the README's flags table.
+fn readme_flags() -> std::collections::BTreeSet<String> {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let table = readme
+        .split("<!-- flags-table:start -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- flags-table:end -->").next())
+        .expect("README.md must hold the flags table between <!-- flags-table:start --> and <!-- flags-table:end -->");
+    table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `--"))
+        .filter_map(|l| l.split('`').next())
+        .map(|f| format!("--{f}"))
+        .collect()
+}
+
+#[test]
+fn readme_flags_table_matches_help() {
+    let home = temp_home("flags");
+    let (_, stdout, _) = run_to_end(command(&home).arg("--help"));
+    let in_help: std::collections::BTreeSet<String> = stdout
+        .lines()
+        // Flag lines are indented by up to 6 spaces; wrapped help text by more.
+        .filter(|l| l.len() - l.trim_start().len() <= 6)
+        .map(str::trim_start)
+        .filter(|l| l.starts_with("--") && !l.starts_with("--help") && !l.starts_with("--version"))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    let documented = readme_flags();
+    assert!(in_help.len() >= 12, "{in_help:?}");
+    assert_eq!(documented, in_help, "README flags table and --help differ");
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let home = temp_home("help");
+    let (code, stdout, _) = run_to_end(command(&home).arg("--help"));
+    assert_eq!(code, Some(0));
+    for flag in [
+        "--web.listen-address",
+        "--web.telemetry-path",
+        "--aws.regions",
+        "--poll.interval",
+        "--poll.timeout",
+        "--poll.max-backoff",
+        "--poll.stale-after",
+        "--config.file",
+        "--config.check",
+        "--log.level",
+        "--log.format",
+    ] {
+        assert!(stdout.contains(flag), "--help lacks {flag}");
+    }
+    let (code, stdout, _) = run_to_end(command(&home).arg("--version"));
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        stdout.trim(),
+        format!("pinpoint-email-exporter {}", env!("CARGO_PKG_VERSION"))
+    );
+}

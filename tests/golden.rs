@@ -1,0 +1,180 @@
+//! The full `/metrics` exposition of fixed account states, compared with a checked-in
+//! golden file and linted with promtool; and the README's metrics table compared
+//! with what the exporter exports.
+//!
+//! Regenerate the golden file with `UPDATE_GOLDEN=1 cargo test --test golden`.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use pinpoint_email_exporter::aws::Account;
+use pinpoint_email_exporter::error::PollError;
+use pinpoint_email_exporter::metrics::{BuildInfo, Key, Store};
+
+fn account(status: &str, sent: f64, max: f64, rate: f64, production: bool) -> Account {
+    Account {
+        max_24_hour_send: max,
+        max_send_rate: rate,
+        sent_last_24_hours: sent,
+        sending_enabled: status != "SHUTDOWN",
+        production_access_enabled: production,
+        dedicated_ip_auto_warmup_enabled: production,
+        enforcement_status: Some(status.to_string()),
+    }
+}
+
+/// A store holding one of every situation the exposition must show: healthy,
+/// probation in the sandbox, shutdown, an unlimited quota, an unknown status, a
+/// failing region that keeps its last values, and one that never succeeded.
+fn populated() -> Store {
+    let keys = [
+        Key::new("production", "us-east-1"),
+        Key::new("production", "eu-west-1"),
+        Key::new("production", "ap-southeast-2"),
+        Key::new("marketing", "us-east-1"),
+        Key::new("marketing", "eu-central-1"),
+        Key::new("partner", "us-west-2"),
+    ];
+    let store = Store::new(
+        keys.to_vec(),
+        Duration::from_secs(3600),
+        &BuildInfo {
+            version: "0.0.0-golden".into(),
+            revision: "golden".into(),
+        },
+        false,
+    )
+    .unwrap();
+    let ms = Duration::from_millis;
+    let t0 = 1_790_000_000.0;
+    store.record(
+        &keys[0],
+        &Ok(account("HEALTHY", 12_500.0, 50_000.0, 14.0, true)),
+        ms(80),
+        t0,
+    );
+    store.record(
+        &keys[1],
+        &Ok(account("PROBATION", 150.0, 200.0, 1.0, false)),
+        ms(120),
+        t0,
+    );
+    store.record(
+        &keys[2],
+        &Ok(account("SHUTDOWN", 0.0, 50_000.0, 14.0, true)),
+        ms(30),
+        t0,
+    );
+    store.record(
+        &keys[3],
+        &Ok(account("HEALTHY", 1_000_000.0, -1.0, 500.0, true)),
+        ms(600),
+        t0,
+    );
+    store.record(
+        &keys[4],
+        &Ok(account("UNDER_REVIEW", 10.0, 200.0, 1.0, false)),
+        ms(3),
+        t0,
+    );
+    store.record(
+        &keys[4],
+        &Err(PollError::Throttled("slow down".into())),
+        ms(40),
+        t0 + 60.0,
+    );
+    store.record(
+        &keys[4],
+        &Err(PollError::Throttled("slow down".into())),
+        ms(45),
+        t0 + 180.0,
+    );
+    store.record(
+        &keys[5],
+        &Err(PollError::Auth("AccessDenied".into())),
+        ms(2_500),
+        t0,
+    );
+    store
+}
+
+#[tokio::test]
+async fn metrics_output_matches_golden_file_and_passes_promtool() {
+    let text = String::from_utf8(populated().encode()).unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/metrics.txt");
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    let want = std::fs::read_to_string(&path)
+        .expect("tests/golden/metrics.txt: run with UPDATE_GOLDEN=1 to create it");
+    if text != want {
+        let diff: Vec<String> = want
+            .lines()
+            .zip(text.lines())
+            .enumerate()
+            .filter(|(_, (w, g))| w != g)
+            .take(10)
+            .map(|(i, (w, g))| format!("line {}:\n  want {w}\n  got  {g}", i + 1))
+            .collect();
+        panic!(
+            "/metrics differs from {} ({} vs {} lines); first differences:\n{}\nIf the change is intended, run UPDATE_GOLDEN=1 cargo test --test golden",
+            path.display(),
+            want.lines().count(),
+            text.lines().count(),
+            diff.join("\n")
+        );
+    }
+    common::promtool_check_metrics(&text);
+}
+
+/// Metric family names in an exposition (from its `# TYPE` lines).
+fn families(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Metric names in the first column of the README's metrics table.
+fn readme_metrics() -> BTreeSet<String> {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let table = readme
+        .split("<!-- metrics-table:start -->")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- metrics-table:end -->").next())
+        .expect("README.md must hold the metrics table between <!-- metrics-table:start --> and <!-- metrics-table:end -->");
+    table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn readme_metrics_table_matches_the_exported_metrics() {
+    let exported: BTreeSet<String> = families(&String::from_utf8(populated().encode()).unwrap())
+        .into_iter()
+        .collect();
+    let documented = readme_metrics();
+    let undocumented: Vec<_> = exported.difference(&documented).collect();
+    let stale: Vec<_> = documented
+        .iter()
+        .filter(|m| !m.starts_with("process_"))
+        .filter(|m| !exported.contains(*m))
+        .collect();
+    assert!(
+        undocumented.is_empty() && stale.is_empty(),
+        "README metrics table is out of date.\nExported but not documented: {undocumented:?}\nDocumented but not exported: {stale:?}"
+    );
+    assert!(
+        documented.len() >= 13,
+        "table has only {} metrics",
+        documented.len()
+    );
+}
