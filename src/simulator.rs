@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response, StatusCode};
@@ -117,13 +117,49 @@ pub struct Call {
     pub region: String,
     /// The request path.
     pub path: String,
+    /// The operation: `GetAccount`, `AssumeRole`, or `unknown`.
+    pub action: &'static str,
+    /// The access key id the request was signed with (empty when unsigned).
+    pub access_key: String,
     /// `None` when the signature was valid, else the error code answered.
     pub auth_error: Option<&'static str>,
 }
 
+/// A secret key, and the session token that must come with it for temporary
+/// credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Secret {
+    /// The secret access key.
+    pub secret_access_key: String,
+    /// The session token of temporary credentials.
+    pub session_token: Option<String>,
+}
+
+/// A role `AssumeRole` may assume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Role {
+    arn: String,
+    external_id: Option<String>,
+}
+
+/// One successful `AssumeRole`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The role assumed.
+    pub role_arn: String,
+    /// The `RoleSessionName` given.
+    pub session_name: String,
+    /// The `ExternalId` given.
+    pub external_id: Option<String>,
+    /// The temporary access key id issued.
+    pub access_key: String,
+}
+
 #[derive(Debug, Default)]
 struct State {
-    credentials: HashMap<String, String>,
+    credentials: HashMap<String, Secret>,
+    roles: Vec<Role>,
+    sessions: Vec<Session>,
     scripts: HashMap<String, (Vec<Step>, usize)>,
     default_script: Vec<Step>,
     calls: Vec<Call>,
@@ -153,7 +189,10 @@ impl Simulator {
         let state = Arc::new(Mutex::new(State {
             credentials: HashMap::from([(
                 access_key_id.to_string(),
-                secret_access_key.to_string(),
+                Secret {
+                    secret_access_key: secret_access_key.to_string(),
+                    session_token: None,
+                },
             )]),
             default_script: vec![Step::Account(AccountState::healthy())],
             ..State::default()
@@ -177,6 +216,19 @@ impl Simulator {
         lock(&self.state)
             .scripts
             .insert(region.to_string(), (steps, 0));
+    }
+
+    /// Lets `AssumeRole` assume `role_arn`, requiring `external_id` when given.
+    pub fn allow_role(&self, role_arn: &str, external_id: Option<&str>) {
+        lock(&self.state).roles.push(Role {
+            arn: role_arn.to_string(),
+            external_id: external_id.map(str::to_string),
+        });
+    }
+
+    /// The `AssumeRole` sessions issued so far.
+    pub fn sessions(&self) -> Vec<Session> {
+        lock(&self.state).sessions.clone()
     }
 
     /// Every request received so far.
@@ -223,18 +275,35 @@ async fn accept_loop(listener: TcpListener, state: Arc<Mutex<State>>) {
 #[error("connection dropped by the script")]
 struct Dropped;
 
+/// Largest request body read; STS requests are a few hundred bytes.
+const MAX_BODY: usize = 64 * 1024;
+
 async fn handle(
     req: Request<Incoming>,
     state: &Mutex<State>,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
-    let path = req.uri().path().to_string();
+    let (parts, body) = req.into_parts();
+    let Ok(body) = http_body_util::Limited::new(body, MAX_BODY).collect().await else {
+        return Ok(aws_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            format!("request bodies are limited to {MAX_BODY} bytes"),
+        ));
+    };
+    let body = body.to_bytes();
+    let path = parts.uri.path().to_string();
+    let (action, service) = match (&parts.method, path.as_str()) {
+        (&hyper::Method::POST, "/") => ("AssumeRole", "sts"),
+        (&hyper::Method::GET, "/v1/email/account" | "/v2/email/account") => ("GetAccount", "ses"),
+        _ => ("unknown", "ses"),
+    };
     let verdict = {
         let st = lock(state);
-        verify_sigv4(&req, &st.credentials)
+        verify_sigv4(&parts, &body, &st.credentials, service)
     };
-    let (region, auth_error) = match &verdict {
-        Ok(region) => (region.clone(), None),
-        Err(e) => (e.region.clone(), Some(e.code)),
+    let (region, access_key, auth_error) = match &verdict {
+        Ok(signed) => (signed.region.clone(), signed.access_key.clone(), None),
+        Err(e) => (e.region.clone(), String::new(), Some(e.code)),
     };
     let step = {
         let mut st = lock(state);
@@ -242,11 +311,11 @@ async fn handle(
             at: Instant::now(),
             region: region.clone(),
             path: path.clone(),
+            action,
+            access_key,
             auth_error,
         });
-        if auth_error.is_none()
-            && matches!(path.as_str(), "/v1/email/account" | "/v2/email/account")
-        {
+        if auth_error.is_none() && action == "GetAccount" {
             let default = st.default_script.clone();
             let (steps, next) = st.scripts.entry(region).or_insert((default, 0));
             let step = steps[(*next).min(steps.len() - 1)].clone();
@@ -257,23 +326,149 @@ async fn handle(
         }
     };
     if let Err(e) = verdict {
-        return Ok(aws_error(StatusCode::FORBIDDEN, e.code, e.message));
+        return Ok(match action {
+            "AssumeRole" => sts_error(StatusCode::FORBIDDEN, e.code, &e.message),
+            _ => aws_error(StatusCode::FORBIDDEN, e.code, e.message),
+        });
     }
-    if req.method() != hyper::Method::GET {
-        return Ok(aws_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "UnknownOperationException",
-            "only GET is served by this simulator".into(),
-        ));
-    }
-    match step {
-        None => Ok(aws_error(
+    match (action, step) {
+        ("AssumeRole", _) => Ok(assume_role(&body, state)),
+        (_, Some(step)) => answer(step).await,
+        _ => Ok(aws_error(
             StatusCode::NOT_FOUND,
             "UnknownOperationException",
-            format!("no operation at {path}"),
+            format!("no operation at {} {path}", parts.method),
         )),
-        Some(step) => answer(step).await,
     }
+}
+
+/// Answers an STS `AssumeRole` (query protocol: a form body, an XML answer).
+fn assume_role(body: &[u8], state: &Mutex<State>) -> Response<Full<Bytes>> {
+    let form = parse_form(body);
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    if field("Action").as_deref() != Some("AssumeRole") {
+        return sts_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidAction",
+            "only AssumeRole is simulated",
+        );
+    }
+    let (Some(role_arn), Some(session_name)) = (field("RoleArn"), field("RoleSessionName")) else {
+        return sts_error(
+            StatusCode::BAD_REQUEST,
+            "MissingParameter",
+            "RoleArn and RoleSessionName are required",
+        );
+    };
+    let external_id = field("ExternalId");
+    let mut st = lock(state);
+    let allowed = st
+        .roles
+        .iter()
+        .any(|r| r.arn == role_arn && (r.external_id.is_none() || r.external_id == external_id));
+    if !allowed {
+        return sts_error(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            &format!("User is not authorized to perform: sts:AssumeRole on resource: {role_arn}"),
+        );
+    }
+    let n = st.sessions.len() + 1;
+    let access_key = format!("ASIASIMULATOR{n:07}");
+    let secret = Secret {
+        secret_access_key: format!("simulated-secret-{n}-{}", fastrand::u64(..)),
+        session_token: Some(format!("simulated-token-{n}-{}", fastrand::u64(..))),
+    };
+    st.credentials.insert(access_key.clone(), secret.clone());
+    st.sessions.push(Session {
+        role_arn: role_arn.clone(),
+        session_name: session_name.clone(),
+        external_id,
+        access_key: access_key.clone(),
+    });
+    let expires = crate::metrics::unix_now() as i64 + 3600;
+    let expiration = aws_smithy_types::DateTime::from_secs(expires)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default();
+    let xml = format!(
+        "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+<AssumeRoleResult><Credentials><AccessKeyId>{access_key}</AccessKeyId>\
+<SecretAccessKey>{}</SecretAccessKey><SessionToken>{}</SessionToken>\
+<Expiration>{expiration}</Expiration></Credentials>\
+<AssumedRoleUser><AssumedRoleId>AROASIMULATOR:{session}</AssumedRoleId>\
+<Arn>{role}/{session}</Arn></AssumedRoleUser></AssumeRoleResult>\
+<ResponseMetadata><RequestId>00000000-0000-4000-8000-000000000001</RequestId></ResponseMetadata>\
+</AssumeRoleResponse>",
+        secret.secret_access_key,
+        secret.session_token.unwrap_or_default(),
+        session = xml_escape(&session_name),
+        role = xml_escape(
+            &role_arn
+                .replace(":iam::", ":sts::")
+                .replace(":role/", ":assumed-role/")
+        ),
+    );
+    let mut resp = Response::new(Full::new(Bytes::from(xml)));
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    resp
+}
+
+fn sts_error(status: StatusCode, code: &str, message: &str) -> Response<Full<Bytes>> {
+    let xml = format!(
+        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+<Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error>\
+<RequestId>00000000-0000-4000-8000-000000000002</RequestId></ErrorResponse>",
+        xml_escape(code),
+        xml_escape(message)
+    );
+    let mut resp = Response::new(Full::new(Bytes::from(xml)));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    resp
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Decodes an `application/x-www-form-urlencoded` body.
+fn parse_form(body: &[u8]) -> Vec<(String, String)> {
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).map(|d| d as u8)
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(high), Some(low)) => {
+                    out.push(high * 16 + low);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 async fn answer(mut step: Step) -> Result<Response<Full<Bytes>>, Dropped> {
@@ -344,19 +539,30 @@ fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-/// Checks the SigV4 `Authorization` header of `req` (service `ses`, no body) and
-/// returns the region of its credential scope.
-pub fn verify_sigv4<B>(
-    req: &Request<B>,
-    credentials: &HashMap<String, String>,
-) -> Result<String, AuthError> {
+/// Who signed a request that passed [`verify_sigv4`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    /// The region of the credential scope.
+    pub region: String,
+    /// The access key id.
+    pub access_key: String,
+}
+
+/// Checks the SigV4 `Authorization` header of a request with head `parts` and
+/// `body`, signed for `service`, and returns who signed it for which region.
+pub fn verify_sigv4(
+    parts: &hyper::http::request::Parts,
+    body: &[u8],
+    credentials: &HashMap<String, Secret>,
+    service_expected: &str,
+) -> Result<Signed, AuthError> {
     let fail = |region: &str, code: &'static str, message: &str| AuthError {
         region: region.to_string(),
         code,
         message: message.to_string(),
     };
-    let Some(auth) = req
-        .headers()
+    let Some(auth) = parts
+        .headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
     else {
@@ -410,22 +616,28 @@ pub fn verify_sigv4<B>(
             "Credential must end with aws4_request",
         ));
     }
-    if service != "ses" {
+    if service != service_expected {
         return Err(fail(
             region,
             "InvalidSignatureException",
-            &format!("Credential should be scoped to correct service: 'ses', not '{service}'."),
+            &format!(
+                "Credential should be scoped to correct service: '{service_expected}', not '{service}'."
+            ),
         ));
     }
-    let Some(secret) = credentials.get(access_key) else {
+    let Some(Secret {
+        secret_access_key: secret,
+        session_token,
+    }) = credentials.get(access_key)
+    else {
         return Err(fail(
             region,
             "UnrecognizedClientException",
             "The security token included in the request is invalid.",
         ));
     };
-    let Some(amz_date) = req
-        .headers()
+    let Some(amz_date) = parts
+        .headers
         .get("x-amz-date")
         .and_then(|v| v.to_str().ok())
     else {
@@ -453,32 +665,49 @@ pub fn verify_sigv4<B>(
 
     let mut canonical_headers = String::new();
     for name in &names {
-        let values: Vec<String> = req
-            .headers()
+        let values: Vec<String> = parts
+            .headers
             .get_all(*name)
             .iter()
             .map(|v| collapse_spaces(&String::from_utf8_lossy(v.as_bytes())))
             .collect();
         canonical_headers.push_str(&format!("{name}:{}\n", values.join(",")));
     }
-    let mut query: Vec<&str> = req
-        .uri()
+    let mut query: Vec<&str> = parts
+        .uri
         .query()
         .unwrap_or("")
         .split('&')
         .filter(|s| !s.is_empty())
         .collect();
     query.sort_unstable();
-    let payload_hash = req
-        .headers()
-        .get("x-amz-content-sha256")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .unwrap_or_else(|| hex::encode(Sha256::digest(b"")));
+    let payload_hash = hex::encode(Sha256::digest(body));
+    if let Some(claimed) = parts.headers.get("x-amz-content-sha256") {
+        if claimed.as_bytes() != payload_hash.as_bytes() {
+            return Err(fail(
+                region,
+                "XAmzContentSHA256Mismatch",
+                "The provided 'x-amz-content-sha256' header does not match what was computed.",
+            ));
+        }
+    }
+    if let Some(token) = session_token {
+        let sent = parts
+            .headers
+            .get("x-amz-security-token")
+            .map(|v| v.as_bytes());
+        if sent != Some(token.as_bytes()) || !names.contains(&"x-amz-security-token") {
+            return Err(fail(
+                region,
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            ));
+        }
+    }
     let canonical_request = format!(
         "{}\n{}\n{}\n{}\n{}\n{}",
-        req.method(),
-        req.uri().path(),
+        parts.method,
+        parts.uri.path(),
         query.join("&"),
         canonical_headers,
         signed_headers,
@@ -500,7 +729,10 @@ pub fn verify_sigv4<B>(
             "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
         ));
     }
-    Ok(region.to_string())
+    Ok(Signed {
+        region: region.to_string(),
+        access_key: access_key.to_string(),
+    })
 }
 
 fn collapse_spaces(s: &str) -> String {
@@ -513,7 +745,7 @@ mod tests {
 
     /// The example request of the SigV4 documentation (GET with a query, IAM
     /// service), with the scope's service changed to `ses` and re-signed by hand.
-    fn signed_request(secret: &str, service: &str) -> Request<()> {
+    fn signed_request(secret: &str, service: &str) -> hyper::http::request::Parts {
         let date = "20150830T123600Z";
         let host = "email.us-east-1.amazonaws.com";
         let canonical = format!(
@@ -538,40 +770,63 @@ mod tests {
             )
             .body(())
             .unwrap()
+            .into_parts()
+            .0
     }
 
-    fn creds() -> HashMap<String, String> {
+    fn secret(s: &str) -> Secret {
+        Secret {
+            secret_access_key: s.to_string(),
+            session_token: None,
+        }
+    }
+
+    fn creds() -> HashMap<String, Secret> {
         HashMap::from([(
             "AKIDEXAMPLE".to_string(),
-            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_string(),
+            secret("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
         )])
+    }
+
+    fn verify(
+        parts: &hyper::http::request::Parts,
+        creds: &HashMap<String, Secret>,
+    ) -> Result<Signed, AuthError> {
+        verify_sigv4(parts, b"", creds, "ses")
     }
 
     #[test]
     fn accepts_a_valid_signature_and_reads_the_region() {
         let req = signed_request("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "ses");
-        assert_eq!(verify_sigv4(&req, &creds()), Ok("us-east-1".to_string()));
+        assert_eq!(
+            verify(&req, &creds()).map(|s| s.region),
+            Ok("us-east-1".to_string())
+        );
     }
 
     #[test]
     fn rejects_wrong_secret_service_key_and_missing_header() {
         let req = signed_request("wrong", "ses");
         assert_eq!(
-            verify_sigv4(&req, &creds()).unwrap_err().code,
+            verify(&req, &creds()).unwrap_err().code,
             "InvalidSignatureException"
         );
         let req = signed_request("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "email");
-        let err = verify_sigv4(&req, &creds()).unwrap_err();
+        let err = verify(&req, &creds()).unwrap_err();
         assert!(err.message.contains("'ses'"), "{err:?}");
-        let other = HashMap::from([("OTHER".to_string(), "x".to_string())]);
+        let other = HashMap::from([("OTHER".to_string(), secret("x"))]);
         let req = signed_request("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "ses");
         assert_eq!(
-            verify_sigv4(&req, &other).unwrap_err().code,
+            verify(&req, &other).unwrap_err().code,
             "UnrecognizedClientException"
         );
-        let req = Request::get("/v1/email/account").body(()).unwrap();
+        let req = Request::get("/v1/email/account")
+            .body(())
+            .unwrap()
+            .into_parts()
+            .0;
         assert_eq!(
-            verify_sigv4(&req, &creds()).unwrap_err().code,
+            verify(&req, &creds()).unwrap_err().code,
             "MissingAuthenticationTokenException"
         );
     }

@@ -438,3 +438,107 @@ async fn routes_methods_and_unknown_paths() {
     assert_eq!(request(a, "DELETE", "/").await.status, 405);
     exporter.stop().await;
 }
+
+/// Role targets assume their role through STS (here, the simulator's), once per
+/// target for all its regions, and sign GetAccount with the temporary credentials;
+/// a role that may not be assumed is an auth error for that target only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_targets_assume_their_role_once_and_a_denied_role_is_an_auth_error() {
+    let sim = simulator().await;
+    let partner = "arn:aws:iam::111122223333:role/pinpoint-email-exporter";
+    let denied = "arn:aws:iam::444455556666:role/not-trusted";
+    sim.allow_role(partner, Some("partner-external-id"));
+    let dir = std::env::temp_dir().join(format!("pee-roles-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("targets.yml");
+    std::fs::write(
+        &file,
+        format!(
+            "targets:\n\
+             \x20 - name: direct\n\
+             \x20 - name: partner\n\
+             \x20   regions: [us-east-1, eu-west-1]\n\
+             \x20   role_arn: {partner}\n\
+             \x20   external_id: partner-external-id\n\
+             \x20   role_session_name: exporter-test\n\
+             \x20 - name: denied\n\
+             \x20   role_arn: {denied}\n"
+        ),
+    )
+    .unwrap();
+    let exporter = start(
+        config(&[
+            "--config.file",
+            file.to_str().unwrap(),
+            "--aws.regions",
+            "us-east-1",
+            "--poll.interval",
+            "60s",
+        ]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+    wait_ready(exporter.addr).await;
+    let m = get(exporter.addr, "/metrics").await.body;
+    let up = |target: &str, region: &str| {
+        sample(
+            &m,
+            "pinpoint_email_up",
+            &format!("aws_region=\"{region}\",target=\"{target}\""),
+        )
+    };
+    assert_eq!(up("direct", "us-east-1"), Some(1.0), "{m}");
+    assert_eq!(up("partner", "us-east-1"), Some(1.0), "{m}");
+    assert_eq!(up("partner", "eu-west-1"), Some(1.0), "{m}");
+    assert_eq!(up("denied", "us-east-1"), Some(0.0), "{m}");
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_poll_errors_total",
+            "aws_region=\"us-east-1\",reason=\"auth\",target=\"denied\""
+        ),
+        Some(1.0)
+    );
+
+    let sessions = sim.sessions();
+    assert_eq!(
+        sessions.len(),
+        1,
+        "one session for both regions of the partner: {sessions:?}"
+    );
+    assert_eq!(sessions[0].role_arn, partner);
+    assert_eq!(sessions[0].session_name, "exporter-test");
+    assert_eq!(
+        sessions[0].external_id.as_deref(),
+        Some("partner-external-id")
+    );
+    let calls = sim.calls();
+    let get_account_keys: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.action == "GetAccount")
+        .map(|c| c.access_key.as_str())
+        .collect();
+    // direct (static key) + partner twice (temporary key); denied never got that far.
+    assert_eq!(get_account_keys.len(), 3, "{calls:?}");
+    assert_eq!(
+        get_account_keys
+            .iter()
+            .filter(|k| **k == ACCESS_KEY)
+            .count(),
+        1
+    );
+    assert_eq!(
+        get_account_keys
+            .iter()
+            .filter(|k| **k == sessions[0].access_key)
+            .count(),
+        2
+    );
+    let denied_calls: Vec<_> = calls.iter().filter(|c| c.action == "AssumeRole").collect();
+    assert!(
+        denied_calls.iter().all(|c| c.auth_error.is_none()),
+        "STS calls are signed: {denied_calls:?}"
+    );
+    exporter.stop().await;
+}
