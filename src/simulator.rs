@@ -682,14 +682,13 @@ pub fn verify_sigv4(
         .collect();
     query.sort_unstable();
     let payload_hash = hex::encode(Sha256::digest(body));
-    if let Some(claimed) = parts.headers.get("x-amz-content-sha256") {
-        if claimed.as_bytes() != payload_hash.as_bytes() {
-            return Err(fail(
-                region,
-                "XAmzContentSHA256Mismatch",
-                "The provided 'x-amz-content-sha256' header does not match what was computed.",
-            ));
-        }
+    let claimed = parts.headers.get("x-amz-content-sha256");
+    if claimed.is_some_and(|c| c.as_bytes() != payload_hash.as_bytes()) {
+        return Err(fail(
+            region,
+            "XAmzContentSHA256Mismatch",
+            "The provided 'x-amz-content-sha256' header does not match what was computed.",
+        ));
     }
     if let Some(token) = session_token {
         let sent = parts
