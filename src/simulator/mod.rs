@@ -27,7 +27,10 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+pub mod scenario;
 pub mod sigv4;
+
+pub use scenario::{Scenario, Timeline};
 
 pub use sigv4::{AuthError, Secret, Signed, verify_sigv4};
 
@@ -147,12 +150,34 @@ pub struct Session {
     pub access_key: String,
 }
 
+/// How a region answers: a request-by-request script, or a timeline.
+#[derive(Debug, Clone)]
+enum Script {
+    /// Each request takes the next step (the index); the last one repeats.
+    Steps(Vec<Step>, usize),
+    /// Answers depend on the time since `start`.
+    Timeline(Timeline, Instant),
+}
+
+impl Script {
+    fn next(&mut self) -> Step {
+        match self {
+            Script::Steps(steps, next) => {
+                let step = steps[(*next).min(steps.len() - 1)].clone();
+                *next = (*next + 1).min(steps.len() - 1);
+                step
+            }
+            Script::Timeline(timeline, start) => timeline.step_at(start.elapsed()),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct State {
     credentials: HashMap<String, Secret>,
     roles: Vec<Role>,
     sessions: Vec<Session>,
-    scripts: HashMap<String, (Vec<Step>, usize)>,
+    scripts: HashMap<String, Script>,
     default_script: Vec<Step>,
     calls: Vec<Call>,
 }
@@ -207,7 +232,30 @@ impl Simulator {
         };
         lock(&self.state)
             .scripts
-            .insert(region.to_string(), (steps, 0));
+            .insert(region.to_string(), Script::Steps(steps, 0));
+    }
+
+    /// Plays `scenario`: each of its regions follows its timeline from now on,
+    /// and requests must be signed with its credentials.
+    pub fn load_scenario(&self, scenario: &Scenario) {
+        let mut st = lock(&self.state);
+        let now = Instant::now();
+        for (region, timeline) in &scenario.regions {
+            st.scripts
+                .insert(region.clone(), Script::Timeline(timeline.clone(), now));
+        }
+        st.credentials.insert(
+            scenario.credentials.access_key_id.clone(),
+            Secret {
+                secret_access_key: scenario.credentials.secret_access_key.clone(),
+                session_token: None,
+            },
+        );
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// Lets `AssumeRole` assume `role_arn`, requiring `external_id` when given.
@@ -308,11 +356,8 @@ async fn handle(
             auth_error,
         });
         if auth_error.is_none() && action == "GetAccount" {
-            let default = st.default_script.clone();
-            let (steps, next) = st.scripts.entry(region).or_insert((default, 0));
-            let step = steps[(*next).min(steps.len() - 1)].clone();
-            *next = (*next + 1).min(steps.len() - 1);
-            Some(step)
+            let default = Script::Steps(st.default_script.clone(), 0);
+            Some(st.scripts.entry(region).or_insert(default).next())
         } else {
             None
         }

@@ -1,0 +1,491 @@
+//! Scenarios: per-region timelines of account states and faults, written as YAML.
+//!
+//! ```yaml
+//! credentials:                      # optional; these are the defaults
+//!   access_key_id: AKIDPINPOINTSIMULATOR
+//!   secret_access_key: pinpoint-email-simulator-secret
+//! regions:
+//!   eu-west-1:
+//!     repeat: true                  # start over after the last phase
+//!     phases:
+//!       - duration: 30s             # HEALTHY for 30 s (fields not given keep
+//!                                   # their value; the first phase starts from a
+//!                                   # healthy production account)
+//!       - duration: 60s
+//!         account: { enforcement_status: PROBATION }
+//!       - duration: 20s
+//!         answer: throttle          # throttled while this phase lasts
+//!       - duration: 60s
+//!         account: { enforcement_status: SHUTDOWN, sending_enabled: false }
+//!   us-east-1:
+//!     phases:
+//!       - account: { max_24_hour_send: 50000, sent_last_24_hours: 30000 }
+//!         sent_per_second: 100      # the sent count climbs (capped at the quota)
+//! ```
+//!
+//! A phase's `answer` is `account` (the default), `throttle` or `drop` (close the
+//! connection); instead of `answer`, a phase may give `error: {status: 500, code:
+//! InternalFailure}` (an AWS error answer) or `body: "..."` (a 200 with that exact
+//! body, e.g. malformed JSON). `delay: 2s` waits before answering. Time counts from when the scenario is loaded. The last phase lasts
+//! forever unless `repeat` is set, in which case every phase needs a duration.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use super::{AccountState, Step};
+
+/// Access key the simulator accepts when a scenario names none.
+pub const DEFAULT_ACCESS_KEY_ID: &str = "AKIDPINPOINTSIMULATOR";
+/// Secret key the simulator accepts when a scenario names none.
+pub const DEFAULT_SECRET_ACCESS_KEY: &str = "pinpoint-email-simulator-secret";
+
+/// A whole scenario file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// The credentials requests must be signed with.
+    #[serde(default)]
+    pub credentials: ScenarioCredentials,
+    /// Timeline per region.
+    pub regions: BTreeMap<String, Timeline>,
+}
+
+/// The static credentials a scenario accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioCredentials {
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: String,
+}
+
+impl Default for ScenarioCredentials {
+    fn default() -> Self {
+        ScenarioCredentials {
+            access_key_id: DEFAULT_ACCESS_KEY_ID.to_string(),
+            secret_access_key: DEFAULT_SECRET_ACCESS_KEY.to_string(),
+        }
+    }
+}
+
+/// The phases of one region.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timeline {
+    /// Start over after the last phase.
+    #[serde(default)]
+    pub repeat: bool,
+    /// The phases, in order.
+    pub phases: Vec<Phase>,
+}
+
+/// A stretch of time during which a region answers the same way.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    /// How long the phase lasts; the last phase of a non-repeating timeline may
+    /// leave it out and lasts forever.
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub duration: Option<Duration>,
+    /// Changes to the account state at the start of the phase.
+    #[serde(default)]
+    pub account: AccountPatch,
+    /// How fast `sent_last_24_hours` changes during the phase (may be negative);
+    /// it stays between 0 and a positive quota.
+    #[serde(default)]
+    pub sent_per_second: f64,
+    /// What requests get during the phase.
+    #[serde(default)]
+    pub answer: Answer,
+    /// Answer with this AWS error instead.
+    pub error: Option<ErrorAnswer>,
+    /// Answer 200 with this exact body instead.
+    pub body: Option<String>,
+    /// Wait this long before answering.
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub delay: Option<Duration>,
+}
+
+/// What requests get during a phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Answer {
+    /// 200 with the account state.
+    #[default]
+    Account,
+    /// 429 `TooManyRequestsException`.
+    Throttle,
+    /// Close the connection without answering.
+    Drop,
+}
+
+/// An AWS error answer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorAnswer {
+    /// HTTP status, 400 to 599.
+    pub status: u16,
+    /// Error code (`x-amzn-ErrorType`), e.g. `InternalFailure`.
+    pub code: String,
+}
+
+/// Changes to an [`AccountState`]; fields left out keep their value.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountPatch {
+    /// `SendQuota.Max24HourSend`.
+    pub max_24_hour_send: Option<f64>,
+    /// `SendQuota.MaxSendRate`.
+    pub max_send_rate: Option<f64>,
+    /// `SendQuota.SentLast24Hours`.
+    pub sent_last_24_hours: Option<f64>,
+    /// `SendingEnabled`.
+    pub sending_enabled: Option<bool>,
+    /// `ProductionAccessEnabled`.
+    pub production_access_enabled: Option<bool>,
+    /// `DedicatedIpAutoWarmupEnabled`.
+    pub dedicated_ip_auto_warmup_enabled: Option<bool>,
+    /// `EnforcementStatus`.
+    pub enforcement_status: Option<String>,
+}
+
+impl AccountPatch {
+    fn apply(&self, s: &mut AccountState) {
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = &self.$f { s.$f = v.clone(); } )* };
+        }
+        set!(
+            max_24_hour_send,
+            max_send_rate,
+            sent_last_24_hours,
+            sending_enabled,
+            production_access_enabled,
+            dedicated_ip_auto_warmup_enabled,
+            enforcement_status
+        );
+    }
+}
+
+fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let text: Option<String> = Option::deserialize(d)?;
+    text.map(|t| crate::config::parse_duration(&t).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+/// A scenario problem, with where it is.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("cannot read scenario {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not YAML of the expected shape.
+    #[error("scenario {path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The parser's message with line and column.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("scenario {path}: {field}: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// Where, e.g. `regions.eu-west-1.phases[2].duration`.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Scenario {
+    /// Reads and validates a scenario file.
+    pub fn from_file(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Scenario::parse(&path.display().to_string(), &text)
+    }
+
+    /// Parses and validates scenario text; `name` is used in messages.
+    pub fn parse(name: &str, text: &str) -> Result<Scenario, ScenarioError> {
+        let scenario: Scenario =
+            serde_yaml_ng::from_str(text).map_err(|e| ScenarioError::Parse {
+                path: name.to_string(),
+                message: e.to_string(),
+            })?;
+        scenario.validate(name)?;
+        Ok(scenario)
+    }
+
+    fn validate(&self, name: &str) -> Result<(), ScenarioError> {
+        let invalid = |field: String, message: String| ScenarioError::Invalid {
+            path: name.to_string(),
+            field,
+            message,
+        };
+        if self.regions.is_empty() {
+            return Err(invalid("regions".into(), "list at least one region".into()));
+        }
+        for (region, timeline) in &self.regions {
+            crate::config::validate_region(region)
+                .map_err(|m| invalid(format!("regions.{region}"), m))?;
+            if timeline.phases.is_empty() {
+                return Err(invalid(
+                    format!("regions.{region}.phases"),
+                    "list at least one phase".into(),
+                ));
+            }
+            let last = timeline.phases.len() - 1;
+            for (i, phase) in timeline.phases.iter().enumerate() {
+                let at = |f: &str| format!("regions.{region}.phases[{i}].{f}");
+                match phase.duration {
+                    Some(d) if d.is_zero() => {
+                        return Err(invalid(at("duration"), "must be above 0".into()));
+                    }
+                    None if i != last || timeline.repeat => {
+                        return Err(invalid(
+                            at("duration"),
+                            "is required for every phase but the last of a timeline without repeat"
+                                .into(),
+                        ));
+                    }
+                    _ => {}
+                }
+                if !phase.sent_per_second.is_finite() {
+                    return Err(invalid(at("sent_per_second"), "must be a number".into()));
+                }
+                let answers = usize::from(phase.answer != Answer::Account)
+                    + usize::from(phase.error.is_some())
+                    + usize::from(phase.body.is_some());
+                if answers > 1 {
+                    return Err(invalid(
+                        at("answer"),
+                        "give only one of answer, error and body".into(),
+                    ));
+                }
+                if let Some(ErrorAnswer { status, code }) = &phase.error {
+                    if !(400..=599).contains(status) {
+                        return Err(invalid(
+                            at("error.status"),
+                            format!("{status} is not an HTTP error status (400-599)"),
+                        ));
+                    }
+                    if code.is_empty() || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                        return Err(invalid(
+                            at("error.code"),
+                            format!("{code:?} must be an AWS error code such as InternalFailure"),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Timeline {
+    /// What the region answers `elapsed` after the scenario was loaded.
+    pub fn step_at(&self, elapsed: Duration) -> Step {
+        let mut t = elapsed;
+        if self.repeat {
+            let total: Duration = self.phases.iter().filter_map(|p| p.duration).sum();
+            if !total.is_zero() {
+                t = Duration::from_nanos((t.as_nanos() % total.as_nanos()) as u64);
+            }
+        }
+        let mut state = AccountState::healthy();
+        let last = self.phases.len().saturating_sub(1);
+        for (i, phase) in self.phases.iter().enumerate() {
+            phase.account.apply(&mut state);
+            let within = match phase.duration {
+                Some(d) if i != last && t >= d => None,
+                _ => Some(t),
+            };
+            let spent = within.unwrap_or_else(|| phase.duration.unwrap_or_default());
+            state.sent_last_24_hours += phase.sent_per_second * spent.as_secs_f64();
+            state.sent_last_24_hours = state.sent_last_24_hours.max(0.0);
+            if state.max_24_hour_send > 0.0 {
+                state.sent_last_24_hours = state.sent_last_24_hours.min(state.max_24_hour_send);
+            }
+            if within.is_some() {
+                return phase.step(state);
+            }
+            t -= spent;
+        }
+        Step::Account(state)
+    }
+}
+
+impl Phase {
+    fn step(&self, state: AccountState) -> Step {
+        let step = match (&self.error, &self.body, self.answer) {
+            (Some(e), _, _) => Step::Error {
+                status: e.status,
+                code: e.code.clone(),
+            },
+            (None, Some(b), _) => Step::Body(b.clone()),
+            (None, None, Answer::Account) => Step::Account(state),
+            (None, None, Answer::Throttle) => Step::Throttle,
+            (None, None, Answer::Drop) => Step::Drop,
+        };
+        match self.delay {
+            Some(d) => Step::Delay {
+                millis: d.as_millis() as u64,
+                then: Box::new(step),
+            },
+            None => step,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+regions:
+  eu-west-1:
+    repeat: true
+    phases:
+      - duration: 30s
+      - duration: 60s
+        account: { enforcement_status: PROBATION }
+      - duration: 20s
+        answer: throttle
+      - duration: 10s
+        error: { status: 503, code: ServiceUnavailable }
+        delay: 1s
+  us-east-1:
+    phases:
+      - duration: 10s
+        account: { max_24_hour_send: 1000, sent_last_24_hours: 100 }
+        sent_per_second: 10
+      - body: "{}"
+        sent_per_second: 50
+"#;
+
+    fn status(step: &Step) -> &str {
+        match step {
+            Step::Account(a) => &a.enforcement_status,
+            other => panic!("not an account: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn timeline_phases_follow_each_other_and_repeat() {
+        let s = Scenario::parse("example", EXAMPLE).unwrap();
+        let eu = &s.regions["eu-west-1"];
+        let at = |secs: u64| eu.step_at(Duration::from_secs(secs));
+        assert_eq!(status(&at(0)), "HEALTHY");
+        assert_eq!(status(&at(29)), "HEALTHY");
+        assert_eq!(status(&at(30)), "PROBATION");
+        assert_eq!(at(95), Step::Throttle);
+        assert_eq!(
+            at(115),
+            Step::Delay {
+                millis: 1000,
+                then: Box::new(Step::Error {
+                    status: 503,
+                    code: "ServiceUnavailable".into()
+                })
+            }
+        );
+        // 120 s in all: 125 s is 5 s into the next round.
+        assert_eq!(status(&at(125)), "HEALTHY");
+        assert_eq!(status(&at(155)), "PROBATION");
+    }
+
+    #[test]
+    fn sent_count_climbs_and_is_capped_at_the_quota() {
+        let s = Scenario::parse("example", EXAMPLE).unwrap();
+        let us = &s.regions["us-east-1"];
+        let sent = |secs: u64| match us.step_at(Duration::from_secs(secs)) {
+            Step::Account(a) => a.sent_last_24_hours,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(sent(0), 100.0);
+        assert_eq!(sent(5), 150.0);
+        assert_eq!(us.step_at(Duration::from_secs(10)), Step::Body("{}".into()));
+        // The account state keeps evolving under a fault phase, capped at 1000.
+        let s2 = Scenario::parse(
+            "x",
+            "regions:\n  us-east-1:\n    phases:\n      - duration: 10s\n        account: { max_24_hour_send: 1000, sent_last_24_hours: 100 }\n        sent_per_second: 10\n      - sent_per_second: 50\n",
+        )
+        .unwrap();
+        let us = &s2.regions["us-east-1"];
+        let sent = |secs: u64| match us.step_at(Duration::from_secs(secs)) {
+            Step::Account(a) => a.sent_last_24_hours,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(sent(10), 200.0);
+        assert_eq!(sent(20), 700.0);
+        assert_eq!(sent(100), 1000.0);
+    }
+
+    #[test]
+    fn invalid_scenarios_are_named() {
+        let cases = [
+            (
+                "regions: {}\n",
+                "scenario s: regions: list at least one region",
+            ),
+            (
+                "regions:\n  mars-1:\n    phases: [{}]\n",
+                "scenario s: regions.mars-1: \"mars-1\" is not an AWS region code such as us-east-1 or eu-west-1",
+            ),
+            (
+                "regions:\n  us-east-1:\n    phases: [{}, {}]\n",
+                "scenario s: regions.us-east-1.phases[0].duration: is required for every phase but the last of a timeline without repeat",
+            ),
+            (
+                "regions:\n  us-east-1:\n    repeat: true\n    phases: [{}]\n",
+                "scenario s: regions.us-east-1.phases[0].duration: is required for every phase but the last of a timeline without repeat",
+            ),
+            (
+                "regions:\n  us-east-1:\n    phases: [{error: {status: 200, code: X}}]\n",
+                "scenario s: regions.us-east-1.phases[0].error.status: 200 is not an HTTP error status (400-599)",
+            ),
+            (
+                "regions:\n  us-east-1:\n    phases: [{answer: throttle, body: x}]\n",
+                "scenario s: regions.us-east-1.phases[0].answer: give only one of answer, error and body",
+            ),
+            (
+                "regions:\n  us-east-1:\n    phases: [{duration: soon}]\n",
+                "scenario s: regions.us-east-1.phases[0]: expected number at 0 (expected a duration such as 30s, 5m or 1h)",
+            ),
+            (
+                "regions:\n  us-east-1:\n    phases: [{account: {status: HEALTHY}}]\n",
+                "scenario s: regions.us-east-1.phases[0].account: unknown field `status`",
+            ),
+        ];
+        for (text, want) in cases {
+            let got = Scenario::parse("s", text).unwrap_err().to_string();
+            assert!(got.starts_with(want), "{text}\n got: {got}\nwant: {want}");
+        }
+    }
+
+    #[test]
+    fn shipped_scenarios_are_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yml") {
+                Scenario::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+                n += 1;
+            }
+        }
+        assert!(n >= 2, "{n} scenarios in {}", dir.display());
+    }
+}
