@@ -280,6 +280,28 @@ pub fn default_loader() -> ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
 }
 
+/// A base loader that sends every call to `endpoint_url`, signed with static
+/// credentials: the demo and the tests use it to point the real SDK at the
+/// simulator.
+pub fn static_loader(
+    endpoint_url: String,
+    access_key_id: String,
+    secret_access_key: String,
+) -> impl Fn() -> ConfigLoader + Sync + 'static {
+    move || {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(endpoint_url.clone())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                access_key_id.clone(),
+                secret_access_key.clone(),
+                None,
+                None,
+                "static",
+            ))
+    }
+}
+
 /// Fills in the regions of targets that list none from the AWS config chain's
 /// region (`AWS_REGION`, profile), or fails with a message saying what to set.
 pub async fn resolve_regions(

@@ -17,6 +17,9 @@ use serde::Deserialize;
 /// assigned to another service by IANA.
 pub const DEFAULT_PORT: u16 = 10919;
 
+/// `--poll.interval` in demo mode, so the demo's metrics move visibly.
+pub const DEMO_INTERVAL: Duration = Duration::from_secs(5);
+
 /// The `target` label of the single target polled when no config file is given.
 pub const DEFAULT_TARGET: &str = "default";
 
@@ -53,13 +56,15 @@ pub struct Cli {
     #[arg(long = "aws.regions", value_name = "REGIONS", value_delimiter = ',')]
     pub regions: Vec<String>,
 
-    /// Time between two polls of one target and region (e.g. 30s, 5m).
-    #[arg(long = "poll.interval", value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
-    pub poll_interval: Duration,
+    /// Time between two polls of one target and region (e.g. 30s, 5m) [default: 60s, or 5s
+    /// with --demo]
+    #[arg(long = "poll.interval", value_name = "DURATION", value_parser = parse_duration)]
+    pub poll_interval: Option<Duration>,
 
-    /// Time limit of one GetAccount call, connecting and credential lookup included.
-    #[arg(long = "poll.timeout", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
-    pub poll_timeout: Duration,
+    /// Time limit of one GetAccount call, connecting and credential lookup included
+    /// [default: 10s, or --poll.interval if shorter]
+    #[arg(long = "poll.timeout", value_name = "DURATION", value_parser = parse_duration)]
+    pub poll_timeout: Option<Duration>,
 
     /// Upper bound of the exponential backoff after throttling, server, timeout and
     /// network errors.
@@ -76,6 +81,12 @@ pub struct Cli {
     /// regions and how to get its credentials. See the README for the format.
     #[arg(long = "config.file", value_name = "FILE")]
     pub config_file: Option<PathBuf>,
+
+    /// Demo: poll a built-in simulator of the AWS API, playing a scenario whose
+    /// account states change every few seconds, instead of AWS. Needs no AWS account
+    /// or credentials.
+    #[arg(long = "demo", conflicts_with_all = ["regions", "config_file"])]
+    pub demo: bool,
 
     /// Validate the flags and the config file, print what would be polled, and exit.
     #[arg(long = "config.check")]
@@ -248,6 +259,8 @@ pub struct Config {
     pub targets: Vec<Target>,
     /// `--config.check` was given.
     pub check_only: bool,
+    /// `--demo` was given: poll the built-in simulator.
+    pub demo: bool,
     /// Log severity.
     pub log_level: LogLevel,
     /// Log format.
@@ -291,9 +304,17 @@ impl Config {
                 n => n,
             },
         };
+        let default_interval = if cli.demo {
+            DEMO_INTERVAL
+        } else {
+            PollSettings::default().interval
+        };
+        let interval = cli.poll_interval.unwrap_or(default_interval);
         let poll = PollSettings {
-            interval: cli.poll_interval,
-            timeout: cli.poll_timeout,
+            interval,
+            timeout: cli
+                .poll_timeout
+                .unwrap_or_else(|| PollSettings::default().timeout.min(interval)),
             max_backoff: cli.poll_max_backoff,
             stale_after: cli.poll_stale_after,
         };
@@ -313,6 +334,11 @@ impl Config {
         let flag_regions = dedup(flag_regions);
 
         let targets = match &cli.config_file {
+            None if cli.demo => vec![Target {
+                name: crate::demo::TARGET.to_string(),
+                regions: crate::demo::regions(),
+                credentials: Credentials::DefaultChain,
+            }],
             None => vec![Target {
                 name: DEFAULT_TARGET.to_string(),
                 regions: flag_regions,
@@ -332,6 +358,7 @@ impl Config {
             poll,
             targets,
             check_only: cli.config_check,
+            demo: cli.demo,
             log_level: cli.log_level,
             log_format: cli.log_format,
             config_file: cli.config_file,
@@ -659,6 +686,32 @@ mod tests {
         let c =
             Config::from_cli(cli(&["--aws.regions", "us-east-1, eu-west-1,us-east-1"])).unwrap();
         assert_eq!(c.targets[0].regions, vec!["us-east-1", "eu-west-1"]);
+    }
+
+    #[test]
+    fn timeout_defaults_to_the_interval_when_that_is_shorter() {
+        let c = Config::from_cli(cli(&["--poll.interval", "4s"])).unwrap();
+        assert_eq!(c.poll.timeout, Duration::from_secs(4));
+        let c = Config::from_cli(cli(&["--poll.interval", "2m"])).unwrap();
+        assert_eq!(c.poll.timeout, Duration::from_secs(10));
+    }
+
+    #[test]
+    fn demo_polls_the_simulator_regions_every_5s_and_excludes_targets() {
+        let c = Config::from_cli(cli(&["--demo"])).unwrap();
+        assert!(c.demo);
+        assert_eq!(c.poll.interval, DEMO_INTERVAL);
+        assert_eq!(c.targets.len(), 1);
+        assert_eq!(c.targets[0].name, "demo");
+        assert_eq!(
+            c.targets[0].regions,
+            vec!["ap-southeast-2", "eu-west-1", "us-east-1"]
+        );
+        let c = Config::from_cli(cli(&["--demo", "--poll.interval", "30s"])).unwrap();
+        assert_eq!(c.poll.interval, Duration::from_secs(30));
+        let e = Cli::try_parse_from(["x", "--demo", "--aws.regions", "us-east-1"]).unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("cannot be used with"), "{e}");
     }
 
     #[test]

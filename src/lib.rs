@@ -14,12 +14,14 @@
 //! - [`http`]: the hyper listener, routes, connection limits and graceful shutdown.
 //! - [`simulator`]: a local HTTP server speaking the AWS REST-JSON protocol of
 //!   `GetAccount`, with SigV4 verification, driven by per-region scripts.
+//! - [`demo`]: `--demo`, the exporter against an in-process simulator.
 //! - [`error`]: the poll error type and its metric label.
 //! - [`app`]: wires the pieces together; `main.rs` only parses flags and calls it.
 
 pub mod app;
 pub mod aws;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod http;
 pub mod metrics;

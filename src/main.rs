@@ -2,10 +2,12 @@
 
 use std::process::ExitCode;
 
+use aws_config::ConfigLoader;
 use clap::Parser;
 use pinpoint_email_exporter::aws::{default_loader, resolve_regions};
 use pinpoint_email_exporter::config::{Cli, Config, LogFormat, LogLevel};
-use pinpoint_email_exporter::{app, metrics};
+use pinpoint_email_exporter::simulator::Simulator;
+use pinpoint_email_exporter::{app, demo, metrics};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -37,7 +39,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(mut config: Config) -> ExitCode {
-    if let Err(err) = resolve_regions(&mut config.targets, &default_loader).await {
+    if config.demo {
+        // The demo's regions come from its scenario; nothing to resolve.
+    } else if let Err(err) = resolve_regions(&mut config.targets, &default_loader).await {
         eprintln!("pinpoint-email-exporter: {err}");
         return ExitCode::from(EXIT_CONFIG);
     }
@@ -56,6 +60,19 @@ async fn run(mut config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // In demo mode the simulator must outlive the exporter: keep it bound here.
+    let (_simulator, base): (Option<Simulator>, Box<dyn Fn() -> ConfigLoader + Sync>) =
+        if config.demo {
+            match start_demo().await {
+                Ok((simulator, loader)) => (Some(simulator), Box::new(loader)),
+                Err(err) => {
+                    eprintln!("pinpoint-email-exporter: cannot start the demo simulator: {err}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        } else {
+            (None, Box::new(default_loader))
+        };
     let build = metrics::BuildInfo::current();
     tracing::info!(
         version = %build.version,
@@ -65,7 +82,7 @@ async fn run(mut config: Config) -> ExitCode {
         interval = %humantime::format_duration(config.poll.interval),
         "pinpoint-email-exporter listening"
     );
-    match app::run(&config, &default_loader, listener, shutdown_signal()).await {
+    match app::run(&config, &*base, listener, shutdown_signal()).await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
@@ -75,6 +92,20 @@ async fn run(mut config: Config) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Starts the demo's simulator on a free loopback port.
+async fn start_demo() -> Result<(Simulator, impl Fn() -> ConfigLoader + Sync + 'static), String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
+    let (simulator, loader) = demo::start(listener).map_err(|e| e.to_string())?;
+    tracing::info!(
+        simulator = %simulator.endpoint_url(),
+        scenario = "scenarios/demo.yml",
+        "demo mode: polling the built-in simulator of the AWS API, not AWS; no AWS account or credentials are used"
+    );
+    Ok((simulator, loader))
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -350,3 +350,126 @@ fn help_and_version_exit_0() {
         format!("pinpoint-email-exporter {}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_shows_changing_metrics_without_any_aws_credentials() {
+    let home = temp_home("demo");
+    let addr = free_addr();
+    let child = command(&home)
+        .args(["--demo", "--web.listen-address", &addr.to_string()])
+        .spawn()
+        .unwrap();
+    let process = Process { child };
+    wait_ready(addr).await;
+    let first = get(addr, "/metrics").await.body;
+    let us = "aws_region=\"us-east-1\",target=\"demo\"";
+    for region in ["us-east-1", "eu-west-1", "ap-southeast-2"] {
+        let labels = format!("aws_region=\"{region}\",target=\"demo\"");
+        assert_eq!(
+            sample(&first, "pinpoint_email_up", &labels),
+            Some(1.0),
+            "{first}"
+        );
+    }
+    let sent_before = sample(&first, "pinpoint_email_sent_last_24_hours", us).unwrap();
+    // The demo polls every 5 s and its us-east-1 sends 200 emails a second.
+    let started = std::time::Instant::now();
+    let sent_after = loop {
+        let m = get(addr, "/metrics").await.body;
+        let now = sample(&m, "pinpoint_email_sent_last_24_hours", us).unwrap();
+        if now != sent_before {
+            break now;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(12),
+            "the demo's sent count did not move"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(sent_after > sent_before, "{sent_before} -> {sent_after}");
+    let (exit, _, stderr) = process.terminate();
+    assert_eq!(exit.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("demo mode"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulator_binary_plays_a_scenario_file_for_the_exporter() {
+    let home = temp_home("simulator");
+    let sim_addr = free_addr();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/alert-rehearsal.yml");
+    let mut sim = Command::new(env!("CARGO_BIN_EXE_pinpoint-email-simulator"))
+        .args([
+            "--scenario",
+            scenario.to_str().unwrap(),
+            "--web.listen-address",
+            &sim_addr.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    {
+        use std::io::BufRead;
+        let mut out = std::io::BufReader::new(sim.stdout.take().unwrap());
+        for _ in 0..3 {
+            out.read_line(&mut banner).unwrap();
+        }
+    }
+    assert!(
+        banner.contains(&format!("AWS_ENDPOINT_URL=http://{sim_addr} ")),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("--aws.regions ap-southeast-2,eu-west-1,us-east-1"),
+        "{banner}"
+    );
+
+    let addr = free_addr();
+    let exporter = Process {
+        child: command(&home)
+            .env("AWS_ENDPOINT_URL", format!("http://{sim_addr}"))
+            .env("AWS_ACCESS_KEY_ID", "AKIDPINPOINTSIMULATOR")
+            .env("AWS_SECRET_ACCESS_KEY", "pinpoint-email-simulator-secret")
+            .args([
+                "--web.listen-address",
+                &addr.to_string(),
+                "--aws.regions",
+                "eu-west-1,us-east-1",
+            ])
+            .spawn()
+            .unwrap(),
+    };
+    wait_ready(addr).await;
+    let m = get(addr, "/metrics").await.body;
+    let eu = "aws_region=\"eu-west-1\",status=\"HEALTHY\",target=\"default\"";
+    assert_eq!(
+        sample(&m, "pinpoint_email_enforcement_status", eu),
+        Some(1.0),
+        "{m}"
+    );
+    let ratio = sample(
+        &m,
+        "pinpoint_email_send_quota_usage_ratio",
+        "aws_region=\"us-east-1\",target=\"default\"",
+    )
+    .unwrap();
+    assert!((0.7..0.8).contains(&ratio), "{ratio}");
+    let (exit, _, _) = exporter.terminate();
+    assert_eq!(exit.code(), Some(0));
+    let _ = sim.kill();
+    let _ = sim.wait();
+
+    // A scenario with a mistake is refused with exit code 2 and the place named.
+    let bad = home.join("bad-scenario.yml");
+    std::fs::write(&bad, "regions:\n  us-east-1:\n    phases:\n      - duration: 10s\n        account: { enforcement_status: PROBATION, sent: 5 }\n").unwrap();
+    let (code, _, stderr) = run_to_end(
+        Command::new(env!("CARGO_BIN_EXE_pinpoint-email-simulator"))
+            .args(["--scenario", bad.to_str().unwrap()]),
+    );
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("regions.us-east-1.phases[0].account: unknown field `sent`"),
+        "{stderr}"
+    );
+}

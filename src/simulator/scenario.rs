@@ -319,6 +319,8 @@ impl Timeline {
                 state.sent_last_24_hours = state.sent_last_24_hours.min(state.max_24_hour_send);
             }
             if within.is_some() {
+                // Emails are counted whole.
+                state.sent_last_24_hours = state.sent_last_24_hours.floor();
                 return phase.step(state);
             }
             t -= spent;
@@ -473,6 +475,27 @@ regions:
             let got = Scenario::parse("s", text).unwrap_err().to_string();
             assert!(got.starts_with(want), "{text}\n got: {got}\nwant: {want}");
         }
+    }
+
+    #[test]
+    fn readme_scenario_example_is_valid() {
+        let readme =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+                .unwrap();
+        let section = readme
+            .split("## The simulator")
+            .nth(1)
+            .expect("README has ## The simulator");
+        let yaml = section
+            .split("```yaml\n")
+            .nth(1)
+            .and_then(|b| b.split("```").next())
+            .expect("a yaml block in ## The simulator");
+        let s = Scenario::parse("README", yaml).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            s.regions["us-east-1"].step_at(Duration::from_secs(61)),
+            Step::Body("{\"SendQuota\": ".into())
+        );
     }
 
     #[test]

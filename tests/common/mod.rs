@@ -7,8 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, ConfigLoader, Region};
-use aws_credential_types::Credentials;
+use aws_config::ConfigLoader;
 use bytes::Bytes;
 use clap::Parser;
 use http_body_util::{BodyExt, Empty};
@@ -73,12 +72,7 @@ pub async fn simulator() -> Simulator {
 
 /// A base AWS config loader pointed at `endpoint` with static credentials.
 pub fn loader(endpoint: String, secret: &'static str) -> impl Fn() -> ConfigLoader + Sync {
-    move || {
-        aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(endpoint.clone())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new(ACCESS_KEY, secret, None, None, "tests"))
-    }
+    pinpoint_email_exporter::aws::static_loader(endpoint, ACCESS_KEY.into(), secret.into())
 }
 
 /// A validated config from command-line style flags.

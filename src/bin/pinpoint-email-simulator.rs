@@ -1,0 +1,88 @@
+//! `pinpoint-email-simulator`: the project's simulator of the Pinpoint Email / SES
+//! `GetAccount` API as a program, to rehearse dashboards and alert routing.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use pinpoint_email_exporter::demo;
+use pinpoint_email_exporter::simulator::{Scenario, Simulator};
+
+/// Serves the GetAccount API of Amazon Pinpoint Email (GET /v1/email/account) and
+/// SES v2 (GET /v2/email/account) on a local port, checking SigV4 signatures and
+/// answering each region as a scenario file says: account states over time,
+/// throttling, server errors, delays, malformed bodies.
+///
+/// Point pinpoint-email-exporter at it with AWS_ENDPOINT_URL and the scenario's
+/// credentials; the simulator prints the exact command.
+#[derive(Debug, Parser)]
+#[command(name = "pinpoint-email-simulator", version, about, long_about)]
+struct Cli {
+    /// Scenario file (YAML) to play; default: the built-in demo scenario
+    /// (scenarios/demo.yml).
+    #[arg(long = "scenario", value_name = "FILE")]
+    scenario: Option<PathBuf>,
+
+    /// Address to listen on.
+    #[arg(
+        long = "web.listen-address",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:10920"
+    )]
+    listen_address: SocketAddr,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (scenario, name) = match &cli.scenario {
+        Some(path) => (Scenario::from_file(path), path.display().to_string()),
+        None => (demo::scenario(), "the built-in demo scenario".to_string()),
+    };
+    let scenario = match scenario {
+        Ok(s) => s,
+        Err(err) => {
+            eprintln!("pinpoint-email-simulator: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("pinpoint-email-simulator: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind(cli.listen_address).await {
+            Ok(l) => l,
+            Err(err) => {
+                eprintln!(
+                    "pinpoint-email-simulator: cannot listen on {}: {err}; choose another --web.listen-address",
+                    cli.listen_address
+                );
+                return ExitCode::FAILURE;
+            }
+        };
+        let creds = scenario.credentials.clone();
+        let simulator = Simulator::start(listener, &creds.access_key_id, &creds.secret_access_key);
+        simulator.load_scenario(&scenario);
+        let regions: Vec<&str> = scenario.regions.keys().map(String::as_str).collect();
+        println!(
+            "pinpoint-email-simulator listening on {}, playing {name}\n\
+             Point the exporter at it:\n  \
+             AWS_ENDPOINT_URL={} AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} \
+             pinpoint-email-exporter --aws.regions {}",
+            simulator.endpoint_url(),
+            simulator.endpoint_url(),
+            creds.access_key_id,
+            creds.secret_access_key,
+            regions.join(",")
+        );
+        let _ = tokio::signal::ctrl_c().await;
+        ExitCode::SUCCESS
+    })
+}
