@@ -1,0 +1,157 @@
+//! The alert rules and the example Prometheus and Alertmanager configurations,
+//! checked by the real tools: `promtool check rules`, `promtool test rules`,
+//! `promtool check config`, `amtool check-config`. Each alert must be tested
+//! firing and not firing, and have a runbook section in the README.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tool(name: &str, apt_package: &str) -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!("{name} not found on PATH: install Debian's `{apt_package}` package, or run scripts/test which does")
+    })
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("start the tool");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
+    text
+}
+
+fn yaml(path: &Path) -> serde_yaml_ng::Value {
+    serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// (alert name, rule) of every alerting rule in the rules file.
+fn alerts() -> Vec<(String, serde_yaml_ng::Value)> {
+    let rules = yaml(&root().join("deploy/prometheus/alerts.yml"));
+    rules["groups"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["rules"].as_sequence().unwrap().iter())
+        .filter_map(|r| Some((r["alert"].as_str()?.to_string(), r.clone())))
+        .collect()
+}
+
+#[test]
+fn promtool_checks_and_unit_tests_the_rules() {
+    let out = run_ok(
+        Command::new(common::promtool())
+            .args(["check", "rules"])
+            .arg(root().join("deploy/prometheus/alerts.yml")),
+    );
+    assert!(
+        out.contains(&format!("SUCCESS: {} rules found", alerts().len())),
+        "{out}"
+    );
+    let out = run_ok(
+        Command::new(common::promtool())
+            .args(["test", "rules", "alerts_test.yml"])
+            .current_dir(root().join("tests/rules")),
+    );
+    assert!(out.contains("SUCCESS"), "{out}");
+}
+
+#[test]
+fn every_alert_is_tested_firing_and_not_firing() {
+    let tests = yaml(&root().join("tests/rules/alerts_test.yml"));
+    let mut firing = BTreeSet::new();
+    let mut quiet = BTreeSet::new();
+    for t in tests["tests"].as_sequence().unwrap() {
+        for case in t["alert_rule_test"].as_sequence().unwrap() {
+            let name = case["alertname"].as_str().unwrap().to_string();
+            let fires = case["exp_alerts"]
+                .as_sequence()
+                .is_some_and(|a| !a.is_empty());
+            if fires {
+                firing.insert(name)
+            } else {
+                quiet.insert(name)
+            };
+        }
+    }
+    for (name, _) in alerts() {
+        assert!(
+            firing.contains(&name),
+            "{name} has no test in which it fires"
+        );
+        assert!(
+            quiet.contains(&name),
+            "{name} has no test in which it stays quiet"
+        );
+    }
+}
+
+#[test]
+fn every_alert_has_severity_annotations_and_a_readme_runbook() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    for (name, rule) in alerts() {
+        let severity = rule["labels"]["severity"].as_str();
+        assert!(
+            matches!(severity, Some("critical" | "warning")),
+            "{name}: severity {severity:?}"
+        );
+        for key in ["summary", "description", "runbook_url"] {
+            assert!(
+                rule["annotations"][key].as_str().is_some(),
+                "{name} lacks annotation {key}"
+            );
+        }
+        let description = rule["annotations"]["description"].as_str().unwrap();
+        let summary = rule["annotations"]["summary"].as_str().unwrap();
+        let about_a_region = rule["expr"].as_str().unwrap().contains("pinpoint_email_");
+        if about_a_region && !rule["expr"].as_str().unwrap().starts_with("absent") {
+            assert!(
+                description.contains("$labels.target")
+                    && description.contains("$labels.aws_region"),
+                "{name}: the description must name the target and region"
+            );
+            assert!(
+                summary.contains("$labels.aws_region"),
+                "{name}: the summary must name the region"
+            );
+        }
+        let anchor = name.to_lowercase();
+        assert_eq!(
+            rule["annotations"]["runbook_url"].as_str(),
+            Some(format!("README.md#{anchor}").as_str()),
+            "{name}"
+        );
+        assert!(
+            readme.contains(&format!("\n### {name}\n")),
+            "README.md has no runbook section ### {name}"
+        );
+    }
+}
+
+#[test]
+fn example_prometheus_and_alertmanager_configs_are_valid() {
+    run_ok(
+        Command::new(common::promtool())
+            .args(["check", "config"])
+            .arg(root().join("deploy/prometheus/prometheus.yml")),
+    );
+    run_ok(
+        Command::new(tool("amtool", "prometheus-alertmanager"))
+            .arg("check-config")
+            .arg(root().join("deploy/prometheus/alertmanager.yml")),
+    );
+}
