@@ -1,0 +1,454 @@
+//! End to end, with real programs: the simulator plays
+//! `scenarios/alert-rehearsal.yml`, the exporter polls it every second, a real
+//! Prometheus (Debian's `prometheus`) scrapes the exporter and evaluates the
+//! project's alert rules, and a real Alertmanager (`prometheus-alertmanager`)
+//! delivers to a webhook receiver run by this test.
+//!
+//! The rules are the shipped ones with every `for:` shortened from minutes to as
+//! many seconds, so the test takes about a minute. It asserts through the
+//! Prometheus HTTP API that exactly the expected alerts fire for the right
+//! regions and none for the healthy one, that Alertmanager delivers them, and
+//! that every Grafana dashboard query returns data. It writes the measured time
+//! from each state change to firing and to delivery into `target/e2e-report.txt`
+//! (scripts/test prints it).
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::*;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use pinpoint_email_exporter::simulator::Scenario;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tool(name: &str, apt_package: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join(name))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!("{name} not found on PATH: install Debian's `{apt_package}` package, or run scripts/test which does")
+        })
+}
+
+fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// A child process killed when the test ends, its output kept in a log file.
+struct Daemon {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Daemon {
+    fn start(name: &str, program: &Path, args: &[String], dir: &Path) -> Daemon {
+        let log = dir.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(program)
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
+        Daemon { child, log }
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn get_json(addr: SocketAddr, path: &str) -> Value {
+    let answer = get(addr, path).await;
+    assert_eq!(answer.status, 200, "GET {path}: {}", answer.body);
+    serde_json::from_str(&answer.body).unwrap()
+}
+
+async fn wait_http_ready(addr: SocketAddr, path: &str, daemon: &Daemon) {
+    let started = Instant::now();
+    loop {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() && get(addr, path).await.status == 200
+        {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{} not ready at {addr}{path}; log:\n{}",
+            daemon.log.display(),
+            daemon.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A webhook receiver: records every alert Alertmanager delivers, with when.
+type Deliveries = Arc<Mutex<Vec<(Instant, String, String, String)>>>;
+
+async fn webhook_receiver() -> (SocketAddr, Deliveries) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let deliveries: Deliveries = Arc::default();
+    let store = deliveries.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let store = store.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let store = store.clone();
+                        async move {
+                            let body = req.into_body().collect().await?.to_bytes();
+                            let at = Instant::now();
+                            if let Ok(payload) = serde_json::from_slice::<Value>(&body) {
+                                for alert in payload["alerts"].as_array().into_iter().flatten() {
+                                    let l = &alert["labels"];
+                                    store.lock().unwrap().push((
+                                        at,
+                                        l["alertname"].as_str().unwrap_or_default().to_string(),
+                                        l["aws_region"].as_str().unwrap_or_default().to_string(),
+                                        alert["status"].as_str().unwrap_or_default().to_string(),
+                                    ));
+                                }
+                            }
+                            Ok::<_, hyper::Error>(hyper::Response::new(Full::new(
+                                Bytes::from_static(b"ok"),
+                            )))
+                        }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (addr, deliveries)
+}
+
+/// The shipped rules with every `for: Nm` turned into `for: Ns`.
+fn compressed_rules() -> String {
+    let rules = std::fs::read_to_string(root().join("deploy/prometheus/alerts.yml")).unwrap();
+    let mut n = 0;
+    let out: Vec<String> = rules
+        .lines()
+        .map(|line| {
+            match line
+                .trim_start()
+                .strip_prefix("for: ")
+                .and_then(|d| d.strip_suffix('m'))
+            {
+                Some(minutes) => {
+                    n += 1;
+                    line.replace(&format!("for: {minutes}m"), &format!("for: {minutes}s"))
+                }
+                None => line.to_string(),
+            }
+        })
+        .collect();
+    assert!(n >= 8, "expected the rules to use `for: Nm`, found {n}");
+    out.join("\n") + "\n"
+}
+
+/// When, after the scenario starts, each region's state changes (from the file).
+fn change_times() -> BTreeMap<&'static str, Duration> {
+    let s = Scenario::from_file(&root().join("scenarios/alert-rehearsal.yml")).unwrap();
+    let eu = &s.regions["eu-west-1"].phases;
+    let probation = eu[0].duration.unwrap();
+    let shutdown = probation + eu[1].duration.unwrap();
+    // us-east-1 starts at 70 % and climbs 1 % a second (checked below).
+    let us = &s.regions["us-east-1"].phases[0];
+    let max = us.account.max_24_hour_send.unwrap();
+    let start = us.account.sent_last_24_hours.unwrap();
+    let at_ratio = |r: f64| Duration::from_secs_f64((r * max - start) / us.sent_per_second);
+    BTreeMap::from([
+        ("PinpointEmailAccountProbation", probation),
+        ("PinpointEmailAccountShutdown", shutdown),
+        ("PinpointEmailSendingDisabled", shutdown),
+        ("PinpointEmailQuotaUsageHigh", at_ratio(0.8)),
+        ("PinpointEmailQuotaNearlyExhausted", at_ratio(0.95)),
+        ("PinpointEmailQuotaExhaustionPredicted", Duration::ZERO),
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_aws_state_to_a_delivered_alert() {
+    let prometheus_bin = tool("prometheus", "prometheus");
+    let alertmanager_bin = tool("prometheus-alertmanager", "prometheus-alertmanager");
+    let dir = std::env::temp_dir().join(format!("pee-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+
+    // Alertmanager delivering to our webhook.
+    let (hook, deliveries) = webhook_receiver().await;
+    let am_addr = free_addr();
+    std::fs::write(
+        dir.join("alertmanager.yml"),
+        format!(
+            "route:\n  receiver: hook\n  group_by: [alertname, aws_region]\n  group_wait: 0s\n  group_interval: 1s\n  repeat_interval: 1h\n\
+             receivers:\n  - name: hook\n    webhook_configs:\n      - url: http://{hook}/\n        send_resolved: true\n"
+        ),
+    )
+    .unwrap();
+    let alertmanager = Daemon::start(
+        "alertmanager",
+        &alertmanager_bin,
+        &[
+            "--config.file=alertmanager.yml".into(),
+            "--storage.path=am-data".into(),
+            format!("--web.listen-address={am_addr}"),
+            "--cluster.listen-address=".into(),
+        ],
+        &dir,
+    );
+
+    // The simulator and the exporter, polling every second.
+    let scenario = Scenario::from_file(&root().join("scenarios/alert-rehearsal.yml")).unwrap();
+    let sim = simulator().await;
+    let exporter = start(
+        config(&[
+            "--aws.regions",
+            "eu-west-1,us-east-1,ap-southeast-2",
+            "--poll.interval",
+            "1s",
+        ]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+
+    // Prometheus scraping it every second, with the rules.
+    std::fs::write(dir.join("alerts.yml"), compressed_rules()).unwrap();
+    let prom_addr = free_addr();
+    std::fs::write(
+        dir.join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+             rule_files: [alerts.yml]\n\
+             alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{am_addr}']\n\
+             scrape_configs:\n  - job_name: pinpoint-email-exporter\n    static_configs:\n      - targets: ['{}']\n",
+            exporter.addr
+        ),
+    )
+    .unwrap();
+    let prometheus = Daemon::start(
+        "prometheus",
+        &prometheus_bin,
+        &[
+            "--config.file=prometheus.yml".into(),
+            "--storage.tsdb.path=prom-data".into(),
+            format!("--web.listen-address={prom_addr}"),
+        ],
+        &dir,
+    );
+    wait_http_ready(am_addr, "/-/ready", &alertmanager).await;
+    wait_http_ready(prom_addr, "/-/ready", &prometheus).await;
+    wait_ready(exporter.addr).await;
+
+    // Start the scenario now: its clock is the one state changes are measured on.
+    sim.load_scenario(&scenario);
+    let t0 = Instant::now();
+    let changes = change_times();
+    let expected: BTreeSet<(String, String)> = [
+        ("PinpointEmailAccountProbation", "eu-west-1"),
+        ("PinpointEmailAccountShutdown", "eu-west-1"),
+        ("PinpointEmailSendingDisabled", "eu-west-1"),
+        ("PinpointEmailQuotaUsageHigh", "us-east-1"),
+        ("PinpointEmailQuotaNearlyExhausted", "us-east-1"),
+        ("PinpointEmailQuotaExhaustionPredicted", "us-east-1"),
+    ]
+    .iter()
+    .map(|(a, r)| (a.to_string(), r.to_string()))
+    .collect();
+
+    let mut first_firing: BTreeMap<(String, String), Duration> = BTreeMap::new();
+    loop {
+        let alerts = get_json(prom_addr, "/api/v1/alerts").await;
+        for alert in alerts["data"]["alerts"].as_array().unwrap() {
+            if alert["state"] != "firing" {
+                continue;
+            }
+            let name = alert["labels"]["alertname"].as_str().unwrap().to_string();
+            let region = alert["labels"]["aws_region"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            let key = (name, region);
+            assert!(
+                expected.contains(&key),
+                "unexpected alert firing after {:?}: {alert}",
+                t0.elapsed()
+            );
+            first_firing.entry(key).or_insert_with(|| t0.elapsed());
+        }
+        let delivered: BTreeSet<(String, String)> = deliveries
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|d| d.3 == "firing")
+            .map(|d| (d.1.clone(), d.2.clone()))
+            .collect();
+        if first_firing.len() == expected.len() && expected.is_subset(&delivered) {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(150),
+            "after {:?} fired {:?} and delivered {delivered:?}, expected {expected:?}\nprometheus log:\n{}",
+            t0.elapsed(),
+            first_firing.keys().collect::<Vec<_>>(),
+            prometheus.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // Every Grafana dashboard query returns data from this Prometheus.
+    let checked = dashboard_queries_return_data(prom_addr).await;
+
+    // The report: time from each state change to firing and to delivery.
+    let mut report = format!(
+        "End-to-end alerting (simulator -> exporter polling every 1s -> Prometheus scraping and evaluating every 1s -> Alertmanager -> webhook); `for:` durations shortened from minutes to seconds.\n{checked} dashboard queries returned data.\n\n{:<40} {:<10} {:>10} {:>14} {:>14}\n",
+        "alert", "region", "change at", "fired after", "delivered after"
+    );
+    let log = deliveries.lock().unwrap().clone();
+    for (key, fired_at) in &first_firing {
+        let change = changes[key.0.as_str()];
+        let delivered_at = log
+            .iter()
+            .find(|d| d.1 == key.0 && d.2 == key.1 && d.3 == "firing")
+            .map(|d| d.0 - t0)
+            .unwrap();
+        report.push_str(&format!(
+            "{:<40} {:<10} {:>9.1}s {:>13.1}s {:>13.1}s\n",
+            key.0,
+            key.1,
+            change.as_secs_f64(),
+            fired_at.saturating_sub(change).as_secs_f64(),
+            delivered_at.saturating_sub(change).as_secs_f64(),
+        ));
+    }
+    report.push_str(
+        "\n(`fired after` includes each rule's shortened `for:`: 0 s for the status alerts, 5 s for sending disabled and quota high, 2 s for quota nearly exhausted, 15 s for the prediction. The test sees firing alerts by polling the Prometheus API every 250 ms, so `fired after` can exceed `delivered after`, which the webhook records as it arrives.)\n",
+    );
+    let path = root().join("target/e2e-report.txt");
+    std::fs::write(&path, &report).unwrap();
+    println!("{report}");
+
+    // Sanity of the measurements: the status alerts fire within a few seconds of
+    // the change (1 s poll + 1 s scrape + 1 s evaluation), never before it.
+    for name in [
+        "PinpointEmailAccountProbation",
+        "PinpointEmailAccountShutdown",
+    ] {
+        let fired = first_firing[&(name.to_string(), "eu-west-1".to_string())];
+        let change = changes[name];
+        assert!(
+            fired >= change,
+            "{name} fired at {fired:?}, before the change at {change:?}"
+        );
+        assert!(
+            fired - change < Duration::from_secs(10),
+            "{name} took {:?}",
+            fired - change
+        );
+    }
+    exporter.stop().await;
+    drop(prometheus);
+    drop(alertmanager);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs every panel query of the Grafana dashboard against Prometheus, with the
+/// template variables set to "all", and asserts each returns at least one series.
+async fn dashboard_queries_return_data(prom: SocketAddr) -> usize {
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("grafana/pinpoint-email.json")).unwrap(),
+    )
+    .unwrap();
+    let mut exprs = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            if let Some(expr) = target["expr"].as_str() {
+                exprs.push((
+                    panel["title"].as_str().unwrap_or("?").to_string(),
+                    expr.to_string(),
+                ));
+            }
+        }
+    }
+    for annotation in dashboard["annotations"]["list"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if let Some(expr) = annotation["expr"].as_str() {
+            exprs.push((
+                annotation["name"].as_str().unwrap_or("?").to_string(),
+                expr.to_string(),
+            ));
+        }
+    }
+    assert!(
+        exprs.len() >= 10,
+        "only {} queries in the dashboard",
+        exprs.len()
+    );
+    for (title, expr) in &exprs {
+        let query = expr
+            .replace("$target", ".*")
+            .replace("$aws_region", ".*")
+            .replace("$__rate_interval", "1m")
+            .replace("$__interval", "15s")
+            .replace("$__range", "5m");
+        let path = format!("/api/v1/query?query={}", percent_encode(&query));
+        let answer = get_json(prom, &path).await;
+        let result = answer["data"]["result"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(!result.is_empty(), "panel {title:?}: no data for {query}");
+    }
+    exprs.len()
+}
