@@ -1,0 +1,195 @@
+//! The deployment files agree with the exporter and with each other: the
+//! PrometheusRule is generated from deploy/prometheus/alerts.yml (regenerate with
+//! `UPDATE_GOLDEN=1 cargo test --test deploy`), every targets file and every set
+//! of flags shipped in deploy/ is accepted by the exporter's own parser, and the
+//! IAM documents grant what the README says. The external linters (kubectl
+//! kustomize, kubernetes-validate, the CRD schemas, checkov, hadolint,
+//! systemd-analyze, parliament) run in scripts/check-deploy.
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use pinpoint_email_exporter::config::{Cli, Config, parse_targets};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The PrometheusRule manifest carrying exactly the rules of alerts.yml.
+fn prometheus_rule() -> String {
+    let rules = read("deploy/prometheus/alerts.yml");
+    let body: String = rules
+        .lines()
+        .skip_while(|l| l.starts_with('#') || l.trim().is_empty())
+        .map(|l| {
+            if l.is_empty() {
+                "\n".to_string()
+            } else {
+                format!("  {l}\n")
+            }
+        })
+        .collect();
+    format!(
+        "# Generated from deploy/prometheus/alerts.yml by tests/deploy.rs\n\
+         # (UPDATE_GOLDEN=1 cargo test --test deploy); do not edit.\n\
+         apiVersion: monitoring.coreos.com/v1\n\
+         kind: PrometheusRule\n\
+         metadata:\n\
+         \x20 name: pinpoint-email-exporter\n\
+         \x20 labels:\n\
+         \x20   app.kubernetes.io/name: pinpoint-email-exporter\n\
+         \x20   # Match your Prometheus' ruleSelector (kube-prometheus-stack uses the\n\
+         \x20   # Helm release name).\n\
+         \x20   release: prometheus\n\
+         spec:\n{body}"
+    )
+}
+
+#[test]
+fn prometheus_rule_carries_the_same_rules_as_alerts_yml() {
+    let path = root().join("deploy/kubernetes/monitoring/prometheusrule.yaml");
+    let want = prometheus_rule();
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &want).unwrap();
+    }
+    let got = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        got == want,
+        "{} is out of date with deploy/prometheus/alerts.yml: run UPDATE_GOLDEN=1 cargo test --test deploy",
+        path.display()
+    );
+    // And semantically: the groups are the same YAML values.
+    let rule: serde_yaml_ng::Value = serde_yaml_ng::from_str(&got).unwrap();
+    let alerts: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&read("deploy/prometheus/alerts.yml")).unwrap();
+    assert_eq!(rule["spec"]["groups"], alerts["groups"]);
+    assert_eq!(rule["kind"], "PrometheusRule");
+}
+
+/// Every targets.yml under deploy/ is a valid exporter config file.
+#[test]
+fn shipped_targets_files_are_valid() {
+    fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, found);
+            } else if path.file_name().is_some_and(|n| n == "targets.yml") {
+                found.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&root().join("deploy"), &mut files);
+    assert!(files.len() >= 3, "{files:?}");
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let targets = parse_targets(&file, &text, &[]).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            targets.iter().all(|t| !t.regions.is_empty()),
+            "{}: give every target its regions",
+            file.display()
+        );
+    }
+}
+
+fn accept_flags(source: &str, flags: &[String]) {
+    let mut args = vec!["pinpoint-email-exporter".to_string()];
+    args.extend(flags.iter().cloned());
+    let cli = Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{source}: {e}"));
+    // The config file named there is not on this machine; check everything else.
+    let cli = Cli {
+        config_file: None,
+        ..cli
+    };
+    Config::from_cli(cli).unwrap_or_else(|e| panic!("{source}: {e}"));
+}
+
+#[test]
+fn shipped_flags_are_accepted_by_the_exporter() {
+    // The Deployment's container args.
+    let deployment: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&read("deploy/kubernetes/base/deployment.yaml")).unwrap();
+    let args: Vec<String> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        args.iter()
+            .any(|a| a.starts_with("--config.file=/etc/pinpoint-email-exporter/"))
+    );
+    accept_flags("deployment.yaml", &args);
+
+    // The systemd environment file's ARGS.
+    let env = read("deploy/systemd/pinpoint-email-exporter.env");
+    let line = env
+        .lines()
+        .find_map(|l| l.strip_prefix("ARGS="))
+        .expect("ARGS= in the environment file");
+    let flags: Vec<String> = line
+        .trim_matches('"')
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    accept_flags("pinpoint-email-exporter.env", &flags);
+}
+
+fn json(path: &str) -> Value {
+    serde_json::from_str(&read(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn iam_documents_grant_exactly_what_the_readme_says() {
+    // The exporter's identity: ses:GetAccount and nothing else.
+    let policy = json("deploy/iam/exporter-policy.json");
+    let statements = policy["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(statements[0]["Effect"], "Allow");
+    assert_eq!(statements[0]["Action"], "ses:GetAccount");
+
+    // The source of assume-role targets: sts:AssumeRole on named roles only.
+    let source = json("deploy/iam/assume-role-source-policy.json");
+    for s in source["Statement"].as_array().unwrap() {
+        assert_eq!(s["Action"], "sts:AssumeRole");
+        for arn in s["Resource"].as_array().unwrap() {
+            let arn = arn.as_str().unwrap();
+            assert!(
+                arn.starts_with("arn:aws:iam::") && arn.contains(":role/"),
+                "{arn}"
+            );
+        }
+    }
+
+    // Trust policies are resource policies (parliament audits identity policies
+    // only): each trusts one principal, with a condition.
+    let cross = json("deploy/iam/cross-account-trust-policy.json");
+    let s = &cross["Statement"][0];
+    assert_eq!(s["Action"], "sts:AssumeRole");
+    assert!(s["Principal"]["AWS"].as_str().unwrap().contains(":role/"));
+    assert!(
+        s["Condition"]["StringEquals"]["sts:ExternalId"].is_string(),
+        "an external id is required"
+    );
+    let irsa = json("deploy/iam/irsa-trust-policy.json");
+    let s = &irsa["Statement"][0];
+    assert_eq!(s["Action"], "sts:AssumeRoleWithWebIdentity");
+    let conditions = s["Condition"]["StringEquals"].as_object().unwrap();
+    assert!(
+        conditions.iter().any(|(k, v)| k.ends_with(":sub")
+            && v == "system:serviceaccount:monitoring:pinpoint-email-exporter"),
+        "the IRSA trust must name the exporter's service account: {conditions:?}"
+    );
+
+    // The ServiceAccount annotation names the role of the IRSA trust policy.
+    let sa = read("deploy/kubernetes/base/serviceaccount.yaml");
+    assert!(sa.contains(
+        "eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/pinpoint-email-exporter"
+    ));
+}
