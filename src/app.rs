@@ -7,7 +7,7 @@ use aws_config::ConfigLoader;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-use crate::aws::{AccountSource, PinpointEmailSource, load_target_config};
+use crate::aws::{AccountSource, Source, load_target_config};
 use crate::config::{Config, Credentials, PollSettings};
 use crate::http::Server;
 use crate::metrics::{BuildInfo, Key, Store};
@@ -57,9 +57,10 @@ pub fn describe(config: &Config) -> String {
             ),
         };
         out.push_str(&format!(
-            "target {:?}: regions {}; credentials: {creds}\n",
+            "target {:?}: regions {}; api {}; credentials: {creds}\n",
             t.name,
-            t.regions.join(", ")
+            t.regions.join(", "),
+            t.api.as_str()
         ));
     }
     let p = &config.poll;
@@ -103,14 +104,20 @@ pub fn spawn_pollers<S: AccountSource>(
 pub async fn sdk_sources(
     config: &Config,
     base: &(dyn Fn() -> ConfigLoader + Sync),
-) -> Vec<(Key, PinpointEmailSource)> {
+) -> Vec<(Key, Source)> {
     let mut sources = Vec::new();
     for target in &config.targets {
         let sdk_config = load_target_config(target, &config.poll, base).await;
         for region in &target.regions {
             sources.push((
                 Key::new(&target.name, region),
-                PinpointEmailSource::new(&sdk_config, region, config.poll.timeout),
+                Source::new(
+                    target.api,
+                    &sdk_config,
+                    region,
+                    config.poll.timeout,
+                    format!("{}/{region}", target.name),
+                ),
             ));
         }
     }

@@ -14,13 +14,14 @@ use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_pinpointemail::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_pinpointemail::operation::get_account::{GetAccountError, GetAccountOutput};
+use aws_sdk_pinpointemail::operation::get_account::GetAccountOutput;
+use aws_sdk_sesv2::operation::get_account::GetAccountOutput as SesV2Output;
 
-use crate::config::{ConfigError, Credentials, PollSettings, Target};
+use crate::config::{Api, ConfigError, Credentials, PollSettings, Target};
 use crate::error::PollError;
 
 /// What `GetAccount` says about one account in one region.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Account {
     /// `SendQuota.Max24HourSend`; -1 means unlimited.
     pub max_24_hour_send: f64,
@@ -37,6 +38,15 @@ pub struct Account {
     /// `EnforcementStatus` as AWS spells it (HEALTHY, PROBATION, SHUTDOWN, or a value
     /// AWS adds later); `None` when the answer had none.
     pub enforcement_status: Option<String>,
+    /// The API that answered: [`Api::PinpointEmail`] or [`Api::Sesv2`].
+    pub api: Api,
+    /// SES v2 only: `VdmAttributes.VdmEnabled` is `ENABLED`.
+    pub vdm_enabled: Option<bool>,
+    /// SES v2 only: `Details.ReviewDetails.Status` of the production access request
+    /// (PENDING, FAILED, GRANTED, DENIED); `None` when no request was made.
+    pub review_status: Option<String>,
+    /// SES v2 only: `SuppressionAttributes.SuppressedReasons` (BOUNCE, COMPLAINT).
+    pub suppressed_reasons: Option<Vec<String>>,
 }
 
 /// Something that can fetch the account of one target in one region.
@@ -47,6 +57,9 @@ pub trait AccountSource: Send + Sync + 'static {
     /// Calls `GetAccount` once.
     fn get_account(&self) -> impl Future<Output = Result<Account, PollError>> + Send;
 }
+
+/// What a failed call says about retrying with the other API.
+type CallError = (PollError, bool);
 
 /// [`AccountSource`] over the Pinpoint Email API of one region.
 #[derive(Debug, Clone)]
@@ -67,23 +80,150 @@ impl PinpointEmailSource {
             timeout,
         }
     }
+
+    /// One call; on failure, also whether the answer says the operation is gone.
+    async fn call(&self) -> Result<Account, CallError> {
+        let err = match self.client.get_account().send().await {
+            Ok(out) => return account_from_output(&out).map_err(|e| (e, false)),
+            Err(err) => err,
+        };
+        let gone = operation_gone(&err);
+        Err(match classify_sdk_error(&err, self.timeout) {
+            PollError::BadRequest(m) if gone => (
+                PollError::BadRequest(format!(
+                    "{m}; the Pinpoint Email API is not served here any more: use --aws.api=sesv2 or auto (or `api:` in --config.file)"
+                )),
+                true,
+            ),
+            other => (other, gone),
+        })
+    }
 }
 
 impl AccountSource for PinpointEmailSource {
     async fn get_account(&self) -> Result<Account, PollError> {
+        self.call().await.map_err(|(e, _)| e)
+    }
+}
+
+/// [`AccountSource`] over the SES v2 API of one region.
+#[derive(Debug, Clone)]
+pub struct SesV2Source {
+    client: aws_sdk_sesv2::Client,
+    timeout: Duration,
+}
+
+impl SesV2Source {
+    /// A source for `region`, sharing `sdk_config` like [`PinpointEmailSource::new`].
+    pub fn new(sdk_config: &SdkConfig, region: &str, timeout: Duration) -> Self {
+        let conf = aws_sdk_sesv2::config::Builder::from(sdk_config)
+            .region(Region::new(region.to_string()))
+            .build();
+        SesV2Source {
+            client: aws_sdk_sesv2::Client::from_conf(conf),
+            timeout,
+        }
+    }
+}
+
+impl AccountSource for SesV2Source {
+    async fn get_account(&self) -> Result<Account, PollError> {
         match self.client.get_account().send().await {
-            Ok(out) => account_from_output(&out),
+            Ok(out) => account_from_sesv2(&out),
             Err(err) => Err(classify_sdk_error(&err, self.timeout)),
         }
     }
 }
 
-/// Maps a successful answer to an [`Account`]. An answer without `SendQuota` is
-/// rejected: reporting a quota of 0 would page people for nothing.
+/// [`AccountSource`] that calls Pinpoint Email until it answers that the
+/// operation is gone ([`operation_gone`]), then SES v2 for good.
+#[derive(Debug)]
+pub struct AutoSource {
+    pinpoint: PinpointEmailSource,
+    sesv2: SesV2Source,
+    switched: std::sync::atomic::AtomicBool,
+    label: String,
+}
+
+impl AutoSource {
+    /// An auto source for `region`; `label` names the target and region in the log.
+    pub fn new(sdk_config: &SdkConfig, region: &str, timeout: Duration, label: String) -> Self {
+        AutoSource {
+            pinpoint: PinpointEmailSource::new(sdk_config, region, timeout),
+            sesv2: SesV2Source::new(sdk_config, region, timeout),
+            switched: std::sync::atomic::AtomicBool::new(false),
+            label,
+        }
+    }
+}
+
+impl AccountSource for AutoSource {
+    async fn get_account(&self) -> Result<Account, PollError> {
+        use std::sync::atomic::Ordering;
+        if self.switched.load(Ordering::Relaxed) {
+            return self.sesv2.get_account().await;
+        }
+        match self.pinpoint.call().await {
+            Err((err, true)) => {
+                // Logged once: the flag never goes back.
+                if !self.switched.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        target_region = %self.label,
+                        answer = %err,
+                        "the Pinpoint Email API answered that GetAccount is gone; switching to SES v2 for good"
+                    );
+                }
+                self.sesv2.get_account().await
+            }
+            other => other.map_err(|(e, _)| e),
+        }
+    }
+}
+
+/// The source of one (target, region), for whichever API the target uses.
+#[derive(Debug)]
+pub enum Source {
+    /// Pinpoint Email only.
+    PinpointEmail(PinpointEmailSource),
+    /// SES v2 only.
+    Sesv2(SesV2Source),
+    /// Pinpoint Email, then SES v2 once Pinpoint Email is gone.
+    Auto(AutoSource),
+}
+
+impl Source {
+    /// The source of `api` for `region`.
+    pub fn new(
+        api: Api,
+        sdk_config: &SdkConfig,
+        region: &str,
+        timeout: Duration,
+        label: String,
+    ) -> Self {
+        match api {
+            Api::PinpointEmail => {
+                Source::PinpointEmail(PinpointEmailSource::new(sdk_config, region, timeout))
+            }
+            Api::Sesv2 => Source::Sesv2(SesV2Source::new(sdk_config, region, timeout)),
+            Api::Auto => Source::Auto(AutoSource::new(sdk_config, region, timeout, label)),
+        }
+    }
+}
+
+impl AccountSource for Source {
+    async fn get_account(&self) -> Result<Account, PollError> {
+        match self {
+            Source::PinpointEmail(s) => s.get_account().await,
+            Source::Sesv2(s) => s.get_account().await,
+            Source::Auto(s) => s.get_account().await,
+        }
+    }
+}
+
+/// Maps a successful Pinpoint Email answer to an [`Account`]. An answer without
+/// `SendQuota` is rejected: reporting a quota of 0 would page people for nothing.
 pub fn account_from_output(out: &GetAccountOutput) -> Result<Account, PollError> {
-    let quota = out.send_quota().ok_or_else(|| {
-        PollError::InvalidResponse("the answer has no SendQuota object".to_string())
-    })?;
+    let quota = out.send_quota().ok_or_else(missing_quota)?;
     Ok(Account {
         max_24_hour_send: quota.max24_hour_send(),
         max_send_rate: quota.max_send_rate(),
@@ -92,7 +232,65 @@ pub fn account_from_output(out: &GetAccountOutput) -> Result<Account, PollError>
         production_access_enabled: out.production_access_enabled(),
         dedicated_ip_auto_warmup_enabled: out.dedicated_ip_auto_warmup_enabled(),
         enforcement_status: out.enforcement_status().map(str::to_string),
+        api: Api::PinpointEmail,
+        vdm_enabled: None,
+        review_status: None,
+        suppressed_reasons: None,
     })
+}
+
+/// Maps a successful SES v2 answer to an [`Account`], with its SES v2 only values.
+pub fn account_from_sesv2(out: &SesV2Output) -> Result<Account, PollError> {
+    let quota = out.send_quota().ok_or_else(missing_quota)?;
+    Ok(Account {
+        max_24_hour_send: quota.max24_hour_send(),
+        max_send_rate: quota.max_send_rate(),
+        sent_last_24_hours: quota.sent_last24_hours(),
+        sending_enabled: out.sending_enabled(),
+        production_access_enabled: out.production_access_enabled(),
+        dedicated_ip_auto_warmup_enabled: out.dedicated_ip_auto_warmup_enabled(),
+        enforcement_status: out.enforcement_status().map(str::to_string),
+        api: Api::Sesv2,
+        vdm_enabled: out
+            .vdm_attributes()
+            .map(|v| v.vdm_enabled().as_str() == "ENABLED"),
+        review_status: out
+            .details()
+            .and_then(|d| d.review_details())
+            .and_then(|r| r.status())
+            .map(|s| s.as_str().to_string()),
+        suppressed_reasons: out.suppression_attributes().map(|s| {
+            s.suppressed_reasons()
+                .iter()
+                .map(|r| r.as_str().to_string())
+                .collect()
+        }),
+    })
+}
+
+fn missing_quota() -> PollError {
+    PollError::InvalidResponse("the answer has no SendQuota object".to_string())
+}
+
+/// Whether a failed call's answer says that the operation no longer exists at
+/// this endpoint, so that `auto` targets switch to SES v2: HTTP 404, 410 or 501,
+/// or the error codes `UnknownOperationException`, `UnsupportedOperationException`
+/// and `InvalidAction`. Throttling, credential and server errors never count.
+pub fn operation_gone<E: ProvideErrorMetadata>(
+    err: &SdkError<E, aws_smithy_runtime_api::http::Response>,
+) -> bool {
+    match err {
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            let code = service.err().code().unwrap_or("");
+            matches!(status, 404 | 410 | 501)
+                || matches!(
+                    code,
+                    "UnknownOperationException" | "UnsupportedOperationException" | "InvalidAction"
+                )
+        }
+        _ => false,
+    }
 }
 
 /// Error codes that mean the caller's identity or permissions are wrong.
@@ -130,12 +328,15 @@ pub const NO_CREDENTIALS_HINT: &str = "no AWS credentials found: set AWS_ACCESS_
      (EKS IRSA / pod identity, ECS task role, EC2 instance profile); \
      the identity needs the permission ses:GetAccount";
 
-/// Classifies an SDK error into a [`PollError`], keeping the whole error chain in
-/// the message.
-pub fn classify_sdk_error(
-    err: &SdkError<GetAccountError, aws_smithy_runtime_api::http::Response>,
+/// Classifies an SDK error of either API into a [`PollError`], keeping the whole
+/// error chain in the message.
+pub fn classify_sdk_error<E>(
+    err: &SdkError<E, aws_smithy_runtime_api::http::Response>,
     timeout: Duration,
-) -> PollError {
+) -> PollError
+where
+    E: ProvideErrorMetadata + StdError + 'static,
+{
     let detail = || error_chain(err);
     match err {
         SdkError::TimeoutError(_) => PollError::Timeout(timeout),
@@ -147,18 +348,13 @@ pub fn classify_sdk_error(
                 Some(m) => format!("HTTP {status} {code}: {m}"),
                 None => format!("HTTP {status} {code}"),
             };
-            if matches!(e, GetAccountError::TooManyRequestsException(_))
-                || THROTTLE_CODES.contains(&code)
-                || status == 429
-            {
+            if THROTTLE_CODES.contains(&code) || status == 429 {
                 PollError::Throttled(message)
             } else if AUTH_CODES.contains(&code) || status == 401 || status == 403 {
                 PollError::Auth(message)
             } else if (500..=599).contains(&status) {
                 PollError::Server(message)
-            } else if matches!(e, GetAccountError::BadRequestException(_))
-                || (400..=499).contains(&status)
-            {
+            } else if (400..=499).contains(&status) {
                 PollError::BadRequest(message)
             } else {
                 PollError::InvalidResponse(message)
@@ -361,6 +557,10 @@ mod tests {
                 production_access_enabled: false,
                 dedicated_ip_auto_warmup_enabled: true,
                 enforcement_status: Some("PROBATION".into()),
+                api: Api::PinpointEmail,
+                vdm_enabled: None,
+                review_status: None,
+                suppressed_reasons: None,
             }
         );
     }

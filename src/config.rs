@@ -56,6 +56,13 @@ pub struct Cli {
     #[arg(long = "aws.regions", value_name = "REGIONS", value_delimiter = ',')]
     pub regions: Vec<String>,
 
+    /// API to call: pinpoint-email (GET /v1/email/account), sesv2 (GET
+    /// /v2/email/account, with more values), or auto (Pinpoint Email until it answers
+    /// that the operation is gone, then SES v2). Default for targets of --config.file
+    /// that set no `api`.
+    #[arg(long = "aws.api", value_name = "API", value_enum, default_value_t = Api::PinpointEmail)]
+    pub api: Api,
+
     /// Time between two polls of one target and region (e.g. 30s, 5m) [default: 60s, or 5s
     /// with --demo]
     #[arg(long = "poll.interval", value_name = "DURATION", value_parser = parse_duration)]
@@ -99,6 +106,31 @@ pub struct Cli {
     /// Output format of log messages.
     #[arg(long = "log.format", value_name = "FORMAT", value_enum, default_value_t = LogFormat::Logfmt)]
     pub log_format: LogFormat,
+}
+
+/// Which AWS API answers `GetAccount` for a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Api {
+    /// Amazon Pinpoint Email, `GET /v1/email/account`.
+    #[default]
+    PinpointEmail,
+    /// Amazon SES v2, `GET /v2/email/account`: the same values plus the production
+    /// access review status, suppression reasons and VDM.
+    Sesv2,
+    /// Pinpoint Email until it answers that the operation is gone, then SES v2.
+    Auto,
+}
+
+impl Api {
+    /// The name used in flags, files and the `api` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Api::PinpointEmail => "pinpoint-email",
+            Api::Sesv2 => "sesv2",
+            Api::Auto => "auto",
+        }
+    }
 }
 
 /// Log severities accepted by `--log.level`.
@@ -211,6 +243,8 @@ pub struct Target {
     pub regions: Vec<String>,
     /// How to get credentials.
     pub credentials: Credentials,
+    /// Which API to call.
+    pub api: Api,
 }
 
 /// Timing of the pollers.
@@ -286,6 +320,7 @@ struct FileTarget {
     role_arn: Option<String>,
     external_id: Option<String>,
     role_session_name: Option<String>,
+    api: Option<Api>,
 }
 
 impl Config {
@@ -338,18 +373,20 @@ impl Config {
                 name: crate::demo::TARGET.to_string(),
                 regions: crate::demo::regions(),
                 credentials: Credentials::DefaultChain,
+                api: cli.api,
             }],
             None => vec![Target {
                 name: DEFAULT_TARGET.to_string(),
                 regions: flag_regions,
                 credentials: Credentials::DefaultChain,
+                api: cli.api,
             }],
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                     path: path.clone(),
                     source,
                 })?;
-                parse_targets(path, &text, &flag_regions)?
+                parse_targets(path, &text, &flag_regions, cli.api)?
             }
         };
 
@@ -367,11 +404,13 @@ impl Config {
 }
 
 /// Parses and validates the text of a targets file. `default_regions` (from
-/// `--aws.regions`) fills in targets that list no regions.
+/// `--aws.regions`) fills in targets that list no regions, `default_api` (from
+/// `--aws.api`) targets that set no `api`.
 pub fn parse_targets(
     path: &Path,
     text: &str,
     default_regions: &[String],
+    default_api: Api,
 ) -> Result<Vec<Target>, ConfigError> {
     let parse_err = |message: String| ConfigError::Parse {
         path: path.to_path_buf(),
@@ -467,6 +506,7 @@ pub fn parse_targets(
             name: t.name,
             regions,
             credentials,
+            api: t.api.unwrap_or(default_api),
         });
     }
     Ok(targets)
@@ -676,7 +716,8 @@ mod tests {
             vec![Target {
                 name: "default".into(),
                 regions: vec![],
-                credentials: Credentials::DefaultChain
+                credentials: Credentials::DefaultChain,
+                api: Api::PinpointEmail,
             }]
         );
     }
@@ -829,13 +870,13 @@ mod tests {
                     .next()
                     .and_then(|l| l.strip_prefix("# error: "))
                     .unwrap_or_else(|| panic!("{name}: first line must be `# error: ...`"));
-                let got = parse_targets(shown, &text, &default_regions)
+                let got = parse_targets(shown, &text, &default_regions, Api::PinpointEmail)
                     .expect_err(&name)
                     .to_string();
                 assert_eq!(got, want, "{name}");
                 seen += 1;
             } else if name.ends_with(".ok.yml") {
-                let got = parse_targets(shown, &text, &default_regions)
+                let got = parse_targets(shown, &text, &default_regions, Api::PinpointEmail)
                     .unwrap_or_else(|e| panic!("{name}: {e}"));
                 let want_path = path.with_extension("txt");
                 let got = format!("{got:#?}\n");

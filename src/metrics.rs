@@ -24,6 +24,12 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// on their series existing.
 pub const KNOWN_STATUSES: [&str; 3] = ["HEALTHY", "PROBATION", "SHUTDOWN"];
 
+/// Review statuses of a production access request (SES v2) that are always exported.
+pub const KNOWN_REVIEW_STATUSES: [&str; 4] = ["PENDING", "FAILED", "GRANTED", "DENIED"];
+
+/// Suppression list reasons (SES v2) that are always exported.
+pub const KNOWN_SUPPRESSION_REASONS: [&str; 2] = ["BOUNCE", "COMPLAINT"];
+
 /// Buckets of `pinpoint_email_poll_duration_seconds`, up to the largest sensible
 /// `--poll.timeout`.
 pub const DURATION_BUCKETS: [f64; 10] = [0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
@@ -285,7 +291,11 @@ fn register_process_collector(_: &Registry) -> Result<(), prometheus::Error> {
 }
 
 /// Name, help and type of every account metric, in exposition order.
-pub const ACCOUNT_METRICS: [(&str, &str); 10] = [
+pub const ACCOUNT_METRICS: [(&str, &str); 14] = [
+    (
+        "pinpoint_email_api_info",
+        "The API that answered the last successful GetAccount call (label api: pinpoint-email or sesv2); always 1.",
+    ),
     (
         "pinpoint_email_dedicated_ip_auto_warmup_enabled",
         "1 if automatic warm-up of dedicated IP addresses is enabled (DedicatedIpAutoWarmupEnabled).",
@@ -307,6 +317,10 @@ pub const ACCOUNT_METRICS: [(&str, &str); 10] = [
         "Maximum number of emails the account may send per second (SendQuota.MaxSendRate).",
     ),
     (
+        "pinpoint_email_production_access_review_status",
+        "SES v2 only: status of the account's production access request (Details.ReviewDetails.Status): 1 for the current status, 0 for the others; absent when no request was made.",
+    ),
+    (
         "pinpoint_email_production_access_enabled",
         "1 if the account has production access, 0 if it is in the sandbox (ProductionAccessEnabled).",
     ),
@@ -323,8 +337,16 @@ pub const ACCOUNT_METRICS: [(&str, &str); 10] = [
         "Number of emails sent in the last 24 hours (SendQuota.SentLast24Hours).",
     ),
     (
+        "pinpoint_email_suppression_reason_enabled",
+        "SES v2 only: 1 if the account-level suppression list adds addresses for this reason (SuppressionAttributes.SuppressedReasons), else 0.",
+    ),
+    (
         "pinpoint_email_up",
         "1 if the last GetAccount call succeeded, 0 if it failed.",
+    ),
+    (
+        "pinpoint_email_vdm_enabled",
+        "SES v2 only: 1 if Virtual Deliverability Manager is enabled for the account (VdmAttributes.VdmEnabled).",
     ),
 ];
 
@@ -349,6 +371,32 @@ fn gauge_metric(labels: Vec<LabelPair>, value: f64) -> Metric {
 
 fn bool_value(b: bool) -> f64 {
     if b { 1.0 } else { 0.0 }
+}
+
+/// Pushes a state set: one series per value of `label_name`, 1 for the current
+/// ones and 0 for the others; the `known` values are always present, any other
+/// value in `current` gets its own series.
+fn state_set<'a>(
+    push: &mut impl FnMut(&'static str, Option<LabelPair>, f64),
+    name: &'static str,
+    label_name: &str,
+    known: &[&'a str],
+    is_on: impl Fn(&str) -> bool,
+    current: impl Iterator<Item = &'a str>,
+) {
+    let mut values: Vec<&str> = known.to_vec();
+    for value in current {
+        if !values.contains(&value) {
+            values.push(value);
+        }
+    }
+    for value in values {
+        push(
+            name,
+            Some(label(label_name, value)),
+            bool_value(is_on(value)),
+        );
+    }
 }
 
 /// Builds the account metric families from snapshots. Account values whose last
@@ -385,6 +433,11 @@ pub fn account_families(
             None,
             obs.unix_seconds,
         );
+        push(
+            "pinpoint_email_api_info",
+            Some(label("api", obs.account.api.as_str())),
+            1.0,
+        );
         if now.saturating_duration_since(obs.at) > stale_after {
             continue;
         }
@@ -418,16 +471,36 @@ pub fn account_families(
             None,
             bool_value(a.dedicated_ip_auto_warmup_enabled),
         );
-        let current = a.enforcement_status.as_deref();
-        let mut statuses: Vec<&str> = KNOWN_STATUSES.to_vec();
-        if let Some(s) = current.filter(|s| !KNOWN_STATUSES.contains(s)) {
-            statuses.push(s);
+        let status = a.enforcement_status.as_deref();
+        state_set(
+            &mut push,
+            "pinpoint_email_enforcement_status",
+            "status",
+            &KNOWN_STATUSES,
+            |s| status == Some(s),
+            status.into_iter(),
+        );
+        if let Some(vdm) = a.vdm_enabled {
+            push("pinpoint_email_vdm_enabled", None, bool_value(vdm));
         }
-        for status in statuses {
-            push(
-                "pinpoint_email_enforcement_status",
-                Some(label("status", status)),
-                bool_value(current == Some(status)),
+        if let Some(review) = a.review_status.as_deref() {
+            state_set(
+                &mut push,
+                "pinpoint_email_production_access_review_status",
+                "status",
+                &KNOWN_REVIEW_STATUSES,
+                |s| s == review,
+                std::iter::once(review),
+            );
+        }
+        if let Some(reasons) = &a.suppressed_reasons {
+            state_set(
+                &mut push,
+                "pinpoint_email_suppression_reason_enabled",
+                "reason",
+                &KNOWN_SUPPRESSION_REASONS,
+                |r| reasons.iter().any(|x| x == r),
+                reasons.iter().map(String::as_str),
             );
         }
     }
@@ -471,6 +544,10 @@ mod tests {
             production_access_enabled: true,
             dedicated_ip_auto_warmup_enabled: false,
             enforcement_status: Some(status.to_string()),
+            api: crate::config::Api::PinpointEmail,
+            vdm_enabled: None,
+            review_status: None,
+            suppressed_reasons: None,
         }
     }
 

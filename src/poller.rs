@@ -241,6 +241,7 @@ mod tests {
             production_access_enabled: false,
             dedicated_ip_auto_warmup_enabled: false,
             enforcement_status: Some("HEALTHY".into()),
+            ..Default::default()
         }
     }
 

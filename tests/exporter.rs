@@ -20,6 +20,7 @@ fn probation_sandbox() -> AccountState {
         production_access_enabled: false,
         dedicated_ip_auto_warmup_enabled: false,
         enforcement_status: "PROBATION".into(),
+        ..AccountState::healthy()
     }
 }
 
@@ -539,6 +540,209 @@ async fn role_targets_assume_their_role_once_and_a_denied_role_is_an_auth_error(
     assert!(
         denied_calls.iter().all(|c| c.auth_error.is_none()),
         "STS calls are signed: {denied_calls:?}"
+    );
+    exporter.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sesv2_targets_serve_the_same_metrics_plus_the_sesv2_only_ones() {
+    let sim = simulator().await;
+    let mut account = probation_sandbox();
+    account.vdm_enabled = true;
+    account.review_status = Some("DENIED".into());
+    account.suppressed_reasons = vec!["BOUNCE".into()];
+    sim.set_script("eu-west-1", vec![Step::Account(account)]);
+    let exporter = start(
+        config(&[
+            "--aws.regions",
+            "eu-west-1",
+            "--aws.api",
+            "sesv2",
+            "--poll.interval",
+            "60s",
+        ]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+    wait_ready(exporter.addr).await;
+    let m = get(exporter.addr, "/metrics").await.body;
+    let l = |extra: &str| format!("aws_region=\"eu-west-1\",{extra}target=\"default\"");
+    // The same names and labels as from Pinpoint Email.
+    assert_eq!(sample(&m, "pinpoint_email_up", W1), Some(1.0), "{m}");
+    assert_eq!(
+        sample(&m, "pinpoint_email_send_quota_usage_ratio", W1),
+        Some(0.75)
+    );
+    assert_eq!(
+        sample(&m, "pinpoint_email_production_access_enabled", W1),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_enforcement_status",
+            &l("status=\"PROBATION\",")
+        ),
+        Some(1.0)
+    );
+    // Which API answered, and what only SES v2 tells.
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_api_info",
+            "api=\"sesv2\",aws_region=\"eu-west-1\",target=\"default\""
+        ),
+        Some(1.0)
+    );
+    assert_eq!(sample(&m, "pinpoint_email_vdm_enabled", W1), Some(1.0));
+    for (status, want) in [
+        ("PENDING", 0.0),
+        ("FAILED", 0.0),
+        ("GRANTED", 0.0),
+        ("DENIED", 1.0),
+    ] {
+        let labels = l(&format!("status=\"{status}\","));
+        assert_eq!(
+            sample(
+                &m,
+                "pinpoint_email_production_access_review_status",
+                &labels
+            ),
+            Some(want),
+            "{status}"
+        );
+    }
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_suppression_reason_enabled",
+            &l("reason=\"BOUNCE\",")
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_suppression_reason_enabled",
+            &l("reason=\"COMPLAINT\",")
+        ),
+        Some(0.0)
+    );
+    promtool_check_metrics(&m);
+    let calls = sim.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].path, "/v2/email/account");
+    assert!(
+        calls[0].auth_error.is_none(),
+        "signed for service ses: {calls:?}"
+    );
+    exporter.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_switches_to_sesv2_once_pinpoint_email_is_gone_and_stays() {
+    let sim = simulator().await;
+    sim.set_pinpoint_email_gone(true);
+    // Where Pinpoint Email is still served, auto keeps using it.
+    let exporter = start(
+        config(&[
+            "--aws.regions",
+            "us-east-1",
+            "--aws.api",
+            "auto",
+            "--poll.interval",
+            "1s",
+        ]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+    wait_ready(exporter.addr).await;
+    let m = get(exporter.addr, "/metrics").await.body;
+    assert_eq!(sample(&m, "pinpoint_email_up", E1), Some(1.0), "{m}");
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_api_info",
+            "api=\"sesv2\",aws_region=\"us-east-1\",target=\"default\""
+        ),
+        Some(1.0)
+    );
+    // No error is counted for the switch itself.
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_poll_errors_total",
+            "aws_region=\"us-east-1\",reason=\"bad_request\",target=\"default\""
+        ),
+        Some(0.0)
+    );
+    eventually(Duration::from_secs(10), "three more polls", || async {
+        sim.calls().len() >= 5
+    })
+    .await;
+    exporter.stop().await;
+    let paths: Vec<String> = sim.calls().iter().map(|c| c.path.clone()).collect();
+    assert_eq!(paths[0], "/v1/email/account");
+    assert!(
+        paths[1..].iter().all(|p| p == "/v2/email/account"),
+        "{paths:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_keeps_pinpoint_email_while_it_answers_and_pinpoint_only_reports_it_gone() {
+    let sim = simulator().await;
+    let exporter = start(
+        config(&[
+            "--aws.regions",
+            "us-east-1",
+            "--aws.api",
+            "auto",
+            "--poll.interval",
+            "60s",
+        ]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+    wait_ready(exporter.addr).await;
+    let m = get(exporter.addr, "/metrics").await.body;
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_api_info",
+            "api=\"pinpoint-email\",aws_region=\"us-east-1\",target=\"default\""
+        ),
+        Some(1.0),
+        "{m}"
+    );
+    assert!(
+        !m.contains("pinpoint_email_vdm_enabled{"),
+        "no SES v2 values from Pinpoint Email"
+    );
+    exporter.stop().await;
+    assert!(sim.calls().iter().all(|c| c.path == "/v1/email/account"));
+
+    // A pinpoint-email target whose endpoint dropped the API: up 0, bad_request.
+    sim.set_pinpoint_email_gone(true);
+    let exporter = start(
+        config(&["--aws.regions", "us-east-1", "--poll.interval", "60s"]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+    wait_ready(exporter.addr).await;
+    let m = get(exporter.addr, "/metrics").await.body;
+    assert_eq!(sample(&m, "pinpoint_email_up", E1), Some(0.0), "{m}");
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_poll_errors_total",
+            "aws_region=\"us-east-1\",reason=\"bad_request\",target=\"default\""
+        ),
+        Some(1.0)
     );
     exporter.stop().await;
 }

@@ -23,6 +23,7 @@ fn account(status: &str, sent: f64, max: f64, rate: f64, production: bool) -> Ac
         production_access_enabled: production,
         dedicated_ip_auto_warmup_enabled: production,
         enforcement_status: Some(status.to_string()),
+        ..Default::default()
     }
 }
 
@@ -37,6 +38,7 @@ fn populated() -> Store {
         Key::new("marketing", "us-east-1"),
         Key::new("marketing", "eu-central-1"),
         Key::new("partner", "us-west-2"),
+        Key::new("ses", "eu-west-2"),
     ];
     let store = Store::new(
         keys.to_vec(),
@@ -98,6 +100,14 @@ fn populated() -> Store {
         ms(2_500),
         t0,
     );
+    let sesv2 = Account {
+        api: pinpoint_email_exporter::config::Api::Sesv2,
+        vdm_enabled: Some(true),
+        review_status: Some("PENDING".into()),
+        suppressed_reasons: Some(vec!["COMPLAINT".into()]),
+        ..account("HEALTHY", 150.0, 200.0, 1.0, false)
+    };
+    store.record(&keys[6], &Ok(sesv2), ms(90), t0);
     store
 }
 

@@ -52,6 +52,15 @@ pub struct AccountState {
     pub dedicated_ip_auto_warmup_enabled: bool,
     /// `EnforcementStatus`.
     pub enforcement_status: String,
+    /// SES v2: `VdmAttributes.VdmEnabled` is `ENABLED`.
+    #[serde(default)]
+    pub vdm_enabled: bool,
+    /// SES v2: `Details.ReviewDetails.Status`; `None` leaves `Details` out.
+    #[serde(default)]
+    pub review_status: Option<String>,
+    /// SES v2: `SuppressionAttributes.SuppressedReasons`.
+    #[serde(default)]
+    pub suppressed_reasons: Vec<String>,
 }
 
 impl AccountState {
@@ -65,10 +74,35 @@ impl AccountState {
             production_access_enabled: true,
             dedicated_ip_auto_warmup_enabled: true,
             enforcement_status: "HEALTHY".to_string(),
+            vdm_enabled: false,
+            review_status: Some("GRANTED".to_string()),
+            suppressed_reasons: vec!["BOUNCE".to_string(), "COMPLAINT".to_string()],
         }
     }
 
-    /// The JSON body `GetAccount` answers with.
+    /// The JSON body SES v2's `GetAccount` answers with: the Pinpoint Email fields
+    /// plus `Details`, `SuppressionAttributes` and `VdmAttributes`.
+    pub fn to_json_v2(&self) -> String {
+        let mut v: serde_json::Value = serde_json::from_str(&self.to_json()).unwrap_or_default();
+        v["SuppressionAttributes"] =
+            serde_json::json!({ "SuppressedReasons": self.suppressed_reasons });
+        v["VdmAttributes"] = serde_json::json!({
+            "VdmEnabled": if self.vdm_enabled { "ENABLED" } else { "DISABLED" },
+        });
+        if let Some(status) = &self.review_status {
+            v["Details"] = serde_json::json!({
+                "MailType": "TRANSACTIONAL",
+                "WebsiteURL": "https://example.com",
+                "ContactLanguage": "EN",
+                "UseCaseDescription": "Order confirmations and password resets.",
+                "AdditionalContactEmailAddresses": [],
+                "ReviewDetails": { "Status": status, "CaseId": "0123456789" },
+            });
+        }
+        v.to_string()
+    }
+
+    /// The JSON body Pinpoint Email's `GetAccount` answers with.
     pub fn to_json(&self) -> String {
         serde_json::json!({
             "SendQuota": {
@@ -180,6 +214,7 @@ struct State {
     scripts: HashMap<String, Script>,
     default_script: Vec<Step>,
     calls: Vec<Call>,
+    pinpoint_email_gone: bool,
 }
 
 /// A running simulator.
@@ -244,6 +279,7 @@ impl Simulator {
             st.scripts
                 .insert(region.clone(), Script::Timeline(timeline.clone(), now));
         }
+        st.pinpoint_email_gone = !scenario.pinpoint_email_available;
         st.credentials.insert(
             scenario.credentials.access_key_id.clone(),
             Secret {
@@ -269,6 +305,13 @@ impl Simulator {
     /// The `AssumeRole` sessions issued so far.
     pub fn sessions(&self) -> Vec<Session> {
         lock(&self.state).sessions.clone()
+    }
+
+    /// Makes `GET /v1/email/account` answer 404 `UnknownOperationException`, as
+    /// an endpoint that no longer serves the Pinpoint Email API would, or serve it
+    /// again.
+    pub fn set_pinpoint_email_gone(&self, gone: bool) {
+        lock(&self.state).pinpoint_email_gone = gone;
     }
 
     /// Every request received so far.
@@ -355,7 +398,8 @@ async fn handle(
             access_key,
             auth_error,
         });
-        if auth_error.is_none() && action == "GetAccount" {
+        let v1_gone = st.pinpoint_email_gone && path.starts_with("/v1/");
+        if auth_error.is_none() && action == "GetAccount" && !v1_gone {
             let default = Script::Steps(st.default_script.clone(), 0);
             Some(st.scripts.entry(region).or_insert(default).next())
         } else {
@@ -370,7 +414,12 @@ async fn handle(
     }
     match (action, step) {
         ("AssumeRole", _) => Ok(assume_role(&body, state)),
-        (_, Some(step)) => answer(step).await,
+        (_, Some(step)) => answer(step, path.starts_with("/v2/")).await,
+        ("GetAccount", None) => Ok(aws_error(
+            StatusCode::NOT_FOUND,
+            "UnknownOperationException",
+            "The Amazon Pinpoint Email API has reached its end of support; use the Amazon SES v2 API.".into(),
+        )),
         _ => Ok(aws_error(
             StatusCode::NOT_FOUND,
             "UnknownOperationException",
@@ -508,7 +557,7 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn answer(mut step: Step) -> Result<Response<Full<Bytes>>, Dropped> {
+async fn answer(mut step: Step, v2: bool) -> Result<Response<Full<Bytes>>, Dropped> {
     loop {
         return Ok(match step {
             Step::Delay { millis, then } => {
@@ -516,6 +565,7 @@ async fn answer(mut step: Step) -> Result<Response<Full<Bytes>>, Dropped> {
                 step = *then;
                 continue;
             }
+            Step::Account(a) if v2 => json(StatusCode::OK, a.to_json_v2()),
             Step::Account(a) => json(StatusCode::OK, a.to_json()),
             Step::Body(b) => json(StatusCode::OK, b),
             Step::Throttle => aws_error(
@@ -565,5 +615,15 @@ mod tests {
         assert_eq!(v["SendQuota"]["Max24HourSend"], 50000.0);
         assert_eq!(v["EnforcementStatus"], "HEALTHY");
         assert_eq!(v["ProductionAccessEnabled"], true);
+        assert!(v.get("VdmAttributes").is_none());
+        let v2: serde_json::Value =
+            serde_json::from_str(&AccountState::healthy().to_json_v2()).unwrap();
+        assert_eq!(v2["SendQuota"]["Max24HourSend"], 50000.0);
+        assert_eq!(v2["VdmAttributes"]["VdmEnabled"], "DISABLED");
+        assert_eq!(v2["Details"]["ReviewDetails"]["Status"], "GRANTED");
+        assert_eq!(
+            v2["SuppressionAttributes"]["SuppressedReasons"][1],
+            "COMPLAINT"
+        );
     }
 }

@@ -51,6 +51,14 @@ pub struct Scenario {
     pub credentials: ScenarioCredentials,
     /// Timeline per region.
     pub regions: BTreeMap<String, Timeline>,
+    /// Whether `GET /v1/email/account` (Pinpoint Email) is served; when false it
+    /// answers 404 `UnknownOperationException` and only SES v2 answers.
+    #[serde(default = "yes")]
+    pub pinpoint_email_available: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The static credentials a scenario accepts.
@@ -151,6 +159,12 @@ pub struct AccountPatch {
     pub dedicated_ip_auto_warmup_enabled: Option<bool>,
     /// `EnforcementStatus`.
     pub enforcement_status: Option<String>,
+    /// SES v2: `VdmAttributes.VdmEnabled`.
+    pub vdm_enabled: Option<bool>,
+    /// SES v2: `Details.ReviewDetails.Status` (PENDING, FAILED, GRANTED, DENIED).
+    pub review_status: Option<String>,
+    /// SES v2: `SuppressionAttributes.SuppressedReasons` (BOUNCE, COMPLAINT).
+    pub suppressed_reasons: Option<Vec<String>>,
 }
 
 impl AccountPatch {
@@ -165,8 +179,13 @@ impl AccountPatch {
             sending_enabled,
             production_access_enabled,
             dedicated_ip_auto_warmup_enabled,
-            enforcement_status
+            enforcement_status,
+            vdm_enabled,
+            suppressed_reasons
         );
+        if let Some(status) = &self.review_status {
+            s.review_status = Some(status.clone());
+        }
     }
 }
 
