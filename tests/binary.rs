@@ -261,7 +261,7 @@ fn config_check_prints_what_would_be_polled_without_secrets() {
     let file = home.join("targets.yml");
     std::fs::write(
         &file,
-        "targets:\n  - name: production\n  - name: partner\n    regions: [eu-west-1]\n    role_arn: arn:aws:iam::111122223333:role/reader\n    external_id: s3cr3t-external-id\n",
+        "targets:\n  - name: production\n  - name: partner\n    regions: [eu-west-1]\n    role_arn: arn:aws:iam::111122223333:role/reader\n    external_id: s3cr3t-external-id\n    api: sesv2\n",
     )
     .unwrap();
     let (code, stdout, stderr) = run_to_end(
@@ -278,8 +278,8 @@ fn config_check_prints_what_would_be_polled_without_secrets() {
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(
         stdout,
-        "target \"production\": regions us-east-1, us-west-2; credentials: default AWS credential chain\n\
-         target \"partner\": regions eu-west-1; credentials: assume role arn:aws:iam::111122223333:role/reader (session \"pinpoint-email-exporter\", with external id)\n\
+        "target \"production\": regions us-east-1, us-west-2; api pinpoint-email; credentials: default AWS credential chain\n\
+         target \"partner\": regions eu-west-1; api sesv2; credentials: assume role arn:aws:iam::111122223333:role/reader (session \"pinpoint-email-exporter\", with external id)\n\
          3 poller(s), every 1m, timeout 10s, backoff up to 10m, values kept 1h after the last success\n\
          serving /metrics on 0.0.0.0:10919\n\
          configuration OK\n"
@@ -472,4 +472,48 @@ async fn simulator_binary_plays_a_scenario_file_for_the_exporter() {
         stderr.contains("regions.us-east-1.phases[0].account: unknown field `sent`"),
         "{stderr}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_through_sesv2_shows_the_sesv2_only_values() {
+    let home = temp_home("demo-sesv2");
+    let addr = free_addr();
+    let process = Process {
+        child: command(&home)
+            .args([
+                "--demo",
+                "--aws.api",
+                "sesv2",
+                "--web.listen-address",
+                &addr.to_string(),
+            ])
+            .spawn()
+            .unwrap(),
+    };
+    wait_ready(addr).await;
+    let m = get(addr, "/metrics").await.body;
+    let ap = |extra: &str| format!("{extra}aws_region=\"ap-southeast-2\",target=\"demo\"");
+    assert_eq!(
+        sample(&m, "pinpoint_email_api_info", &ap("api=\"sesv2\",")),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_production_access_review_status",
+            "aws_region=\"ap-southeast-2\",status=\"PENDING\",target=\"demo\""
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_vdm_enabled",
+            "aws_region=\"us-east-1\",target=\"demo\""
+        ),
+        Some(1.0)
+    );
+    let (exit, _, _) = process.terminate();
+    assert_eq!(exit.code(), Some(0));
 }

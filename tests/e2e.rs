@@ -4,6 +4,8 @@
 //! project's alert rules, and a real Alertmanager (`prometheus-alertmanager`)
 //! delivers to a webhook receiver run by this test.
 //!
+//! One target is polled through Pinpoint Email, one through SES v2.
+//!
 //! The rules are the shipped ones with every `for:` shortened from minutes to as
 //! many seconds, so the test takes about a minute. It asserts through the
 //! Prometheus HTTP API that exactly the expected alerts fire for the right
@@ -248,10 +250,22 @@ async fn from_aws_state_to_a_delivered_alert() {
     // The simulator and the exporter, polling every second.
     let scenario = Scenario::from_file(&root().join("scenarios/alert-rehearsal.yml")).unwrap();
     let sim = simulator().await;
+    // One target through Pinpoint Email, one through SES v2 (in the healthy
+    // region), so every dashboard panel has data.
+    std::fs::write(
+        dir.join("targets.yml"),
+        "targets:\n\
+         \x20 - name: pinpoint\n\
+         \x20   regions: [eu-west-1, us-east-1, ap-southeast-2]\n\
+         \x20 - name: ses\n\
+         \x20   api: sesv2\n\
+         \x20   regions: [ap-southeast-2]\n",
+    )
+    .unwrap();
     let exporter = start(
         config(&[
-            "--aws.regions",
-            "eu-west-1,us-east-1,ap-southeast-2",
+            "--config.file",
+            dir.join("targets.yml").to_str().unwrap(),
             "--poll.interval",
             "1s",
         ]),
