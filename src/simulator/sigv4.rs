@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 /// A secret key, and the session token that must come with it for temporary
@@ -31,7 +31,7 @@ type HmacSha256 = Hmac<Sha256>;
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     // HMAC accepts keys of any length, so the error branch is never taken.
-    let Ok(mut mac) = <HmacSha256 as Mac>::new_from_slice(key) else {
+    let Ok(mut mac) = <HmacSha256 as KeyInit>::new_from_slice(key) else {
         return Vec::new();
     };
     mac.update(data);
