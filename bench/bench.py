@@ -1,0 +1,401 @@
+#!/usr/bin/env python3
+"""The benchmark suite: pinpoint-email-exporter side by side with real peers, on
+this machine, in one run. Loopback only; every load is bounded in time.
+
+1. Scrape path: `wrk --latency` against this exporter (simulator-backed, 12
+   pollers), Debian's prometheus-node-exporter (loadavg and time collectors
+   only), a prometheus_client exporter serving the same series, and a ceiling
+   (the same bytes pre-rendered by the smallest hyper server). Requests/s, p50,
+   p99, and server CPU per request from /proc.
+2. Footprint: start-up time to the first /metrics answer, idle RSS after the
+   first polls, RSS under scrape load, CPU per idle hour at the default
+   interval, binary size.
+3. Scaling: 1, 10, 100, 1,000 pollers against the simulator with 100 ms of
+   injected latency: first round time, CPU per poll, RSS, /metrics size, scrape
+   p99 while every poller polls every 2 s.
+
+Writes results.json, benchmarks.md (a table) and benchmarks.png (a chart) into
+--out. Timings are figures for the docs, never pass/fail: only a crash fails.
+
+usage: bench.py [--smoke] --out DIR
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RELEASE = os.path.join(ROOT, "target", "release")
+EXPORTER = os.path.join(RELEASE, "pinpoint-email-exporter")
+SIMULATOR = os.path.join(RELEASE, "pinpoint-email-simulator")
+CEILING = os.path.join(RELEASE, "examples", "ceiling")
+CLK = os.sysconf("SC_CLK_TCK")
+ACCESS_KEY, SECRET_KEY = "AKIDPINPOINTSIMULATOR", "pinpoint-email-simulator-secret"
+REGIONS = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1",
+           "eu-west-2", "eu-central-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK  # utime + stime
+
+
+def status_kib(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return r.status, r.read()
+
+
+def wait_ok(url, limit=120):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            if get(url, timeout=2)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.02)
+    sys.exit(f"bench: {url} did not answer 200 within {limit}s")
+
+
+class Procs:
+    """Child processes, all ended on exit."""
+
+    def __init__(self, tmp):
+        self.tmp, self.procs = tmp, []
+
+    def start(self, name, cmd, env=None):
+        log = open(os.path.join(self.tmp, name + ".log"), "w")
+        p = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             env=dict(os.environ, **(env or {})))
+        self.procs.append(p)
+        return p
+
+    def stop(self, p):
+        p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        self.procs.remove(p)
+
+    def stop_all(self):
+        for p in list(self.procs):
+            self.stop(p)
+
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def to_ms(text):
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    return float(m.group(1)) * UNITS[m.group(2)]
+
+
+def wrk(url, seconds, connections=16):
+    out = subprocess.run(["wrk", "--latency", "-t2", f"-c{connections}", f"-d{seconds}s", url],
+                         capture_output=True, text=True, check=True).stdout
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        sys.exit(f"bench: {url} answered {errors.group(1)} errors:\n{out}")
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50_ms": to_ms(lat["50"]), "p99_ms": to_ms(lat["99"]), "requests": requests}
+
+
+def scrape_bench(name, pid, url, seconds, runs):
+    get(url)  # warm up
+    results = []
+    for _ in range(runs):
+        before = cpu_seconds(pid)
+        r = wrk(url, seconds)
+        r["cpu_us_per_request"] = (cpu_seconds(pid) - before) / r["requests"] * 1e6
+        results.append(r)
+    median = {k: statistics.median(r[k] for r in results) for k in results[0]}
+    median["name"] = name
+    median["payload_bytes"] = len(get(url)[1])
+    return median
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def scenario_file(tmp, regions, delay_ms=0):
+    lines = ["regions:"]
+    for i, region in enumerate(regions):
+        status = ["HEALTHY", "PROBATION", "HEALTHY", "SHUTDOWN"][i % 4]
+        lines += [f"  {region}:", "    phases:",
+                  f"      - account: {{ enforcement_status: {status}, sent_last_24_hours: {1000 * (i + 1)} }}"]
+        if delay_ms:
+            lines.append(f"        delay: {delay_ms}ms")
+    return write(os.path.join(tmp, f"scenario-{len(regions)}-{delay_ms}.yml"), "\n".join(lines) + "\n")
+
+
+def targets_file(tmp, n):
+    """n (target, region) pairs: targets of up to 10 regions each."""
+    lines = ["targets:"]
+    for t in range((n + len(REGIONS) - 1) // len(REGIONS)):
+        regions = REGIONS[: min(len(REGIONS), n - t * len(REGIONS))]
+        lines += [f"  - name: t{t:03d}", f"    regions: [{', '.join(regions)}]"]
+    return write(os.path.join(tmp, f"targets-{n}.yml"), "\n".join(lines) + "\n")
+
+
+def exporter_env(sim_port):
+    return {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{sim_port}", "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+def start_simulator(procs, scenario):
+    port = free_port()
+    procs.start("simulator", [SIMULATOR, "--scenario", scenario, "--web.listen-address", f"127.0.0.1:{port}"])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return port
+        except OSError:
+            time.sleep(0.02)
+    sys.exit("bench: the simulator did not start")
+
+
+def polls_done(url):
+    text = get(url)[1].decode()
+    return sum(float(v) for v in re.findall(r"^pinpoint_email_poll_duration_seconds_count\{.*\} (\S+)$", text, re.M))
+
+
+def scrape_path(procs, tmp, a):
+    sim = start_simulator(procs, scenario_file(tmp, REGIONS[:4]))
+    port = free_port()
+    exporter = procs.start("exporter", [EXPORTER, "--config.file", targets_file(tmp, 12),
+                                        "--web.listen-address", f"127.0.0.1:{port}"], exporter_env(sim))
+    url = f"http://127.0.0.1:{port}/metrics"
+    wait_ok(f"http://127.0.0.1:{port}/readyz")
+    time.sleep(1)
+    idle_rss = status_kib(exporter.pid, "VmRSS")
+    payload = os.path.join(tmp, "metrics.txt")
+    write(payload, get(url)[1].decode())
+
+    peers = []
+    ne_port = free_port()
+    ne = procs.start("node_exporter", ["prometheus-node-exporter", "--collector.disable-defaults",
+                                       "--collector.loadavg", "--collector.time",
+                                       f"--web.listen-address=127.0.0.1:{ne_port}"])
+    peers.append(("node_exporter (loadavg, time)", ne, f"http://127.0.0.1:{ne_port}/metrics"))
+    py_port = free_port()
+    py = procs.start("python_exporter", [a.python, os.path.join(ROOT, "bench", "python_exporter.py"),
+                                         str(py_port), payload])
+    peers.append(("Python prometheus_client", py, f"http://127.0.0.1:{py_port}/metrics"))
+    ceil_port = free_port()
+    ceil = procs.start("ceiling", [CEILING, f"127.0.0.1:{ceil_port}", payload])
+    peers.append(("ceiling: hyper, pre-rendered bytes", ceil, f"http://127.0.0.1:{ceil_port}/metrics"))
+    for _, _, u in peers:
+        wait_ok(u)
+
+    rows = [scrape_bench("pinpoint-email-exporter", exporter.pid, url, a.seconds, a.runs)]
+    for name, p, u in peers:
+        rows.append(scrape_bench(name, p.pid, u, a.seconds, a.runs))
+    loaded_rss = status_kib(exporter.pid, "VmHWM")
+    for _, p, _ in peers:
+        procs.stop(p)
+    procs.stop(exporter)
+
+    # Start-up: from spawn to the first 200 on /metrics.
+    startups = []
+    for i in range(a.runs + 2):
+        port = free_port()
+        t0 = time.monotonic()
+        p = procs.start(f"startup{i}", [EXPORTER, "--config.file", targets_file(tmp, 12),
+                                        "--web.listen-address", f"127.0.0.1:{port}"], exporter_env(sim))
+        while True:
+            try:
+                if get(f"http://127.0.0.1:{port}/metrics", timeout=1)[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.001)
+        startups.append((time.monotonic() - t0) * 1e3)
+        procs.stop(p)
+
+    # Idle CPU at the default 60 s interval, 12 pollers.
+    port = free_port()
+    p = procs.start("idle", [EXPORTER, "--config.file", targets_file(tmp, 12),
+                             "--web.listen-address", f"127.0.0.1:{port}"], exporter_env(sim))
+    wait_ok(f"http://127.0.0.1:{port}/readyz")
+    c0, t0 = cpu_seconds(p.pid), time.monotonic()
+    time.sleep(a.idle_seconds)
+    idle_cpu_per_hour = (cpu_seconds(p.pid) - c0) / (time.monotonic() - t0) * 3600
+    procs.stop(p)
+    procs.stop_all()
+    return {
+        "scrape": rows,
+        "footprint": {
+            "idle_rss_mib": idle_rss / 1024, "loaded_rss_mib": loaded_rss / 1024,
+            "startup_ms": statistics.median(startups),
+            "idle_cpu_seconds_per_hour": idle_cpu_per_hour,
+            "binary_bytes": os.path.getsize(EXPORTER),
+        },
+    }
+
+
+def scaling(procs, tmp, a):
+    rows = []
+    for n in a.pollers:
+        regions = REGIONS[: min(n, len(REGIONS))]
+        sim = start_simulator(procs, scenario_file(tmp, regions, delay_ms=100))
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        t0 = time.monotonic()
+        p = procs.start(f"scale{n}", [EXPORTER, "--config.file", targets_file(tmp, n), "--poll.interval", "2s",
+                                      "--web.listen-address", f"127.0.0.1:{port}"], exporter_env(sim))
+        wait_ok(base + "/readyz", limit=300)
+        first_round = time.monotonic() - t0
+        time.sleep(2)
+        c0, polls0 = cpu_seconds(p.pid), polls_done(base + "/metrics")
+        scrape = wrk(base + "/metrics", a.scale_seconds)
+        polls = polls_done(base + "/metrics") - polls0
+        cpu = cpu_seconds(p.pid) - c0
+        rows.append({
+            "pollers": n, "first_round_s": first_round,
+            "cpu_us_per_poll": (cpu - scrape["requests"] * 0) / max(polls, 1) * 1e6,
+            "cpu_seconds": cpu, "polls": polls, "scrapes": scrape["requests"],
+            "rss_mib": status_kib(p.pid, "VmRSS") / 1024,
+            "metrics_bytes": len(get(base + "/metrics")[1]),
+            "scrape_p99_ms": scrape["p99_ms"], "scrape_rps": scrape["rps"],
+        })
+        procs.stop_all()
+    return rows
+
+
+def markdown(r):
+    s = r["scrape"]
+    exp = s[0]
+    by = {row["name"]: row for row in s}
+    ne = by["node_exporter (loadavg, time)"]
+    ceil = by["ceiling: hyper, pre-rendered bytes"]
+    out = [f"Measured {r['date']} on {r['machine']}; {r['mode']}.", "",
+           "### Scrape path (`wrk --latency -t2 -c16`, medians)", "",
+           "| server | payload | req/s | p50 | p99 | server CPU per request |", "|---|---|---|---|---|---|"]
+    for row in s:
+        out.append(f"| {row['name']} | {row['payload_bytes'] / 1024:.1f} KiB | {row['rps']:,.0f} | "
+                   f"{row['p50_ms']:.2f} ms | {row['p99_ms']:.2f} ms | {row['cpu_us_per_request']:.0f} µs |")
+    out += ["", f"The exporter served **{exp['rps'] / ne['rps']:.1f}×** node_exporter's requests/s and "
+            f"**{exp['rps'] / ceil['rps'] * 100:.0f} %** of the pre-rendered ceiling's, at "
+            f"{exp['cpu_us_per_request']:.0f} µs of CPU per request ({exp['cpu_us_per_request'] / ne['cpu_us_per_request'] * 100:.0f} % of "
+            f"node_exporter's); its p99 was {exp['p99_ms'] / ceil['p99_ms']:.1f}× the ceiling's.", ""]
+    f = r["footprint"]
+    out += ["### Footprint", "", "| measure | value |", "|---|---|",
+            f"| first `/metrics` answer after start | {f['startup_ms']:.0f} ms |",
+            f"| idle RSS after the first polls (12 pollers) | {f['idle_rss_mib']:.1f} MiB |",
+            f"| RSS under scrape load (peak) | {f['loaded_rss_mib']:.1f} MiB |",
+            f"| CPU per idle hour at the default 60 s interval (12 pollers) | {f['idle_cpu_seconds_per_hour']:.1f} s |",
+            f"| binary size (release, stripped) | {f['binary_bytes'] / 1024 / 1024:.1f} MiB |", ""]
+    out += ["### Scaling (100 ms simulated AWS latency, every poller polling every 2 s)", "",
+            "| pollers | first round | CPU per poll | RSS | /metrics size | scrape p99 while polling |",
+            "|---|---|---|---|---|---|"]
+    for row in r["scaling"]:
+        out.append(f"| {row['pollers']:,} | {row['first_round_s']:.2f} s | {row['cpu_us_per_poll']:.0f} µs | "
+                   f"{row['rss_mib']:.1f} MiB | {row['metrics_bytes'] / 1024:.0f} KiB | {row['scrape_p99_ms']:.2f} ms |")
+    sc = r["scaling"]
+    if len(sc) >= 2:
+        big, small = sc[-1], sc[0]
+        per = (big["rss_mib"] - small["rss_mib"]) * 1024 / (big["pollers"] - small["pollers"])
+        out += ["", f"From {small['pollers']} to {big['pollers']:,} pollers, RSS grows by {per:.0f} KiB per poller "
+                f"and /metrics by {(big['metrics_bytes'] - small['metrics_bytes']) / (big['pollers'] - small['pollers']) / 1024:.1f} KiB per poller. "
+                "The CPU per poll includes serving the scrapes of the same window."]
+    return "\n".join(out) + "\n"
+
+
+def chart(r, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    s = r["scrape"]
+    names = [row["name"].split(" (")[0].replace("ceiling: ", "ceiling\n").replace("Python ", "Python\n") for row in s]
+    axes[0].bar(names, [row["rps"] for row in s], color=["#1f77b4", "#7f7f7f", "#bcbd22", "#2ca02c"])
+    axes[0].set_yscale("log")
+    axes[0].set_title("/metrics requests per second (log)")
+    axes[1].bar(names, [row["cpu_us_per_request"] for row in s], color=["#1f77b4", "#7f7f7f", "#bcbd22", "#2ca02c"])
+    axes[1].set_yscale("log")
+    axes[1].set_title("server CPU per request, µs (log)")
+    for ax in axes[:2]:
+        ax.tick_params(axis="x", labelsize=8)
+    n = [row["pollers"] for row in r["scaling"]]
+    ax = axes[2]
+    ax.plot(n, [row["rss_mib"] for row in r["scaling"]], "o-", label="RSS, MiB")
+    ax.plot(n, [row["cpu_us_per_poll"] / 100 for row in r["scaling"]], "s-", label="CPU per poll, 100 µs")
+    ax.plot(n, [row["scrape_p99_ms"] for row in r["scaling"]], "^-", label="scrape p99, ms")
+    ax.set_xscale("log")
+    ax.set_xlabel("pollers")
+    ax.set_title("scaling")
+    ax.legend()
+    fig.suptitle(f"pinpoint-email-exporter benchmarks, {r['date']}, {r['machine']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smoke", action="store_true", help="a short run that only checks the suite works")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--python", default=sys.executable)
+    a = ap.parse_args()
+    a.seconds, a.runs, a.idle_seconds, a.scale_seconds = (1, 1, 2, 1) if a.smoke else (10, 3, 60, 5)
+    a.pollers = [1, 10] if a.smoke else [1, 10, 100, 1000]
+    for tool in (EXPORTER, SIMULATOR, CEILING):
+        if not os.path.exists(tool):
+            sys.exit(f"bench: {tool} missing: run bench/run, which builds it")
+    for tool in ("wrk", "prometheus-node-exporter"):
+        if not shutil.which(tool):
+            sys.exit(f"bench: {tool} not found: run bench/run, which installs it")
+    os.makedirs(a.out, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="pee-bench-")
+    procs = Procs(tmp)
+    try:
+        result = scrape_path(procs, tmp, a)
+        result["scaling"] = scaling(procs, tmp, a)
+    finally:
+        procs.stop_all()
+    with open("/proc/cpuinfo") as f:
+        cpu = re.search(r"model name\s*:\s*(.*)", f.read())
+    result["machine"] = f"{os.cpu_count()} cores ({cpu.group(1) if cpu else platform.machine()}), Linux {platform.release()}"
+    result["date"] = time.strftime("%Y-%m-%d")
+    result["mode"] = "smoke run (1 s per load, not for figures)" if a.smoke else \
+        f"{a.runs} runs of {a.seconds} s per server, medians"
+    write(os.path.join(a.out, "results.json"), json.dumps(result, indent=2) + "\n")
+    write(os.path.join(a.out, "results.md"), markdown(result))
+    chart(result, os.path.join(a.out, "benchmarks.png"))
+    print(markdown(result))
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
