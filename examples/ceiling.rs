@@ -27,7 +27,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let mut resp = Response::new(Full::new(body.clone()));
                 resp.headers_mut().insert(
                     "content-type",
-                    hyper::header::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                    hyper::header::HeaderValue::from_static(
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    ),
                 );
                 async move { Ok::<_, Infallible>(resp) }
             });

@@ -106,8 +106,9 @@ pub async fn sdk_sources(
     base: &(dyn Fn() -> ConfigLoader + Sync),
 ) -> Vec<(Key, Source)> {
     let mut sources = Vec::new();
+    let http_client = crate::aws::shared_http_client();
     for target in &config.targets {
-        let sdk_config = load_target_config(target, &config.poll, base).await;
+        let sdk_config = load_target_config(target, &config.poll, base, &http_client).await;
         for region in &target.regions {
             sources.push((
                 Key::new(&target.name, region),

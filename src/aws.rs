@@ -418,6 +418,27 @@ fn find_in_chain<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -
     None
 }
 
+/// One HTTPS client (hyper 1, rustls with aws-lc, proxy settings from the
+/// standard `HTTPS_PROXY`/`NO_PROXY` variables) for every SDK client of the
+/// process. Without it each (target, region) client builds its own connection
+/// pool and TLS configuration, about 175 KiB each.
+pub fn shared_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::{ConnectorBuilder, proxy::ProxyConfig, tls};
+    // The SDK's default client, built once: connectors are cached per timeout
+    // settings inside the shared client, so every SDK client reuses them.
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(move |settings, components| {
+        let mut builder = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ));
+        builder.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            builder.set_sleep_impl(components.sleep_impl());
+        }
+        builder.set_proxy_config(Some(ProxyConfig::from_env()));
+        builder.build()
+    })
+}
+
 /// Loads the shared AWS configuration of one target: its credentials (standard
 /// chain, named profile, or assumed role), the exporter's timeouts, and no SDK
 /// retries. `base` yields the loader to start from; the binary passes
@@ -426,6 +447,7 @@ pub async fn load_target_config(
     target: &Target,
     poll: &PollSettings,
     base: &(dyn Fn() -> ConfigLoader + Sync),
+    http_client: &aws_smithy_runtime_api::client::http::SharedHttpClient,
 ) -> SdkConfig {
     let timeouts = TimeoutConfig::builder()
         .operation_timeout(poll.timeout)
@@ -434,7 +456,8 @@ pub async fn load_target_config(
         .build();
     let mut loader = base()
         .timeout_config(timeouts)
-        .retry_config(RetryConfig::disabled());
+        .retry_config(RetryConfig::disabled())
+        .http_client(http_client.clone());
     let profile = match &target.credentials {
         Credentials::DefaultChain => None,
         Credentials::Profile(p) => Some(p),

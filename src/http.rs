@@ -123,7 +123,7 @@ impl Server {
             return resp;
         }
         if path == self.telemetry_path {
-            let mut resp = Response::new(Full::new(Bytes::from(self.store.encode())));
+            let mut resp = Response::new(Full::new(self.store.encode()));
             resp.headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE));
             return resp;

@@ -6,9 +6,11 @@
 //! a separate [`Registry`] and are merged with the account metrics at encode time.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::{Gauge, LabelPair, Metric, MetricFamily, MetricType};
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
@@ -91,6 +93,10 @@ pub struct Store {
     exporter: Registry,
     errors: IntCounterVec,
     durations: HistogramVec,
+    /// Bumped by every recorded poll, so a cached exposition is never older than
+    /// the newest poll result.
+    generation: AtomicU64,
+    cache: Mutex<Option<Encoded>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -180,6 +186,8 @@ impl Store {
             exporter,
             errors,
             durations,
+            generation: AtomicU64::new(0),
+            cache: Mutex::new(None),
         })
     }
 
@@ -227,6 +235,7 @@ impl Store {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         map.insert(key.clone(), Arc::new(next));
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// The current snapshot of `key`, if it has been polled.
@@ -266,16 +275,46 @@ impl Store {
         families
     }
 
-    /// The text exposition of [`Store::gather`].
-    pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(8 * 1024);
+    /// The text exposition of [`Store::gather`], encoded at most once per poll
+    /// result and per [`ENCODE_CACHE_TTL`]: scrapes in between get the same bytes.
+    /// Account values only change when a poll records them, so the cache only
+    /// delays the `process_*` metrics and the staleness cut-off by up to the TTL.
+    pub fn encode(&self) -> Bytes {
+        let generation = self.generation.load(Ordering::Acquire);
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(c) = cache
+            .as_ref()
+            .filter(|c| c.generation == generation && c.at.elapsed() < ENCODE_CACHE_TTL)
+        {
+            return c.body.clone();
+        }
+        let mut out = Vec::with_capacity(cache.as_ref().map_or(8 * 1024, |c| c.body.len() + 1024));
         // Encoding into a Vec only fails on invalid metric families, which the
         // code above never builds; an empty answer is better than a panic.
         if let Err(err) = prometheus::TextEncoder::new().encode(&self.gather(), &mut out) {
             tracing::error!(error = %err, "encoding metrics failed");
         }
-        out
+        let body = Bytes::from(out);
+        *cache = Some(Encoded {
+            generation,
+            at: Instant::now(),
+            body: body.clone(),
+        });
+        body
     }
+}
+
+/// How long an encoded exposition is served again while no poll result arrives.
+pub const ENCODE_CACHE_TTL: Duration = Duration::from_secs(1);
+
+/// A cached exposition.
+struct Encoded {
+    generation: u64,
+    at: Instant,
+    body: Bytes,
 }
 
 #[cfg(target_os = "linux")]
@@ -565,7 +604,7 @@ mod tests {
     }
 
     fn text(store: &Store) -> String {
-        String::from_utf8(store.encode()).unwrap()
+        String::from_utf8(store.encode().to_vec()).unwrap()
     }
 
     #[tokio::test(start_paused = true)]
@@ -615,7 +654,14 @@ mod tests {
             text(&s).contains("pinpoint_email_sent_last_24_hours{"),
             "exactly stale_after old is still served"
         );
+        // One scrape encoded the exposition: for ENCODE_CACHE_TTL the same bytes
+        // are served, then the stale values are gone.
         tokio::time::advance(Duration::from_millis(1)).await;
+        assert!(
+            text(&s).contains("pinpoint_email_sent_last_24_hours{"),
+            "cached"
+        );
+        tokio::time::advance(ENCODE_CACHE_TTL).await;
         let t = text(&s);
         assert!(!t.contains("pinpoint_email_sent_last_24_hours"), "{t}");
         assert!(!t.contains("pinpoint_email_enforcement_status"), "{t}");
@@ -624,6 +670,59 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("pinpoint_email_last_success_timestamp_seconds{aws_region=\"us-east-1\",target=\"t\"} 1000\n"), "{t}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn values_older_than_stale_after_are_left_out_to_the_millisecond() {
+        let obs = Observed {
+            account: account("HEALTHY", 1.0, 10.0),
+            at: Instant::now(),
+            unix_seconds: 5.0,
+        };
+        let snap = Arc::new(RegionSnapshot {
+            up: false,
+            last_success: Some(obs),
+            last_error: None,
+        });
+        let snaps = vec![(Key::new("t", "us-east-1"), snap)];
+        let stale = Duration::from_secs(60);
+        let names = |now: Instant| -> Vec<String> {
+            account_families(&snaps, now, stale)
+                .iter()
+                .map(|f| f.name().to_string())
+                .collect()
+        };
+        let at_limit = names(Instant::now() + stale);
+        assert!(at_limit.contains(&"pinpoint_email_sent_last_24_hours".to_string()));
+        let past = names(Instant::now() + stale + Duration::from_millis(1));
+        assert_eq!(
+            past,
+            [
+                "pinpoint_email_api_info",
+                "pinpoint_email_last_success_timestamp_seconds",
+                "pinpoint_email_up"
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_poll_result_is_served_by_the_next_scrape_despite_the_cache() {
+        let s = store();
+        let key = Key::new("t", "us-east-1");
+        s.record(
+            &key,
+            &Ok(account("HEALTHY", 10.0, 100.0)),
+            Duration::ZERO,
+            1.0,
+        );
+        assert!(text(&s).contains("status=\"HEALTHY\",target=\"t\"} 1\n"));
+        s.record(
+            &key,
+            &Ok(account("SHUTDOWN", 10.0, 100.0)),
+            Duration::ZERO,
+            2.0,
+        );
+        assert!(text(&s).contains("status=\"SHUTDOWN\",target=\"t\"} 1\n"));
     }
 
     #[tokio::test]

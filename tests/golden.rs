@@ -113,7 +113,7 @@ fn populated() -> Store {
 
 #[tokio::test]
 async fn metrics_output_matches_golden_file_and_passes_promtool() {
-    let text = String::from_utf8(populated().encode()).unwrap();
+    let text = String::from_utf8(populated().encode().to_vec()).unwrap();
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/metrics.txt");
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, &text).unwrap();
@@ -168,7 +168,7 @@ fn readme_metrics() -> BTreeSet<String> {
 
 #[tokio::test]
 async fn readme_metrics_table_matches_the_exported_metrics() {
-    let exported: BTreeSet<String> = families(&String::from_utf8(populated().encode()).unwrap())
+    let exported: BTreeSet<String> = families(std::str::from_utf8(&populated().encode()).unwrap())
         .into_iter()
         .collect();
     let documented = readme_metrics();
