@@ -643,8 +643,8 @@ async fn sesv2_targets_serve_the_same_metrics_plus_the_sesv2_only_ones() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_switches_to_sesv2_once_pinpoint_email_is_gone_and_stays() {
     let sim = simulator().await;
+    // The endpoint no longer serves Pinpoint Email: the first call learns it.
     sim.set_pinpoint_email_gone(true);
-    // Where Pinpoint Email is still served, auto keeps using it.
     let exporter = start(
         config(&[
             "--aws.regions",
