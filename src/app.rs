@@ -7,7 +7,7 @@ use aws_config::ConfigLoader;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
-use crate::aws::{AccountSource, Source, load_target_config};
+use crate::aws::{AccountSource, Source, TargetClients, load_target_config};
 use crate::config::{Config, Credentials, PollSettings};
 use crate::http::Server;
 use crate::metrics::{BuildInfo, Key, Store};
@@ -109,12 +109,13 @@ pub async fn sdk_sources(
     let http_client = crate::aws::shared_http_client();
     for target in &config.targets {
         let sdk_config = load_target_config(target, &config.poll, base, &http_client).await;
+        let clients = TargetClients::new(&sdk_config);
         for region in &target.regions {
             sources.push((
                 Key::new(&target.name, region),
                 Source::new(
                     target.api,
-                    &sdk_config,
+                    &clients,
                     region,
                     config.poll.timeout,
                     format!("{}/{region}", target.name),

@@ -61,29 +61,56 @@ pub trait AccountSource: Send + Sync + 'static {
 /// What a failed call says about retrying with the other API.
 type CallError = (PollError, bool);
 
+/// The SDK clients of one target: one per API, shared by all its regions (each
+/// call names its region). A client per (target, region) would cost its own
+/// configuration and runtime plugins for every region.
+#[derive(Debug, Clone)]
+pub struct TargetClients {
+    pinpoint: aws_sdk_pinpointemail::Client,
+    sesv2: aws_sdk_sesv2::Client,
+}
+
+impl TargetClients {
+    /// The clients of a target, from its loaded configuration.
+    pub fn new(sdk_config: &SdkConfig) -> Self {
+        TargetClients {
+            pinpoint: aws_sdk_pinpointemail::Client::new(sdk_config),
+            sesv2: aws_sdk_sesv2::Client::new(sdk_config),
+        }
+    }
+}
+
 /// [`AccountSource`] over the Pinpoint Email API of one region.
 #[derive(Debug, Clone)]
 pub struct PinpointEmailSource {
     client: aws_sdk_pinpointemail::Client,
+    region: Region,
     timeout: Duration,
 }
 
 impl PinpointEmailSource {
-    /// A source for `region`, sharing `sdk_config`'s credentials and identity cache
-    /// with the other regions of the same target.
-    pub fn new(sdk_config: &SdkConfig, region: &str, timeout: Duration) -> Self {
-        let conf = aws_sdk_pinpointemail::config::Builder::from(sdk_config)
-            .region(Region::new(region.to_string()))
-            .build();
+    /// A source for `region` on the target's shared client, so the regions of a
+    /// target share its credentials, identity cache and connections.
+    pub fn new(clients: &TargetClients, region: &str, timeout: Duration) -> Self {
         PinpointEmailSource {
-            client: aws_sdk_pinpointemail::Client::from_conf(conf),
+            client: clients.pinpoint.clone(),
+            region: Region::new(region.to_string()),
             timeout,
         }
     }
 
     /// One call; on failure, also whether the answer says the operation is gone.
     async fn call(&self) -> Result<Account, CallError> {
-        let err = match self.client.get_account().send().await {
+        let in_region =
+            aws_sdk_pinpointemail::config::Builder::default().region(self.region.clone());
+        let sent = self
+            .client
+            .get_account()
+            .customize()
+            .config_override(in_region)
+            .send()
+            .await;
+        let err = match sent {
             Ok(out) => return account_from_output(&out).map_err(|e| (e, false)),
             Err(err) => err,
         };
@@ -110,17 +137,17 @@ impl AccountSource for PinpointEmailSource {
 #[derive(Debug, Clone)]
 pub struct SesV2Source {
     client: aws_sdk_sesv2::Client,
+    region: Region,
     timeout: Duration,
 }
 
 impl SesV2Source {
-    /// A source for `region`, sharing `sdk_config` like [`PinpointEmailSource::new`].
-    pub fn new(sdk_config: &SdkConfig, region: &str, timeout: Duration) -> Self {
-        let conf = aws_sdk_sesv2::config::Builder::from(sdk_config)
-            .region(Region::new(region.to_string()))
-            .build();
+    /// A source for `region` on the target's shared client, like
+    /// [`PinpointEmailSource::new`].
+    pub fn new(clients: &TargetClients, region: &str, timeout: Duration) -> Self {
         SesV2Source {
-            client: aws_sdk_sesv2::Client::from_conf(conf),
+            client: clients.sesv2.clone(),
+            region: Region::new(region.to_string()),
             timeout,
         }
     }
@@ -128,7 +155,15 @@ impl SesV2Source {
 
 impl AccountSource for SesV2Source {
     async fn get_account(&self) -> Result<Account, PollError> {
-        match self.client.get_account().send().await {
+        let in_region = aws_sdk_sesv2::config::Builder::default().region(self.region.clone());
+        let sent = self
+            .client
+            .get_account()
+            .customize()
+            .config_override(in_region)
+            .send()
+            .await;
+        match sent {
             Ok(out) => account_from_sesv2(&out),
             Err(err) => Err(classify_sdk_error(&err, self.timeout)),
         }
@@ -147,10 +182,10 @@ pub struct AutoSource {
 
 impl AutoSource {
     /// An auto source for `region`; `label` names the target and region in the log.
-    pub fn new(sdk_config: &SdkConfig, region: &str, timeout: Duration, label: String) -> Self {
+    pub fn new(clients: &TargetClients, region: &str, timeout: Duration, label: String) -> Self {
         AutoSource {
-            pinpoint: PinpointEmailSource::new(sdk_config, region, timeout),
-            sesv2: SesV2Source::new(sdk_config, region, timeout),
+            pinpoint: PinpointEmailSource::new(clients, region, timeout),
+            sesv2: SesV2Source::new(clients, region, timeout),
             switched: std::sync::atomic::AtomicBool::new(false),
             label,
         }
@@ -195,17 +230,17 @@ impl Source {
     /// The source of `api` for `region`.
     pub fn new(
         api: Api,
-        sdk_config: &SdkConfig,
+        clients: &TargetClients,
         region: &str,
         timeout: Duration,
         label: String,
     ) -> Self {
         match api {
             Api::PinpointEmail => {
-                Source::PinpointEmail(PinpointEmailSource::new(sdk_config, region, timeout))
+                Source::PinpointEmail(PinpointEmailSource::new(clients, region, timeout))
             }
-            Api::Sesv2 => Source::Sesv2(SesV2Source::new(sdk_config, region, timeout)),
-            Api::Auto => Source::Auto(AutoSource::new(sdk_config, region, timeout, label)),
+            Api::Sesv2 => Source::Sesv2(SesV2Source::new(clients, region, timeout)),
+            Api::Auto => Source::Auto(AutoSource::new(clients, region, timeout, label)),
         }
     }
 }
