@@ -290,13 +290,7 @@ fn config_check_prints_what_would_be_polled_without_secrets() {
 
 /// Flags in the first column of the README's flags table.
 fn readme_flags() -> std::collections::BTreeSet<String> {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    let table = readme
-        .split("<!-- flags-table:start -->")
-        .nth(1)
-        .and_then(|rest| rest.split("<!-- flags-table:end -->").next())
-        .expect("README.md must hold the flags table between <!-- flags-table:start --> and <!-- flags-table:end -->");
+    let table = readme_section("flags-table");
     table
         .lines()
         .filter_map(|l| l.strip_prefix("| `--"))

@@ -151,13 +151,7 @@ fn families(text: &str) -> BTreeSet<String> {
 
 /// Metric names in the first column of the README's metrics table.
 fn readme_metrics() -> BTreeSet<String> {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .expect("README.md");
-    let table = readme
-        .split("<!-- metrics-table:start -->")
-        .nth(1)
-        .and_then(|rest| rest.split("<!-- metrics-table:end -->").next())
-        .expect("README.md must hold the metrics table between <!-- metrics-table:start --> and <!-- metrics-table:end -->");
+    let table = common::readme_section("metrics-table");
     table
         .lines()
         .filter_map(|l| l.strip_prefix("| `"))

@@ -221,3 +221,19 @@ pub fn promtool_check_metrics(text: &str) {
         assert!(report.contains(PROMTOOL_KNOWN_FALSE_POSITIVE), "{report}");
     }
 }
+
+/// The README's text between `<!-- NAME:start -->` and `<!-- NAME:end -->`.
+pub fn readme_section(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(path).expect("README.md");
+    let (start, end) = (
+        format!("<!-- {name}:start -->"),
+        format!("<!-- {name}:end -->"),
+    );
+    readme
+        .split(start.as_str())
+        .nth(1)
+        .and_then(|rest| rest.split(end.as_str()).next())
+        .unwrap_or_else(|| panic!("README.md must hold a section between {start} and {end}"))
+        .to_string()
+}
