@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use prometheus::core::{Collector, Desc};
 use prometheus::proto::{Gauge, LabelPair, Metric, MetricFamily, MetricType};
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 use tokio::time::Instant;
@@ -568,18 +567,6 @@ pub fn account_families(
             Some(mf)
         })
         .collect()
-}
-
-/// Lets the account snapshot be registered in a [`Registry`] too (used by tests and
-/// by anyone embedding the exporter).
-impl Collector for Store {
-    fn desc(&self) -> Vec<&Desc> {
-        Vec::new()
-    }
-
-    fn collect(&self) -> Vec<MetricFamily> {
-        self.gather()
-    }
 }
 
 #[cfg(test)]

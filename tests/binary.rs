@@ -4,7 +4,6 @@
 mod common;
 
 use std::io::Read;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -40,12 +39,6 @@ fn temp_home(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pee-test-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// A free loopback port (bound and released; the binary binds it right after).
-fn free_addr() -> SocketAddr {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap()
 }
 
 struct Process {

@@ -5,24 +5,11 @@
 
 mod common;
 
+use common::{root, tool};
+
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn tool(name: &str, apt_package: &str) -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(name))
-            .find(|p| p.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!("{name} not found on PATH: install Debian's `{apt_package}` package, or run scripts/test which does")
-    })
-}
 
 fn run_ok(cmd: &mut Command) -> String {
     let out = cmd.output().expect("start the tool");

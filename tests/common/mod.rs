@@ -163,17 +163,36 @@ pub fn sample(text: &str, name: &str, labels: &str) -> Option<f64> {
         .map(|v| v.parse().expect("sample value"))
 }
 
-/// The path of `promtool`; fails loudly when it is missing, since tests that need
-/// it must not pass without it.
+/// The repository's root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The path of the program `name` on PATH; fails loudly, naming the Debian package
+/// to install, when it is missing, since tests that need it must not pass without it.
+pub fn tool(name: &str, apt_package: &str) -> PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join(name))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            panic!("{name} not found on PATH: install Debian's `{apt_package}` package (apt-get install -y {apt_package}), or run scripts/test which does")
+        })
+}
+
+/// The path of `promtool` (Debian's `prometheus` package).
 pub fn promtool() -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join("promtool"))
-            .find(|p| p.is_file())
-    });
-    found.expect(
-        "promtool not found on PATH: install Debian's `prometheus` package (apt-get install -y prometheus), or run scripts/test which does",
-    )
+    tool("promtool", "prometheus")
+}
+
+/// A free loopback address (bound and released; a child process binds it next).
+pub fn free_addr() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 /// The one finding `promtool check metrics` reports that is not a problem: the
