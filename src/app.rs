@@ -4,14 +4,17 @@ use std::future::Future;
 use std::sync::Arc;
 
 use aws_config::ConfigLoader;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
-use crate::aws::{AccountSource, Source, TargetClients, load_target_config};
-use crate::config::{Config, Credentials, PollSettings};
+use crate::aws::{AccountSource, Source, TargetClients, load_target_config, resolve_regions};
+use crate::config::{Config, Credentials, PollSettings, Target};
 use crate::http::Server;
 use crate::metrics::{BuildInfo, Key, Store};
 use crate::poller;
+use crate::web::{Watcher, WebConfigError};
 
 /// What can stop the exporter from starting.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +22,9 @@ pub enum StartError {
     /// The metric registry rejected a metric (a bug: names are fixed in code).
     #[error("setting up metrics failed: {0}")]
     Metrics(#[from] prometheus::Error),
+    /// The web config file became invalid between validation and start.
+    #[error("{0}")]
+    Web(#[from] WebConfigError),
 }
 
 /// Every (target, region) pair of `config`, in configuration order.
@@ -98,58 +104,193 @@ pub fn spawn_pollers<S: AccountSource>(
     tasks
 }
 
-/// Builds the SDK sources of every (target, region) of `config`. Targets whose
-/// regions are still empty must have been resolved first
-/// ([`crate::aws::resolve_regions`]).
-pub async fn sdk_sources(
-    config: &Config,
+/// The SDK sources of every region of `target`. Its regions must have been
+/// resolved ([`crate::aws::resolve_regions`]).
+pub async fn target_sources(
+    target: &Target,
+    poll: &PollSettings,
     base: &(dyn Fn() -> ConfigLoader + Sync),
+    http_client: &SharedHttpClient,
 ) -> Vec<(Key, Source)> {
-    let mut sources = Vec::new();
-    let http_client = crate::aws::shared_http_client();
-    for target in &config.targets {
-        let sdk_config = load_target_config(target, &config.poll, base, &http_client).await;
-        let clients = TargetClients::new(&sdk_config);
-        for region in &target.regions {
-            sources.push((
+    let sdk_config = load_target_config(target, poll, base, http_client).await;
+    let clients = TargetClients::new(&sdk_config);
+    target
+        .regions
+        .iter()
+        .map(|region| {
+            (
                 Key::new(&target.name, region),
                 Source::new(
                     target.api,
                     &clients,
                     region,
-                    config.poll.timeout,
+                    poll.timeout,
                     format!("{}/{region}", target.name),
                 ),
-            ));
+            )
+        })
+        .collect()
+}
+
+/// What a reload changed, by target name.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Changes {
+    /// Targets new in the file.
+    pub added: Vec<String>,
+    /// Targets gone from the file.
+    pub removed: Vec<String>,
+    /// Targets whose regions, credentials or API changed: their pollers restart.
+    pub changed: Vec<String>,
+    /// Targets left as they were: their pollers and series are untouched.
+    pub unchanged: Vec<String>,
+}
+
+/// The running pollers, grouped by target so that a reload can stop and start
+/// exactly the targets that changed.
+struct Fleet {
+    store: Arc<Store>,
+    poll: PollSettings,
+    http_client: SharedHttpClient,
+    running: Vec<(Target, JoinSet<()>)>,
+}
+
+impl Fleet {
+    fn new(store: Arc<Store>, poll: PollSettings) -> Self {
+        Fleet {
+            store,
+            poll,
+            http_client: crate::aws::shared_http_client(),
+            running: Vec::new(),
         }
     }
-    sources
+
+    /// Makes the running pollers those of `targets`.
+    async fn apply(
+        &mut self,
+        targets: &[Target],
+        base: &(dyn Fn() -> ConfigLoader + Sync),
+    ) -> Changes {
+        let mut changes = Changes::default();
+        let mut kept = Vec::new();
+        for (old, tasks) in std::mem::take(&mut self.running) {
+            match targets.iter().find(|t| t.name == old.name) {
+                Some(new) if *new == old => {
+                    changes.unchanged.push(old.name.clone());
+                    kept.push((old, tasks));
+                }
+                Some(_) => changes.changed.push(old.name.clone()),
+                None => changes.removed.push(old.name.clone()),
+            }
+            // Dropping `tasks` of a changed or removed target aborts its pollers.
+        }
+        self.store.set_keys(
+            targets
+                .iter()
+                .flat_map(|t| t.regions.iter().map(|r| Key::new(&t.name, r)))
+                .collect(),
+        );
+        for target in targets {
+            if let Some(i) = kept.iter().position(|(t, _)| t.name == target.name) {
+                self.running.push(kept.swap_remove(i));
+                continue;
+            }
+            if !changes.changed.contains(&target.name) {
+                changes.added.push(target.name.clone());
+            }
+            let sources = target_sources(target, &self.poll, base, &self.http_client).await;
+            let tasks = spawn_pollers(sources, &self.store, self.poll);
+            self.running.push((target.clone(), tasks));
+        }
+        changes
+    }
+
+    async fn stop(&mut self) {
+        for (_, mut tasks) in self.running.drain(..) {
+            tasks.abort_all();
+            while tasks.join_next().await.is_some() {}
+        }
+    }
+}
+
+/// Re-reads the targets file and applies it; an invalid file is logged and
+/// changes nothing.
+async fn reload_targets(
+    config: &Config,
+    fleet: &mut Fleet,
+    base: &(dyn Fn() -> ConfigLoader + Sync),
+) -> Option<Changes> {
+    let mut targets = match config.reread_targets()? {
+        Ok(t) => t,
+        Err(err) => {
+            fleet.store.set_reload_result(false);
+            tracing::error!(error = %err, "config file not reloaded; keeping the running targets");
+            return None;
+        }
+    };
+    if let Err(err) = resolve_regions(&mut targets, base).await {
+        fleet.store.set_reload_result(false);
+        tracing::error!(error = %err, "config file not reloaded; keeping the running targets");
+        return None;
+    }
+    let changes = fleet.apply(&targets, base).await;
+    fleet.store.set_reload_result(true);
+    tracing::info!(
+        added = ?changes.added,
+        removed = ?changes.removed,
+        changed = ?changes.changed,
+        unchanged = changes.unchanged.len(),
+        "config file reloaded"
+    );
+    Some(changes)
 }
 
 /// Runs the exporter on an already bound `listener` until `shutdown` resolves:
-/// builds the AWS clients from `base`, starts the pollers, serves HTTP. Returns
-/// once in-flight requests have finished and the pollers are stopped.
+/// builds the AWS clients from `base`, starts the pollers, serves HTTP. Each
+/// notification of `reload` (SIGHUP in the binary) re-reads the targets file and
+/// the web config file. Returns once in-flight requests have finished and the
+/// pollers are stopped.
 pub async fn run(
     config: &Config,
     base: &(dyn Fn() -> ConfigLoader + Sync),
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
+    reload: Arc<Notify>,
 ) -> Result<(), StartError> {
+    let web = Arc::new(Watcher::new(config.web.config_file.clone())?);
+    if config.web.config_file.is_some() {
+        tracing::info!(settings = %web.current().summary(), "web config loaded");
+    }
     let store = Arc::new(Store::new(
         keys(config),
         config.poll.stale_after,
         &BuildInfo::current(),
         true,
     )?);
-    let sources = sdk_sources(config, base).await;
-    let mut pollers = spawn_pollers(sources, &store, config.poll);
+    let mut fleet = Fleet::new(Arc::clone(&store), config.poll);
+    fleet.apply(&config.targets, base).await;
+    let watch = tokio::spawn(Arc::clone(&web).watch());
     let server = Arc::new(Server::new(
         store,
         config.web.telemetry_path.clone(),
         config.web.max_connections,
+        Arc::clone(&web),
     ));
-    server.serve(listener, shutdown).await;
-    pollers.abort_all();
-    while pollers.join_next().await.is_some() {}
+    let serve = server.serve(listener, shutdown);
+    tokio::pin!(serve);
+    loop {
+        tokio::select! {
+            _ = &mut serve => break,
+            _ = reload.notified() => {
+                if config.config_file.is_none() {
+                    tracing::info!("reload requested; there is no --config.file to re-read");
+                }
+                reload_targets(config, &mut fleet, base).await;
+                let web = Arc::clone(&web);
+                let _ = tokio::task::spawn_blocking(move || web.recheck()).await;
+            }
+        }
+    }
+    watch.abort();
+    fleet.stop().await;
     Ok(())
 }

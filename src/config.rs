@@ -50,6 +50,12 @@ pub struct Cli {
     #[arg(long = "web.max-connections", value_name = "N", default_value_t = 256)]
     pub max_connections: usize,
 
+    /// Web config file enabling TLS, basic authentication, response headers and a
+    /// rate limit, in the format of the Prometheus exporter-toolkit. Changes to it
+    /// and to the files it names apply without a restart.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
+
     /// AWS regions to poll, comma separated (e.g. us-east-1,eu-west-1). Default: the
     /// region of the standard AWS config chain (AWS_REGION, profile). Applies to every
     /// target of --config.file that lists no regions of its own.
@@ -199,6 +205,9 @@ pub enum ConfigError {
         /// What is wrong and what to do.
         message: String,
     },
+    /// The web config file is unreadable or invalid.
+    #[error("{0}")]
+    Web(crate::web::WebConfigError),
     /// No region was configured for a target and the AWS config chain has none.
     #[error(
         "no AWS region for target {target:?}: pass --aws.regions (e.g. --aws.regions=us-east-1), list regions for the target in --config.file, or set AWS_REGION"
@@ -280,6 +289,8 @@ pub struct WebSettings {
     pub telemetry_path: String,
     /// Connections served at once.
     pub max_connections: usize,
+    /// The exporter-toolkit web config file, if any (validated at start-up).
+    pub config_file: Option<PathBuf>,
 }
 
 /// The validated configuration.
@@ -301,6 +312,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The config file, if any (kept for reloads and messages).
     pub config_file: Option<PathBuf>,
+    /// `--aws.regions`, the regions of file targets that list none (for reloads).
+    pub flag_regions: Vec<String>,
+    /// `--aws.api`, the API of file targets that set none (for reloads).
+    pub flag_api: Api,
 }
 
 /// The targets file, as written by the user.
@@ -338,7 +353,11 @@ impl Config {
                 }
                 n => n,
             },
+            config_file: cli.web_config_file.clone(),
         };
+        if let Some(path) = &web.config_file {
+            crate::web::load(path).map_err(ConfigError::Web)?;
+        }
         let default_interval = if cli.demo {
             DEMO_INTERVAL
         } else {
@@ -377,7 +396,7 @@ impl Config {
             }],
             None => vec![Target {
                 name: DEFAULT_TARGET.to_string(),
-                regions: flag_regions,
+                regions: flag_regions.clone(),
                 credentials: Credentials::DefaultChain,
                 api: cli.api,
             }],
@@ -389,6 +408,7 @@ impl Config {
                 parse_targets(path, &text, &flag_regions, cli.api)?
             }
         };
+        let flag_api = cli.api;
 
         Ok(Config {
             web,
@@ -399,7 +419,23 @@ impl Config {
             log_level: cli.log_level,
             log_format: cli.log_format,
             config_file: cli.config_file,
+            flag_regions,
+            flag_api,
         })
+    }
+
+    /// Reads the targets file again (for a reload), with the same flag defaults as
+    /// at start-up. `None` when the exporter runs without a file.
+    pub fn reread_targets(&self) -> Option<Result<Vec<Target>, ConfigError>> {
+        let path = self.config_file.as_ref()?;
+        Some(
+            std::fs::read_to_string(path)
+                .map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })
+                .and_then(|text| parse_targets(path, &text, &self.flag_regions, self.flag_api)),
+        )
     }
 }
 

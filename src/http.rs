@@ -1,6 +1,10 @@
-//! The HTTP side: listener, routes, connection limits, graceful shutdown.
+//! The HTTP side: listener, TLS, basic auth, routes, connection limits, graceful
+//! shutdown.
 //!
-//! Scrapes only read the snapshot store; nothing here calls AWS.
+//! Scrapes only read the snapshot store; nothing here calls AWS. TLS, users,
+//! headers and the rate limit come from the web config ([`crate::web`]), looked
+//! up afresh for every connection (TLS) and every request (the rest), so a
+//! changed file applies without a restart.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -10,7 +14,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use hyper::header::{
+    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE,
+};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -18,8 +24,10 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, Store};
+use crate::web::{AuthOutcome, Authenticator, Watcher};
 
-/// How long a client may take to send its request headers.
+/// How long a client may take to send its request headers (and, with TLS, to
+/// finish its handshake).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long in-flight requests may take to finish after a shutdown signal.
@@ -31,16 +39,25 @@ pub struct Server {
     store: Arc<Store>,
     telemetry_path: String,
     max_connections: usize,
+    web: Arc<Watcher>,
+    auth: Authenticator,
 }
 
 impl Server {
     /// A server exposing `store` at `telemetry_path`, serving at most
-    /// `max_connections` connections at once.
-    pub fn new(store: Arc<Store>, telemetry_path: String, max_connections: usize) -> Self {
+    /// `max_connections` connections at once, with TLS, users and headers of `web`.
+    pub fn new(
+        store: Arc<Store>,
+        telemetry_path: String,
+        max_connections: usize,
+        web: Arc<Watcher>,
+    ) -> Self {
         Server {
             store,
             telemetry_path,
             max_connections: max_connections.max(1),
+            web,
+            auth: Authenticator::default(),
         }
     }
 
@@ -76,21 +93,24 @@ impl Server {
             };
             let _ = stream.set_nodelay(true);
             let server = Arc::clone(&self);
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT)
-                .max_buf_size(64 * 1024)
-                .serve_connection(
-                    TokioIo::new(stream),
-                    hyper::service::service_fn(move |req| {
-                        let server = Arc::clone(&server);
-                        async move { Ok::<_, Infallible>(server.route(&req)) }
-                    }),
-                );
-            let conn = graceful.watch(conn);
+            let watcher = graceful.watcher();
             tokio::spawn(async move {
-                if let Err(err) = conn.await {
-                    tracing::debug!(%peer, error = %err, "connection ended with an error");
+                match server.web.current().tls.clone() {
+                    None => server.serve_connection(stream, peer, watcher).await,
+                    Some(tls) => {
+                        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+                        match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream))
+                            .await
+                        {
+                            Ok(Ok(tls_stream)) => {
+                                server.serve_connection(tls_stream, peer, watcher).await
+                            }
+                            Ok(Err(err)) => {
+                                tracing::debug!(%peer, error = %err, "TLS handshake failed")
+                            }
+                            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                        }
+                    }
                 }
                 drop(permit);
             });
@@ -104,7 +124,61 @@ impl Server {
         }
     }
 
-    /// Answers one request.
+    /// Serves HTTP/1.1 requests on one accepted (and, with TLS, handshaken) stream.
+    async fn serve_connection<S>(
+        self: Arc<Self>,
+        stream: S,
+        peer: std::net::SocketAddr,
+        watcher: hyper_util::server::graceful::Watcher,
+    ) where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let server = Arc::clone(&self);
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .max_buf_size(64 * 1024)
+            .serve_connection(
+                TokioIo::new(stream),
+                hyper::service::service_fn(move |req| {
+                    let server = Arc::clone(&server);
+                    async move { Ok::<_, Infallible>(server.handle(req).await) }
+                }),
+            );
+        if let Err(err) = watcher.watch(conn).await {
+            tracing::debug!(%peer, error = %err, "connection ended with an error");
+        }
+    }
+
+    /// Answers one request: rate limit, authentication, route, configured headers.
+    pub async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
+        let web = self.web.current();
+        let mut resp = if web.rate_limit.as_ref().is_some_and(|r| !r.allow()) {
+            text(StatusCode::TOO_MANY_REQUESTS, "429 too many requests\n")
+        } else {
+            match self
+                .auth
+                .check(&web, req.headers().get(AUTHORIZATION))
+                .await
+            {
+                AuthOutcome::Allowed => self.route(&req),
+                AuthOutcome::Missing | AuthOutcome::Denied => {
+                    let mut resp = text(StatusCode::UNAUTHORIZED, "401 unauthorized\n");
+                    resp.headers_mut().insert(
+                        WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Basic realm=\"pinpoint-email-exporter\""),
+                    );
+                    resp
+                }
+            }
+        };
+        for (name, value) in &web.headers {
+            resp.headers_mut().insert(name.clone(), value.clone());
+        }
+        resp
+    }
+
+    /// Answers one authorised request.
     pub fn route(&self, req: &Request<Incoming>) -> Response<Full<Bytes>> {
         let path = req.uri().path();
         let method = req.method();

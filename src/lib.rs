@@ -11,12 +11,16 @@
 //!   exponential backoff, and logging once per change of error.
 //! - [`metrics`]: the snapshot store the pollers write and the `/metrics` exposition
 //!   that reads it; the exporter's own metrics live in a separate registry.
-//! - [`http`]: the hyper listener, routes, connection limits and graceful shutdown.
+//! - [`http`]: the hyper listener, TLS, basic auth, routes, connection limits and
+//!   graceful shutdown.
+//! - [`web`]: the exporter-toolkit web config file (TLS, users, headers, rate limit),
+//!   validated, watched for changes, and the basic auth checks.
 //! - [`simulator`]: a local HTTP server speaking the AWS REST-JSON protocol of
 //!   `GetAccount`, with SigV4 verification, driven by per-region scripts.
 //! - [`demo`]: `--demo`, the exporter against an in-process simulator.
 //! - [`error`]: the poll error type and its metric label.
-//! - [`app`]: wires the pieces together; `main.rs` only parses flags and calls it.
+//! - [`app`]: wires the pieces together and applies reloads of the targets file;
+//!   `main.rs` only parses flags, turns signals into events and calls it.
 
 pub mod app;
 pub mod aws;
@@ -27,3 +31,4 @@ pub mod http;
 pub mod metrics;
 pub mod poller;
 pub mod simulator;
+pub mod web;

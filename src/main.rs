@@ -1,6 +1,7 @@
 //! The `pinpoint-email-exporter` binary: parse flags, set up logging, run.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use aws_config::ConfigLoader;
 use clap::Parser;
@@ -8,6 +9,7 @@ use pinpoint_email_exporter::aws::{default_loader, resolve_regions};
 use pinpoint_email_exporter::config::{Cli, Config, LogFormat, LogLevel};
 use pinpoint_email_exporter::simulator::Simulator;
 use pinpoint_email_exporter::{app, demo, metrics};
+use tokio::sync::Notify;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -82,7 +84,9 @@ async fn run(mut config: Config) -> ExitCode {
         interval = %humantime::format_duration(config.poll.interval),
         "pinpoint-email-exporter listening"
     );
-    match app::run(&config, &*base, listener, shutdown_signal()).await {
+    let reload = Arc::new(Notify::new());
+    forward_sighup(Arc::clone(&reload));
+    match app::run(&config, &*base, listener, shutdown_signal(), reload).await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
@@ -106,6 +110,26 @@ async fn start_demo() -> Result<(Simulator, impl Fn() -> ConfigLoader + Sync + '
         "demo mode: polling the built-in simulator of the AWS API, not AWS; no AWS account or credentials are used"
     );
     Ok((simulator, loader))
+}
+
+/// Turns every SIGHUP into a reload of the config files.
+fn forward_sighup(reload: Arc<Notify>) {
+    #[cfg(unix)]
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hup) => {
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    tracing::info!(signal = "SIGHUP", "reloading the config files");
+                    reload.notify_one();
+                }
+            });
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot listen for SIGHUP; reloads need a restart")
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = reload;
 }
 
 /// Resolves on SIGTERM or SIGINT.

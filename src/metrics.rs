@@ -86,12 +86,13 @@ pub fn unix_now() -> f64 {
 
 /// The state every poller writes and every scrape reads.
 pub struct Store {
-    snapshots: RwLock<BTreeMap<Key, Arc<RegionSnapshot>>>,
-    keys: Vec<Key>,
+    /// Every configured (target, region); `None` until its first poll.
+    snapshots: RwLock<BTreeMap<Key, Option<Arc<RegionSnapshot>>>>,
     stale_after: Duration,
     exporter: Registry,
     errors: IntCounterVec,
     durations: HistogramVec,
+    reload_ok: prometheus::IntGauge,
     /// Bumped by every recorded poll, so a cached exposition is never older than
     /// the newest poll result.
     generation: AtomicU64,
@@ -101,7 +102,7 @@ pub struct Store {
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
-            .field("keys", &self.keys)
+            .field("keys", &self.keys())
             .field("stale_after", &self.stale_after)
             .finish_non_exhaustive()
     }
@@ -164,39 +165,89 @@ impl Store {
         build_info
             .with_label_values(&[build.version.as_str(), build.revision.as_str()])
             .set(1);
-        for key in &keys {
-            // Zero-initialise every series so rate() and increase() work from the
-            // first failure on.
-            for reason in PollError::REASONS {
-                errors.with_label_values(&[&key.target, &key.region, reason]);
-            }
-            durations.with_label_values(&[&key.target, &key.region]);
-        }
         exporter.register(Box::new(errors.clone()))?;
         exporter.register(Box::new(durations.clone()))?;
         exporter.register(Box::new(build_info))?;
+        let reload_ok = prometheus::IntGauge::new(
+            "pinpoint_email_exporter_config_last_reload_successful",
+            "Whether the last reload of --config.file (on SIGHUP) succeeded; 1 until the first reload.",
+        )?;
+        reload_ok.set(1);
+        exporter.register(Box::new(reload_ok.clone()))?;
         if process_metrics {
             register_process_collector(&exporter)?;
         }
-        Ok(Store {
+        let store = Store {
             snapshots: RwLock::new(BTreeMap::new()),
-            keys,
             stale_after,
             exporter,
             errors,
             durations,
+            reload_ok,
             generation: AtomicU64::new(0),
             cache: Mutex::new(None),
-        })
+        };
+        store.set_keys(keys);
+        Ok(store)
     }
 
-    /// The (target, region) pairs this store was made for.
-    pub fn keys(&self) -> &[Key] {
-        &self.keys
+    /// The configured (target, region) pairs, sorted.
+    pub fn keys(&self) -> Vec<Key> {
+        self.read_map().keys().cloned().collect()
+    }
+
+    /// Replaces the configured (target, region) pairs, as after a reload: the
+    /// series of pairs that stay are kept untouched, those of pairs that go are
+    /// dropped (their poll error and duration series too), new pairs start
+    /// pending with zeroed error counters.
+    pub fn set_keys(&self, keys: Vec<Key>) {
+        let mut map = self
+            .snapshots
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let wanted: std::collections::BTreeSet<Key> = keys.into_iter().collect();
+        let gone: Vec<Key> = map
+            .keys()
+            .filter(|k| !wanted.contains(*k))
+            .cloned()
+            .collect();
+        for key in gone {
+            map.remove(&key);
+            for reason in PollError::REASONS {
+                let _ = self
+                    .errors
+                    .remove_label_values(&[&key.target, &key.region, reason]);
+            }
+            let _ = self
+                .durations
+                .remove_label_values(&[&key.target, &key.region]);
+        }
+        for key in wanted {
+            if map.contains_key(&key) {
+                continue;
+            }
+            // Zero-initialise every series so rate() and increase() work from the
+            // first failure on.
+            for reason in PollError::REASONS {
+                self.errors
+                    .with_label_values(&[&key.target, &key.region, reason]);
+            }
+            self.durations
+                .with_label_values(&[&key.target, &key.region]);
+            map.insert(key, None);
+        }
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Records whether a reload of the targets file succeeded.
+    pub fn set_reload_result(&self, ok: bool) {
+        self.reload_ok.set(i64::from(ok));
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// Records the outcome of one call, replacing the snapshot of `key` whole.
-    /// `unix_seconds` is the wall-clock time of the answer.
+    /// `unix_seconds` is the wall-clock time of the answer. Outcomes for keys no
+    /// longer configured (a poller stopped by a reload mid-call) are dropped.
     pub fn record(
         &self,
         key: &Key,
@@ -204,10 +255,17 @@ impl Store {
         took: Duration,
         unix_seconds: f64,
     ) {
+        let mut map = self
+            .snapshots
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(slot) = map.get_mut(key) else {
+            return;
+        };
         self.durations
             .with_label_values(&[&key.target, &key.region])
             .observe(took.as_secs_f64());
-        let previous = self.snapshot(key);
+        let previous = slot.take();
         let next = match outcome {
             Ok(account) => RegionSnapshot {
                 up: true,
@@ -229,30 +287,28 @@ impl Store {
                 }
             }
         };
-        let mut map = self
-            .snapshots
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        map.insert(key.clone(), Arc::new(next));
+        *slot = Some(Arc::new(next));
+        drop(map);
         self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// The current snapshot of `key`, if it has been polled.
     pub fn snapshot(&self, key: &Key) -> Option<Arc<RegionSnapshot>> {
-        self.read_map().get(key).cloned()
+        self.read_map().get(key).cloned().flatten()
     }
 
     /// Keys that have not completed a poll yet (for `/readyz`).
     pub fn pending(&self) -> Vec<Key> {
-        let map = self.read_map();
-        self.keys
+        self.read_map()
             .iter()
-            .filter(|k| !map.contains_key(*k))
-            .cloned()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k.clone())
             .collect()
     }
 
-    fn read_map(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<Key, Arc<RegionSnapshot>>> {
+    fn read_map(
+        &self,
+    ) -> std::sync::RwLockReadGuard<'_, BTreeMap<Key, Option<Arc<RegionSnapshot>>>> {
         // A writer never panics while holding the lock, but if one did the data
         // is still a whole snapshot map: keep serving it.
         self.snapshots
@@ -266,7 +322,7 @@ impl Store {
         let snapshots: Vec<(Key, Arc<RegionSnapshot>)> = self
             .read_map()
             .iter()
-            .map(|(k, v)| (k.clone(), Arc::clone(v)))
+            .filter_map(|(k, v)| Some((k.clone(), Arc::clone(v.as_ref()?))))
             .collect();
         let mut families = account_families(&snapshots, Instant::now(), self.stale_after);
         families.extend(self.exporter.gather());

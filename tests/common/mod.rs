@@ -85,6 +85,8 @@ pub fn config(flags: &[&str]) -> Config {
 /// An exporter running in this process.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Notify to reload the config files, as SIGHUP does in the binary.
+    pub reload: std::sync::Arc<tokio::sync::Notify>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     pub task: tokio::task::JoinHandle<()>,
 }
@@ -107,16 +109,25 @@ pub async fn start(config: Config, endpoint: String, secret: &'static str) -> Ru
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let reload = std::sync::Arc::new(tokio::sync::Notify::new());
+    let notify = std::sync::Arc::clone(&reload);
     let task = tokio::spawn(async move {
         let base = loader(endpoint, secret);
-        pinpoint_email_exporter::app::run(&config, &base, listener, async {
-            let _ = rx.await;
-        })
+        pinpoint_email_exporter::app::run(
+            &config,
+            &base,
+            listener,
+            async {
+                let _ = rx.await;
+            },
+            notify,
+        )
         .await
         .expect("exporter runs");
     });
     Running {
         addr,
+        reload,
         stop: Some(tx),
         task,
     }
