@@ -439,6 +439,36 @@ impl Config {
     }
 }
 
+/// A YAML parser message with the quoted values it echoes (`invalid type: string
+/// "..."`) left out: a value in the wrong place may be a secret (an external id, a
+/// password hash), and the message goes to the logs. Line and column still say
+/// where the problem is.
+pub fn redact_yaml_error(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("string \"") {
+        out.push_str(&rest[..at]);
+        out.push_str("a string");
+        let after = &rest[at + "string \"".len()..];
+        // Skip to the closing quote, honouring backslash escapes.
+        let mut end = after.len();
+        let mut escaped = false;
+        for (i, c) in after.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => {
+                    end = i + 1;
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Parses and validates the text of a targets file. `default_regions` (from
 /// `--aws.regions`) fills in targets that list no regions, `default_api` (from
 /// `--aws.api`) targets that set no `api`.
@@ -460,7 +490,8 @@ pub fn parse_targets(
             "the file is empty; it must contain a `targets:` list (see the README)".into(),
         ));
     }
-    let file: FileConfig = serde_yaml_ng::from_str(text).map_err(|e| parse_err(e.to_string()))?;
+    let file: FileConfig =
+        serde_yaml_ng::from_str(text).map_err(|e| parse_err(redact_yaml_error(&e.to_string())))?;
     let invalid = |field: String, message: String| ConfigError::Invalid {
         path: path.to_path_buf(),
         field,
@@ -736,6 +767,18 @@ mod tests {
         let mut all = vec!["pinpoint-email-exporter"];
         all.extend_from_slice(args);
         Cli::try_parse_from(all).expect("flags parse")
+    }
+
+    #[test]
+    fn yaml_errors_do_not_echo_values() {
+        assert_eq!(
+            redact_yaml_error(
+                "a: invalid type: string \"s3cr\\\"et\", expected a map at line 1 column 4"
+            ),
+            "a: invalid type: a string, expected a map at line 1 column 4"
+        );
+        assert_eq!(redact_yaml_error("no values here"), "no values here");
+        assert_eq!(redact_yaml_error("string \"unterminated"), "a string");
     }
 
     #[test]

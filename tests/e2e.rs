@@ -18,8 +18,6 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -31,75 +29,6 @@ use pinpoint_email_exporter::simulator::Scenario;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
-
-/// A child process killed when the test ends, its output kept in a log file.
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(name: &str, program: &Path, args: &[String], dir: &Path) -> Daemon {
-        let log = dir.join(format!("{name}.log"));
-        let file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(program)
-            .args(args)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
-        Daemon { child, log }
-    }
-
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-async fn get_json(addr: SocketAddr, path: &str) -> Value {
-    let answer = get(addr, path).await;
-    assert_eq!(answer.status, 200, "GET {path}: {}", answer.body);
-    serde_json::from_str(&answer.body).unwrap()
-}
-
-async fn wait_http_ready(addr: SocketAddr, path: &str, daemon: &Daemon) {
-    let started = Instant::now();
-    loop {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() && get(addr, path).await.status == 200
-        {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "{} not ready at {addr}{path}; log:\n{}",
-            daemon.log.display(),
-            daemon.log_tail()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// A webhook receiver: records every alert Alertmanager delivers, with when.
 type Deliveries = Arc<Mutex<Vec<(Instant, String, String, String)>>>;

@@ -4,7 +4,8 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_config::ConfigLoader;
@@ -266,4 +267,76 @@ pub fn readme_section(name: &str) -> String {
         .and_then(|rest| rest.split(end.as_str()).next())
         .unwrap_or_else(|| panic!("README.md must hold a section between {start} and {end}"))
         .to_string()
+}
+
+/// A child process killed when the test ends, its output kept in a log file.
+pub struct Daemon {
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Daemon {
+    pub fn start(name: &str, program: &Path, args: &[String], dir: &Path) -> Daemon {
+        let log = dir.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(program)
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
+        Daemon { child, log }
+    }
+
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Percent-encodes `s` for a URL query.
+pub fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// GETs `path` and parses its JSON; fails on any status but 200.
+pub async fn get_json(addr: SocketAddr, path: &str) -> serde_json::Value {
+    let answer = get(addr, path).await;
+    assert_eq!(answer.status, 200, "GET {path}: {}", answer.body);
+    serde_json::from_str(&answer.body).unwrap()
+}
+
+/// Waits (at most 30 s) until `daemon` answers 200 at `addr` `path`.
+pub async fn wait_http_ready(addr: SocketAddr, path: &str, daemon: &Daemon) {
+    let started = Instant::now();
+    loop {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() && get(addr, path).await.status == 200
+        {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{} not ready at {addr}{path}; log:\n{}",
+            daemon.log.display(),
+            daemon.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -1,0 +1,525 @@
+//! The web config file with real clients: curl (OpenSSL) over TLS with basic auth
+//! and client certificates, changes applied without a restart, a real Prometheus
+//! scraping over TLS with basic auth, and the binary refusing a bad file.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+use pinpoint_email_exporter::simulator::{AccountState, Step};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+
+const USER: &str = "prometheus";
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A fresh directory for one test's files.
+fn work_dir(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("web-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A certificate authority: its PEM certificate and what signs with it.
+struct Ca {
+    pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+impl Ca {
+    fn new(name: &str) -> Ca {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let pem = params.self_signed(&key).unwrap().pem();
+        Ca {
+            pem,
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// A leaf certificate and its key, both PEM.
+    fn leaf(&self, names: &[&str], client: bool) -> (String, String) {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        params.distinguished_name.push(
+            DnType::CommonName,
+            names.first().copied().unwrap_or("client"),
+        );
+        params.extended_key_usages = vec![if client {
+            ExtendedKeyUsagePurpose::ClientAuth
+        } else {
+            ExtendedKeyUsagePurpose::ServerAuth
+        }];
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
+    /// Writes a server certificate for 127.0.0.1 and localhost as `server.pem` and
+    /// `server.key`, and the CA as `ca.pem`, into `dir`.
+    fn write_server(&self, dir: &Path) {
+        let (cert, key) = self.leaf(&["localhost", "127.0.0.1"], false);
+        std::fs::write(dir.join("server.pem"), cert).unwrap();
+        std::fs::write(dir.join("server.key"), key).unwrap();
+        std::fs::write(dir.join("ca.pem"), &self.pem).unwrap();
+    }
+
+    /// Writes a client certificate and key as `NAME.pem`, `NAME.key` into `dir`.
+    fn write_client(&self, dir: &Path, name: &str) {
+        let (cert, key) = self.leaf(&["scraper.example"], true);
+        std::fs::write(dir.join(format!("{name}.pem")), cert).unwrap();
+        std::fs::write(dir.join(format!("{name}.key")), key).unwrap();
+    }
+}
+
+fn bcrypt_hash(password: &str) -> String {
+    // Cost 10, as `htpasswd -nBC 10` writes.
+    bcrypt::hash(password, 10).unwrap()
+}
+
+/// What curl saw.
+#[derive(Debug)]
+struct Curl {
+    /// curl's exit code: 0 when a response arrived.
+    exit: i32,
+    /// HTTP status, 0 without a response.
+    status: u16,
+    /// Response headers, lower-cased names.
+    headers: String,
+    body: String,
+    stderr: String,
+}
+
+/// Runs curl with `args` (the URL included) on the blocking pool.
+async fn curl(dir: &Path, args: &[&str]) -> Curl {
+    let program = tool("curl", "curl");
+    let dir = dir.to_path_buf();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let out = Command::new(program)
+            .current_dir(&dir)
+            .args(["-sS", "--max-time", "10", "-D", "-", "-w", "\n%{http_code}"])
+            .args(&args)
+            .output()
+            .expect("run curl");
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        let (rest, code) = stdout.rsplit_once('\n').unwrap_or(("", &stdout));
+        let (headers, body) = rest.split_once("\r\n\r\n").unwrap_or((rest, ""));
+        Curl {
+            exit: out.status.code().unwrap_or(-1),
+            status: code.trim().parse().unwrap_or(0),
+            headers: headers.to_ascii_lowercase(),
+            body: body.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+        }
+    })
+    .await
+    .unwrap()
+}
+
+async fn healthy_simulator() -> pinpoint_email_exporter::simulator::Simulator {
+    let sim = simulator().await;
+    sim.set_script("us-east-1", vec![Step::Account(AccountState::healthy())]);
+    sim
+}
+
+fn exporter_config(web_config: &Path) -> pinpoint_email_exporter::config::Config {
+    config(&[
+        "--aws.regions",
+        "us-east-1",
+        "--poll.interval",
+        "60s",
+        "--web.config.file",
+        web_config.to_str().unwrap(),
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_and_basic_auth_refuse_what_they_must_and_serve_the_rest() {
+    let dir = work_dir("tls-auth");
+    Ca::new("test CA").write_server(&dir);
+    let web = dir.join("web.yml");
+    std::fs::write(
+        &web,
+        format!(
+            "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n  min_version: TLS12\n\
+             http_server_config:\n  headers:\n    X-Content-Type-Options: nosniff\n    Strict-Transport-Security: max-age=31536000\n\
+             basic_auth_users:\n  {USER}: '{}'\n",
+            bcrypt_hash(PASSWORD)
+        ),
+    )
+    .unwrap();
+    let sim = healthy_simulator().await;
+    let exporter = start(exporter_config(&web), sim.endpoint_url(), SECRET_KEY).await;
+    let url = format!("https://127.0.0.1:{}/metrics", exporter.addr.port());
+    let creds = format!("{USER}:{PASSWORD}");
+
+    // The right password over TLS: the metrics, with the configured headers.
+    let mut ok = curl(&dir, &["--cacert", "ca.pem", "-u", &creds, &url]).await;
+    for _ in 0..50 {
+        if ok.body.contains("pinpoint_email_up{") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        ok = curl(&dir, &["--cacert", "ca.pem", "-u", &creds, &url]).await;
+    }
+    assert_eq!(ok.status, 200, "{ok:?}");
+    assert!(
+        ok.body
+            .contains("pinpoint_email_up{aws_region=\"us-east-1\",target=\"default\"} 1"),
+        "{}",
+        ok.body
+    );
+    assert!(
+        ok.headers.contains("x-content-type-options: nosniff"),
+        "{}",
+        ok.headers
+    );
+    assert!(
+        ok.headers
+            .contains("strict-transport-security: max-age=31536000"),
+        "{}",
+        ok.headers
+    );
+
+    // No credentials, a wrong password, an unknown user: 401 with a challenge,
+    // on every path, and never a metric in the body.
+    for (what, args) in [
+        ("no credentials", vec![]),
+        ("wrong password", vec!["-u", "prometheus:wrong"]),
+        (
+            "unknown user",
+            vec!["-u", "mallory:correct horse battery staple"],
+        ),
+    ] {
+        for path in ["/metrics", "/", "/healthz", "/nope"] {
+            let url = format!("https://127.0.0.1:{}{path}", exporter.addr.port());
+            let mut all = vec!["--cacert", "ca.pem"];
+            all.extend(args.iter().copied());
+            all.push(&url);
+            let r = curl(&dir, &all).await;
+            assert_eq!(r.status, 401, "{what} {path}: {r:?}");
+            assert!(
+                r.headers.contains("www-authenticate: basic realm="),
+                "{what}: {}",
+                r.headers
+            );
+            assert!(!r.body.contains("pinpoint_email"), "{what}: {}", r.body);
+        }
+    }
+
+    // Plain HTTP to the TLS port gets no answer; TLS 1.1 is refused.
+    let plain = curl(
+        &dir,
+        &[
+            "-u",
+            &creds,
+            &format!("http://127.0.0.1:{}/metrics", exporter.addr.port()),
+        ],
+    )
+    .await;
+    assert_ne!(plain.status, 200, "{plain:?}");
+    assert!(!plain.body.contains("pinpoint_email"), "{plain:?}");
+    let old = curl(
+        &dir,
+        &[
+            "--cacert",
+            "ca.pem",
+            "--tlsv1.1",
+            "--tls-max",
+            "1.1",
+            "-u",
+            &creds,
+            &url,
+        ],
+    )
+    .await;
+    assert_ne!(old.exit, 0, "{old:?}");
+    assert_eq!(old.status, 0, "{old:?}");
+
+    // A client that does not trust the server's CA refuses it (the server really
+    // presents the configured certificate).
+    let untrusted = curl(&dir, &["-u", &creds, &url]).await;
+    assert_eq!(untrusted.exit, 60, "{untrusted:?}");
+    assert!(untrusted.stderr.contains("certificate"), "{untrusted:?}");
+
+    // Secrets never reach the page.
+    assert!(!ok.body.contains(PASSWORD));
+    assert!(!ok.body.contains("$2"));
+    exporter.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_certificates_are_required_and_checked_against_the_client_ca() {
+    let dir = work_dir("mtls");
+    Ca::new("server CA").write_server(&dir);
+    let client_ca = Ca::new("client CA");
+    std::fs::write(dir.join("client-ca.pem"), &client_ca.pem).unwrap();
+    client_ca.write_client(&dir, "client");
+    Ca::new("rogue CA").write_client(&dir, "rogue");
+    let web = dir.join("web.yml");
+    std::fs::write(
+        &web,
+        "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: client-ca.pem\n",
+    )
+    .unwrap();
+    let sim = healthy_simulator().await;
+    let exporter = start(exporter_config(&web), sim.endpoint_url(), SECRET_KEY).await;
+    let url = format!("https://localhost:{}/healthz", exporter.addr.port());
+    let resolve = format!("localhost:{}:127.0.0.1", exporter.addr.port());
+
+    let good = curl(
+        &dir,
+        &[
+            "--cacert",
+            "ca.pem",
+            "--resolve",
+            &resolve,
+            "--cert",
+            "client.pem",
+            "--key",
+            "client.key",
+            &url,
+        ],
+    )
+    .await;
+    assert_eq!(good.status, 200, "{good:?}");
+
+    let rogue = curl(
+        &dir,
+        &[
+            "--cacert",
+            "ca.pem",
+            "--resolve",
+            &resolve,
+            "--cert",
+            "rogue.pem",
+            "--key",
+            "rogue.key",
+            &url,
+        ],
+    )
+    .await;
+    assert_ne!(
+        rogue.exit, 0,
+        "a certificate of another CA must be refused: {rogue:?}"
+    );
+    assert_eq!(rogue.status, 0, "{rogue:?}");
+
+    let none = curl(&dir, &["--cacert", "ca.pem", "--resolve", &resolve, &url]).await;
+    assert_ne!(
+        none.exit, 0,
+        "no client certificate must be refused: {none:?}"
+    );
+    assert_eq!(none.status, 0, "{none:?}");
+    exporter.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_to_the_web_config_and_its_certificates_apply_without_a_restart() {
+    let dir = work_dir("reload");
+    let first_ca = Ca::new("first CA");
+    first_ca.write_server(&dir);
+    std::fs::rename(dir.join("ca.pem"), dir.join("first-ca.pem")).unwrap();
+    let web = dir.join("web.yml");
+    let write = |password: &str| {
+        std::fs::write(
+            &web,
+            format!(
+                "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\nbasic_auth_users:\n  {USER}: '{}'\n",
+                bcrypt_hash(password)
+            ),
+        )
+        .unwrap();
+    };
+    write("old password");
+    let sim = healthy_simulator().await;
+    let exporter = start(exporter_config(&web), sim.endpoint_url(), SECRET_KEY).await;
+    let url = format!("https://127.0.0.1:{}/healthz", exporter.addr.port());
+    let status = |ca: &'static str, password: &'static str| {
+        let dir = dir.clone();
+        let url = url.clone();
+        async move {
+            curl(
+                &dir,
+                &["--cacert", ca, "-u", &format!("{USER}:{password}"), &url],
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(status("first-ca.pem", "old password").await, 200);
+
+    // A new password: the old one stops working, the new one works.
+    write("new password");
+    eventually(Duration::from_secs(10), "new password accepted", || {
+        let answer = status("first-ca.pem", "new password");
+        async move { answer.await == 200 }
+    })
+    .await;
+    assert_eq!(status("first-ca.pem", "old password").await, 401);
+
+    // A broken file is refused; the last good settings stay in force.
+    std::fs::write(&web, "basic_auth_users:\n  prometheus: not-a-hash\n").unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(status("first-ca.pem", "new password").await, 200);
+    assert_eq!(status("first-ca.pem", "old password").await, 401);
+
+    // Certificate rotation: a certificate of another CA replaces the files.
+    write("new password");
+    let second_ca = Ca::new("second CA");
+    second_ca.write_server(&dir);
+    eventually(
+        Duration::from_secs(10),
+        "rotated certificate served",
+        || {
+            let answer = status("ca.pem", "new password");
+            async move { answer.await == 200 }
+        },
+    )
+    .await;
+    assert_eq!(status("first-ca.pem", "new password").await, 0);
+    exporter.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_over_tls_with_basic_auth() {
+    let dir = work_dir("prometheus");
+    Ca::new("test CA").write_server(&dir);
+    let web = dir.join("web.yml");
+    std::fs::write(
+        &web,
+        format!(
+            "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n\
+             basic_auth_users:\n  {USER}: '{}'\n",
+            bcrypt_hash(PASSWORD)
+        ),
+    )
+    .unwrap();
+    let sim = healthy_simulator().await;
+    let exporter = start(exporter_config(&web), sim.endpoint_url(), SECRET_KEY).await;
+    let prom_addr = free_addr();
+    std::fs::write(
+        dir.join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\n\
+             scrape_configs:\n\
+             \x20 - job_name: with-auth\n    scheme: https\n    tls_config:\n      ca_file: ca.pem\n      server_name: localhost\n\
+             \x20   basic_auth:\n      username: {USER}\n      password: '{PASSWORD}'\n\
+             \x20   static_configs:\n      - targets: ['{addr}']\n\
+             \x20 - job_name: wrong-password\n    scheme: https\n    tls_config:\n      ca_file: ca.pem\n      server_name: localhost\n\
+             \x20   basic_auth:\n      username: {USER}\n      password: wrong\n\
+             \x20   static_configs:\n      - targets: ['{addr}']\n",
+            addr = exporter.addr
+        ),
+    )
+    .unwrap();
+    let prometheus = Daemon::start(
+        "prometheus",
+        &tool("prometheus", "prometheus"),
+        &[
+            "--config.file=prometheus.yml".into(),
+            "--storage.tsdb.path=prom-data".into(),
+            format!("--web.listen-address={prom_addr}"),
+        ],
+        &dir,
+    );
+    wait_http_ready(prom_addr, "/-/ready", &prometheus).await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let targets = get_json(prom_addr, "/api/v1/targets").await;
+        let health = |job: &str| {
+            targets["data"]["activeTargets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|t| t["labels"]["job"] == job)
+                .map(|t| (t["health"].clone(), t["lastError"].clone()))
+        };
+        let good = health("with-auth");
+        let bad = health("wrong-password");
+        if let (Some((gh, _)), Some((bh, be))) = (&good, &bad)
+            && gh == "up"
+            && bh == "down"
+        {
+            assert!(
+                be.as_str().unwrap_or("").contains("401"),
+                "wrong password fails for another reason: {be}"
+            );
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Prometheus did not scrape as expected: {targets}\n{}",
+            prometheus.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let q = get_json(
+        prom_addr,
+        &format!(
+            "/api/v1/query?query={}",
+            percent_encode("pinpoint_email_up{job=\"with-auth\"}")
+        ),
+    )
+    .await;
+    assert_eq!(q["data"]["result"][0]["value"][1], "1", "{q}");
+    exporter.stop().await;
+}
+
+#[test]
+fn the_binary_refuses_an_invalid_web_config_with_exit_code_2() {
+    let dir = work_dir("binary");
+    let cases = [
+        (
+            "unknown.yml",
+            "tls_server_config:\n  certfile: x\n",
+            "unknown field `certfile`",
+        ),
+        (
+            "plain.yml",
+            "basic_auth_users:\n  alice: hunter2\n",
+            "the password of user \"alice\" is not a bcrypt hash",
+        ),
+        (
+            "missing.yml",
+            "tls_server_config:\n  cert_file: none.pem\n  key_file: none.key\n",
+            "cannot read",
+        ),
+    ];
+    for (name, text, want) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_pinpoint-email-exporter"))
+            .args(["--aws.regions", "us-east-1", "--web.config.file"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(want), "{name}: {stderr}");
+        assert!(
+            stderr.contains(&path.display().to_string()),
+            "{name}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("hunter2"),
+            "the secret was printed: {stderr}"
+        );
+    }
+}
