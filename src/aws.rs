@@ -259,6 +259,11 @@ impl AccountSource for Source {
 /// `SendQuota` is rejected: reporting a quota of 0 would page people for nothing.
 pub fn account_from_output(out: &GetAccountOutput) -> Result<Account, PollError> {
     let quota = out.send_quota().ok_or_else(missing_quota)?;
+    check_quota(
+        quota.max24_hour_send(),
+        quota.max_send_rate(),
+        quota.sent_last24_hours(),
+    )?;
     Ok(Account {
         max_24_hour_send: quota.max24_hour_send(),
         max_send_rate: quota.max_send_rate(),
@@ -277,6 +282,11 @@ pub fn account_from_output(out: &GetAccountOutput) -> Result<Account, PollError>
 /// Maps a successful SES v2 answer to an [`Account`], with its SES v2 only values.
 pub fn account_from_sesv2(out: &SesV2Output) -> Result<Account, PollError> {
     let quota = out.send_quota().ok_or_else(missing_quota)?;
+    check_quota(
+        quota.max24_hour_send(),
+        quota.max_send_rate(),
+        quota.sent_last24_hours(),
+    )?;
     Ok(Account {
         max_24_hour_send: quota.max24_hour_send(),
         max_send_rate: quota.max_send_rate(),
@@ -301,6 +311,26 @@ pub fn account_from_sesv2(out: &SesV2Output) -> Result<Account, PollError> {
                 .collect()
         }),
     })
+}
+
+/// Rejects quota values no account can have: not finite (a JSON number beyond
+/// f64's range), a negative count sent, or negative limits other than -1
+/// (unlimited). Exporting them would draw nonsense usage ratios; marking the poll
+/// `invalid_response` keeps the last good values and says what is wrong.
+pub fn check_quota(max_24_hour_send: f64, max_send_rate: f64, sent: f64) -> Result<(), PollError> {
+    for (field, value, unlimited_ok) in [
+        ("SendQuota.Max24HourSend", max_24_hour_send, true),
+        ("SendQuota.MaxSendRate", max_send_rate, true),
+        ("SendQuota.SentLast24Hours", sent, false),
+    ] {
+        let valid = value.is_finite() && (value >= 0.0 || (unlimited_ok && value == -1.0));
+        if !valid {
+            return Err(PollError::InvalidResponse(format!(
+                "{field} is {value}, which no account can have"
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn missing_quota() -> PollError {
@@ -385,6 +415,10 @@ where
             };
             if THROTTLE_CODES.contains(&code) || status == 429 {
                 PollError::Throttled(message)
+            } else if is_clock_skew(code, e.message().unwrap_or("")) {
+                PollError::Auth(format!(
+                    "{message}; this machine's clock differs from AWS's by more than 5 minutes: synchronise it (NTP)"
+                ))
             } else if AUTH_CODES.contains(&code) || status == 401 || status == 403 {
                 PollError::Auth(message)
             } else if (500..=599).contains(&status) {
@@ -392,7 +426,9 @@ where
             } else if (400..=499).contains(&status) {
                 PollError::BadRequest(message)
             } else {
-                PollError::InvalidResponse(message)
+                // A success status whose body the SDK could not read: the SDK's
+                // own error chain says what was wrong with it.
+                PollError::InvalidResponse(format!("HTTP {status}: {}", detail()))
             }
         }
         SdkError::ResponseError(_) => PollError::InvalidResponse(detail()),
@@ -415,6 +451,14 @@ where
         },
         _ => PollError::Other(detail()),
     }
+}
+
+/// Whether AWS refused a request because its signing time is too far from AWS's
+/// clock.
+fn is_clock_skew(code: &str, message: &str) -> bool {
+    matches!(code, "RequestTimeTooSkewed" | "RequestExpired")
+        || message.starts_with("Signature expired")
+        || message.starts_with("Signature not yet current")
 }
 
 fn credentials_error(cred: &CredentialsError, detail: String) -> PollError {
@@ -621,6 +665,22 @@ mod tests {
                 suppressed_reasons: None,
             }
         );
+    }
+
+    #[test]
+    fn impossible_quota_values_are_invalid() {
+        assert!(check_quota(-1.0, -1.0, 0.0).is_ok());
+        assert!(check_quota(1e300, 1e12, 1e300).is_ok());
+        for (max, rate, sent) in [
+            (f64::INFINITY, 1.0, 0.0),
+            (1.0, f64::NAN, 0.0),
+            (1.0, 1.0, -5.0),
+            (-2.0, 1.0, 0.0),
+            (1.0, 1.0, -1.0),
+        ] {
+            let err = check_quota(max, rate, sent).unwrap_err();
+            assert_eq!(err.reason(), "invalid_response", "{max} {rate} {sent}");
+        }
     }
 
     #[test]

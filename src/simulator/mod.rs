@@ -119,6 +119,56 @@ impl AccountState {
     }
 }
 
+/// AWS's allowed difference between a request's `x-amz-date` and its own clock.
+const MAX_CLOCK_SKEW_SECS: i64 = 300;
+
+/// Refuses a request whose `x-amz-date` is more than [`MAX_CLOCK_SKEW_SECS`] from
+/// this machine's clock moved by `offset_secs`, with AWS's messages.
+fn check_clock(
+    parts: &hyper::http::request::Parts,
+    offset_secs: i64,
+) -> Result<(), sigv4::AuthError> {
+    // x-amz-date is YYYYMMDDTHHMMSSZ: fixed width, so strings compare as times.
+    let compact = |secs: i64| {
+        aws_smithy_types::DateTime::from_secs(secs)
+            .fmt(aws_smithy_types::date_time::Format::DateTime)
+            .unwrap_or_default()
+            .replace(['-', ':'], "")
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+        + offset_secs;
+    let sent = parts
+        .headers
+        .get("x-amz-date")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let (earliest, latest) = (
+        compact(now - MAX_CLOCK_SKEW_SECS),
+        compact(now + MAX_CLOCK_SKEW_SECS),
+    );
+    let message = if sent < earliest.as_str() {
+        format!(
+            "Signature expired: {sent} is now earlier than {earliest} ({} - 5 min.)",
+            compact(now)
+        )
+    } else if sent > latest.as_str() {
+        format!(
+            "Signature not yet current: {sent} is still later than {latest} ({} + 5 min.)",
+            compact(now)
+        )
+    } else {
+        return Ok(());
+    };
+    Err(sigv4::AuthError {
+        region: String::new(),
+        code: "InvalidSignatureException",
+        message,
+    })
+}
+
 /// One scripted answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -215,6 +265,7 @@ struct State {
     default_script: Vec<Step>,
     calls: Vec<Call>,
     pinpoint_email_gone: bool,
+    clock_offset_secs: i64,
 }
 
 /// A running simulator.
@@ -314,6 +365,13 @@ impl Simulator {
         lock(&self.state).pinpoint_email_gone = gone;
     }
 
+    /// Sets the simulator's clock `secs` seconds ahead of this machine's (behind
+    /// when negative). As AWS does, requests signed more than 5 minutes away from
+    /// that clock are refused with 403 `InvalidSignatureException`.
+    pub fn set_clock_offset(&self, secs: i64) {
+        lock(&self.state).clock_offset_secs = secs;
+    }
+
     /// Every request received so far.
     pub fn calls(&self) -> Vec<Call> {
         lock(&self.state).calls.clone()
@@ -382,7 +440,15 @@ async fn handle(
     };
     let verdict = {
         let st = lock(state);
-        verify_sigv4(&parts, &body, &st.credentials, service)
+        verify_sigv4(&parts, &body, &st.credentials, service).and_then(|signed| {
+            match check_clock(&parts, st.clock_offset_secs) {
+                Ok(()) => Ok(signed),
+                Err(mut e) => {
+                    e.region = signed.region;
+                    Err(e)
+                }
+            }
+        })
     };
     let (region, access_key, auth_error) = match &verdict {
         Ok(signed) => (signed.region.clone(), signed.access_key.clone(), None),

@@ -1,0 +1,627 @@
+//! The fault matrix: every way AWS (or the road to it) can fail, played by the
+//! simulator against the exporter in this process, with the real SDK. Each case
+//! asserts what `/metrics` shows while failing and after recovery, what the logs
+//! say, and how many calls reached the fake AWS; a healthy control region runs
+//! beside them and must not notice.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use common::*;
+use pinpoint_email_exporter::simulator::{AccountState, Step};
+
+/// Log lines of this test binary, as JSON objects (a process-wide subscriber).
+fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&buffer);
+        tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || LogSink(Arc::clone(&sink)))
+            .init();
+        buffer
+    })
+}
+
+struct LogSink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The log events about `region`.
+fn events_for(region: &str) -> Vec<serde_json::Value> {
+    let text = String::from_utf8_lossy(&logs().lock().unwrap()).to_string();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["aws_region"] == region)
+        .collect()
+}
+
+fn account(max: f64) -> Step {
+    Step::Account(AccountState {
+        max_24_hour_send: max,
+        sent_last_24_hours: max / 10.0,
+        ..AccountState::healthy()
+    })
+}
+
+fn error(status: u16, code: &str) -> Step {
+    Step::Error {
+        status,
+        code: code.into(),
+    }
+}
+
+/// Quota before the fault, and after recovery: different, to see which is shown.
+const BEFORE: f64 = 1000.0;
+const AFTER: f64 = 2000.0;
+
+/// One case: a region answering `good, faults..., good` and what must be seen.
+struct Case {
+    region: &'static str,
+    faults: Vec<Step>,
+    reason: &'static str,
+    /// Part of the logged error message.
+    says: &'static str,
+}
+
+fn cases() -> Vec<Case> {
+    let body = |b: &str| Step::Body(b.to_string());
+    vec![
+        Case {
+            region: "us-east-2",
+            faults: vec![
+                error(500, "InternalFailure"),
+                error(503, "ServiceUnavailable"),
+                error(502, "BadGateway"),
+            ],
+            reason: "server",
+            says: "HTTP 500 InternalFailure",
+        },
+        Case {
+            region: "us-west-1",
+            faults: vec![Step::Delay {
+                millis: 4_000,
+                then: Box::new(account(BEFORE)),
+            }],
+            reason: "timeout",
+            says: "no answer within 1s",
+        },
+        Case {
+            region: "us-west-2",
+            faults: vec![Step::Drop, Step::Drop],
+            reason: "network",
+            says: "connection closed before message completed",
+        },
+        Case {
+            region: "eu-west-1",
+            faults: vec![body("{\"SendQuota\": {\"Max24HourSend\": ")],
+            reason: "invalid_response",
+            says: "unexpected end of stream",
+        },
+        Case {
+            region: "eu-west-2",
+            faults: vec![body("<html><body>502 Bad Gateway</body></html>")],
+            reason: "invalid_response",
+            says: "unexpected token '<'",
+        },
+        Case {
+            region: "eu-west-3",
+            faults: vec![body(
+                "{\"SendingEnabled\": true, \"EnforcementStatus\": \"HEALTHY\"}",
+            )],
+            reason: "invalid_response",
+            says: "no SendQuota",
+        },
+        Case {
+            region: "eu-north-1",
+            faults: vec![body(
+                "{\"SendQuota\": {\"Max24HourSend\": \"lots\", \"MaxSendRate\": 1, \"SentLast24Hours\": 0}}",
+            )],
+            reason: "invalid_response",
+            says: "found `lots`",
+        },
+        Case {
+            region: "eu-south-1",
+            faults: vec![body(
+                "{\"SendQuota\": {\"Max24HourSend\": 1e999, \"MaxSendRate\": 1, \"SentLast24Hours\": 0}}",
+            )],
+            reason: "invalid_response",
+            says: "number must be finite",
+        },
+        Case {
+            // The SDK reads "NaN" and "Infinity" strings as floats.
+            region: "ap-southeast-1",
+            faults: vec![body(
+                "{\"SendQuota\": {\"Max24HourSend\": \"NaN\", \"MaxSendRate\": 1, \"SentLast24Hours\": 0}}",
+            )],
+            reason: "invalid_response",
+            says: "SendQuota.Max24HourSend is NaN",
+        },
+        Case {
+            region: "eu-central-1",
+            faults: vec![body(
+                "{\"SendQuota\": {\"Max24HourSend\": 100, \"MaxSendRate\": 1, \"SentLast24Hours\": -5}}",
+            )],
+            reason: "invalid_response",
+            says: "SentLast24Hours is -5",
+        },
+        Case {
+            region: "ap-south-1",
+            faults: vec![error(403, "ExpiredTokenException")],
+            reason: "auth",
+            says: "ExpiredTokenException",
+        },
+        Case {
+            region: "ap-northeast-1",
+            faults: vec![error(403, "UnrecognizedClientException")],
+            reason: "auth",
+            says: "UnrecognizedClientException",
+        },
+        Case {
+            region: "ap-northeast-2",
+            faults: vec![Step::Throttle, Step::Throttle, Step::Throttle],
+            reason: "throttled",
+            says: "TooManyRequestsException",
+        },
+        Case {
+            region: "sa-east-1",
+            faults: vec![error(429, "ThrottlingException")],
+            reason: "throttled",
+            says: "ThrottlingException",
+        },
+    ]
+}
+
+/// What one scrape showed of a region: `pinpoint_email_up` and the quota.
+type Shown = (Option<f64>, Option<f64>);
+
+fn labels(region: &str) -> String {
+    format!("aws_region=\"{region}\",target=\"default\"")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_is_reported_truthfully_and_the_first_good_answer_restores_everything() {
+    logs();
+    let sim = simulator().await;
+    let cases = cases();
+    let mut regions = vec!["us-east-1"];
+    for case in &cases {
+        let mut steps = vec![account(BEFORE)];
+        steps.extend(case.faults.iter().cloned());
+        steps.push(account(AFTER));
+        sim.set_script(case.region, steps);
+        regions.push(case.region);
+    }
+    sim.set_script("us-east-1", vec![account(BEFORE)]);
+    let regions = regions.join(",");
+    let exporter = start(
+        config(&[
+            "--aws.regions",
+            &regions,
+            "--poll.interval",
+            "1s",
+            "--poll.timeout",
+            "1s",
+            "--poll.max-backoff",
+            "4s",
+        ]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+
+    // Watch /metrics until every case has recovered, keeping what each region
+    // showed: (up, max_24_hour_send) in order of observation.
+    let mut seen: BTreeMap<&str, Vec<Shown>> = BTreeMap::new();
+    let started = Instant::now();
+    let mut control_up = 0usize;
+    loop {
+        let m = get(exporter.addr, "/metrics").await.body;
+        for region in cases.iter().map(|c| c.region) {
+            let l = labels(region);
+            let obs = (
+                sample(&m, "pinpoint_email_up", &l),
+                sample(&m, "pinpoint_email_max_24_hour_send", &l),
+            );
+            let list = seen.entry(region).or_default();
+            if list.last() != Some(&obs) {
+                list.push(obs);
+            }
+        }
+        // The control region is up on every scrape once polled.
+        if let Some(v) = sample(&m, "pinpoint_email_up", &labels("us-east-1")) {
+            assert_eq!(v, 1.0, "the control region was disturbed:\n{m}");
+            control_up += 1;
+        }
+        let done = cases
+            .iter()
+            .all(|c| seen[c.region].last() == Some(&(Some(1.0), Some(AFTER))));
+        if done {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(45),
+            "not every case recovered: {seen:?}\n{m}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let m = get(exporter.addr, "/metrics").await.body;
+    assert!(control_up > 10, "control region scraped {control_up} times");
+
+    for case in &cases {
+        let r = case.region;
+        let history = &seen[r];
+        // Pending, then good values, then up 0 with the last good values kept
+        // (never the fault's, never missing), then the new values.
+        let shown: Vec<_> = history.iter().filter(|(up, _)| up.is_some()).collect();
+        assert_eq!(
+            shown,
+            [
+                &(Some(1.0), Some(BEFORE)),
+                &(Some(0.0), Some(BEFORE)),
+                &(Some(1.0), Some(AFTER))
+            ],
+            "{r}: what /metrics showed over time"
+        );
+        let with_reason = format!(
+            "aws_region=\"{r}\",reason=\"{}\",target=\"default\"",
+            case.reason
+        );
+        assert_eq!(
+            sample(&m, "pinpoint_email_poll_errors_total", &with_reason),
+            Some(case.faults.len() as f64),
+            "{r}: errors counted under {}",
+            case.reason
+        );
+        let other_errors: f64 = m
+            .lines()
+            .filter(|l| {
+                l.starts_with("pinpoint_email_poll_errors_total{")
+                    && l.contains(&format!("aws_region=\"{r}\""))
+                    && !l.contains(&format!("reason=\"{}\"", case.reason))
+            })
+            .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+            .sum();
+        assert_eq!(other_errors, 0.0, "{r}: errors under other reasons");
+
+        // Calls: one per step (the SDK does not retry behind the poller's back),
+        // and the recovered region keeps polling.
+        let calls = sim.calls_for(r).len();
+        assert!(
+            calls >= case.faults.len() + 2,
+            "{r}: {calls} calls for {} steps",
+            case.faults.len() + 2
+        );
+
+        // Logs: one warning naming the reason (and what AWS said), once per
+        // change of error, then one recovery.
+        let events = events_for(r);
+        let warnings: Vec<_> = events.iter().filter(|e| e["level"] == "WARN").collect();
+        assert!(!warnings.is_empty(), "{r}: no warning in {events:?}");
+        assert!(
+            warnings.iter().all(|w| w["reason"] == case.reason),
+            "{r}: {warnings:?}"
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w["error"].as_str().unwrap_or("").contains(case.says)),
+            "{r}: no warning says {:?}: {warnings:?}",
+            case.says
+        );
+        let distinct_faults = case
+            .faults
+            .iter()
+            .map(|f| format!("{f:?}"))
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        assert!(
+            warnings.len() <= distinct_faults,
+            "{r}: {} warnings for {distinct_faults} distinct faults: {warnings:?}",
+            warnings.len()
+        );
+        let recovered = events
+            .iter()
+            .filter(|e| e["message"] == "poll recovered")
+            .count();
+        assert_eq!(recovered, 1, "{r}: {events:?}");
+    }
+    exporter.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttling_storm_is_met_with_backoff_bounded_per_region() {
+    logs();
+    let sim = simulator().await;
+    let throttled: Vec<String> = (1..=20).map(|i| format!("xx-storm-{i}")).collect();
+    for r in &throttled {
+        sim.set_script(r, vec![Step::Throttle]);
+    }
+    sim.set_script("us-east-1", vec![account(BEFORE)]);
+    let mut regions = vec!["us-east-1".to_string()];
+    regions.extend(throttled.iter().cloned());
+    let exporter = start(
+        config(&[
+            "--aws.regions",
+            &regions.join(","),
+            "--poll.interval",
+            "1s",
+            "--poll.max-backoff",
+            "8s",
+        ]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+    let window = Duration::from_secs(20);
+    tokio::time::sleep(window).await;
+    let m = get(exporter.addr, "/metrics").await.body;
+    exporter.stop().await;
+
+    let healthy = sim.calls_for("us-east-1").len();
+    let mut total = 0;
+    for r in &throttled {
+        let calls = sim.calls_for(r);
+        total += calls.len();
+        // Each gap lies between the interval and the backoff ceiling.
+        for pair in calls.windows(2) {
+            let gap = pair[1].at - pair[0].at;
+            assert!(
+                gap >= Duration::from_millis(950) && gap <= Duration::from_millis(8_500),
+                "{r}: gap {gap:?}"
+            );
+        }
+        assert_eq!(
+            sample(&m, "pinpoint_email_up", &labels(r)),
+            Some(0.0),
+            "{r}"
+        );
+    }
+    let per_region = total as f64 / throttled.len() as f64;
+    println!(
+        "throttling storm: {per_region:.1} calls per throttled region in {window:?} (healthy region: {healthy}); {:.1} calls/min per region",
+        per_region * 60.0 / window.as_secs_f64()
+    );
+    // Without backoff every region would call ~20 times like the healthy one;
+    // with full jitter up to 8 s the expectation is about 6.
+    assert!(healthy >= 18, "healthy region polled {healthy} times");
+    assert!(
+        per_region <= 10.0,
+        "{per_region} calls per throttled region: backoff not effective"
+    );
+    // The storm is logged once per region, not once per call.
+    for r in &throttled {
+        let warnings = events_for(r)
+            .into_iter()
+            .filter(|e| e["level"] == "WARN")
+            .count();
+        assert_eq!(warnings, 1, "{r}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_refused_until_aws_comes_back() {
+    logs();
+    // Nothing listens at `addr` until the simulator starts there.
+    let addr = free_addr();
+    let exporter = start(
+        config(&[
+            "--aws.regions",
+            "ca-central-1",
+            "--poll.interval",
+            "1s",
+            "--poll.max-backoff",
+            "2s",
+        ]),
+        format!("http://{addr}"),
+        SECRET_KEY,
+    )
+    .await;
+    let l = labels("ca-central-1");
+    eventually(Duration::from_secs(10), "up 0, reason network", || async {
+        let m = get(exporter.addr, "/metrics").await.body;
+        sample(&m, "pinpoint_email_up", &l) == Some(0.0)
+            && sample(
+                &m,
+                "pinpoint_email_poll_errors_total",
+                "aws_region=\"ca-central-1\",reason=\"network\",target=\"default\"",
+            )
+            .is_some_and(|v| v >= 1.0)
+    })
+    .await;
+    let warning = events_for("ca-central-1")
+        .into_iter()
+        .find(|e| e["level"] == "WARN")
+        .expect("a warning");
+    assert!(
+        warning["error"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("connection refused"),
+        "{warning}"
+    );
+    assert_eq!(get(exporter.addr, "/healthz").await.status, 200);
+
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let sim =
+        pinpoint_email_exporter::simulator::Simulator::start(listener, ACCESS_KEY, SECRET_KEY);
+    sim.set_script("ca-central-1", vec![account(AFTER)]);
+    eventually(Duration::from_secs(10), "recovered", || async {
+        let m = get(exporter.addr, "/metrics").await.body;
+        sample(&m, "pinpoint_email_up", &l) == Some(1.0)
+            && sample(&m, "pinpoint_email_max_24_hour_send", &l) == Some(AFTER)
+    })
+    .await;
+    exporter.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clock_skew_is_an_auth_error_that_says_to_fix_the_clock() {
+    logs();
+    let sim = simulator().await;
+    sim.set_script("me-south-1", vec![account(AFTER)]);
+    sim.set_clock_offset(20 * 60);
+    let exporter = start(
+        config(&["--aws.regions", "me-south-1", "--poll.interval", "1s"]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+    let l = labels("me-south-1");
+    eventually(Duration::from_secs(10), "up 0, reason auth", || async {
+        let m = get(exporter.addr, "/metrics").await.body;
+        sample(&m, "pinpoint_email_up", &l) == Some(0.0)
+    })
+    .await;
+    let calls = sim.calls_for("me-south-1");
+    assert_eq!(calls[0].auth_error, Some("InvalidSignatureException"));
+    let warning = events_for("me-south-1")
+        .into_iter()
+        .find(|e| e["level"] == "WARN")
+        .expect("a warning");
+    assert_eq!(warning["reason"], "auth");
+    let error = warning["error"].as_str().unwrap();
+    assert!(error.contains("Signature expired"), "{error}");
+    assert!(error.contains("synchronise it (NTP)"), "{error}");
+
+    // The clock is fixed: the next poll succeeds.
+    sim.set_clock_offset(0);
+    eventually(Duration::from_secs(10), "recovered", || async {
+        let m = get(exporter.addr, "/metrics").await.body;
+        sample(&m, "pinpoint_email_max_24_hour_send", &l) == Some(AFTER)
+    })
+    .await;
+    exporter.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn odd_but_valid_answers_are_shown_as_they_are() {
+    logs();
+    let sim = simulator().await;
+    sim.set_script(
+        "af-south-1",
+        vec![
+            Step::Account(AccountState {
+                enforcement_status: "UNDER_REVIEW".into(),
+                max_24_hour_send: 1e300,
+                sent_last_24_hours: 0.0,
+                ..AccountState::healthy()
+            }),
+            Step::Account(AccountState::healthy()),
+        ],
+    );
+    let exporter = start(
+        config(&["--aws.regions", "af-south-1", "--poll.interval", "1s"]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+    wait_ready(exporter.addr).await;
+    let m = get(exporter.addr, "/metrics").await.body;
+    let status = |s: &str| {
+        sample(
+            &m,
+            "pinpoint_email_enforcement_status",
+            &format!("aws_region=\"af-south-1\",status=\"{s}\",target=\"default\""),
+        )
+    };
+    assert_eq!(status("UNDER_REVIEW"), Some(1.0), "{m}");
+    assert_eq!(status("HEALTHY"), Some(0.0));
+    assert_eq!(status("PROBATION"), Some(0.0));
+    assert_eq!(status("SHUTDOWN"), Some(0.0));
+    assert_eq!(
+        sample(&m, "pinpoint_email_max_24_hour_send", &labels("af-south-1")),
+        Some(1e300)
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_send_quota_usage_ratio",
+            &labels("af-south-1")
+        ),
+        Some(0.0)
+    );
+    promtool_check_metrics(&m);
+    // The next answer is HEALTHY again: the unknown status's series goes.
+    eventually(Duration::from_secs(10), "UNDER_REVIEW gone", || async {
+        let m = get(exporter.addr, "/metrics").await.body;
+        !m.contains("UNDER_REVIEW")
+            && m.contains("pinpoint_email_enforcement_status{aws_region=\"af-south-1\",status=\"HEALTHY\",target=\"default\"} 1")
+    })
+    .await;
+    exporter.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_assume_role_recovers_once_the_role_trusts_the_exporter() {
+    logs();
+    let sim = simulator().await;
+    let role = "arn:aws:iam::444455556666:role/not-yet-trusted";
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("faults-role");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("targets.yml");
+    std::fs::write(
+        &file,
+        format!(
+            "targets:\n  - name: direct\n    regions: [il-central-1]\n  - name: partner\n    regions: [il-central-1]\n    role_arn: {role}\n"
+        ),
+    )
+    .unwrap();
+    let exporter = start(
+        config(&[
+            "--config.file",
+            file.to_str().unwrap(),
+            "--poll.interval",
+            "1s",
+        ]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+    let up = |m: &str, t: &str| {
+        sample(
+            m,
+            "pinpoint_email_up",
+            &format!("aws_region=\"il-central-1\",target=\"{t}\""),
+        )
+    };
+    eventually(Duration::from_secs(10), "partner refused", || async {
+        let m = get(exporter.addr, "/metrics").await.body;
+        up(&m, "partner") == Some(0.0) && up(&m, "direct") == Some(1.0)
+    })
+    .await;
+    let m = get(exporter.addr, "/metrics").await.body;
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_poll_errors_total",
+            "aws_region=\"il-central-1\",reason=\"auth\",target=\"partner\""
+        )
+        .map(|v| v >= 1.0),
+        Some(true),
+        "{m}"
+    );
+    sim.allow_role(role, None);
+    eventually(Duration::from_secs(15), "partner recovered", || async {
+        let m = get(exporter.addr, "/metrics").await.body;
+        up(&m, "partner") == Some(1.0) && up(&m, "direct") == Some(1.0)
+    })
+    .await;
+    exporter.stop().await;
+}
