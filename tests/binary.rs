@@ -71,12 +71,10 @@ impl Process {
         };
         let took = started.elapsed();
         let mut stderr = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
+        // Empty when the test sent standard error to a file.
+        if let Some(mut pipe) = self.child.stderr.take() {
+            pipe.read_to_string(&mut stderr).unwrap();
+        }
         (exit, took, stderr)
     }
 }
@@ -503,4 +501,280 @@ async fn demo_through_sesv2_shows_the_sesv2_only_values() {
     );
     let (exit, _, _) = process.terminate();
     assert_eq!(exit.code(), Some(0));
+}
+
+/// Sends `signal` (e.g. `-HUP`) to the process, with the `kill` program.
+fn signal(process: &Process, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &process.pid()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {signal} failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_targets_file_and_keeps_the_series_of_unchanged_targets() {
+    let sim = simulator().await;
+    let home = temp_home("sighup");
+    let file = home.join("targets.yml");
+    std::fs::write(
+        &file,
+        "targets:\n\
+         \x20 - name: steady\n    regions: [us-east-1]\n\
+         \x20 - name: moved\n    regions: [us-east-1, eu-west-1]\n\
+         \x20 - name: retired\n    regions: [us-east-1]\n",
+    )
+    .unwrap();
+    let log = home.join("stderr.log");
+    let addr = free_addr();
+    let child = command(&home)
+        .env("AWS_ENDPOINT_URL", sim.endpoint_url())
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .stderr(std::fs::File::create(&log).unwrap())
+        .args([
+            "--web.listen-address",
+            &addr.to_string(),
+            "--config.file",
+            file.to_str().unwrap(),
+            "--poll.interval",
+            "1s",
+            "--log.format",
+            "json",
+        ])
+        .spawn()
+        .unwrap();
+    let process = Process { child };
+    wait_ready(addr).await;
+    let up = |m: &str, target: &str, region: &str| {
+        sample(
+            m,
+            "pinpoint_email_up",
+            &format!("aws_region=\"{region}\",target=\"{target}\""),
+        )
+    };
+    let m = get(addr, "/metrics").await.body;
+    assert_eq!(up(&m, "retired", "us-east-1"), Some(1.0), "{m}");
+
+    // steady unchanged, moved changes regions, retired goes, fresh comes.
+    std::fs::write(
+        &file,
+        "targets:\n\
+         \x20 - name: steady\n    regions: [us-east-1]\n\
+         \x20 - name: moved\n    regions: [eu-west-1, eu-north-1]\n\
+         \x20 - name: fresh\n    regions: [ap-south-1]\n",
+    )
+    .unwrap();
+    signal(&process, "-HUP");
+    eventually(Duration::from_secs(10), "the new targets", || {
+        async {
+            let m = get(addr, "/metrics").await.body;
+            // The unchanged target's series never disappear.
+            assert_eq!(up(&m, "steady", "us-east-1"), Some(1.0), "{m}");
+            up(&m, "fresh", "ap-south-1") == Some(1.0)
+                && up(&m, "moved", "eu-north-1") == Some(1.0)
+                && !m.contains("target=\"retired\"")
+                && up(&m, "moved", "us-east-1").is_none()
+        }
+    })
+    .await;
+    let m = get(addr, "/metrics").await.body;
+    assert_eq!(up(&m, "moved", "eu-west-1"), Some(1.0));
+    assert!(
+        !m.contains("aws_region=\"us-east-1\",target=\"moved\""),
+        "{m}"
+    );
+    assert!(!m.contains("target=\"retired\""), "{m}");
+    assert!(m.contains("\npinpoint_email_exporter_config_last_reload_successful 1\n"));
+
+    // A broken file changes nothing and says so.
+    std::fs::write(
+        &file,
+        "targets:\n  - name: steady\n    regions: [mars-north-1]\n",
+    )
+    .unwrap();
+    signal(&process, "-HUP");
+    eventually(
+        Duration::from_secs(10),
+        "the failed reload reported",
+        || async {
+            get(addr, "/metrics")
+                .await
+                .body
+                .contains("\npinpoint_email_exporter_config_last_reload_successful 0\n")
+        },
+    )
+    .await;
+    let m = get(addr, "/metrics").await.body;
+    assert_eq!(up(&m, "fresh", "ap-south-1"), Some(1.0), "{m}");
+
+    let (exit, _, _) = process.terminate();
+    assert_eq!(exit.code(), Some(0));
+    let logs: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let reloaded: Vec<_> = logs
+        .iter()
+        .filter(|e| e["message"] == "config file reloaded")
+        .collect();
+    assert_eq!(reloaded.len(), 1, "{logs:?}");
+    assert_eq!(reloaded[0]["added"], "[\"fresh\"]");
+    assert_eq!(reloaded[0]["removed"], "[\"retired\"]");
+    assert_eq!(reloaded[0]["changed"], "[\"moved\"]");
+    let refused: Vec<_> = logs
+        .iter()
+        .filter(|e| e["level"] == "ERROR")
+        .map(|e| e["error"].as_str().unwrap_or(""))
+        .collect();
+    assert!(
+        refused.iter().any(|e| e.contains("mars-north-1")),
+        "{refused:?}"
+    );
+    // The steady target's poller was never restarted.
+    let firsts = logs
+        .iter()
+        .filter(|e| e["message"] == "first poll succeeded" && e["target_name"] == "steady")
+        .count();
+    assert_eq!(firsts, 1, "{logs:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_reach_the_logs_the_metrics_or_config_check() {
+    let sim = simulator().await;
+    let role = "arn:aws:iam::111122223333:role/pinpoint-email-exporter";
+    let external_id = "external-id-0f3a9c";
+    sim.allow_role(role, Some(external_id));
+    let home = temp_home("secrets");
+    let targets = home.join("targets.yml");
+    std::fs::write(
+        &targets,
+        format!(
+            "targets:\n  - name: direct\n    regions: [us-east-1]\n  - name: partner\n    regions: [us-east-1]\n    role_arn: {role}\n    external_id: {external_id}\n"
+        ),
+    )
+    .unwrap();
+    let password = "pa55-w0rd-for-scrapes";
+    let hash = bcrypt::hash(password, 4).unwrap();
+    let web = home.join("web.yml");
+    std::fs::write(&web, format!("basic_auth_users:\n  prometheus: '{hash}'\n")).unwrap();
+    let log = home.join("stderr.log");
+    let addr = free_addr();
+    let args = [
+        "--web.listen-address".to_string(),
+        addr.to_string(),
+        "--config.file".into(),
+        targets.to_str().unwrap().into(),
+        "--web.config.file".into(),
+        web.to_str().unwrap().into(),
+        "--poll.interval".into(),
+        "1s".into(),
+        "--log.level".into(),
+        "debug".into(),
+    ];
+    let secrets = |session_token: &str| {
+        let mut s = vec![
+            SECRET_KEY.to_string(),
+            external_id.to_string(),
+            hash.clone(),
+            hash[7..].to_string(), // the salt and digest without the prefix
+            password.to_string(),
+            basic_auth("prometheus", password),
+            basic_auth("prometheus", "wrong-guess")[6..].to_string(),
+        ];
+        if !session_token.is_empty() {
+            s.push(session_token.to_string());
+        }
+        s
+    };
+
+    let check = command(&home)
+        .env("AWS_ENDPOINT_URL", sim.endpoint_url())
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .args(&args)
+        .arg("--config.check")
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{check:?}");
+    let check_text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(check_text.contains("with external id"), "{check_text}");
+
+    let child = command(&home)
+        .env("AWS_ENDPOINT_URL", sim.endpoint_url())
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .stderr(std::fs::File::create(&log).unwrap())
+        .args(&args)
+        .spawn()
+        .unwrap();
+    let process = Process { child };
+    let right = basic_auth("prometheus", password);
+    let wrong = basic_auth("prometheus", "wrong-guess");
+    eventually(Duration::from_secs(15), "both targets up", || async {
+        if tokio::net::TcpStream::connect(addr).await.is_err() {
+            return false;
+        }
+        let m = request_with(addr, "GET", "/metrics", &[("authorization", &right)])
+            .await
+            .body;
+        sample(
+            &m,
+            "pinpoint_email_up",
+            "aws_region=\"us-east-1\",target=\"partner\"",
+        ) == Some(1.0)
+            && sample(
+                &m,
+                "pinpoint_email_up",
+                "aws_region=\"us-east-1\",target=\"direct\"",
+            ) == Some(1.0)
+    })
+    .await;
+    let denied = request_with(addr, "GET", "/metrics", &[("authorization", &wrong)]).await;
+    assert_eq!(denied.status, 401);
+    let metrics = request_with(addr, "GET", "/metrics", &[("authorization", &right)])
+        .await
+        .body;
+    // A reload and a change of the web config log too.
+    signal(&process, "-HUP");
+    std::fs::write(
+        &web,
+        format!("basic_auth_users:\n  prometheus: '{hash}'\n  other: '{hash}'\n"),
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (exit, _, _) = process.terminate();
+    assert_eq!(exit.code(), Some(0));
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(logs.contains("web config reloaded"), "{logs}");
+    assert!(logs.contains("config file reloaded"), "{logs}");
+    assert!(
+        logs.contains("level=debug") || logs.contains("DEBUG") || logs.contains("poll succeeded"),
+        "{logs}"
+    );
+
+    let sessions = sim.sessions();
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    let token = sim
+        .session_token(&sessions[0].access_key)
+        .expect("session token");
+    for secret in secrets(&token) {
+        assert!(
+            !logs.contains(&secret),
+            "logs hold the secret {secret:?}:\n{logs}"
+        );
+        assert!(
+            !metrics.contains(&secret),
+            "/metrics holds the secret {secret:?}"
+        );
+        assert!(
+            !check_text.contains(&secret),
+            "--config.check prints the secret {secret:?}"
+        );
+    }
 }

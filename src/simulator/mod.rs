@@ -358,6 +358,15 @@ impl Simulator {
         lock(&self.state).sessions.clone()
     }
 
+    /// The session token issued with the temporary `access_key` of an
+    /// `AssumeRole` session.
+    pub fn session_token(&self, access_key: &str) -> Option<String> {
+        lock(&self.state)
+            .credentials
+            .get(access_key)
+            .and_then(|s| s.session_token.clone())
+    }
+
     /// Makes `GET /v1/email/account` answer 404 `UnknownOperationException`, as
     /// an endpoint that no longer serves the Pinpoint Email API would, or serve it
     /// again.

@@ -30,17 +30,38 @@ pub struct Answer {
 
 /// Sends `method path` to `addr` over a fresh connection.
 pub async fn request(addr: SocketAddr, method: &str, path: &str) -> Answer {
+    request_with(addr, method, path, &[]).await
+}
+
+/// The value of an `Authorization` header for basic auth.
+pub fn basic_auth(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+/// Sends `method path` with extra `headers` to `addr` over a fresh connection.
+pub async fn request_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Answer {
     let stream = TcpStream::connect(addr).await.expect("connect to exporter");
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .expect("HTTP handshake");
     tokio::spawn(conn);
-    let req = hyper::Request::builder()
+    let mut req = hyper::Request::builder()
         .method(method)
         .uri(path)
-        .header("host", addr.to_string())
-        .body(Empty::<Bytes>::new())
-        .unwrap();
+        .header("host", addr.to_string());
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let req = req.body(Empty::<Bytes>::new()).unwrap();
     let resp = sender.send_request(req).await.expect("send request");
     let status = resp.status().as_u16();
     let content_type = resp
