@@ -45,8 +45,8 @@ pub struct Cli {
     )]
     pub telemetry_path: String,
 
-    /// Maximum number of HTTP connections served at once; further clients wait in the
-    /// listen backlog.
+    /// Maximum number of HTTP connections open at once; when all are taken, the
+    /// connection idle the longest is closed to make room for a new one.
     #[arg(long = "web.max-connections", value_name = "N", default_value_t = 256)]
     pub max_connections: usize,
 

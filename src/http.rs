@@ -6,10 +6,12 @@
 //! up afresh for every connection (TLS) and every request (the rest), so a
 //! changed file applies without a restart.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -21,7 +23,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, oneshot};
 
 use crate::metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, Store};
 use crate::web::{AuthOutcome, Authenticator, Watcher};
@@ -41,6 +43,87 @@ pub struct Server {
     max_connections: usize,
     web: Arc<Watcher>,
     auth: Authenticator,
+    connections: Connections,
+}
+
+/// What a connection is doing, for choosing which one to close when all slots
+/// are taken.
+#[derive(Debug)]
+struct Activity {
+    /// A request is being answered.
+    busy: AtomicBool,
+    /// When it last finished answering a request (or was accepted), in
+    /// milliseconds since [`Connections::epoch`].
+    last_active_ms: AtomicU64,
+}
+
+impl Activity {
+    fn touch(&self, epoch: Instant) {
+        self.last_active_ms
+            .store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+}
+
+/// Each open connection's activity and the sender that asks it to close.
+type OpenConnections = HashMap<u64, (Arc<Activity>, oneshot::Sender<()>)>;
+
+/// The open connections and how to close each.
+#[derive(Debug)]
+struct Connections {
+    epoch: Instant,
+    next_id: AtomicU64,
+    open: Mutex<OpenConnections>,
+}
+
+impl Connections {
+    fn new() -> Self {
+        Connections {
+            epoch: Instant::now(),
+            next_id: AtomicU64::new(0),
+            open: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Registers a new connection: its id, its activity, and what resolves when
+    /// it must close.
+    fn open(&self) -> (u64, Arc<Activity>, oneshot::Receiver<()>) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let activity = Arc::new(Activity {
+            busy: AtomicBool::new(false),
+            last_active_ms: AtomicU64::new(0),
+        });
+        activity.touch(self.epoch);
+        let (tx, rx) = oneshot::channel();
+        self.lock().insert(id, (Arc::clone(&activity), tx));
+        (id, activity, rx)
+    }
+
+    /// Forgets a connection that ended.
+    fn close(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    /// Asks the connection idle the longest (not answering a request) to close.
+    /// Returns whether there was one.
+    fn close_idlest(&self) -> bool {
+        let mut open = self.lock();
+        let idlest = open
+            .iter()
+            .filter(|(_, (a, _))| !a.busy.load(Ordering::Relaxed))
+            .min_by_key(|(_, (a, _))| a.last_active_ms.load(Ordering::Relaxed))
+            .map(|(id, _)| *id);
+        match idlest.and_then(|id| open.remove(&id)) {
+            Some((_, close)) => {
+                let _ = close.send(());
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, OpenConnections> {
+        self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 impl Server {
@@ -58,6 +141,7 @@ impl Server {
             max_connections: max_connections.max(1),
             web,
             auth: Authenticator::default(),
+            connections: Connections::new(),
         }
     }
 
@@ -69,15 +153,6 @@ impl Server {
         let graceful = GracefulShutdown::new();
         tokio::pin!(shutdown);
         loop {
-            // Take a connection slot before accepting: when all are busy, new
-            // clients wait in the kernel's backlog instead of costing memory here.
-            let permit = tokio::select! {
-                _ = &mut shutdown => break,
-                permit = limit.clone().acquire_owned() => match permit {
-                    Ok(p) => p,
-                    Err(_) => break,
-                },
-            };
             let (stream, peer) = tokio::select! {
                 _ = &mut shutdown => break,
                 accepted = listener.accept() => match accepted {
@@ -91,27 +166,66 @@ impl Server {
                     }
                 },
             };
+            // A slot per connection bounds memory. When all are taken, the
+            // connection idle the longest (a client that never finishes its
+            // headers, or a keep-alive connection between scrapes) is closed to
+            // make room, so idle clients cannot lock out a scraper; only when
+            // every connection is mid-request does the new one wait.
+            let permit = match limit.clone().try_acquire_owned() {
+                Ok(p) => p,
+                Err(_) => {
+                    if self.connections.close_idlest() {
+                        tracing::debug!(%peer, "all connection slots taken; closed the connection idle the longest");
+                    }
+                    tokio::select! {
+                        _ = &mut shutdown => break,
+                        permit = limit.clone().acquire_owned() => match permit {
+                            Ok(p) => p,
+                            Err(_) => break,
+                        },
+                    }
+                }
+            };
             let _ = stream.set_nodelay(true);
             let server = Arc::clone(&self);
             let watcher = graceful.watcher();
+            let (id, activity, closed) = self.connections.open();
             tokio::spawn(async move {
-                match server.web.current().tls.clone() {
-                    None => server.serve_connection(stream, peer, watcher).await,
-                    Some(tls) => {
-                        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-                        match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream))
-                            .await
-                        {
-                            Ok(Ok(tls_stream)) => {
-                                server.serve_connection(tls_stream, peer, watcher).await
+                let serve = async {
+                    match server.web.current().tls.clone() {
+                        None => {
+                            Arc::clone(&server)
+                                .serve_connection(stream, peer, watcher, Arc::clone(&activity))
+                                .await
+                        }
+                        Some(tls) => {
+                            let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+                            match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream))
+                                .await
+                            {
+                                Ok(Ok(tls_stream)) => {
+                                    Arc::clone(&server)
+                                        .serve_connection(
+                                            tls_stream,
+                                            peer,
+                                            watcher,
+                                            Arc::clone(&activity),
+                                        )
+                                        .await
+                                }
+                                Ok(Err(err)) => {
+                                    tracing::debug!(%peer, error = %err, "TLS handshake failed")
+                                }
+                                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                             }
-                            Ok(Err(err)) => {
-                                tracing::debug!(%peer, error = %err, "TLS handshake failed")
-                            }
-                            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                         }
                     }
+                };
+                tokio::select! {
+                    _ = serve => {}
+                    _ = closed => {}
                 }
+                server.connections.close(id);
                 drop(permit);
             });
         }
@@ -130,6 +244,7 @@ impl Server {
         stream: S,
         peer: std::net::SocketAddr,
         watcher: hyper_util::server::graceful::Watcher,
+        activity: Arc<Activity>,
     ) where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
@@ -142,7 +257,14 @@ impl Server {
                 TokioIo::new(stream),
                 hyper::service::service_fn(move |req| {
                     let server = Arc::clone(&server);
-                    async move { Ok::<_, Infallible>(server.handle(req).await) }
+                    let activity = Arc::clone(&activity);
+                    async move {
+                        activity.busy.store(true, Ordering::Relaxed);
+                        let resp = server.handle(req).await;
+                        activity.busy.store(false, Ordering::Relaxed);
+                        activity.touch(server.connections.epoch);
+                        Ok::<_, Infallible>(resp)
+                    }
                 }),
             );
         if let Err(err) = watcher.watch(conn).await {

@@ -3,88 +3,12 @@
 
 mod common;
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use common::*;
 use pinpoint_email_exporter::simulator::{AccountState, Step};
-
-const BIN: &str = env!("CARGO_BIN_EXE_pinpoint-email-exporter");
-
-/// A command for the binary with a clean AWS environment: no inherited `AWS_*`
-/// variables, no shared config files, no instance metadata.
-fn command(home: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("AWS_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env("HOME", home)
-        .env("AWS_CONFIG_FILE", home.join("no-aws-config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            home.join("no-aws-credentials"),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
-
-fn temp_home(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pee-test-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-struct Process {
-    child: Child,
-}
-
-impl Process {
-    fn pid(&self) -> String {
-        self.child.id().to_string()
-    }
-
-    /// Sends SIGTERM (with the `kill` program, to stay free of `unsafe`) and waits.
-    fn terminate(mut self) -> (std::process::ExitStatus, Duration, String) {
-        let started = Instant::now();
-        let status = Command::new("kill")
-            .args(["-TERM", &self.pid()])
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill -TERM failed");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let exit = loop {
-            if let Some(exit) = self.child.try_wait().unwrap() {
-                break exit;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "exporter did not exit within 10 s of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let took = started.elapsed();
-        let mut stderr = String::new();
-        // Empty when the test sent standard error to a file.
-        if let Some(mut pipe) = self.child.stderr.take() {
-            pipe.read_to_string(&mut stderr).unwrap();
-        }
-        (exit, took, stderr)
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_polls_two_regions_through_aws_endpoint_url_and_stops_on_sigterm() {
@@ -501,15 +425,6 @@ async fn demo_through_sesv2_shows_the_sesv2_only_values() {
     );
     let (exit, _, _) = process.terminate();
     assert_eq!(exit.code(), Some(0));
-}
-
-/// Sends `signal` (e.g. `-HUP`) to the process, with the `kill` program.
-fn signal(process: &Process, signal: &str) {
-    let status = Command::new("kill")
-        .args([signal, &process.pid()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill {signal} failed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -79,6 +79,11 @@ struct Case {
     says: &'static str,
 }
 
+/// A fault answered on two polls in a row, so that scrapes see it.
+fn twice(step: Step) -> Vec<Step> {
+    vec![step.clone(), step]
+}
+
 fn cases() -> Vec<Case> {
     let body = |b: &str| Step::Body(b.to_string());
     vec![
@@ -94,10 +99,10 @@ fn cases() -> Vec<Case> {
         },
         Case {
             region: "us-west-1",
-            faults: vec![Step::Delay {
+            faults: twice(Step::Delay {
                 millis: 4_000,
                 then: Box::new(account(BEFORE)),
-            }],
+            }),
             reason: "timeout",
             says: "no answer within 1s",
         },
@@ -109,66 +114,66 @@ fn cases() -> Vec<Case> {
         },
         Case {
             region: "eu-west-1",
-            faults: vec![body("{\"SendQuota\": {\"Max24HourSend\": ")],
+            faults: twice(body("{\"SendQuota\": {\"Max24HourSend\": ")),
             reason: "invalid_response",
             says: "unexpected end of stream",
         },
         Case {
             region: "eu-west-2",
-            faults: vec![body("<html><body>502 Bad Gateway</body></html>")],
+            faults: twice(body("<html><body>502 Bad Gateway</body></html>")),
             reason: "invalid_response",
             says: "unexpected token '<'",
         },
         Case {
             region: "eu-west-3",
-            faults: vec![body(
+            faults: twice(body(
                 "{\"SendingEnabled\": true, \"EnforcementStatus\": \"HEALTHY\"}",
-            )],
+            )),
             reason: "invalid_response",
             says: "no SendQuota",
         },
         Case {
             region: "eu-north-1",
-            faults: vec![body(
+            faults: twice(body(
                 "{\"SendQuota\": {\"Max24HourSend\": \"lots\", \"MaxSendRate\": 1, \"SentLast24Hours\": 0}}",
-            )],
+            )),
             reason: "invalid_response",
             says: "found `lots`",
         },
         Case {
             region: "eu-south-1",
-            faults: vec![body(
+            faults: twice(body(
                 "{\"SendQuota\": {\"Max24HourSend\": 1e999, \"MaxSendRate\": 1, \"SentLast24Hours\": 0}}",
-            )],
+            )),
             reason: "invalid_response",
             says: "number must be finite",
         },
         Case {
             // The SDK reads "NaN" and "Infinity" strings as floats.
             region: "ap-southeast-1",
-            faults: vec![body(
+            faults: twice(body(
                 "{\"SendQuota\": {\"Max24HourSend\": \"NaN\", \"MaxSendRate\": 1, \"SentLast24Hours\": 0}}",
-            )],
+            )),
             reason: "invalid_response",
             says: "SendQuota.Max24HourSend is NaN",
         },
         Case {
             region: "eu-central-1",
-            faults: vec![body(
+            faults: twice(body(
                 "{\"SendQuota\": {\"Max24HourSend\": 100, \"MaxSendRate\": 1, \"SentLast24Hours\": -5}}",
-            )],
+            )),
             reason: "invalid_response",
             says: "SentLast24Hours is -5",
         },
         Case {
             region: "ap-south-1",
-            faults: vec![error(403, "ExpiredTokenException")],
+            faults: twice(error(403, "ExpiredTokenException")),
             reason: "auth",
             says: "ExpiredTokenException",
         },
         Case {
             region: "ap-northeast-1",
-            faults: vec![error(403, "UnrecognizedClientException")],
+            faults: twice(error(403, "UnrecognizedClientException")),
             reason: "auth",
             says: "UnrecognizedClientException",
         },
@@ -180,7 +185,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             region: "sa-east-1",
-            faults: vec![error(429, "ThrottlingException")],
+            faults: twice(error(429, "ThrottlingException")),
             reason: "throttled",
             says: "ThrottlingException",
         },
@@ -268,15 +273,25 @@ async fn every_fault_is_reported_truthfully_and_the_first_good_answer_restores_e
         let history = &seen[r];
         // Pending, then good values, then up 0 with the last good values kept
         // (never the fault's, never missing), then the new values.
-        let shown: Vec<_> = history.iter().filter(|(up, _)| up.is_some()).collect();
-        assert_eq!(
-            shown,
-            [
-                &(Some(1.0), Some(BEFORE)),
-                &(Some(0.0), Some(BEFORE)),
-                &(Some(1.0), Some(AFTER))
-            ],
-            "{r}: what /metrics showed over time"
+        // Every state seen is one of these three, in this order; the middle
+        // one must have been seen (each fault lasts at least two polls).
+        let order = [
+            (Some(1.0), Some(BEFORE)),
+            (Some(0.0), Some(BEFORE)),
+            (Some(1.0), Some(AFTER)),
+        ];
+        let ranks: Vec<usize> = history
+            .iter()
+            .filter(|(up, _)| up.is_some())
+            .map(|state| {
+                order.iter().position(|o| o == state).unwrap_or_else(|| {
+                    panic!("{r}: /metrics showed {state:?}; history {history:?}")
+                })
+            })
+            .collect();
+        assert!(
+            ranks.windows(2).all(|w| w[0] < w[1]) && ranks.contains(&1) && ranks.last() == Some(&2),
+            "{r}: what /metrics showed over time: {history:?}"
         );
         let with_reason = format!(
             "aws_region=\"{r}\",reason=\"{}\",target=\"default\"",

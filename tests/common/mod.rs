@@ -361,3 +361,88 @@ pub async fn wait_http_ready(addr: SocketAddr, path: &str, daemon: &Daemon) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The exporter binary built for these tests.
+pub const BIN: &str = env!("CARGO_BIN_EXE_pinpoint-email-exporter");
+
+/// A command for the binary with a clean AWS environment: no inherited `AWS_*`
+/// variables, no shared config files, no instance metadata.
+pub fn command(home: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("AWS_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("HOME", home)
+        .env("AWS_CONFIG_FILE", home.join("no-aws-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            home.join("no-aws-credentials"),
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+pub fn temp_home(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pee-test-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub struct Process {
+    pub child: Child,
+}
+
+impl Process {
+    pub fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    /// Sends SIGTERM (with the `kill` program, to stay free of `unsafe`) and waits.
+    pub fn terminate(mut self) -> (std::process::ExitStatus, Duration, String) {
+        let started = Instant::now();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM failed");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let exit = loop {
+            if let Some(exit) = self.child.try_wait().unwrap() {
+                break exit;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "exporter did not exit within 10 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let took = started.elapsed();
+        let mut stderr = String::new();
+        // Empty when the test sent standard error to a file.
+        if let Some(mut pipe) = self.child.stderr.take() {
+            std::io::Read::read_to_string(&mut pipe, &mut stderr).unwrap();
+        }
+        (exit, took, stderr)
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends `signal` (e.g. `-HUP`) to the process, with the `kill` program.
+pub fn signal(process: &Process, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &process.pid()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {signal} failed");
+}
