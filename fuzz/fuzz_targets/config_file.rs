@@ -1,0 +1,43 @@
+//! The targets file (`--config.file`): any text either parses into valid targets
+//! or gives a configuration error; nothing panics, and errors never echo values.
+
+#![no_main]
+
+use std::path::Path;
+
+use libfuzzer_sys::fuzz_target;
+use pinpoint_email_exporter::config::{Api, parse_targets, validate_region};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match parse_targets(
+        Path::new("fuzz.yml"),
+        text,
+        &["us-east-1".to_string()],
+        Api::PinpointEmail,
+    ) {
+        Ok(targets) => {
+            assert!(!targets.is_empty());
+            for (i, t) in targets.iter().enumerate() {
+                assert!(!t.name.is_empty());
+                assert!(!t.regions.is_empty(), "flag regions fill in the rest");
+                for r in &t.regions {
+                    assert!(validate_region(r).is_ok(), "{r:?}");
+                }
+                assert!(
+                    targets[..i].iter().all(|o| o.name != t.name),
+                    "duplicate name {:?}",
+                    t.name
+                );
+            }
+        }
+        Err(err) => {
+            let message = err.to_string();
+            assert!(!message.is_empty());
+            // The YAML parser's echo of a value is always redacted.
+            assert!(!message.contains("invalid type: string \""), "{message}");
+        }
+    }
+});
