@@ -11,7 +11,7 @@
 //! simulator serves every region when the SDK is pointed at it with
 //! `AWS_ENDPOINT_URL`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -118,6 +118,10 @@ impl AccountState {
         .to_string()
     }
 }
+
+/// Requests remembered for [`Simulator::calls`]; older ones are forgotten, so a
+/// long-running simulator (the demo) keeps bounded memory.
+pub const MAX_CALLS_KEPT: usize = 10_000;
 
 /// AWS's allowed difference between a request's `x-amz-date` and its own clock.
 const MAX_CLOCK_SKEW_SECS: i64 = 300;
@@ -263,7 +267,10 @@ struct State {
     sessions: Vec<Session>,
     scripts: HashMap<String, Script>,
     default_script: Vec<Step>,
-    calls: Vec<Call>,
+    /// The most recent [`MAX_CALLS_KEPT`] requests.
+    calls: VecDeque<Call>,
+    /// Requests received since start, including those no longer kept.
+    calls_total: u64,
     pinpoint_email_gone: bool,
     clock_offset_secs: i64,
 }
@@ -381,9 +388,15 @@ impl Simulator {
         lock(&self.state).clock_offset_secs = secs;
     }
 
-    /// Every request received so far.
+    /// The requests received so far (the most recent [`MAX_CALLS_KEPT`]).
     pub fn calls(&self) -> Vec<Call> {
-        lock(&self.state).calls.clone()
+        lock(&self.state).calls.iter().cloned().collect()
+    }
+
+    /// How many requests arrived since start (the log of [`Simulator::calls`]
+    /// keeps only the most recent [`MAX_CALLS_KEPT`]).
+    pub fn calls_total(&self) -> u64 {
+        lock(&self.state).calls_total
     }
 
     /// The requests received so far for `region`.
@@ -465,7 +478,11 @@ async fn handle(
     };
     let step = {
         let mut st = lock(state);
-        st.calls.push(Call {
+        if st.calls.len() >= MAX_CALLS_KEPT {
+            st.calls.pop_front();
+        }
+        st.calls_total += 1;
+        st.calls.push_back(Call {
             at: Instant::now(),
             region: region.clone(),
             path: path.clone(),
