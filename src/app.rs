@@ -82,6 +82,17 @@ pub fn describe(config: &Config) -> String {
         "serving {} on {}\n",
         config.web.telemetry_path, config.web.listen_address
     ));
+    if let Some(path) = &config.web.config_file {
+        // Validated by Config::from_cli; read again for its summary.
+        match crate::web::load(path) {
+            Ok(state) => out.push_str(&format!(
+                "web config {}: {}\n",
+                path.display(),
+                state.summary()
+            )),
+            Err(err) => out.push_str(&format!("{err}\n")),
+        }
+    }
     out
 }
 

@@ -619,6 +619,10 @@ async fn secrets_never_reach_the_logs_the_metrics_or_config_check() {
         String::from_utf8_lossy(&check.stderr)
     );
     assert!(check_text.contains("with external id"), "{check_text}");
+    assert!(
+        check_text.contains("tls=false basic_auth_users=1 headers=0 rate_limit=false"),
+        "{check_text}"
+    );
 
     let child = command(&home)
         .env("AWS_ENDPOINT_URL", sim.endpoint_url())
