@@ -6,13 +6,13 @@
 //! a separate [`Registry`] and are merged with the account metrics at encode time.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use prometheus::proto::{Gauge, LabelPair, Metric, MetricFamily, MetricType};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 use tokio::time::Instant;
 
 use crate::aws::Account;
@@ -316,21 +316,36 @@ impl Store {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// All metric families, sorted by name: the account metrics of the current
-    /// snapshots (values older than `stale_after` left out) and the exporter's own.
-    pub fn gather(&self) -> Vec<MetricFamily> {
+    /// Every metric family as exposition text, sorted by name: the account
+    /// metrics of the current snapshots (values older than `stale_after` left
+    /// out), written as text directly, and the exporter's own, encoded by the
+    /// `prometheus` crate.
+    fn families(&self) -> Vec<Family> {
         let snapshots: Vec<(Key, Arc<RegionSnapshot>)> = self
             .read_map()
             .iter()
             .filter_map(|(k, v)| Some((k.clone(), Arc::clone(v.as_ref()?))))
             .collect();
         let mut families = account_families(&snapshots, Instant::now(), self.stale_after);
-        families.extend(self.exporter.gather());
-        families.sort_by(|a, b| a.name().cmp(b.name()));
+        let encoder = prometheus::TextEncoder::new();
+        for mf in self.exporter.gather() {
+            // Encoding into a String only fails on invalid metric families, which
+            // the code never builds; a missing family beats a panic.
+            match encoder.encode_to_string(std::slice::from_ref(&mf)) {
+                Ok(text) => families.push(Family {
+                    name: mf.name().to_string(),
+                    text,
+                }),
+                Err(err) => {
+                    tracing::error!(family = mf.name(), error = %err, "encoding metrics failed")
+                }
+            }
+        }
+        families.sort_by(|a, b| a.name.cmp(&b.name));
         families
     }
 
-    /// The text exposition of [`Store::gather`], cached: scrapes get the same
+    /// The text exposition of every metric family, cached: scrapes get the same
     /// bytes until a poll result arrives, and even then the exposition is encoded
     /// again only once the cached one is older than ten times what encoding it
     /// cost (at most [`ENCODE_CACHE_TTL`]). With a few pollers that is well under a
@@ -356,10 +371,8 @@ impl Store {
         }
         let started = std::time::Instant::now();
         let mut out = Vec::with_capacity(cache.as_ref().map_or(8 * 1024, |c| c.body.len() + 1024));
-        // Encoding into a Vec only fails on invalid metric families, which the
-        // code above never builds; an empty answer is better than a panic.
-        if let Err(err) = prometheus::TextEncoder::new().encode(&self.gather(), &mut out) {
-            tracing::error!(error = %err, "encoding metrics failed");
+        for family in self.families() {
+            out.extend_from_slice(family.text.as_bytes());
         }
         let body = Bytes::from(out);
         *cache = Some(Encoded {
@@ -460,19 +473,51 @@ pub const ACCOUNT_METRICS: [(&str, &str); 14] = [
 const CACHED_NOTE: &str =
     " Polled in the background; the value may be up to one --poll.interval old.";
 
-fn label(name: &str, value: &str) -> LabelPair {
-    let mut l = LabelPair::default();
-    l.set_name(name.to_string());
-    l.set_value(value.to_string());
-    l
+/// One metric family in the text format: `# HELP`, `# TYPE` and its samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Family {
+    /// The metric name.
+    pub name: String,
+    /// The family's exposition text, each line ending in a newline.
+    pub text: String,
 }
 
-fn gauge_metric(labels: Vec<LabelPair>, value: f64) -> Metric {
-    let mut g = Gauge::default();
-    g.set_value(value);
-    let mut m = Metric::from_label(labels);
-    m.set_gauge(g);
-    m
+/// Escapes a label value (`quote`) or HELP text as the text format requires:
+/// backslash, newline and, in label values, the double quote.
+fn escape(value: &str, quote: bool) -> std::borrow::Cow<'_, str> {
+    if !value.contains(['\\', '\n']) && !(quote && value.contains('"')) {
+        return value.into();
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '"' if quote => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+    out.into()
+}
+
+/// Appends one sample line: `name{labels} value`, labels in the order given.
+fn write_sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
+    out.push_str(name);
+    let mut separator = '{';
+    for (label, value) in labels {
+        out.push(separator);
+        out.push_str(label);
+        out.push_str("=\"");
+        out.push_str(&escape(value, true));
+        out.push('"');
+        separator = ',';
+    }
+    if !labels.is_empty() {
+        out.push('}');
+    }
+    // `Display` of f64, as the `prometheus` crate's encoder writes values.
+    let _ = write!(out, " {value}");
+    out.push('\n');
 }
 
 fn bool_value(b: bool) -> f64 {
@@ -483,9 +528,9 @@ fn bool_value(b: bool) -> f64 {
 /// ones and 0 for the others; the `known` values are always present, any other
 /// value in `current` gets its own series.
 fn state_set<'a>(
-    push: &mut impl FnMut(&'static str, Option<LabelPair>, f64),
+    push: &mut impl FnMut(&'static str, Option<(&'static str, &str)>, f64),
     name: &'static str,
-    label_name: &str,
+    label_name: &'static str,
     known: &[&'a str],
     is_on: impl Fn(&str) -> bool,
     current: impl Iterator<Item = &'a str>,
@@ -497,11 +542,7 @@ fn state_set<'a>(
         }
     }
     for value in values {
-        push(
-            name,
-            Some(label(label_name, value)),
-            bool_value(is_on(value)),
-        );
+        push(name, Some((label_name, value)), bool_value(is_on(value)));
     }
 }
 
@@ -512,23 +553,24 @@ pub fn account_families(
     snapshots: &[(Key, Arc<RegionSnapshot>)],
     now: Instant,
     stale_after: Duration,
-) -> Vec<MetricFamily> {
-    let mut series: BTreeMap<&'static str, Vec<Metric>> = BTreeMap::new();
+) -> Vec<Family> {
+    let mut series: BTreeMap<&'static str, String> = BTreeMap::new();
     for (key, snap) in snapshots {
-        let base = || {
-            vec![
-                label("aws_region", &key.region),
-                label("target", &key.target),
-            ]
-        };
-        let mut push = |name: &'static str, extra: Option<LabelPair>, value: f64| {
-            let mut labels = base();
-            labels.extend(extra);
-            labels.sort_by(|a, b| a.name().cmp(b.name()));
-            series
-                .entry(name)
-                .or_default()
-                .push(gauge_metric(labels, value));
+        let mut push = |name: &'static str, extra: Option<(&'static str, &str)>, value: f64| {
+            let mut labels = [
+                ("aws_region", key.region.as_str()),
+                ("target", key.target.as_str()),
+                ("", ""),
+            ];
+            let n = match extra {
+                Some(pair) => {
+                    labels[2] = pair;
+                    labels.sort_by(|a, b| a.0.cmp(b.0));
+                    3
+                }
+                None => 2,
+            };
+            write_sample(series.entry(name).or_default(), name, &labels[..n], value);
         };
         push("pinpoint_email_up", None, bool_value(snap.up));
         let Some(obs) = &snap.last_success else {
@@ -541,7 +583,7 @@ pub fn account_families(
         );
         push(
             "pinpoint_email_api_info",
-            Some(label("api", obs.account.api.as_str())),
+            Some(("api", obs.account.api.as_str())),
             1.0,
         );
         if now.saturating_duration_since(obs.at) > stale_after {
@@ -614,13 +656,16 @@ pub fn account_families(
     ACCOUNT_METRICS
         .iter()
         .filter_map(|(name, help)| {
-            let metrics = series.remove(name)?;
-            let mut mf = MetricFamily::default();
-            mf.set_name(name.to_string());
-            mf.set_help(format!("{help}{CACHED_NOTE}"));
-            mf.set_field_type(MetricType::GAUGE);
-            mf.set_metric(metrics);
-            Some(mf)
+            let samples = series.remove(name)?;
+            let help = format!("{help}{CACHED_NOTE}");
+            let text = format!(
+                "# HELP {name} {}\n# TYPE {name} gauge\n{samples}",
+                escape(&help, false)
+            );
+            Some(Family {
+                name: name.to_string(),
+                text,
+            })
         })
         .collect()
 }
@@ -746,8 +791,8 @@ mod tests {
         let stale = Duration::from_secs(60);
         let names = |now: Instant| -> Vec<String> {
             account_families(&snaps, now, stale)
-                .iter()
-                .map(|f| f.name().to_string())
+                .into_iter()
+                .map(|f| f.name)
                 .collect()
         };
         let at_limit = names(Instant::now() + stale);
@@ -826,6 +871,17 @@ mod tests {
             );
             assert!(t.contains(&format!("pinpoint_email_max_24_hour_send{{aws_region=\"us-east-1\",target=\"t\"}} {max}\n")), "{t}");
         }
+    }
+
+    #[test]
+    fn label_values_and_help_are_escaped_as_the_text_format_requires() {
+        assert_eq!(escape("plain", true), "plain");
+        assert_eq!(escape("a\"b\\c\nd", true), "a\\\"b\\\\c\\nd");
+        assert_eq!(escape("a\"b\\c\nd", false), "a\"b\\\\c\\nd");
+        let mut out = String::new();
+        write_sample(&mut out, "m", &[("status", "x\"y")], 0.5);
+        write_sample(&mut out, "m", &[], 1e21);
+        assert_eq!(out, "m{status=\"x\\\"y\"} 0.5\nm 1000000000000000000000\n");
     }
 
     #[test]
