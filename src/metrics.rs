@@ -485,7 +485,8 @@ pub struct Family {
 /// Escapes a label value (`quote`) or HELP text as the text format requires:
 /// backslash, newline and, in label values, the double quote.
 fn escape(value: &str, quote: bool) -> std::borrow::Cow<'_, str> {
-    if !value.contains(['\\', '\n']) && !(quote && value.contains('"')) {
+    let needs_escaping = value.contains(['\\', '\n']) || (quote && value.contains('"'));
+    if !needs_escaping {
         return value.into();
     }
     let mut out = String::with_capacity(value.len() + 8);
