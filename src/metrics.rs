@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use prometheus::{Opts, Registry};
 use tokio::time::Instant;
 
 use crate::aws::Account;
@@ -84,14 +84,27 @@ pub fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// What the store keeps of one (target, region).
+#[derive(Debug, Default)]
+struct Slot {
+    /// The last poll's outcome; `None` until the first poll.
+    snapshot: Option<Arc<RegionSnapshot>>,
+    /// Failed calls by reason, in the order of [`PollError::REASONS`].
+    errors: [u64; PollError::REASONS.len()],
+    /// Call durations: cumulative counts per bucket of [`DURATION_BUCKETS`].
+    buckets: [u64; DURATION_BUCKETS.len()],
+    /// Calls made.
+    calls: u64,
+    /// Seconds spent in calls.
+    seconds: f64,
+}
+
 /// The state every poller writes and every scrape reads.
 pub struct Store {
-    /// Every configured (target, region); `None` until its first poll.
-    snapshots: RwLock<BTreeMap<Key, Option<Arc<RegionSnapshot>>>>,
+    /// Every configured (target, region).
+    slots: RwLock<BTreeMap<Key, Slot>>,
     stale_after: Duration,
     exporter: Registry,
-    errors: IntCounterVec,
-    durations: HistogramVec,
     reload_ok: prometheus::IntGauge,
     /// Bumped by every recorded poll, so a cached exposition is never older than
     /// the newest poll result.
@@ -140,21 +153,6 @@ impl Store {
         process_metrics: bool,
     ) -> Result<Self, prometheus::Error> {
         let exporter = Registry::new();
-        let errors = IntCounterVec::new(
-            Opts::new(
-                "pinpoint_email_poll_errors_total",
-                "GetAccount calls that failed, by reason (throttled, timeout, network, auth, bad_request, server, invalid_response, other).",
-            ),
-            &["target", "aws_region", "reason"],
-        )?;
-        let durations = HistogramVec::new(
-            HistogramOpts::new(
-                "pinpoint_email_poll_duration_seconds",
-                "Duration of GetAccount calls made by the background pollers, successful or not.",
-            )
-            .buckets(DURATION_BUCKETS.to_vec()),
-            &["target", "aws_region"],
-        )?;
         let build_info = prometheus::IntGaugeVec::new(
             Opts::new(
                 "pinpoint_email_exporter_build_info",
@@ -165,8 +163,6 @@ impl Store {
         build_info
             .with_label_values(&[build.version.as_str(), build.revision.as_str()])
             .set(1);
-        exporter.register(Box::new(errors.clone()))?;
-        exporter.register(Box::new(durations.clone()))?;
         exporter.register(Box::new(build_info))?;
         let reload_ok = prometheus::IntGauge::new(
             "pinpoint_email_exporter_config_last_reload_successful",
@@ -178,11 +174,9 @@ impl Store {
             register_process_collector(&exporter)?;
         }
         let store = Store {
-            snapshots: RwLock::new(BTreeMap::new()),
+            slots: RwLock::new(BTreeMap::new()),
             stale_after,
             exporter,
-            errors,
-            durations,
             reload_ok,
             generation: AtomicU64::new(0),
             cache: Mutex::new(None),
@@ -201,41 +195,15 @@ impl Store {
     /// dropped (their poll error and duration series too), new pairs start
     /// pending with zeroed error counters.
     pub fn set_keys(&self, keys: Vec<Key>) {
-        let mut map = self
-            .snapshots
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut map = self.write_map();
         let wanted: std::collections::BTreeSet<Key> = keys.into_iter().collect();
-        let gone: Vec<Key> = map
-            .keys()
-            .filter(|k| !wanted.contains(*k))
-            .cloned()
-            .collect();
-        for key in gone {
-            map.remove(&key);
-            for reason in PollError::REASONS {
-                let _ = self
-                    .errors
-                    .remove_label_values(&[&key.target, &key.region, reason]);
-            }
-            let _ = self
-                .durations
-                .remove_label_values(&[&key.target, &key.region]);
-        }
+        map.retain(|k, _| wanted.contains(k));
         for key in wanted {
-            if map.contains_key(&key) {
-                continue;
-            }
-            // Zero-initialise every series so rate() and increase() work from the
-            // first failure on.
-            for reason in PollError::REASONS {
-                self.errors
-                    .with_label_values(&[&key.target, &key.region, reason]);
-            }
-            self.durations
-                .with_label_values(&[&key.target, &key.region]);
-            map.insert(key, None);
+            // New pairs start with every error counter at zero, so rate() and
+            // increase() work from the first failure on.
+            map.entry(key).or_default();
         }
+        drop(map);
         self.generation.fetch_add(1, Ordering::Release);
     }
 
@@ -255,17 +223,19 @@ impl Store {
         took: Duration,
         unix_seconds: f64,
     ) {
-        let mut map = self
-            .snapshots
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut map = self.write_map();
         let Some(slot) = map.get_mut(key) else {
             return;
         };
-        self.durations
-            .with_label_values(&[&key.target, &key.region])
-            .observe(took.as_secs_f64());
-        let previous = slot.take();
+        let seconds = took.as_secs_f64();
+        slot.calls += 1;
+        slot.seconds += seconds;
+        for (count, bound) in slot.buckets.iter_mut().zip(DURATION_BUCKETS) {
+            if seconds <= bound {
+                *count += 1;
+            }
+        }
+        let previous = slot.snapshot.take();
         let next = match outcome {
             Ok(account) => RegionSnapshot {
                 up: true,
@@ -277,9 +247,9 @@ impl Store {
                 last_error: None,
             },
             Err(err) => {
-                self.errors
-                    .with_label_values(&[&key.target, &key.region, err.reason()])
-                    .inc();
+                if let Some(i) = PollError::REASONS.iter().position(|r| *r == err.reason()) {
+                    slot.errors[i] += 1;
+                }
                 RegionSnapshot {
                     up: false,
                     last_success: previous.and_then(|p| p.last_success.clone()),
@@ -287,32 +257,36 @@ impl Store {
                 }
             }
         };
-        *slot = Some(Arc::new(next));
+        slot.snapshot = Some(Arc::new(next));
         drop(map);
         self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// The current snapshot of `key`, if it has been polled.
     pub fn snapshot(&self, key: &Key) -> Option<Arc<RegionSnapshot>> {
-        self.read_map().get(key).cloned().flatten()
+        self.read_map().get(key)?.snapshot.clone()
     }
 
     /// Keys that have not completed a poll yet (for `/readyz`).
     pub fn pending(&self) -> Vec<Key> {
         self.read_map()
             .iter()
-            .filter(|(_, v)| v.is_none())
+            .filter(|(_, slot)| slot.snapshot.is_none())
             .map(|(k, _)| k.clone())
             .collect()
     }
 
-    fn read_map(
-        &self,
-    ) -> std::sync::RwLockReadGuard<'_, BTreeMap<Key, Option<Arc<RegionSnapshot>>>> {
+    fn read_map(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<Key, Slot>> {
         // A writer never panics while holding the lock, but if one did the data
-        // is still a whole snapshot map: keep serving it.
-        self.snapshots
+        // is still whole snapshots: keep serving them.
+        self.slots
             .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write_map(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<Key, Slot>> {
+        self.slots
+            .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -321,12 +295,19 @@ impl Store {
     /// out), written as text directly, and the exporter's own, encoded by the
     /// `prometheus` crate.
     fn families(&self) -> Vec<Family> {
-        let snapshots: Vec<(Key, Arc<RegionSnapshot>)> = self
-            .read_map()
-            .iter()
-            .filter_map(|(k, v)| Some((k.clone(), Arc::clone(v.as_ref()?))))
-            .collect();
-        let mut families = account_families(&snapshots, Instant::now(), self.stale_after);
+        let (snapshots, mut families) = {
+            let map = self.read_map();
+            let snapshots: Vec<(Key, Arc<RegionSnapshot>)> = map
+                .iter()
+                .filter_map(|(k, slot)| Some((k.clone(), Arc::clone(slot.snapshot.as_ref()?))))
+                .collect();
+            (snapshots, poll_families(&map))
+        };
+        families.extend(account_families(
+            &snapshots,
+            Instant::now(),
+            self.stale_after,
+        ));
         let encoder = prometheus::TextEncoder::new();
         for mf in self.exporter.gather() {
             // Encoding into a String only fails on invalid metric families, which
@@ -472,6 +453,85 @@ pub const ACCOUNT_METRICS: [(&str, &str); 14] = [
 /// Added to every account metric's HELP: scrapes read the cache, they never call AWS.
 const CACHED_NOTE: &str =
     " Polled in the background; the value may be up to one --poll.interval old.";
+
+/// The poll error counters and call duration histograms, as the `prometheus`
+/// crate would encode them: series ordered by their label values in label name
+/// order (`aws_region`, then `reason`, then `target`).
+fn poll_families(map: &BTreeMap<Key, Slot>) -> Vec<Family> {
+    let mut keys: Vec<(&Key, &Slot)> = map.iter().collect();
+    keys.sort_by(|a, b| (&a.0.region, &a.0.target).cmp(&(&b.0.region, &b.0.target)));
+    let reasons: Vec<(usize, &str)> = PollError::REASONS.iter().copied().enumerate().collect();
+
+    let name = "pinpoint_email_poll_errors_total";
+    let mut errors = format!(
+        "# HELP {name} GetAccount calls that failed, by reason (throttled, timeout, network, auth, bad_request, server, invalid_response, other).\n# TYPE {name} counter\n"
+    );
+    let mut rows: Vec<(&str, &str, &str, u64)> = Vec::with_capacity(keys.len() * reasons.len());
+    for (key, slot) in &keys {
+        for (i, reason) in &reasons {
+            rows.push((&key.region, reason, &key.target, slot.errors[*i]));
+        }
+    }
+    rows.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    for (region, reason, target, count) in rows {
+        write_sample(
+            &mut errors,
+            name,
+            &[
+                ("aws_region", region),
+                ("reason", reason),
+                ("target", target),
+            ],
+            count as f64,
+        );
+    }
+
+    let name = "pinpoint_email_poll_duration_seconds";
+    let mut durations = format!(
+        "# HELP {name} Duration of GetAccount calls made by the background pollers, successful or not.\n# TYPE {name} histogram\n"
+    );
+    let bucket = format!("{name}_bucket");
+    for (key, slot) in &keys {
+        let labels = [
+            ("aws_region", key.region.as_str()),
+            ("target", key.target.as_str()),
+        ];
+        for (count, bound) in slot.buckets.iter().zip(DURATION_BUCKETS) {
+            let le = bound.to_string();
+            let [a, t] = labels;
+            write_sample(&mut durations, &bucket, &[a, t, ("le", &le)], *count as f64);
+        }
+        let [a, t] = labels;
+        write_sample(
+            &mut durations,
+            &bucket,
+            &[a, t, ("le", "+Inf")],
+            slot.calls as f64,
+        );
+        write_sample(
+            &mut durations,
+            &format!("{name}_sum"),
+            &labels,
+            slot.seconds,
+        );
+        write_sample(
+            &mut durations,
+            &format!("{name}_count"),
+            &labels,
+            slot.calls as f64,
+        );
+    }
+    vec![
+        Family {
+            name: "pinpoint_email_poll_errors_total".into(),
+            text: errors,
+        },
+        Family {
+            name: name.into(),
+            text: durations,
+        },
+    ]
+}
 
 /// One metric family in the text format: `# HELP`, `# TYPE` and its samples.
 #[derive(Debug, Clone, PartialEq)]
