@@ -113,6 +113,12 @@ fn cases() -> Vec<Case> {
             says: "connection closed before message completed",
         },
         Case {
+            region: "ap-east-1",
+            faults: twice(Step::Reset),
+            reason: "network",
+            says: "reset",
+        },
+        Case {
             region: "eu-west-1",
             faults: twice(body("{\"SendQuota\": {\"Max24HourSend\": ")),
             reason: "invalid_response",

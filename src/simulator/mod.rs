@@ -13,6 +13,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -199,6 +200,8 @@ pub enum Step {
     },
     /// Close the connection without answering.
     Drop,
+    /// Reset the connection (TCP RST) without answering.
+    Reset,
 }
 
 /// One request the simulator received.
@@ -420,15 +423,44 @@ async fn accept_loop(listener: TcpListener, state: Arc<Mutex<State>>) {
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
+        // A second descriptor of the socket keeps it open after hyper drops
+        // its stream, so that a reset step can still set SO_LINGER to zero and
+        // close it with a RST.
+        let Some((stream, twin)) = stream
+            .into_std()
+            .and_then(|s| Ok((s.try_clone()?, s)))
+            .ok()
+            .and_then(|(twin, s)| {
+                Some((
+                    TcpStream::from_std(s).ok()?,
+                    TcpStream::from_std(twin).ok()?,
+                ))
+            })
+        else {
+            continue;
+        };
         let state = Arc::clone(&state);
         tokio::spawn(async move {
+            let reset = Arc::new(AtomicBool::new(false));
+            let flag = Arc::clone(&reset);
             let service = hyper::service::service_fn(move |req| {
                 let state = Arc::clone(&state);
-                async move { handle(req, &state).await }
+                let flag = Arc::clone(&flag);
+                async move {
+                    let answer = handle(req, &state).await;
+                    if let Err(Dropped { reset: true }) = answer {
+                        flag.store(true, Ordering::Relaxed);
+                    }
+                    answer
+                }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
+            if reset.load(Ordering::Relaxed) {
+                let _ = twin.set_zero_linger();
+            }
+            drop(twin);
         });
     }
 }
@@ -436,7 +468,10 @@ async fn accept_loop(listener: TcpListener, state: Arc<Mutex<State>>) {
 /// Error used to make hyper drop a connection without answering.
 #[derive(Debug, thiserror::Error)]
 #[error("connection dropped by the script")]
-struct Dropped;
+struct Dropped {
+    /// Close with a TCP reset rather than a normal close.
+    reset: bool,
+}
 
 /// Largest request body read; STS requests are a few hundred bytes.
 const MAX_BODY: usize = 64 * 1024;
@@ -670,7 +705,8 @@ async fn answer(mut step: Step, v2: bool) -> Result<Response<Full<Bytes>>, Dropp
                     StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 aws_error(status, &code, format!("simulated {code}"))
             }
-            Step::Drop => return Err(Dropped),
+            Step::Drop => return Err(Dropped { reset: false }),
+            Step::Reset => return Err(Dropped { reset: true }),
         });
     }
 }

@@ -23,8 +23,8 @@
 //!         sent_per_second: 100      # the sent count climbs (capped at the quota)
 //! ```
 //!
-//! A phase's `answer` is `account` (the default), `throttle` or `drop` (close the
-//! connection); instead of `answer`, a phase may give `error: {status: 500, code:
+//! A phase's `answer` is `account` (the default), `throttle`, `drop` (close the
+//! connection) or `reset` (reset it: TCP RST); instead of `answer`, a phase may give `error: {status: 500, code:
 //! InternalFailure}` (an AWS error answer) or `body: "..."` (a 200 with that exact
 //! body, e.g. malformed JSON). `delay: 2s` waits before answering. Time counts from when the scenario is loaded. The last phase lasts
 //! forever unless `repeat` is set, in which case every phase needs a duration.
@@ -129,6 +129,8 @@ pub enum Answer {
     Throttle,
     /// Close the connection without answering.
     Drop,
+    /// Reset the connection (TCP RST) without answering.
+    Reset,
 }
 
 /// An AWS error answer.
@@ -359,6 +361,7 @@ impl Phase {
             (None, None, Answer::Account) => Step::Account(state),
             (None, None, Answer::Throttle) => Step::Throttle,
             (None, None, Answer::Drop) => Step::Drop,
+            (None, None, Answer::Reset) => Step::Reset,
         };
         match self.delay {
             Some(d) => Step::Delay {
