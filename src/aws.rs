@@ -259,12 +259,7 @@ impl AccountSource for Source {
 /// `SendQuota` is rejected: reporting a quota of 0 would page people for nothing.
 pub fn account_from_output(out: &GetAccountOutput) -> Result<Account, PollError> {
     let quota = out.send_quota().ok_or_else(missing_quota)?;
-    check_quota(
-        quota.max24_hour_send(),
-        quota.max_send_rate(),
-        quota.sent_last24_hours(),
-    )?;
-    Ok(Account {
+    checked(Account {
         max_24_hour_send: quota.max24_hour_send(),
         max_send_rate: quota.max_send_rate(),
         sent_last_24_hours: quota.sent_last24_hours(),
@@ -282,12 +277,7 @@ pub fn account_from_output(out: &GetAccountOutput) -> Result<Account, PollError>
 /// Maps a successful SES v2 answer to an [`Account`], with its SES v2 only values.
 pub fn account_from_sesv2(out: &SesV2Output) -> Result<Account, PollError> {
     let quota = out.send_quota().ok_or_else(missing_quota)?;
-    check_quota(
-        quota.max24_hour_send(),
-        quota.max_send_rate(),
-        quota.sent_last24_hours(),
-    )?;
-    Ok(Account {
+    checked(Account {
         max_24_hour_send: quota.max24_hour_send(),
         max_send_rate: quota.max_send_rate(),
         sent_last_24_hours: quota.sent_last24_hours(),
@@ -311,6 +301,16 @@ pub fn account_from_sesv2(out: &SesV2Output) -> Result<Account, PollError> {
                 .collect()
         }),
     })
+}
+
+/// `account` if its quota values pass [`check_quota`].
+fn checked(account: Account) -> Result<Account, PollError> {
+    check_quota(
+        account.max_24_hour_send,
+        account.max_send_rate,
+        account.sent_last_24_hours,
+    )?;
+    Ok(account)
 }
 
 /// Rejects quota values no account can have: not finite (a JSON number beyond

@@ -191,38 +191,8 @@ impl Server {
             let watcher = graceful.watcher();
             let (id, activity, closed) = self.connections.open();
             tokio::spawn(async move {
-                let serve = async {
-                    match server.web.current().tls.clone() {
-                        None => {
-                            Arc::clone(&server)
-                                .serve_connection(stream, peer, watcher, Arc::clone(&activity))
-                                .await
-                        }
-                        Some(tls) => {
-                            let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-                            match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream))
-                                .await
-                            {
-                                Ok(Ok(tls_stream)) => {
-                                    Arc::clone(&server)
-                                        .serve_connection(
-                                            tls_stream,
-                                            peer,
-                                            watcher,
-                                            Arc::clone(&activity),
-                                        )
-                                        .await
-                                }
-                                Ok(Err(err)) => {
-                                    tracing::debug!(%peer, error = %err, "TLS handshake failed")
-                                }
-                                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
-                            }
-                        }
-                    }
-                };
                 tokio::select! {
-                    _ = serve => {}
+                    _ = Arc::clone(&server).serve_stream(stream, peer, watcher, activity) => {}
                     _ = closed => {}
                 }
                 server.connections.close(id);
@@ -235,6 +205,29 @@ impl Server {
             _ = tokio::time::sleep(SHUTDOWN_GRACE) => {
                 tracing::warn!("connections still open after the shutdown grace period; closing them");
             }
+        }
+    }
+
+    /// Serves one accepted connection: plain HTTP, or TLS when the web config
+    /// has it, the handshake bounded by [`HEADER_READ_TIMEOUT`].
+    async fn serve_stream(
+        self: Arc<Self>,
+        stream: tokio::net::TcpStream,
+        peer: std::net::SocketAddr,
+        watcher: hyper_util::server::graceful::Watcher,
+        activity: Arc<Activity>,
+    ) {
+        let Some(tls) = self.web.current().tls.clone() else {
+            return self.serve_connection(stream, peer, watcher, activity).await;
+        };
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await {
+            Ok(Ok(tls_stream)) => {
+                self.serve_connection(tls_stream, peer, watcher, activity)
+                    .await
+            }
+            Ok(Err(err)) => tracing::debug!(%peer, error = %err, "TLS handshake failed"),
+            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
         }
     }
 

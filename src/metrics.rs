@@ -460,16 +460,16 @@ const CACHED_NOTE: &str =
 fn poll_families(map: &BTreeMap<Key, Slot>) -> Vec<Family> {
     let mut keys: Vec<(&Key, &Slot)> = map.iter().collect();
     keys.sort_by(|a, b| (&a.0.region, &a.0.target).cmp(&(&b.0.region, &b.0.target)));
-    let reasons: Vec<(usize, &str)> = PollError::REASONS.iter().copied().enumerate().collect();
 
     let name = "pinpoint_email_poll_errors_total";
     let mut errors = format!(
         "# HELP {name} GetAccount calls that failed, by reason (throttled, timeout, network, auth, bad_request, server, invalid_response, other).\n# TYPE {name} counter\n"
     );
-    let mut rows: Vec<(&str, &str, &str, u64)> = Vec::with_capacity(keys.len() * reasons.len());
+    let mut rows: Vec<(&str, &str, &str, u64)> =
+        Vec::with_capacity(keys.len() * PollError::REASONS.len());
     for (key, slot) in &keys {
-        for (i, reason) in &reasons {
-            rows.push((&key.region, reason, &key.target, slot.errors[*i]));
+        for (reason, n) in PollError::REASONS.iter().zip(slot.errors) {
+            rows.push((&key.region, reason, &key.target, n));
         }
     }
     rows.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
@@ -490,36 +490,34 @@ fn poll_families(map: &BTreeMap<Key, Slot>) -> Vec<Family> {
     let mut durations = format!(
         "# HELP {name} Duration of GetAccount calls made by the background pollers, successful or not.\n# TYPE {name} histogram\n"
     );
-    let bucket = format!("{name}_bucket");
+    // Names and `le` values are the same for every key: format them once.
+    let (bucket, sum, count) = (
+        format!("{name}_bucket"),
+        format!("{name}_sum"),
+        format!("{name}_count"),
+    );
+    let bounds: Vec<String> = DURATION_BUCKETS.iter().map(f64::to_string).collect();
     for (key, slot) in &keys {
-        let labels = [
+        let [region, target] = [
             ("aws_region", key.region.as_str()),
             ("target", key.target.as_str()),
         ];
-        for (count, bound) in slot.buckets.iter().zip(DURATION_BUCKETS) {
-            let le = bound.to_string();
-            let [a, t] = labels;
-            write_sample(&mut durations, &bucket, &[a, t, ("le", &le)], *count as f64);
+        for (n, le) in slot.buckets.iter().zip(&bounds) {
+            write_sample(
+                &mut durations,
+                &bucket,
+                &[region, target, ("le", le)],
+                *n as f64,
+            );
         }
-        let [a, t] = labels;
         write_sample(
             &mut durations,
             &bucket,
-            &[a, t, ("le", "+Inf")],
+            &[region, target, ("le", "+Inf")],
             slot.calls as f64,
         );
-        write_sample(
-            &mut durations,
-            &format!("{name}_sum"),
-            &labels,
-            slot.seconds,
-        );
-        write_sample(
-            &mut durations,
-            &format!("{name}_count"),
-            &labels,
-            slot.calls as f64,
-        );
+        write_sample(&mut durations, &sum, &[region, target], slot.seconds);
+        write_sample(&mut durations, &count, &[region, target], slot.calls as f64);
     }
     vec![
         Family {

@@ -316,35 +316,18 @@ fn tls_config(tls: TlsFile, dir: &Path) -> Result<Option<Arc<rustls::ServerConfi
                 .into(),
         );
     }
-    let given = |inline: &Option<String>, file: &Option<PathBuf>| {
-        inline.as_ref().is_some_and(|s| !s.is_empty())
-            || file.as_ref().is_some_and(|f| !f.as_os_str().is_empty())
-    };
-    match (
-        given(&tls.cert, &tls.cert_file),
-        given(&tls.key, &tls.key_file),
-    ) {
-        (true, false) => {
-            return Err("tls_server_config: key_file (or key) is missing; set both the certificate and its key".into());
-        }
-        (false, true) => {
-            return Err("tls_server_config: cert_file (or cert) is missing; set both the certificate and its key".into());
-        }
-        _ => {}
-    }
-    let cert_pem = pem_source("cert", tls.cert, "cert_file", tls.cert_file, dir)?;
-    let key_pem = pem_source("key", tls.key, "key_file", tls.key_file, dir)?;
-    let client_ca_pem = pem_source(
+    let cert = PemSource::of("cert", tls.cert, "cert_file", tls.cert_file)?;
+    let key = PemSource::of("key", tls.key, "key_file", tls.key_file)?;
+    let client_ca = PemSource::of(
         "client_ca",
         tls.client_ca,
         "client_ca_file",
         tls.client_ca_file,
-        dir,
     )?;
-    let (cert_pem, key_pem) = match (cert_pem, key_pem) {
+    let (cert_pem, key_pem) = match (cert, key) {
         // As in the exporter-toolkit: no certificate and no key means plain HTTP.
         (None, None) => {
-            if client_ca_pem.is_some() || tls.client_auth_type.is_some() {
+            if client_ca.is_some() || tls.client_auth_type.is_some() {
                 return Err(
                     "tls_server_config: client authentication needs TLS; set cert_file and key_file"
                         .into(),
@@ -352,10 +335,15 @@ fn tls_config(tls: TlsFile, dir: &Path) -> Result<Option<Arc<rustls::ServerConfi
             }
             return Ok(None);
         }
-        (Some(c), Some(k)) => (c, k),
-        // Ruled out above; kept as an error rather than a panic.
-        _ => return Err("tls_server_config: set both the certificate and its key".into()),
+        (Some(_), None) => {
+            return Err("tls_server_config: key_file (or key) is missing; set both the certificate and its key".into());
+        }
+        (None, Some(_)) => {
+            return Err("tls_server_config: cert_file (or cert) is missing; set both the certificate and its key".into());
+        }
+        (Some(c), Some(k)) => (c.read(dir)?, k.read(dir)?),
     };
+    let client_ca_pem = client_ca.map(|c| c.read(dir)).transpose()?;
     let certs = CertificateDer::pem_slice_iter(cert_pem.1.as_bytes())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| {
@@ -453,33 +441,50 @@ fn tls_config(tls: TlsFile, dir: &Path) -> Result<Option<Arc<rustls::ServerConfi
     Ok(Some(Arc::new(config)))
 }
 
-/// The PEM text of an inline value or a file, with the key it came from.
-fn pem_source(
-    inline_key: &'static str,
-    inline: Option<String>,
-    file_key: &'static str,
-    file: Option<PathBuf>,
-    dir: &Path,
-) -> Result<Option<(String, String)>, String> {
-    match (
-        inline.filter(|s| !s.is_empty()),
-        file.filter(|f| !f.as_os_str().is_empty()),
-    ) {
-        (Some(_), Some(_)) => Err(format!(
-            "tls_server_config: set either {inline_key} or {file_key}, not both"
-        )),
-        (Some(text), None) => Ok(Some((inline_key.to_string(), text))),
-        (None, Some(file)) => {
-            let full = dir.join(&file);
-            let text = std::fs::read_to_string(&full).map_err(|e| {
-                format!(
-                    "tls_server_config.{file_key}: cannot read {}: {e}",
-                    full.display()
-                )
-            })?;
-            Ok(Some((format!("{file_key} {}", full.display()), text)))
+/// Where a PEM value comes from: inline text or a file, with the key naming it.
+enum PemSource {
+    Inline(&'static str, String),
+    File(&'static str, PathBuf),
+}
+
+impl PemSource {
+    /// The source given by an inline key and a file key (empty values count as
+    /// absent); both at once is an error.
+    fn of(
+        inline_key: &'static str,
+        inline: Option<String>,
+        file_key: &'static str,
+        file: Option<PathBuf>,
+    ) -> Result<Option<PemSource>, String> {
+        match (
+            inline.filter(|s| !s.is_empty()),
+            file.filter(|f| !f.as_os_str().is_empty()),
+        ) {
+            (Some(_), Some(_)) => Err(format!(
+                "tls_server_config: set either {inline_key} or {file_key}, not both"
+            )),
+            (Some(text), None) => Ok(Some(PemSource::Inline(inline_key, text))),
+            (None, Some(file)) => Ok(Some(PemSource::File(file_key, file))),
+            (None, None) => Ok(None),
         }
-        (None, None) => Ok(None),
+    }
+
+    /// What names the value in messages, and the PEM text (files are read
+    /// relative to `dir`).
+    fn read(self, dir: &Path) -> Result<(String, String), String> {
+        match self {
+            PemSource::Inline(key, text) => Ok((key.to_string(), text)),
+            PemSource::File(key, file) => {
+                let full = dir.join(file);
+                let text = std::fs::read_to_string(&full).map_err(|e| {
+                    format!(
+                        "tls_server_config.{key}: cannot read {}: {e}",
+                        full.display()
+                    )
+                })?;
+                Ok((format!("{key} {}", full.display()), text))
+            }
+        }
     }
 }
 
