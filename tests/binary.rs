@@ -19,10 +19,7 @@ async fn binary_polls_two_regions_through_aws_endpoint_url_and_stops_on_sigterm(
     sim.set_script("us-east-1", vec![Step::Throttle]);
     let home = temp_home("two-regions");
     let addr = free_addr();
-    let child = command(&home)
-        .env("AWS_ENDPOINT_URL", sim.endpoint_url())
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    let child = simulated(&home, &sim)
         .args([
             "--web.listen-address",
             &addr.to_string(),
@@ -442,10 +439,7 @@ async fn sighup_reloads_the_targets_file_and_keeps_the_series_of_unchanged_targe
     .unwrap();
     let log = home.join("stderr.log");
     let addr = free_addr();
-    let child = command(&home)
-        .env("AWS_ENDPOINT_URL", sim.endpoint_url())
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    let child = simulated(&home, &sim)
         .stderr(std::fs::File::create(&log).unwrap())
         .args([
             "--web.listen-address",
@@ -604,10 +598,7 @@ async fn secrets_never_reach_the_logs_the_metrics_or_config_check() {
         s
     };
 
-    let check = command(&home)
-        .env("AWS_ENDPOINT_URL", sim.endpoint_url())
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    let check = simulated(&home, &sim)
         .args(&args)
         .arg("--config.check")
         .output()
@@ -624,10 +615,7 @@ async fn secrets_never_reach_the_logs_the_metrics_or_config_check() {
         "{check_text}"
     );
 
-    let child = command(&home)
-        .env("AWS_ENDPOINT_URL", sim.endpoint_url())
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    let child = simulated(&home, &sim)
         .stderr(std::fs::File::create(&log).unwrap())
         .args(&args)
         .spawn()

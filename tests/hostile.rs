@@ -36,10 +36,7 @@ async fn exporter(
     let sim = simulator().await;
     let home = temp_home(name);
     let addr = free_addr();
-    let child = command(&home)
-        .env("AWS_ENDPOINT_URL", sim.endpoint_url())
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    let child = simulated(&home, &sim)
         .stderr(std::fs::File::create(home.join("stderr.log")).unwrap())
         .args([
             "--web.listen-address",

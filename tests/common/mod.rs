@@ -387,6 +387,15 @@ pub fn command(home: &Path) -> Command {
     cmd
 }
 
+/// [`command`] pointed at `sim` (`AWS_ENDPOINT_URL`) with the keys it accepts.
+pub fn simulated(home: &Path, sim: &Simulator) -> Command {
+    let mut cmd = command(home);
+    cmd.env("AWS_ENDPOINT_URL", sim.endpoint_url())
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
+    cmd
+}
+
 pub fn temp_home(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pee-test-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
