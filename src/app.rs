@@ -104,13 +104,7 @@ pub fn spawn_pollers<S: AccountSource>(
 ) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
     for (key, source) in sources {
-        tasks.spawn(poller::run(
-            key,
-            source,
-            Arc::clone(store),
-            settings,
-            fastrand::f64,
-        ));
+        tasks.spawn(poller::run(key, source, Arc::clone(store), settings));
     }
     tasks
 }
@@ -136,7 +130,7 @@ pub async fn target_sources(
                     &clients,
                     region,
                     poll.timeout,
-                    format!("{}/{region}", target.name),
+                    target.name.clone(),
                 ),
             )
         })

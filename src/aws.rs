@@ -177,17 +177,19 @@ pub struct AutoSource {
     pinpoint: PinpointEmailSource,
     sesv2: SesV2Source,
     switched: std::sync::atomic::AtomicBool,
-    label: String,
+    target: String,
+    region: String,
 }
 
 impl AutoSource {
-    /// An auto source for `region`; `label` names the target and region in the log.
-    pub fn new(clients: &TargetClients, region: &str, timeout: Duration, label: String) -> Self {
+    /// An auto source for `region` of the target named `target` (for the log).
+    pub fn new(clients: &TargetClients, region: &str, timeout: Duration, target: String) -> Self {
         AutoSource {
             pinpoint: PinpointEmailSource::new(clients, region, timeout),
             sesv2: SesV2Source::new(clients, region, timeout),
             switched: std::sync::atomic::AtomicBool::new(false),
-            label,
+            target,
+            region: region.to_string(),
         }
     }
 }
@@ -203,7 +205,8 @@ impl AccountSource for AutoSource {
                 // Logged once: the flag never goes back.
                 if !self.switched.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
-                        target_region = %self.label,
+                        target = %self.target,
+                        aws_region = %self.region,
                         answer = %err,
                         "the Pinpoint Email API answered that GetAccount is gone; switching to SES v2 for good"
                     );
@@ -233,14 +236,14 @@ impl Source {
         clients: &TargetClients,
         region: &str,
         timeout: Duration,
-        label: String,
+        target: String,
     ) -> Self {
         match api {
             Api::PinpointEmail => {
                 Source::PinpointEmail(PinpointEmailSource::new(clients, region, timeout))
             }
             Api::Sesv2 => Source::Sesv2(SesV2Source::new(clients, region, timeout)),
-            Api::Auto => Source::Auto(AutoSource::new(clients, region, timeout, label)),
+            Api::Auto => Source::Auto(AutoSource::new(clients, region, timeout, target)),
         }
     }
 }
@@ -593,7 +596,7 @@ pub fn static_loader(
     endpoint_url: String,
     access_key_id: String,
     secret_access_key: String,
-) -> impl Fn() -> ConfigLoader + Sync + 'static {
+) -> impl Fn() -> ConfigLoader + Send + Sync + 'static {
     move || {
         aws_config::defaults(BehaviorVersion::latest())
             .endpoint_url(endpoint_url.clone())
@@ -608,20 +611,90 @@ pub fn static_loader(
     }
 }
 
-/// Fills in the regions of targets that list none from the AWS config chain's
-/// region (`AWS_REGION`, profile), or fails with a message saying what to set.
+/// The profile whose credentials a target uses, if it names one.
+fn named_profile(target: &Target) -> Option<&str> {
+    match &target.credentials {
+        Credentials::Profile(p)
+        | Credentials::AssumeRole {
+            source_profile: Some(p),
+            ..
+        } => Some(p),
+        _ => None,
+    }
+}
+
+/// Fails when a target names a profile (`profile`, or the `source_profile` of an
+/// assumed role) that the shared AWS config and credentials files do not define.
+/// Without this check the SDK falls through to the rest of the credential chain
+/// and the poll fails with "no credentials", never naming the missing profile.
+pub async fn check_profiles(targets: &[Target]) -> Result<(), ConfigError> {
+    let named: Vec<(&Target, &str)> = targets
+        .iter()
+        .filter_map(|t| named_profile(t).map(|p| (t, p)))
+        .collect();
+    let Some(&(first, first_profile)) = named.first() else {
+        return Ok(());
+    };
+    let env = aws_types::os_shim_internal::Env::real();
+    let profiles = aws_config::profile::load(
+        &aws_types::os_shim_internal::Fs::real(),
+        &env,
+        &aws_runtime::env_config::file::EnvConfigFiles::default(),
+        None,
+    )
+    .await
+    .map_err(|e| ConfigError::ProfileFiles {
+        target: first.name.clone(),
+        profile: first_profile.to_string(),
+        message: e.to_string(),
+    })?;
+    for (target, profile) in named {
+        if profiles.get_profile(profile).is_some() {
+            continue;
+        }
+        let mut defined: Vec<&str> = profiles.profiles().collect();
+        defined.sort_unstable();
+        let file = |var: &str, default: &str| {
+            env.get(var)
+                .map(|v| format!("{v} from {var}"))
+                .unwrap_or_else(|_| default.to_string())
+        };
+        return Err(ConfigError::UnknownProfile {
+            target: target.name.clone(),
+            profile: profile.to_string(),
+            files: format!(
+                "{}, {}",
+                file("AWS_CONFIG_FILE", "~/.aws/config"),
+                file("AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials")
+            ),
+            defined: if defined.is_empty() {
+                "none".to_string()
+            } else {
+                defined.join(", ")
+            },
+        });
+    }
+    Ok(())
+}
+
+/// Checks the profiles the targets name ([`check_profiles`]), then fills in the
+/// regions of targets that list none from the AWS config chain's region
+/// (`AWS_REGION`, profile), or fails with a message saying what to set.
 pub async fn resolve_regions(
+    targets: &mut [Target],
+    base: &(dyn Fn() -> ConfigLoader + Sync),
+) -> Result<(), ConfigError> {
+    check_profiles(targets).await?;
+    default_regions(targets, base).await
+}
+
+async fn default_regions(
     targets: &mut [Target],
     base: &(dyn Fn() -> ConfigLoader + Sync),
 ) -> Result<(), ConfigError> {
     for target in targets.iter_mut().filter(|t| t.regions.is_empty()) {
         let mut loader = base();
-        if let Credentials::Profile(p)
-        | Credentials::AssumeRole {
-            source_profile: Some(p),
-            ..
-        } = &target.credentials
-        {
+        if let Some(p) = named_profile(target) {
             loader = loader.profile_name(p);
         }
         let region = loader.load().await.region().map(|r| r.to_string());

@@ -20,6 +20,10 @@ pub const DEFAULT_PORT: u16 = 10919;
 /// `--poll.interval` in demo mode, so the demo's metrics move visibly.
 pub const DEMO_INTERVAL: Duration = Duration::from_secs(5);
 
+/// `--poll.max-backoff` in demo mode: shorter than the shortest phase of the demo
+/// scenario, so a throttled or failing phase never hides the phase after it.
+pub const DEMO_MAX_BACKOFF: Duration = Duration::from_secs(10);
+
 /// The `target` label of the single target polled when no config file is given.
 pub const DEFAULT_TARGET: &str = "default";
 
@@ -80,15 +84,16 @@ pub struct Cli {
     pub poll_timeout: Option<Duration>,
 
     /// Upper bound of the exponential backoff after throttling, server, timeout and
-    /// network errors.
-    #[arg(long = "poll.max-backoff", value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
-    pub poll_max_backoff: Duration,
+    /// network errors [default: 10m or --poll.interval if longer; 10s with --demo]
+    #[arg(long = "poll.max-backoff", value_name = "DURATION", value_parser = parse_duration)]
+    pub poll_max_backoff: Option<Duration>,
 
     /// How long the account values of a target and region keep being served after
     /// its last successful poll while polls fail; after that they disappear and only
-    /// pinpoint_email_up and pinpoint_email_last_success_timestamp_seconds remain.
-    #[arg(long = "poll.stale-after", value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
-    pub poll_stale_after: Duration,
+    /// pinpoint_email_up and pinpoint_email_last_success_timestamp_seconds remain
+    /// [default: 1h, or twice --poll.interval if longer]
+    #[arg(long = "poll.stale-after", value_name = "DURATION", value_parser = parse_duration)]
+    pub poll_stale_after: Option<Duration>,
 
     /// YAML file listing the targets (AWS accounts) to poll, each with a name, its
     /// regions and how to get its credentials. See the README for the format.
@@ -163,8 +168,17 @@ pub enum LogFormat {
 
 /// Parses a duration such as `30s`, `5m`, `1h30m` or `250ms`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim())
-        .map_err(|e| format!("{e} (expected a duration such as 30s, 5m or 1h)"))
+    let s = s.trim();
+    // A bare number has no unit; humantime would suggest milliseconds, which every
+    // interval flag refuses, so name seconds (or minutes) instead.
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return Err(format!(
+            "{s:?} has no unit: write {s}s for seconds or {s}m for minutes"
+        ));
+    }
+    humantime::parse_duration(s).map_err(|e| {
+        format!("{s:?} is not a duration: {e} (expected a duration such as 30s, 5m or 1h30m)")
+    })
 }
 
 /// A configuration problem. Its message names the problem and what to do; the
@@ -208,6 +222,32 @@ pub enum ConfigError {
     /// The web config file is unreadable or invalid.
     #[error("{0}")]
     Web(crate::web::WebConfigError),
+    /// A target names a profile that the shared AWS config files do not define.
+    #[error(
+        "target {target:?}: AWS profile {profile:?} is not defined in the shared AWS config files ({files}); defined: {defined}. Add [profile {profile}] to ~/.aws/config (or [{profile}] to ~/.aws/credentials), or correct `profile` in --config.file"
+    )]
+    UnknownProfile {
+        /// The target's name.
+        target: String,
+        /// The profile it names.
+        profile: String,
+        /// Where profiles were looked for.
+        files: String,
+        /// The profiles that are defined, or `none`.
+        defined: String,
+    },
+    /// The shared AWS config files exist but cannot be read or parsed.
+    #[error(
+        "target {target:?} names AWS profile {profile:?}, but the shared AWS config files cannot be read: {message}"
+    )]
+    ProfileFiles {
+        /// The target's name.
+        target: String,
+        /// The profile it names.
+        profile: String,
+        /// The reader's message.
+        message: String,
+    },
     /// No region was configured for a target and the AWS config chain has none.
     #[error(
         "no AWS region for target {target:?}: pass --aws.regions (e.g. --aws.regions=us-east-1), list regions for the target in --config.file, or set AWS_REGION"
@@ -257,7 +297,7 @@ pub struct Target {
 }
 
 /// Timing of the pollers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PollSettings {
     /// Time between two polls of one target and region.
     pub interval: Duration,
@@ -267,6 +307,29 @@ pub struct PollSettings {
     pub max_backoff: Duration,
     /// How long account values outlive their last successful poll.
     pub stale_after: Duration,
+    /// Where the random parts of the schedule come from.
+    pub jitter: Jitter,
+}
+
+/// The source of the schedule's random parts (start-up spread, backoff): random in
+/// the exporter; fixed in tests, so that a schedule is exact rather than lucky.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Jitter {
+    /// Uniform in `[0, 1)`, from a fast non-cryptographic generator.
+    Random,
+    /// Always this value, clamped to `[0, 1]`: `0.0` gives the shortest delays,
+    /// `1.0` the longest.
+    Fixed(f64),
+}
+
+impl Jitter {
+    /// The next value in `[0, 1]`.
+    pub fn sample(self) -> f64 {
+        match self {
+            Jitter::Random => fastrand::f64(),
+            Jitter::Fixed(v) => v.clamp(0.0, 1.0),
+        }
+    }
 }
 
 impl Default for PollSettings {
@@ -276,6 +339,7 @@ impl Default for PollSettings {
             timeout: Duration::from_secs(10),
             max_backoff: Duration::from_secs(600),
             stale_after: Duration::from_secs(3600),
+            jitter: Jitter::Random,
         }
     }
 }
@@ -364,13 +428,24 @@ impl Config {
             PollSettings::default().interval
         };
         let interval = cli.poll_interval.unwrap_or(default_interval);
+        let defaults = PollSettings::default();
+        // Defaults follow the interval, so that setting only --poll.interval never
+        // makes a flag the user did not set invalid.
+        let default_max_backoff = if cli.demo {
+            DEMO_MAX_BACKOFF.max(interval)
+        } else {
+            defaults.max_backoff.max(interval)
+        };
         let poll = PollSettings {
             interval,
             timeout: cli
                 .poll_timeout
-                .unwrap_or_else(|| PollSettings::default().timeout.min(interval)),
-            max_backoff: cli.poll_max_backoff,
-            stale_after: cli.poll_stale_after,
+                .unwrap_or_else(|| defaults.timeout.min(interval)),
+            max_backoff: cli.poll_max_backoff.unwrap_or(default_max_backoff),
+            stale_after: cli
+                .poll_stale_after
+                .unwrap_or_else(|| defaults.stale_after.max(interval * 2)),
+            jitter: Jitter::Random,
         };
         validate_poll(&poll)?;
 
@@ -840,6 +915,32 @@ mod tests {
         assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
         assert!(parse_duration("soon").is_err());
+        // A bare number suggests units the interval flags accept, never `5ms`.
+        assert_eq!(
+            parse_duration("5"),
+            Err("\"5\" has no unit: write 5s for seconds or 5m for minutes".into())
+        );
+        assert!(parse_duration("5s").is_ok() && parse_duration("5m").is_ok());
+    }
+
+    #[test]
+    fn defaults_follow_the_interval() {
+        // Only --poll.interval set: no other flag becomes invalid.
+        let c = Config::from_cli(cli(&["--poll.interval", "1h30m"])).unwrap();
+        assert_eq!(c.poll.max_backoff, Duration::from_secs(5400));
+        assert_eq!(c.poll.stale_after, Duration::from_secs(10800));
+        assert_eq!(c.poll.timeout, Duration::from_secs(10));
+        let c = Config::from_cli(cli(&[])).unwrap();
+        assert_eq!(c.poll.max_backoff, Duration::from_secs(600));
+        assert_eq!(c.poll.stale_after, Duration::from_secs(3600));
+        // The demo's backoff stays below its shortest phase.
+        let c = Config::from_cli(cli(&["--demo"])).unwrap();
+        assert_eq!(c.poll.max_backoff, DEMO_MAX_BACKOFF);
+        // What the user sets is still checked.
+        assert_eq!(
+            flag_error(&["--poll.interval", "1h30m", "--poll.max-backoff", "10m"]),
+            "invalid flag --poll.max-backoff: 10m must be at least --poll.interval (1h 30m)"
+        );
     }
 
     fn flag_error(args: &[&str]) -> String {

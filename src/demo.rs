@@ -28,7 +28,7 @@ pub fn regions() -> Vec<String> {
 /// with the AWS config loader that points the exporter's real SDK client at it.
 pub fn start(
     listener: TcpListener,
-) -> Result<(Simulator, impl Fn() -> ConfigLoader + Sync + 'static), ScenarioError> {
+) -> Result<(Simulator, impl Fn() -> ConfigLoader + Send + Sync + 'static), ScenarioError> {
     let scenario = scenario()?;
     let creds = scenario.credentials.clone();
     let simulator = Simulator::start(listener, &creds.access_key_id, &creds.secret_access_key);

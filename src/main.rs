@@ -99,7 +99,8 @@ async fn run(mut config: Config) -> ExitCode {
 }
 
 /// Starts the demo's simulator on a free loopback port.
-async fn start_demo() -> Result<(Simulator, impl Fn() -> ConfigLoader + Sync + 'static), String> {
+async fn start_demo()
+-> Result<(Simulator, impl Fn() -> ConfigLoader + Send + Sync + 'static), String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
@@ -179,12 +180,16 @@ fn init_logging(level: LogLevel, format: LogFormat) {
                 tracing_subscriber::fmt::layer()
                     .json()
                     .flatten_event(true)
+                    // `target` is the target (account) whose poll the event is about,
+                    // as in the metrics' label, not the Rust module.
+                    .with_target(false)
                     .with_writer(std::io::stderr),
             )
             .init(),
         LogFormat::Logfmt => registry
             .with(
                 tracing_logfmt::builder()
+                    .with_target(false)
                     .layer()
                     .with_writer(std::io::stderr),
             )

@@ -131,14 +131,13 @@ pub struct BuildInfo {
 }
 
 impl BuildInfo {
-    /// The build information of this binary: `revision` comes from the
-    /// `PINPOINT_EMAIL_EXPORTER_REVISION` variable at build time.
+    /// The build information of this binary: `revision` is the git commit it was
+    /// built from (`build.rs`), or `PINPOINT_EMAIL_EXPORTER_REVISION` when set at
+    /// build time.
     pub fn current() -> Self {
         BuildInfo {
             version: env!("CARGO_PKG_VERSION").to_string(),
-            revision: option_env!("PINPOINT_EMAIL_EXPORTER_REVISION")
-                .unwrap_or("unknown")
-                .to_string(),
+            revision: env!("PINPOINT_EMAIL_EXPORTER_REVISION").to_string(),
         }
     }
 }

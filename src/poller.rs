@@ -78,15 +78,10 @@ pub fn startup_spread(interval: Duration) -> Duration {
 
 /// Polls `source` for `key` forever, writing each outcome into `store`.
 ///
-/// Runs until the task is aborted. `jitter` yields values in `[0, 1)`; the exporter
-/// passes `fastrand::f64`.
-pub async fn run<S: AccountSource>(
-    key: Key,
-    source: S,
-    store: Arc<Store>,
-    settings: PollSettings,
-    jitter: impl Fn() -> f64 + Send + 'static,
-) {
+/// Runs until the task is aborted. The random parts of the schedule come from
+/// `settings.jitter`.
+pub async fn run<S: AccountSource>(key: Key, source: S, store: Arc<Store>, settings: PollSettings) {
+    let jitter = || settings.jitter.sample();
     let mut schedule = Schedule::new(settings.interval, settings.max_backoff);
     let mut log = ChangeLog::default();
     tokio::time::sleep(startup_spread(settings.interval).mul_f64(jitter().clamp(0.0, 1.0))).await;
@@ -130,26 +125,26 @@ impl ChangeLog {
         let first = self.last.is_none();
         match (&now, changed) {
             (None, true) if first => tracing::info!(
-                target_name = %key.target, aws_region = %key.region,
+                target = %key.target, aws_region = %key.region,
                 "first poll succeeded"
             ),
             (None, true) => tracing::info!(
-                target_name = %key.target, aws_region = %key.region,
+                target = %key.target, aws_region = %key.region,
                 "poll recovered"
             ),
             (Some(err), true) => tracing::warn!(
-                target_name = %key.target, aws_region = %key.region,
+                target = %key.target, aws_region = %key.region,
                 reason = err.reason(), error = %err,
                 next_poll_in = ?delay,
                 "poll failed; logged again only when the error changes"
             ),
             (Some(err), false) => tracing::debug!(
-                target_name = %key.target, aws_region = %key.region,
+                target = %key.target, aws_region = %key.region,
                 reason = err.reason(), consecutive = failures, next_poll_in = ?delay,
                 "poll failed again"
             ),
             (None, false) => tracing::debug!(
-                target_name = %key.target, aws_region = %key.region,
+                target = %key.target, aws_region = %key.region,
                 "poll succeeded"
             ),
         }
@@ -160,6 +155,7 @@ impl ChangeLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Jitter;
     use std::sync::Mutex;
 
     const MIN: Duration = Duration::from_secs(60);
@@ -273,8 +269,7 @@ mod tests {
             calls: calls.clone(),
             delay,
         };
-        // Jitter 1.0 makes every delay its upper bound, so times are exact.
-        let task = tokio::spawn(run(key, source, store.clone(), settings, || 0.999_999_999));
+        let task = tokio::spawn(run(key, source, store.clone(), settings));
         (calls, store, task)
     }
 
@@ -294,6 +289,8 @@ mod tests {
             timeout: Duration::from_secs(5),
             max_backoff: Duration::from_secs(60),
             stale_after: Duration::from_secs(600),
+            // 1.0 makes every delay its upper bound, so times are exact.
+            jitter: Jitter::Fixed(1.0),
         };
         let start = Instant::now();
         let script = vec![
@@ -325,6 +322,8 @@ mod tests {
             timeout: Duration::from_secs(10),
             max_backoff: Duration::from_secs(60),
             stale_after: Duration::from_secs(600),
+            // 1.0 makes every delay its upper bound, so times are exact.
+            jitter: Jitter::Fixed(1.0),
         };
         let start = Instant::now();
         let (calls, _store, task) = spawn(vec![Ok(healthy())], Duration::from_secs(4), settings);
@@ -344,6 +343,8 @@ mod tests {
             timeout: Duration::from_secs(2),
             max_backoff: Duration::from_secs(60),
             stale_after: Duration::from_secs(600),
+            // 1.0 makes every delay its upper bound, so times are exact.
+            jitter: Jitter::Fixed(1.0),
         };
         let start = Instant::now();
         let (calls, store, task) = spawn(vec![Ok(healthy())], Duration::from_secs(3600), settings);

@@ -168,6 +168,58 @@ fn configuration_errors_exit_2_with_a_message_naming_the_problem() {
 }
 
 #[test]
+fn a_missing_profile_is_named_at_start_up_and_by_config_check() {
+    let home = temp_home("missing-profile");
+    let file = home.join("targets.yml");
+    std::fs::write(
+        &file,
+        "targets:\n  - name: marketing-eu\n    profile: marketing\n    regions: [eu-west-1]\n",
+    )
+    .unwrap();
+    let config = home.join("aws-config");
+    std::fs::write(&config, "[profile ops]\nregion = eu-west-1\n").unwrap();
+    let args = ["--config.file", &file.display().to_string()];
+    for check in [true, false] {
+        let mut cmd = command(&home);
+        cmd.env("AWS_CONFIG_FILE", &config).args(args);
+        if check {
+            cmd.arg("--config.check");
+        }
+        let (code, stdout, stderr) = run_to_end(&mut cmd);
+        assert_eq!(code, Some(2), "--config.check {check}: {stdout}{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "target \"marketing-eu\": AWS profile \"marketing\" is not defined in the shared AWS config files ({} from AWS_CONFIG_FILE, {} from AWS_SHARED_CREDENTIALS_FILE); defined: ops.",
+                config.display(),
+                home.join("no-aws-credentials").display()
+            )),
+            "{stderr}"
+        );
+        assert!(!stdout.contains("configuration OK"));
+    }
+    // Once the profile exists (here in the credentials file), the file is fine.
+    let credentials = home.join("aws-credentials");
+    std::fs::write(
+        &credentials,
+        "[marketing]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = not-printed\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run_to_end(
+        command(&home)
+            .env("AWS_CONFIG_FILE", &config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+            .args(args)
+            .arg("--config.check"),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("credentials: profile \"marketing\""),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("configuration OK\n"), "{stdout}");
+}
+
+#[test]
 fn config_check_prints_what_would_be_polled_without_secrets() {
     let home = temp_home("config-check");
     let file = home.join("targets.yml");
@@ -322,27 +374,50 @@ async fn simulator_binary_plays_a_scenario_file_for_the_exporter() {
             out.read_line(&mut banner).unwrap();
         }
     }
-    assert!(
-        banner.contains(&format!("AWS_ENDPOINT_URL=http://{sim_addr} ")),
+    // The banner's last line is the command to run, exactly as printed: the
+    // exporter built beside the simulator, with the interval the scenario needs.
+    let printed = banner.lines().last().unwrap().trim();
+    let words: Vec<&str> = printed.split_whitespace().collect();
+    let split = words.iter().position(|w| !w.contains('=')).unwrap();
+    let (env, command_line) = words.split_at(split);
+    assert_eq!(
+        env,
+        [
+            format!("AWS_ENDPOINT_URL=http://{sim_addr}").as_str(),
+            "AWS_ACCESS_KEY_ID=AKIDPINPOINTSIMULATOR",
+            "AWS_SECRET_ACCESS_KEY=pinpoint-email-simulator-secret"
+        ],
         "{banner}"
     );
-    assert!(
-        banner.contains("--aws.regions ap-southeast-2,eu-west-1,us-east-1"),
+    assert_eq!(
+        command_line[1..],
+        [
+            "--aws.regions",
+            "ap-southeast-2,eu-west-1,us-east-1",
+            "--poll.interval",
+            "5s",
+            "--poll.max-backoff",
+            "10s"
+        ],
         "{banner}"
+    );
+    let program = Path::new(command_line[0]);
+    assert_eq!(
+        std::fs::canonicalize(program).unwrap(),
+        std::fs::canonicalize(command(&home).get_program()).unwrap(),
+        "the printed command must start the exporter built with the simulator: {banner}"
     );
 
     let addr = free_addr();
+    let mut exporter = command_of(program, &home);
+    for assignment in env {
+        let (key, value) = assignment.split_once('=').unwrap();
+        exporter.env(key, value);
+    }
     let exporter = Process {
-        child: command(&home)
-            .env("AWS_ENDPOINT_URL", format!("http://{sim_addr}"))
-            .env("AWS_ACCESS_KEY_ID", "AKIDPINPOINTSIMULATOR")
-            .env("AWS_SECRET_ACCESS_KEY", "pinpoint-email-simulator-secret")
-            .args([
-                "--web.listen-address",
-                &addr.to_string(),
-                "--aws.regions",
-                "eu-west-1,us-east-1",
-            ])
+        child: exporter
+            .args(&command_line[1..])
+            .args(["--web.listen-address", &addr.to_string()])
             .spawn()
             .unwrap(),
     };
@@ -544,7 +619,7 @@ async fn sighup_reloads_the_targets_file_and_keeps_the_series_of_unchanged_targe
     // The steady target's poller was never restarted.
     let firsts = logs
         .iter()
-        .filter(|e| e["message"] == "first poll succeeded" && e["target_name"] == "steady")
+        .filter(|e| e["message"] == "first poll succeeded" && e["target"] == "steady")
         .count();
     assert_eq!(firsts, 1, "{logs:?}");
 }

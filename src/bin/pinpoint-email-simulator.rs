@@ -75,14 +75,36 @@ fn main() -> ExitCode {
             "pinpoint-email-simulator listening on {}, playing {name}\n\
              Point the exporter at it:\n  \
              AWS_ENDPOINT_URL={} AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} \
-             pinpoint-email-exporter --aws.regions {}",
+             {} --aws.regions {} --poll.interval {} --poll.max-backoff {}",
             simulator.endpoint_url(),
             simulator.endpoint_url(),
             creds.access_key_id,
             creds.secret_access_key,
-            regions.join(",")
+            exporter_command(),
+            regions.join(","),
+            humantime::format_duration(scenario.poll_interval()),
+            humantime::format_duration(scenario.poll_max_backoff()),
         );
         let _ = tokio::signal::ctrl_c().await;
         ExitCode::SUCCESS
     })
+}
+
+/// How to start the exporter from here: the binary built beside this one (both
+/// come from the same `cargo build`), else through cargo.
+fn exporter_command() -> String {
+    let sibling = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("pinpoint-email-exporter")))
+        .filter(|path| path.is_file());
+    match sibling {
+        Some(path) => {
+            let shown = std::env::current_dir()
+                .ok()
+                .and_then(|cwd| path.strip_prefix(cwd).ok().map(|p| p.to_path_buf()))
+                .unwrap_or(path);
+            shown.display().to_string()
+        }
+        None => "cargo run --".to_string(),
+    }
 }

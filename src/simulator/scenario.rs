@@ -249,6 +249,25 @@ impl Scenario {
         Ok(scenario)
     }
 
+    /// A `--poll.interval` that sees every phase: a quarter of the shortest timed
+    /// phase, in whole seconds, from 1 s to 1 min. With `--poll.max-backoff` at twice
+    /// that ([`Scenario::poll_max_backoff`]), even a poll delayed by backoff lands
+    /// inside each phase.
+    pub fn poll_interval(&self) -> Duration {
+        let shortest = self
+            .regions
+            .values()
+            .flat_map(|t| t.phases.iter().filter_map(|p| p.duration))
+            .min()
+            .unwrap_or(Duration::from_secs(240));
+        Duration::from_secs((shortest.as_secs() / 4).clamp(1, 60))
+    }
+
+    /// The `--poll.max-backoff` that goes with [`Scenario::poll_interval`].
+    pub fn poll_max_backoff(&self) -> Duration {
+        self.poll_interval() * 2
+    }
+
     fn validate(&self, name: &str) -> Result<(), ScenarioError> {
         let invalid = |field: String, message: String| ScenarioError::Invalid {
             path: name.to_string(),
@@ -486,7 +505,7 @@ regions:
             ),
             (
                 "regions:\n  us-east-1:\n    phases: [{duration: soon}]\n",
-                "scenario s: regions.us-east-1.phases[0]: expected number at 0 (expected a duration such as 30s, 5m or 1h)",
+                "scenario s: regions.us-east-1.phases[0]: \"soon\" is not a duration: expected number at 0 (expected a duration such as 30s, 5m or 1h30m)",
             ),
             (
                 "regions:\n  us-east-1:\n    phases: [{account: {status: HEALTHY}}]\n",
@@ -518,6 +537,20 @@ regions:
             s.regions["us-east-1"].step_at(Duration::from_secs(61)),
             Step::Body("{\"SendQuota\": ".into())
         );
+    }
+
+    #[test]
+    fn suggested_interval_sees_every_phase() {
+        let s = Scenario::parse("example", EXAMPLE).unwrap();
+        // Shortest phase 10 s: polls every 2 s, backoff at most 4 s.
+        assert_eq!(s.poll_interval(), Duration::from_secs(2));
+        assert_eq!(s.poll_max_backoff(), Duration::from_secs(4));
+        let rehearsal = Scenario::from_file(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/alert-rehearsal.yml"),
+        )
+        .unwrap();
+        // Its PROBATION phase lasts 20 s: polled at least four times.
+        assert_eq!(rehearsal.poll_interval(), Duration::from_secs(5));
     }
 
     #[test]

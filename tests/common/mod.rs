@@ -128,13 +128,21 @@ impl Running {
 /// Starts the exporter of `config` on a free loopback port, talking to the
 /// simulator at `endpoint` with `secret`.
 pub async fn start(config: Config, endpoint: String, secret: &'static str) -> Running {
+    start_with(config, loader(endpoint, secret)).await
+}
+
+/// Starts the exporter of `config` on a free loopback port, building its AWS
+/// clients from `base`.
+pub async fn start_with(
+    config: Config,
+    base: impl Fn() -> ConfigLoader + Send + Sync + 'static,
+) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let reload = std::sync::Arc::new(tokio::sync::Notify::new());
     let notify = std::sync::Arc::clone(&reload);
     let task = tokio::spawn(async move {
-        let base = loader(endpoint, secret);
         pinpoint_email_exporter::app::run(
             &config,
             &base,
@@ -368,7 +376,12 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_pinpoint-email-exporter");
 /// A command for the binary with a clean AWS environment: no inherited `AWS_*`
 /// variables, no shared config files, no instance metadata.
 pub fn command(home: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
+    command_of(Path::new(BIN), home)
+}
+
+/// [`command`] for another program, such as a command line the simulator prints.
+pub fn command_of(program: &Path, home: &Path) -> Command {
+    let mut cmd = Command::new(program);
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("AWS_") {
             cmd.env_remove(key);
