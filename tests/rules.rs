@@ -1,7 +1,7 @@
 //! The alert rules and the example Prometheus and Alertmanager configurations,
 //! checked by the real tools: `promtool check rules`, `promtool test rules`,
 //! `promtool check config`, `amtool check-config`. Each alert must be tested
-//! firing and not firing, and have a runbook section in the README.
+//! firing and not firing, and have a runbook section in docs/runbooks.md.
 
 mod common;
 
@@ -88,8 +88,8 @@ fn every_alert_is_tested_firing_and_not_firing() {
 }
 
 #[test]
-fn every_alert_has_severity_annotations_and_a_readme_runbook() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+fn every_alert_has_severity_annotations_and_a_runbook() {
+    let runbooks = std::fs::read_to_string(root().join("docs/runbooks.md")).unwrap();
     for (name, rule) in alerts() {
         let severity = rule["labels"]["severity"].as_str();
         assert!(
@@ -119,12 +119,12 @@ fn every_alert_has_severity_annotations_and_a_readme_runbook() {
         let anchor = name.to_lowercase();
         assert_eq!(
             rule["annotations"]["runbook_url"].as_str(),
-            Some(format!("README.md#{anchor}").as_str()),
+            Some(format!("docs/runbooks.md#{anchor}").as_str()),
             "{name}"
         );
         assert!(
-            readme.contains(&format!("\n### {name}\n")),
-            "README.md has no runbook section ### {name}"
+            runbooks.contains(&format!("\n### {name}\n")),
+            "docs/runbooks.md has no runbook section ### {name}"
         );
     }
 }
