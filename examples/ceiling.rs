@@ -4,6 +4,8 @@
 //!
 //! usage: ceiling ADDR FILE
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use std::convert::Infallible;
 
 use bytes::Bytes;

@@ -11,13 +11,15 @@
 //! Exporter and simulator share this process (the simulator keeps a bounded
 //! log), so the figures are an upper bound for the exporter alone.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pinpoint_email_exporter::aws::static_loader;
 use pinpoint_email_exporter::config::{Cli, Config};
-use pinpoint_email_exporter::simulator::{Scenario, Simulator};
+use pinpoint_email_simulator::{Scenario, Simulator};
 
 const ACCESS_KEY: &str = "AKIDSOAK000000000001";
 const SECRET_KEY: &str = "soak-secret";
@@ -136,6 +138,7 @@ async fn main() {
     let exporter = tokio::spawn(async move {
         pinpoint_email_exporter::app::run(
             &config,
+            pinpoint_email_exporter::web::Watcher::new(None).expect("no web config"),
             &base,
             listener,
             async {

@@ -14,7 +14,7 @@ use crate::config::{Config, Credentials, PollSettings, Target};
 use crate::http::Server;
 use crate::metrics::{BuildInfo, Key, Store};
 use crate::poller;
-use crate::web::{Watcher, WebConfigError};
+use crate::web::Watcher;
 
 /// What can stop the exporter from starting.
 #[derive(Debug, thiserror::Error)]
@@ -22,9 +22,6 @@ pub enum StartError {
     /// The metric registry rejected a metric (a bug: names are fixed in code).
     #[error("setting up metrics failed: {0}")]
     Metrics(#[from] prometheus::Error),
-    /// The web config file became invalid between validation and start.
-    #[error("{0}")]
-    Web(#[from] WebConfigError),
 }
 
 /// Every (target, region) pair of `config`, in configuration order.
@@ -38,7 +35,7 @@ pub fn keys(config: &Config) -> Vec<Key> {
 
 /// A human-readable list of what would be polled, for `--config.check`. It names
 /// credential sources but never prints secrets.
-pub fn describe(config: &Config) -> String {
+pub fn describe(config: &Config, web: &Watcher) -> String {
     let mut out = String::new();
     for t in &config.targets {
         let creds = match &t.credentials {
@@ -83,15 +80,11 @@ pub fn describe(config: &Config) -> String {
         config.web.telemetry_path, config.web.listen_address
     ));
     if let Some(path) = &config.web.config_file {
-        // Validated by Config::from_cli; read again for its summary.
-        match crate::web::load(path) {
-            Ok(state) => out.push_str(&format!(
-                "web config {}: {}\n",
-                path.display(),
-                state.summary()
-            )),
-            Err(err) => out.push_str(&format!("{err}\n")),
-        }
+        out.push_str(&format!(
+            "web config {}: {}\n",
+            path.display(),
+            web.current().summary()
+        ));
     }
     out
 }
@@ -250,18 +243,19 @@ async fn reload_targets(
 }
 
 /// Runs the exporter on an already bound `listener` until `shutdown` resolves:
-/// builds the AWS clients from `base`, starts the pollers, serves HTTP. Each
-/// notification of `reload` (SIGHUP in the binary) re-reads the targets file and
-/// the web config file. Returns once in-flight requests have finished and the
-/// pollers are stopped.
+/// builds the AWS clients from `base`, starts the pollers, serves HTTP with the
+/// web config `web` loaded at start-up. Each notification of `reload` (SIGHUP in
+/// the binary) re-reads the targets file and the web config file. Returns once
+/// in-flight requests have finished and the pollers are stopped.
 pub async fn run(
     config: &Config,
+    web: Watcher,
     base: &(dyn Fn() -> ConfigLoader + Sync),
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
     reload: Arc<Notify>,
 ) -> Result<(), StartError> {
-    let web = Arc::new(Watcher::new(config.web.config_file.clone())?);
+    let web = Arc::new(web);
     if config.web.config_file.is_some() {
         tracing::info!(settings = %web.current().summary(), "web config loaded");
     }
@@ -286,7 +280,7 @@ pub async fn run(
         tokio::select! {
             _ = &mut serve => break,
             _ = reload.notified() => {
-                if config.config_file.is_none() {
+                if config.targets_file.is_none() {
                     tracing::info!("reload requested; there is no --config.file to re-read");
                 }
                 reload_targets(config, &mut fleet, base).await;

@@ -24,6 +24,9 @@ pub const DEMO_INTERVAL: Duration = Duration::from_secs(5);
 /// scenario, so a throttled or failing phase never hides the phase after it.
 pub const DEMO_MAX_BACKOFF: Duration = Duration::from_secs(10);
 
+/// The `target` label of the demo's metrics.
+pub const DEMO_TARGET: &str = "demo";
+
 /// The `target` label of the single target polled when no config file is given.
 pub const DEFAULT_TARGET: &str = "default";
 
@@ -219,9 +222,6 @@ pub enum ConfigError {
         /// What is wrong and what to do.
         message: String,
     },
-    /// The web config file is unreadable or invalid.
-    #[error("{0}")]
-    Web(crate::web::WebConfigError),
     /// A target names a profile that the shared AWS config files do not define.
     #[error(
         "target {target:?}: AWS profile {profile:?} is not defined in the shared AWS config files ({files}); defined: {defined}. Add [profile {profile}] to ~/.aws/config (or [{profile}] to ~/.aws/credentials), or correct `profile` in --config.file"
@@ -374,8 +374,8 @@ pub struct Config {
     pub log_level: LogLevel,
     /// Log format.
     pub log_format: LogFormat,
-    /// The config file, if any (kept for reloads and messages).
-    pub config_file: Option<PathBuf>,
+    /// The targets file (`--config.file`), if any, kept for reloads.
+    pub targets_file: Option<PathBuf>,
     /// `--aws.regions`, the regions of file targets that list none (for reloads).
     pub flag_regions: Vec<String>,
     /// `--aws.api`, the API of file targets that set none (for reloads).
@@ -419,9 +419,6 @@ impl Config {
             },
             config_file: cli.web_config_file.clone(),
         };
-        if let Some(path) = &web.config_file {
-            crate::web::load(path).map_err(ConfigError::Web)?;
-        }
         let default_interval = if cli.demo {
             DEMO_INTERVAL
         } else {
@@ -463,9 +460,10 @@ impl Config {
         let flag_regions = dedup(flag_regions);
 
         let targets = match &cli.config_file {
+            // The demo's regions come from its scenario: the binary fills them in.
             None if cli.demo => vec![Target {
-                name: crate::demo::TARGET.to_string(),
-                regions: crate::demo::regions(),
+                name: DEMO_TARGET.to_string(),
+                regions: Vec::new(),
                 credentials: Credentials::DefaultChain,
                 api: cli.api,
             }],
@@ -493,7 +491,7 @@ impl Config {
             demo: cli.demo,
             log_level: cli.log_level,
             log_format: cli.log_format,
-            config_file: cli.config_file,
+            targets_file: cli.config_file,
             flag_regions,
             flag_api,
         })
@@ -502,7 +500,7 @@ impl Config {
     /// Reads the targets file again (for a reload), with the same flag defaults as
     /// at start-up. `None` when the exporter runs without a file.
     pub fn reread_targets(&self) -> Option<Result<Vec<Target>, ConfigError>> {
-        let path = self.config_file.as_ref()?;
+        let path = self.targets_file.as_ref()?;
         Some(
             std::fs::read_to_string(path)
                 .map_err(|source| ConfigError::Read {
@@ -898,10 +896,8 @@ mod tests {
         assert_eq!(c.poll.interval, DEMO_INTERVAL);
         assert_eq!(c.targets.len(), 1);
         assert_eq!(c.targets[0].name, "demo");
-        assert_eq!(
-            c.targets[0].regions,
-            vec!["ap-southeast-2", "eu-west-1", "us-east-1"]
-        );
+        // Filled in from the demo's scenario by the binary, which owns it.
+        assert!(c.targets[0].regions.is_empty());
         let c = Config::from_cli(cli(&["--demo", "--poll.interval", "30s"])).unwrap();
         assert_eq!(c.poll.interval, Duration::from_secs(30));
         let e = Cli::try_parse_from(["x", "--demo", "--aws.regions", "us-east-1"]).unwrap_err();

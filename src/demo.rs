@@ -1,27 +1,17 @@
 //! `--demo`: the exporter polls an in-process simulator instead of AWS.
 
 use aws_config::ConfigLoader;
+use pinpoint_email_simulator::scenario::ScenarioError;
+use pinpoint_email_simulator::{Scenario, Simulator};
 use tokio::net::TcpListener;
 
-use crate::simulator::scenario::ScenarioError;
-use crate::simulator::{Scenario, Simulator};
-
-/// The built-in scenario, also shipped as `scenarios/demo.yml`.
-pub const SCENARIO: &str = include_str!("../scenarios/demo.yml");
-
-/// The `target` label of the demo's metrics.
-pub const TARGET: &str = "demo";
-
-/// The built-in scenario, parsed. A unit test keeps the shipped file valid.
-pub fn scenario() -> Result<Scenario, ScenarioError> {
-    Scenario::parse("built-in demo scenario", SCENARIO)
-}
-
-/// The regions of the built-in scenario.
-pub fn regions() -> Vec<String> {
-    scenario()
-        .map(|s| s.regions.keys().cloned().collect())
-        .unwrap_or_default()
+/// Fills in the regions of the demo's target from the built-in scenario.
+pub fn set_regions(targets: &mut [crate::config::Target]) -> Result<(), ScenarioError> {
+    let regions: Vec<String> = Scenario::demo()?.regions.keys().cloned().collect();
+    for target in targets {
+        target.regions.clone_from(&regions);
+    }
+    Ok(())
 }
 
 /// Starts the simulator on `listener` playing the built-in scenario, and returns it
@@ -29,7 +19,7 @@ pub fn regions() -> Vec<String> {
 pub fn start(
     listener: TcpListener,
 ) -> Result<(Simulator, impl Fn() -> ConfigLoader + Send + Sync + 'static), ScenarioError> {
-    let scenario = scenario()?;
+    let scenario = Scenario::demo()?;
     let creds = scenario.credentials.clone();
     let simulator = Simulator::start(listener, &creds.access_key_id, &creds.secret_access_key);
     simulator.load_scenario(&scenario);

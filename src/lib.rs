@@ -15,9 +15,9 @@
 //!   graceful shutdown.
 //! - [`web`]: the exporter-toolkit web config file (TLS, users, headers, rate limit),
 //!   validated, watched for changes, and the basic auth checks.
-//! - [`simulator`]: a local HTTP server speaking the AWS REST-JSON protocol of
-//!   `GetAccount`, with SigV4 verification, driven by per-region scripts.
-//! - [`demo`]: `--demo`, the exporter against an in-process simulator.
+//! - [`demo`] (feature `demo`, on by default): `--demo`, the exporter against an
+//!   in-process simulator of the AWS API, from the `pinpoint-email-simulator`
+//!   crate (`crates/pinpoint-email-simulator`), which depends on nothing here.
 //! - [`error`]: the poll error type and its metric label.
 //! - [`app`]: wires the pieces together and applies reloads of the targets file;
 //!   `main.rs` only parses flags, turns signals into events and calls it.
@@ -25,10 +25,10 @@
 pub mod app;
 pub mod aws;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod poller;
-pub mod simulator;
 pub mod web;

@@ -7,8 +7,10 @@ use aws_config::ConfigLoader;
 use clap::Parser;
 use pinpoint_email_exporter::aws::{default_loader, resolve_regions};
 use pinpoint_email_exporter::config::{Cli, Config, LogFormat, LogLevel};
-use pinpoint_email_exporter::simulator::Simulator;
-use pinpoint_email_exporter::{app, demo, metrics};
+#[cfg(feature = "demo")]
+use pinpoint_email_exporter::demo;
+use pinpoint_email_exporter::web::Watcher;
+use pinpoint_email_exporter::{app, metrics};
 use tokio::sync::Notify;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -41,14 +43,27 @@ fn main() -> ExitCode {
 }
 
 async fn run(mut config: Config) -> ExitCode {
-    if config.demo {
-        // The demo's regions come from its scenario; nothing to resolve.
-    } else if let Err(err) = resolve_regions(&mut config.targets, &default_loader).await {
+    // Read once here: validated, summarised by --config.check, then served.
+    let web = match Watcher::new(config.web.config_file.clone()) {
+        Ok(web) => web,
+        Err(err) => {
+            eprintln!("pinpoint-email-exporter: {err}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let prepared = if config.demo {
+        demo_regions(&mut config)
+    } else {
+        resolve_regions(&mut config.targets, &default_loader)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    if let Err(err) = prepared {
         eprintln!("pinpoint-email-exporter: {err}");
         return ExitCode::from(EXIT_CONFIG);
     }
     if config.check_only {
-        print!("{}", app::describe(&config));
+        print!("{}", app::describe(&config, &web));
         println!("configuration OK");
         return ExitCode::SUCCESS;
     }
@@ -63,18 +78,13 @@ async fn run(mut config: Config) -> ExitCode {
         }
     };
     // In demo mode the simulator must outlive the exporter: keep it bound here.
-    let (_simulator, base): (Option<Simulator>, Box<dyn Fn() -> ConfigLoader + Sync>) =
-        if config.demo {
-            match start_demo().await {
-                Ok((simulator, loader)) => (Some(simulator), Box::new(loader)),
-                Err(err) => {
-                    eprintln!("pinpoint-email-exporter: cannot start the demo simulator: {err}");
-                    return ExitCode::FAILURE;
-                }
-            }
-        } else {
-            (None, Box::new(default_loader))
-        };
+    let (_simulator, base) = match aws_base(&config).await {
+        Ok(pair) => pair,
+        Err(err) => {
+            eprintln!("pinpoint-email-exporter: cannot start the demo simulator: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     let build = metrics::BuildInfo::current();
     tracing::info!(
         version = %build.version,
@@ -86,7 +96,7 @@ async fn run(mut config: Config) -> ExitCode {
     );
     let reload = Arc::new(Notify::new());
     forward_sighup(Arc::clone(&reload));
-    match app::run(&config, &*base, listener, shutdown_signal(), reload).await {
+    match app::run(&config, web, &*base, listener, shutdown_signal(), reload).await {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
@@ -98,20 +108,52 @@ async fn run(mut config: Config) -> ExitCode {
     }
 }
 
-/// Starts the demo's simulator on a free loopback port.
-async fn start_demo()
--> Result<(Simulator, impl Fn() -> ConfigLoader + Send + Sync + 'static), String> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
-    let (simulator, loader) = demo::start(listener).map_err(|e| e.to_string())?;
-    tracing::info!(
-        simulator = %simulator.endpoint_url(),
-        scenario = "scenarios/demo.yml",
-        "demo mode: polling the built-in simulator of the AWS API, not AWS; no AWS account or credentials are used"
-    );
-    Ok((simulator, loader))
+/// Where the AWS SDK's configuration starts from: the standard AWS chain, or with
+/// `--demo` a simulator started on a free loopback port (returned so that it lives
+/// as long as the exporter).
+async fn aws_base(config: &Config) -> Result<(Option<Demo>, BaseLoader), String> {
+    if !config.demo {
+        return Ok((None, Box::new(default_loader)));
+    }
+    #[cfg(feature = "demo")]
+    {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("cannot listen on 127.0.0.1: {e}"))?;
+        let (simulator, loader) = demo::start(listener).map_err(|e| e.to_string())?;
+        tracing::info!(
+            simulator = %simulator.endpoint_url(),
+            scenario = "scenarios/demo.yml",
+            "demo mode: polling the built-in simulator of the AWS API, not AWS; no AWS account or credentials are used"
+        );
+        Ok((Some(simulator), Box::new(loader)))
+    }
+    #[cfg(not(feature = "demo"))]
+    Err(NO_DEMO.to_string())
 }
+
+/// The demo's regions are those of its scenario.
+fn demo_regions(config: &mut Config) -> Result<(), String> {
+    #[cfg(feature = "demo")]
+    return demo::set_regions(&mut config.targets).map_err(|e| e.to_string());
+    #[cfg(not(feature = "demo"))]
+    {
+        let _ = config;
+        Err(NO_DEMO.to_string())
+    }
+}
+
+#[cfg(not(feature = "demo"))]
+const NO_DEMO: &str =
+    "--demo: this binary was built without the demo; build it with the default features";
+
+/// The base AWS config loader: the standard chain, or the demo's simulator.
+type BaseLoader = Box<dyn Fn() -> ConfigLoader + Sync>;
+
+#[cfg(feature = "demo")]
+type Demo = pinpoint_email_simulator::Simulator;
+#[cfg(not(feature = "demo"))]
+type Demo = ();
 
 /// Turns every SIGHUP into a reload of the config files.
 fn forward_sighup(reload: Arc<Notify>) {

@@ -1,14 +1,16 @@
 //! The built binary, as users run it: AWS settings from the standard `AWS_*`
 //! variables (`AWS_ENDPOINT_URL` pointing at the simulator), signals, exit codes.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use common::*;
-use pinpoint_email_exporter::simulator::{AccountState, Step};
+use pinpoint_email_simulator::{AccountState, Step};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_polls_two_regions_through_aws_endpoint_url_and_stops_on_sigterm() {
@@ -350,47 +352,27 @@ async fn demo_shows_changing_metrics_without_any_aws_credentials() {
     assert!(stderr.contains("demo mode"), "{stderr}");
 }
 
+/// The exporter flags the simulator prints for a scenario (its binary's own test,
+/// in crates/pinpoint-email-simulator, checks the printed line) poll that
+/// scenario: the binary, run with them against the simulator, serves its states.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn simulator_binary_plays_a_scenario_file_for_the_exporter() {
+async fn the_simulators_printed_flags_poll_its_scenario() {
     let home = temp_home("simulator");
-    let sim_addr = free_addr();
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/alert-rehearsal.yml");
-    let mut sim = Command::new(env!("CARGO_BIN_EXE_pinpoint-email-simulator"))
-        .args([
-            "--scenario",
-            scenario.to_str().unwrap(),
-            "--web.listen-address",
-            &sim_addr.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    {
-        use std::io::BufRead;
-        let mut out = std::io::BufReader::new(sim.stdout.take().unwrap());
-        for _ in 0..3 {
-            out.read_line(&mut banner).unwrap();
-        }
-    }
-    // The banner's last line is the command to run, exactly as printed: the
-    // exporter built beside the simulator, with the interval the scenario needs.
-    let printed = banner.lines().last().unwrap().trim();
-    let words: Vec<&str> = printed.split_whitespace().collect();
-    let split = words.iter().position(|w| !w.contains('=')).unwrap();
-    let (env, command_line) = words.split_at(split);
-    assert_eq!(
-        env,
-        [
-            format!("AWS_ENDPOINT_URL=http://{sim_addr}").as_str(),
-            "AWS_ACCESS_KEY_ID=AKIDPINPOINTSIMULATOR",
-            "AWS_SECRET_ACCESS_KEY=pinpoint-email-simulator-secret"
-        ],
-        "{banner}"
+    let scenario = pinpoint_email_simulator::Scenario::from_file(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/alert-rehearsal.yml"),
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let creds = scenario.credentials.clone();
+    let sim = pinpoint_email_simulator::Simulator::start(
+        listener,
+        &creds.access_key_id,
+        &creds.secret_access_key,
     );
+    sim.load_scenario(&scenario);
+    let flags = scenario.exporter_flags();
     assert_eq!(
-        command_line[1..],
+        flags,
         [
             "--aws.regions",
             "ap-southeast-2,eu-west-1,us-east-1",
@@ -398,25 +380,15 @@ async fn simulator_binary_plays_a_scenario_file_for_the_exporter() {
             "5s",
             "--poll.max-backoff",
             "10s"
-        ],
-        "{banner}"
+        ]
     );
-    let program = Path::new(command_line[0]);
-    assert_eq!(
-        std::fs::canonicalize(program).unwrap(),
-        std::fs::canonicalize(command(&home).get_program()).unwrap(),
-        "the printed command must start the exporter built with the simulator: {banner}"
-    );
-
     let addr = free_addr();
-    let mut exporter = command_of(program, &home);
-    for assignment in env {
-        let (key, value) = assignment.split_once('=').unwrap();
-        exporter.env(key, value);
-    }
     let exporter = Process {
-        child: exporter
-            .args(&command_line[1..])
+        child: command(&home)
+            .env("AWS_ENDPOINT_URL", sim.endpoint_url())
+            .env("AWS_ACCESS_KEY_ID", &creds.access_key_id)
+            .env("AWS_SECRET_ACCESS_KEY", &creds.secret_access_key)
+            .args(&flags)
             .args(["--web.listen-address", &addr.to_string()])
             .spawn()
             .unwrap(),
@@ -438,21 +410,6 @@ async fn simulator_binary_plays_a_scenario_file_for_the_exporter() {
     assert!((0.7..0.8).contains(&ratio), "{ratio}");
     let (exit, _, _) = exporter.terminate();
     assert_eq!(exit.code(), Some(0));
-    let _ = sim.kill();
-    let _ = sim.wait();
-
-    // A scenario with a mistake is refused with exit code 2 and the place named.
-    let bad = home.join("bad-scenario.yml");
-    std::fs::write(&bad, "regions:\n  us-east-1:\n    phases:\n      - duration: 10s\n        account: { enforcement_status: PROBATION, sent: 5 }\n").unwrap();
-    let (code, _, stderr) = run_to_end(
-        Command::new(env!("CARGO_BIN_EXE_pinpoint-email-simulator"))
-            .args(["--scenario", bad.to_str().unwrap()]),
-    );
-    assert_eq!(code, Some(2));
-    assert!(
-        stderr.contains("regions.us-east-1.phases[0].account: unknown field `sent`"),
-        "{stderr}"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,8 @@
 //! kustomize, kubernetes-validate, the CRD schemas, checkov, hadolint,
 //! systemd-analyze, parliament) run in scripts/check-deploy.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use std::path::{Path, PathBuf};
 
 use clap::Parser;

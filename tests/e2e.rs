@@ -14,6 +14,8 @@
 //! from each state change to firing and to delivery into `target/e2e-report.txt`
 //! (scripts/test prints it).
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,7 +27,7 @@ use bytes::Bytes;
 use common::*;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
-use pinpoint_email_exporter::simulator::Scenario;
+use pinpoint_email_simulator::Scenario;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::time::Instant;

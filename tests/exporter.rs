@@ -1,13 +1,15 @@
 //! The exporter in this process against the simulator, over real sockets, with the
 //! real AWS SDK signing and parsing every call.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use std::time::{Duration, Instant};
 
 use common::*;
 use pinpoint_email_exporter::config::Jitter;
-use pinpoint_email_exporter::simulator::{AccountState, Step};
+use pinpoint_email_simulator::{AccountState, Step};
 
 const E1: &str = "aws_region=\"us-east-1\",target=\"default\"";
 const W1: &str = "aws_region=\"eu-west-1\",target=\"default\"";
@@ -758,7 +760,7 @@ fn expected(step: &Step, sesv2: bool) -> String {
 #[tokio::test(start_paused = true)]
 async fn one_demo_cycle_shows_every_phase_of_every_region_in_order() {
     use pinpoint_email_exporter::demo;
-    let scenario = demo::scenario().unwrap();
+    let scenario = pinpoint_email_simulator::Scenario::demo().unwrap();
     let cycle: Duration = scenario
         .regions
         .values()
@@ -770,6 +772,7 @@ async fn one_demo_cycle_shows_every_phase_of_every_region_in_order() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let (sim, base) = demo::start(listener).unwrap();
         let mut settings = config(&["--demo", "--aws.api", api]);
+        demo::set_regions(&mut settings.targets).unwrap();
         // Whatever the jitter draws, no wait is longer than the backoff cap; below
         // the shortest phase, no phase can fall between two polls.
         let shortest = scenario

@@ -4,6 +4,8 @@
 //! say, and how many calls reached the fake AWS; a healthy control region runs
 //! beside them and must not notice.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use std::collections::BTreeMap;
@@ -12,7 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::*;
-use pinpoint_email_exporter::simulator::{AccountState, Step};
+use pinpoint_email_simulator::{AccountState, Step};
 
 /// Log lines of this test binary, as JSON objects (a process-wide subscriber).
 fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
@@ -480,8 +482,7 @@ async fn connection_refused_until_aws_comes_back() {
     assert_eq!(get(exporter.addr, "/healthz").await.status, 200);
 
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let sim =
-        pinpoint_email_exporter::simulator::Simulator::start(listener, ACCESS_KEY, SECRET_KEY);
+    let sim = pinpoint_email_simulator::Simulator::start(listener, ACCESS_KEY, SECRET_KEY);
     sim.set_script("ca-central-1", vec![account(AFTER)]);
     eventually(Duration::from_secs(10), "recovered", || async {
         let m = get(exporter.addr, "/metrics").await.body;

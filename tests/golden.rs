@@ -4,6 +4,8 @@
 //!
 //! Regenerate the golden file with `UPDATE_GOLDEN=1 cargo test --test golden`.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use std::collections::BTreeSet;

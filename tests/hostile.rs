@@ -4,6 +4,8 @@
 //! Throughout, a well-behaved scrape is answered, the process stays up, and its
 //! resident memory stays bounded.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use std::net::SocketAddr;
@@ -28,11 +30,7 @@ fn rss_kib(pid: &str) -> u64 {
 async fn exporter(
     name: &str,
     max_connections: usize,
-) -> (
-    Process,
-    SocketAddr,
-    pinpoint_email_exporter::simulator::Simulator,
-) {
+) -> (Process, SocketAddr, pinpoint_email_simulator::Simulator) {
     let sim = simulator().await;
     let home = temp_home(name);
     let addr = free_addr();

@@ -3,6 +3,8 @@
 //! `promtool check config`, `amtool check-config`. Each alert must be tested
 //! firing and not firing, and have a runbook section in docs/runbooks.md.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use common::{root, tool};

@@ -2,6 +2,8 @@
 //! and client certificates, changes applied without a restart, a real Prometheus
 //! scraping over TLS with basic auth, and the binary refusing a bad file.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -9,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
-use pinpoint_email_exporter::simulator::{AccountState, Step};
+use pinpoint_email_simulator::{AccountState, Step};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
@@ -131,7 +133,7 @@ async fn curl(dir: &Path, args: &[&str]) -> Curl {
     .unwrap()
 }
 
-async fn healthy_simulator() -> pinpoint_email_exporter::simulator::Simulator {
+async fn healthy_simulator() -> pinpoint_email_simulator::Simulator {
     let sim = simulator().await;
     sim.set_script("us-east-1", vec![Step::Account(AccountState::healthy())]);
     sim

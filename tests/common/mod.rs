@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: a real HTTP client, the simulator,
 //! an in-process exporter on a loopback port, promtool.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::net::SocketAddr;
@@ -14,7 +15,7 @@ use clap::Parser;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use pinpoint_email_exporter::config::{Cli, Config};
-use pinpoint_email_exporter::simulator::Simulator;
+use pinpoint_email_simulator::Simulator;
 use tokio::net::{TcpListener, TcpStream};
 
 pub const ACCESS_KEY: &str = "AKIDSIMULATOR0000001";
@@ -143,8 +144,11 @@ pub async fn start_with(
     let reload = std::sync::Arc::new(tokio::sync::Notify::new());
     let notify = std::sync::Arc::clone(&reload);
     let task = tokio::spawn(async move {
+        let web = pinpoint_email_exporter::web::Watcher::new(config.web.config_file.clone())
+            .expect("web config");
         pinpoint_email_exporter::app::run(
             &config,
+            web,
             &base,
             listener,
             async {
@@ -376,12 +380,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_pinpoint-email-exporter");
 /// A command for the binary with a clean AWS environment: no inherited `AWS_*`
 /// variables, no shared config files, no instance metadata.
 pub fn command(home: &Path) -> Command {
-    command_of(Path::new(BIN), home)
-}
-
-/// [`command`] for another program, such as a command line the simulator prints.
-pub fn command_of(program: &Path, home: &Path) -> Command {
-    let mut cmd = Command::new(program);
+    let mut cmd = Command::new(BIN);
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("AWS_") {
             cmd.env_remove(key);

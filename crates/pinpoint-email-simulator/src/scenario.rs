@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use super::{AccountState, Step};
+use crate::{AccountState, Step};
 
 /// Access key the simulator accepts when a scenario names none.
 pub const DEFAULT_ACCESS_KEY_ID: &str = "AKIDPINPOINTSIMULATOR";
@@ -193,8 +193,37 @@ impl AccountPatch {
 
 fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     let text: Option<String> = Option::deserialize(d)?;
-    text.map(|t| crate::config::parse_duration(&t).map_err(serde::de::Error::custom))
+    text.map(|t| parse_duration(&t).map_err(serde::de::Error::custom))
         .transpose()
+}
+
+/// Parses a duration such as `30s`, `5m` or `1h30m`.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    humantime::parse_duration(text).map_err(|e| {
+        format!("{text:?} is not a duration: {e} (expected a duration such as 30s, 5m or 1h30m)")
+    })
+}
+
+/// Checks that `region` has the shape of an AWS region code (`us-east-1`,
+/// `us-gov-west-1`): the simulator routes requests by the region their
+/// signature names, so any other key could never be asked for.
+fn check_region(region: &str) -> Result<(), String> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let (number, words) = parts.split_last().unwrap_or((&"", &[]));
+    let shaped = words.len() >= 2
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit());
+    if shaped {
+        Ok(())
+    } else {
+        Err(format!(
+            "{region:?} is not an AWS region code such as us-east-1 or eu-west-1"
+        ))
+    }
 }
 
 /// A scenario problem, with where it is.
@@ -228,7 +257,16 @@ pub enum ScenarioError {
     },
 }
 
+/// The scenario of the exporter's `--demo` and of the simulator without
+/// `--scenario`, shipped as `scenarios/demo.yml`.
+pub const DEMO: &str = include_str!("../../../scenarios/demo.yml");
+
 impl Scenario {
+    /// The built-in demo scenario ([`DEMO`]), parsed. A unit test keeps it valid.
+    pub fn demo() -> Result<Scenario, ScenarioError> {
+        Scenario::parse("built-in demo scenario", DEMO)
+    }
+
     /// Reads and validates a scenario file.
     pub fn from_file(path: &Path) -> Result<Scenario, ScenarioError> {
         let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
@@ -268,6 +306,20 @@ impl Scenario {
         self.poll_interval() * 2
     }
 
+    /// The exporter flags that poll this scenario's regions often enough to see
+    /// every phase.
+    pub fn exporter_flags(&self) -> Vec<String> {
+        let regions: Vec<&str> = self.regions.keys().map(String::as_str).collect();
+        vec![
+            "--aws.regions".into(),
+            regions.join(","),
+            "--poll.interval".into(),
+            humantime::format_duration(self.poll_interval()).to_string(),
+            "--poll.max-backoff".into(),
+            humantime::format_duration(self.poll_max_backoff()).to_string(),
+        ]
+    }
+
     fn validate(&self, name: &str) -> Result<(), ScenarioError> {
         let invalid = |field: String, message: String| ScenarioError::Invalid {
             path: name.to_string(),
@@ -278,8 +330,7 @@ impl Scenario {
             return Err(invalid("regions".into(), "list at least one region".into()));
         }
         for (region, timeline) in &self.regions {
-            crate::config::validate_region(region)
-                .map_err(|m| invalid(format!("regions.{region}"), m))?;
+            check_region(region).map_err(|m| invalid(format!("regions.{region}"), m))?;
             if timeline.phases.is_empty() {
                 return Err(invalid(
                     format!("regions.{region}.phases"),
@@ -521,7 +572,7 @@ regions:
     #[test]
     fn readme_scenario_example_is_valid() {
         let readme =
-            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
                 .unwrap();
         let section = readme
             .split("## The simulator")
@@ -546,7 +597,7 @@ regions:
         assert_eq!(s.poll_interval(), Duration::from_secs(2));
         assert_eq!(s.poll_max_backoff(), Duration::from_secs(4));
         let rehearsal = Scenario::from_file(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/alert-rehearsal.yml"),
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/alert-rehearsal.yml"),
         )
         .unwrap();
         // Its PROBATION phase lasts 20 s: polled at least four times.
@@ -555,7 +606,7 @@ regions:
 
     #[test]
     fn shipped_scenarios_are_valid() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
         let mut n = 0;
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();

@@ -135,9 +135,9 @@ fn check_clock(
 ) -> Result<(), sigv4::AuthError> {
     // x-amz-date is YYYYMMDDTHHMMSSZ: fixed width, so strings compare as times.
     let compact = |secs: i64| {
-        aws_smithy_types::DateTime::from_secs(secs)
-            .fmt(aws_smithy_types::date_time::Format::DateTime)
-            .unwrap_or_default()
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64);
+        humantime::format_rfc3339_seconds(at)
+            .to_string()
             .replace(['-', ':'], "")
     };
     let now = std::time::SystemTime::now()
@@ -599,10 +599,8 @@ fn assume_role(body: &[u8], state: &Mutex<State>) -> Response<Full<Bytes>> {
         external_id,
         access_key: access_key.clone(),
     });
-    let expires = crate::metrics::unix_now() as i64 + 3600;
-    let expiration = aws_smithy_types::DateTime::from_secs(expires)
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .unwrap_or_default();
+    let expiration =
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now() + Duration::from_secs(3600));
     let xml = format!(
         "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
 <AssumeRoleResult><Credentials><AccessKeyId>{access_key}</AccessKeyId>\

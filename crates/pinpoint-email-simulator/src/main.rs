@@ -6,8 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use pinpoint_email_exporter::demo;
-use pinpoint_email_exporter::simulator::{Scenario, Simulator};
+use pinpoint_email_simulator::{Scenario, Simulator};
 
 /// Serves the GetAccount API of Amazon Pinpoint Email (GET /v1/email/account) and
 /// SES v2 (GET /v2/email/account) on a local port, checking SigV4 signatures and
@@ -37,7 +36,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let (scenario, name) = match &cli.scenario {
         Some(path) => (Scenario::from_file(path), path.display().to_string()),
-        None => (demo::scenario(), "the built-in demo scenario".to_string()),
+        None => (Scenario::demo(), "the built-in demo scenario".to_string()),
     };
     let scenario = match scenario {
         Ok(s) => s,
@@ -70,20 +69,16 @@ fn main() -> ExitCode {
         let creds = scenario.credentials.clone();
         let simulator = Simulator::start(listener, &creds.access_key_id, &creds.secret_access_key);
         simulator.load_scenario(&scenario);
-        let regions: Vec<&str> = scenario.regions.keys().map(String::as_str).collect();
         println!(
             "pinpoint-email-simulator listening on {}, playing {name}\n\
              Point the exporter at it:\n  \
-             AWS_ENDPOINT_URL={} AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} \
-             {} --aws.regions {} --poll.interval {} --poll.max-backoff {}",
+             AWS_ENDPOINT_URL={} AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} {} {}",
             simulator.endpoint_url(),
             simulator.endpoint_url(),
             creds.access_key_id,
             creds.secret_access_key,
             exporter_command(),
-            regions.join(","),
-            humantime::format_duration(scenario.poll_interval()),
-            humantime::format_duration(scenario.poll_max_backoff()),
+            scenario.exporter_flags().join(" "),
         );
         let _ = tokio::signal::ctrl_c().await;
         ExitCode::SUCCESS
