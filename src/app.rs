@@ -10,10 +10,11 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 use crate::aws::{AccountSource, Source, TargetClients, load_target_config, resolve_regions};
-use crate::config::{Config, Credentials, PollSettings, Target};
+use crate::config::{Config, PollSettings};
 use crate::http::Server;
-use crate::metrics::{BuildInfo, Key, Store};
+use crate::metrics::{BuildInfo, Store};
 use crate::poller;
+use crate::target::{Credentials, Key, Target};
 use crate::web::Watcher;
 
 /// What can stop the exporter from starting.

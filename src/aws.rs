@@ -17,8 +17,9 @@ use aws_sdk_pinpointemail::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_pinpointemail::operation::get_account::GetAccountOutput;
 use aws_sdk_sesv2::operation::get_account::GetAccountOutput as SesV2Output;
 
-use crate::config::{Api, ConfigError, Credentials, PollSettings, Target};
+use crate::config::{ConfigError, PollSettings};
 use crate::error::PollError;
+use crate::target::{Api, Credentials, Target};
 
 /// What `GetAccount` says about one account in one region.
 #[derive(Debug, Clone, PartialEq, Default)]

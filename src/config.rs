@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+
+use crate::parse::{parse_duration, redact_yaml_error, validate_region};
+use crate::target::{Api, Credentials, DEFAULT_SESSION_NAME, Target};
 use serde::Deserialize;
 
 /// The port the exporter listens on by default. It lies outside the 9100-9999 range
@@ -122,31 +125,6 @@ pub struct Cli {
     pub log_format: LogFormat,
 }
 
-/// Which AWS API answers `GetAccount` for a target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Api {
-    /// Amazon Pinpoint Email, `GET /v1/email/account`.
-    #[default]
-    PinpointEmail,
-    /// Amazon SES v2, `GET /v2/email/account`: the same values plus the production
-    /// access review status, suppression reasons and VDM.
-    Sesv2,
-    /// Pinpoint Email until it answers that the operation is gone, then SES v2.
-    Auto,
-}
-
-impl Api {
-    /// The name used in flags, files and the `api` label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Api::PinpointEmail => "pinpoint-email",
-            Api::Sesv2 => "sesv2",
-            Api::Auto => "auto",
-        }
-    }
-}
-
 /// Log severities accepted by `--log.level`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogLevel {
@@ -167,21 +145,6 @@ pub enum LogFormat {
     Logfmt,
     /// One JSON object per line.
     Json,
-}
-
-/// Parses a duration such as `30s`, `5m`, `1h30m` or `250ms`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    // A bare number has no unit; humantime would suggest milliseconds, which every
-    // interval flag refuses, so name seconds (or minutes) instead.
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        return Err(format!(
-            "{s:?} has no unit: write {s}s for seconds or {s}m for minutes"
-        ));
-    }
-    humantime::parse_duration(s).map_err(|e| {
-        format!("{s:?} is not a duration: {e} (expected a duration such as 30s, 5m or 1h30m)")
-    })
 }
 
 /// A configuration problem. Its message names the problem and what to do; the
@@ -256,44 +219,6 @@ pub enum ConfigError {
         /// The target's name.
         target: String,
     },
-}
-
-/// How a target obtains its AWS credentials.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Credentials {
-    /// The standard chain: environment, default profile, SSO, web identity, ECS, IMDS.
-    DefaultChain,
-    /// A named profile of the shared AWS config and credentials files.
-    Profile(String),
-    /// A role assumed with STS, using the standard chain (or `source_profile`) for
-    /// the call to STS.
-    AssumeRole {
-        /// ARN of the role to assume.
-        role_arn: String,
-        /// External ID required by the role's trust policy, if any.
-        external_id: Option<String>,
-        /// Session name, visible in the account's CloudTrail.
-        session_name: String,
-        /// Profile whose credentials call STS; the standard chain when absent.
-        source_profile: Option<String>,
-    },
-}
-
-/// The session name used for assume-role targets that set none.
-pub const DEFAULT_SESSION_NAME: &str = "pinpoint-email-exporter";
-
-/// One AWS account (or role) to poll, in one or more regions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// The `target` label of its metrics.
-    pub name: String,
-    /// Regions to poll. Empty means the region of the standard AWS config chain,
-    /// resolved when the AWS clients are built.
-    pub regions: Vec<String>,
-    /// How to get credentials.
-    pub credentials: Credentials,
-    /// Which API to call.
-    pub api: Api,
 }
 
 /// Timing of the pollers.
@@ -512,36 +437,6 @@ impl Config {
     }
 }
 
-/// A YAML parser message with the quoted values it echoes (`invalid type: string
-/// "..."`) left out: a value in the wrong place may be a secret (an external id, a
-/// password hash), and the message goes to the logs. Line and column still say
-/// where the problem is.
-pub fn redact_yaml_error(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(at) = rest.find("string \"") {
-        out.push_str(&rest[..at]);
-        out.push_str("a string");
-        let after = &rest[at + "string \"".len()..];
-        // Skip to the closing quote, honouring backslash escapes.
-        let mut end = after.len();
-        let mut escaped = false;
-        for (i, c) in after.char_indices() {
-            match c {
-                '\\' if !escaped => escaped = true,
-                '"' if !escaped => {
-                    end = i + 1;
-                    break;
-                }
-                _ => escaped = false,
-            }
-        }
-        rest = &after[end..];
-    }
-    out.push_str(rest);
-    out
-}
-
 /// Parses and validates the text of a targets file. `default_regions` (from
 /// `--aws.regions`) fills in targets that list no regions, `default_api` (from
 /// `--aws.api`) targets that set no `api`.
@@ -744,28 +639,6 @@ fn validate_poll(p: &PollSettings) -> Result<(), ConfigError> {
         });
     }
     Ok(())
-}
-
-/// Checks that `region` looks like an AWS region code such as `us-east-1`,
-/// `us-gov-west-1` or `ap-southeast-5`.
-pub fn validate_region(region: &str) -> Result<(), String> {
-    let parts: Vec<&str> = region.split('-').collect();
-    let ok = parts.len() >= 3
-        && parts[0].len() == 2
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1]
-            .bytes()
-            .all(|b: u8| b.is_ascii_digit())
-        && !parts[parts.len() - 1].is_empty();
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{region:?} is not an AWS region code such as us-east-1 or eu-west-1"
-        ))
-    }
 }
 
 fn validate_target_name(name: &str) -> Result<(), String> {

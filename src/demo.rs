@@ -6,7 +6,7 @@ use pinpoint_email_simulator::{Scenario, Simulator};
 use tokio::net::TcpListener;
 
 /// Fills in the regions of the demo's target from the built-in scenario.
-pub fn set_regions(targets: &mut [crate::config::Target]) -> Result<(), ScenarioError> {
+pub fn set_regions(targets: &mut [crate::target::Target]) -> Result<(), ScenarioError> {
     let regions: Vec<String> = Scenario::demo()?.regions.keys().cloned().collect();
     for target in targets {
         target.regions.clone_from(&regions);

@@ -30,5 +30,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod parse;
 pub mod poller;
+pub mod target;
 pub mod web;

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::aws::Account;
 use crate::error::PollError;
+use crate::target::Key;
 
 /// Content type of the text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -34,25 +35,6 @@ pub const KNOWN_SUPPRESSION_REASONS: [&str; 2] = ["BOUNCE", "COMPLAINT"];
 /// Buckets of `pinpoint_email_poll_duration_seconds`, up to the largest sensible
 /// `--poll.timeout`.
 pub const DURATION_BUCKETS: [f64; 10] = [0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
-
-/// Which account and region a series belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Key {
-    /// The configured target name (`target` label).
-    pub target: String,
-    /// The AWS region (`aws_region` label).
-    pub region: String,
-}
-
-impl Key {
-    /// A key for `target` in `region`.
-    pub fn new(target: impl Into<String>, region: impl Into<String>) -> Self {
-        Key {
-            target: target.into(),
-            region: region.into(),
-        }
-    }
-}
 
 /// The last successful answer of one (target, region).
 #[derive(Debug, Clone, PartialEq)]
@@ -741,7 +723,7 @@ mod tests {
             production_access_enabled: true,
             dedicated_ip_auto_warmup_enabled: false,
             enforcement_status: Some(status.to_string()),
-            api: crate::config::Api::PinpointEmail,
+            api: crate::target::Api::PinpointEmail,
             vdm_enabled: None,
             review_status: None,
             suppressed_reasons: None,

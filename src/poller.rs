@@ -19,7 +19,8 @@ use tokio::time::Instant;
 use crate::aws::AccountSource;
 use crate::config::PollSettings;
 use crate::error::PollError;
-use crate::metrics::{Key, Store, unix_now};
+use crate::metrics::{Store, unix_now};
+use crate::target::Key;
 
 /// The delay logic, free of clocks and randomness so it can be tested exactly.
 #[derive(Debug, Clone)]

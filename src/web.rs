@@ -192,7 +192,7 @@ pub fn parse(path: &Path, text: &str) -> Result<WebState, WebConfigError> {
         FileConfig::default()
     } else {
         serde_yaml_ng::from_str::<Option<FileConfig>>(text)
-            .map_err(|e| err(crate::config::redact_yaml_error(&e.to_string())))?
+            .map_err(|e| err(crate::parse::redact_yaml_error(&e.to_string())))?
             .unwrap_or_default()
     };
     let dir = path.parent().unwrap_or(Path::new("."));

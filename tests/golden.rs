@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use pinpoint_email_exporter::aws::Account;
 use pinpoint_email_exporter::error::PollError;
-use pinpoint_email_exporter::metrics::{BuildInfo, Key, Store};
+use pinpoint_email_exporter::metrics::{BuildInfo, Store};
+use pinpoint_email_exporter::target::Key;
 
 fn account(status: &str, sent: f64, max: f64, rate: f64, production: bool) -> Account {
     Account {
@@ -103,7 +104,7 @@ fn populated() -> Store {
         t0,
     );
     let sesv2 = Account {
-        api: pinpoint_email_exporter::config::Api::Sesv2,
+        api: pinpoint_email_exporter::target::Api::Sesv2,
         vdm_enabled: Some(true),
         review_status: Some("PENDING".into()),
         suppressed_reasons: Some(vec!["COMPLAINT".into()]),

@@ -15,8 +15,9 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_http_client::test_util::infallible_client_fn;
 use libfuzzer_sys::fuzz_target;
 use pinpoint_email_exporter::aws::{AccountSource, Source, TargetClients};
-use pinpoint_email_exporter::config::Api;
-use pinpoint_email_exporter::metrics::{BuildInfo, Key, Store};
+use pinpoint_email_exporter::target::Api;
+use pinpoint_email_exporter::metrics::{BuildInfo, Store};
+use pinpoint_email_exporter::target::Key;
 
 const STATUSES: [u16; 8] = [200, 200, 200, 400, 403, 404, 429, 500];
 

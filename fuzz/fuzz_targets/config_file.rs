@@ -6,7 +6,9 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use pinpoint_email_exporter::config::{Api, parse_targets, validate_region};
+use pinpoint_email_exporter::config::parse_targets;
+use pinpoint_email_exporter::parse::validate_region;
+use pinpoint_email_exporter::target::Api;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
