@@ -1,4 +1,5 @@
-//! Wiring: AWS clients per target, one poller per (target, region), the HTTP server.
+//! Wiring: AWS configuration per target, one poller per (collector, target,
+//! region), the HTTP server, reloads.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -9,11 +10,11 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
-use crate::aws::{AccountSource, Source, TargetClients, load_target_config, resolve_regions};
+use crate::aws::{load_target_config, resolve_regions};
+use crate::collector::KINDS;
 use crate::config::{Config, PollSettings};
 use crate::http::Server;
 use crate::metrics::{BuildInfo, Store};
-use crate::poller;
 use crate::target::{Credentials, Key, Target};
 use crate::web::Watcher;
 
@@ -90,45 +91,23 @@ pub fn describe(config: &Config, web: &Watcher) -> String {
     out
 }
 
-/// Starts one poller task per `(key, source)` pair.
-pub fn spawn_pollers<S: AccountSource>(
-    sources: Vec<(Key, S)>,
-    store: &Arc<Store>,
-    settings: PollSettings,
-) -> JoinSet<()> {
-    let mut tasks = JoinSet::new();
-    for (key, source) in sources {
-        tasks.spawn(poller::run(key, source, Arc::clone(store), settings));
-    }
-    tasks
-}
-
-/// The SDK sources of every region of `target`. Its regions must have been
-/// resolved ([`crate::aws::resolve_regions`]).
-pub async fn target_sources(
+/// Starts the pollers of every collector for every region of `target`. Its
+/// regions must have been resolved ([`crate::aws::resolve_regions`]).
+pub async fn start_pollers(
     target: &Target,
     poll: &PollSettings,
     base: &(dyn Fn() -> ConfigLoader + Sync),
     http_client: &SharedHttpClient,
-) -> Vec<(Key, Source)> {
+    store: &Store,
+) -> JoinSet<()> {
     let sdk_config = load_target_config(target, poll, base, http_client).await;
-    let clients = TargetClients::new(&sdk_config);
-    target
-        .regions
-        .iter()
-        .map(|region| {
-            (
-                Key::new(&target.name, region),
-                Source::new(
-                    target.api,
-                    &clients,
-                    region,
-                    poll.timeout,
-                    target.name.clone(),
-                ),
-            )
-        })
-        .collect()
+    let mut tasks = JoinSet::new();
+    for kind in KINDS {
+        for poller in kind.pollers(target, &sdk_config, store, *poll) {
+            tasks.spawn(poller);
+        }
+    }
+    tasks
 }
 
 /// What a reload changed, by target name.
@@ -196,8 +175,8 @@ impl Fleet {
             if !changes.changed.contains(&target.name) {
                 changes.added.push(target.name.clone());
             }
-            let sources = target_sources(target, &self.poll, base, &self.http_client).await;
-            let tasks = spawn_pollers(sources, &self.store, self.poll);
+            let tasks =
+                start_pollers(target, &self.poll, base, &self.http_client, &self.store).await;
             self.running.push((target.clone(), tasks));
         }
         changes

@@ -11,16 +11,40 @@
 //! less often while throttling lasts, and never waits longer than
 //! `--poll.max-backoff`.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::aws::AccountSource;
 use crate::config::PollSettings;
 use crate::error::PollError;
-use crate::metrics::{Store, unix_now};
+use crate::metrics::{Output, Section, Store, unix_now};
 use crate::target::Key;
+
+/// Makes one collector's call for one (target, region).
+pub trait Collector: Send + Sync + 'static {
+    /// What a successful call returns.
+    type Output: Output;
+
+    /// Makes the call once.
+    fn collect(&self) -> impl Future<Output = Result<Self::Output, PollError>> + Send;
+}
+
+/// A running poller, ready to be spawned.
+pub type Poller = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A poller of `collector` for `key`, writing into its section of `store`.
+pub fn poller<C: Collector>(
+    key: Key,
+    collector: C,
+    store: &Store,
+    settings: PollSettings,
+) -> Poller {
+    let section = store.section::<C::Output>();
+    Box::pin(run(key, collector, section, settings))
+}
 
 /// The delay logic, free of clocks and randomness so it can be tested exactly.
 #[derive(Debug, Clone)]
@@ -77,11 +101,17 @@ pub fn startup_spread(interval: Duration) -> Duration {
     (interval / 4).min(Duration::from_secs(1))
 }
 
-/// Polls `source` for `key` forever, writing each outcome into `store`.
+/// Calls `collector` for `key` forever, writing each outcome into its `section`
+/// of the store.
 ///
 /// Runs until the task is aborted. The random parts of the schedule come from
 /// `settings.jitter`.
-pub async fn run<S: AccountSource>(key: Key, source: S, store: Arc<Store>, settings: PollSettings) {
+pub async fn run<C: Collector>(
+    key: Key,
+    collector: C,
+    section: Arc<Section<C::Output>>,
+    settings: PollSettings,
+) {
     let jitter = || settings.jitter.sample();
     let mut schedule = Schedule::new(settings.interval, settings.max_backoff);
     let mut log = ChangeLog::default();
@@ -92,7 +122,7 @@ pub async fn run<S: AccountSource>(key: Key, source: S, store: Arc<Store>, setti
         // against anything that would hang outside the SDK's timers.
         let outcome = match tokio::time::timeout(
             settings.timeout + Duration::from_secs(1),
-            source.get_account(),
+            collector.collect(),
         )
         .await
         {
@@ -100,7 +130,7 @@ pub async fn run<S: AccountSource>(key: Key, source: S, store: Arc<Store>, setti
             Err(_) => Err(PollError::Timeout(settings.timeout)),
         };
         let took = started.elapsed();
-        store.record(&key, &outcome, took, unix_now());
+        section.record(&key, &outcome, took, unix_now());
         let delay = schedule.next_delay(outcome.as_ref().map(|_| ()), jitter());
         log.outcome(&key, &outcome, delay, schedule.failures());
         tokio::time::sleep_until(started + delay).await;
@@ -157,6 +187,7 @@ impl ChangeLog {
 mod tests {
     use super::*;
     use crate::config::Jitter;
+    use crate::metrics::{Names, Series};
     use std::sync::Mutex;
 
     const MIN: Duration = Duration::from_secs(60);
@@ -211,13 +242,15 @@ mod tests {
 
     /// A source that plays a script of outcomes and records when it was called.
     struct Scripted {
-        script: Mutex<Vec<Result<crate::aws::Account, PollError>>>,
+        script: Mutex<Vec<Result<Account, PollError>>>,
         calls: Arc<Mutex<Vec<Instant>>>,
         delay: Duration,
     }
 
-    impl AccountSource for Scripted {
-        async fn get_account(&self) -> Result<crate::aws::Account, PollError> {
+    impl Collector for Scripted {
+        type Output = Account;
+
+        async fn collect(&self) -> Result<Account, PollError> {
             self.calls.lock().unwrap().push(Instant::now());
             tokio::time::sleep(self.delay).await;
             let mut script = self.script.lock().unwrap();
@@ -229,31 +262,43 @@ mod tests {
         }
     }
 
-    fn healthy() -> crate::aws::Account {
-        crate::aws::Account {
-            max_24_hour_send: 200.0,
-            max_send_rate: 1.0,
-            sent_last_24_hours: 0.0,
-            sending_enabled: true,
-            production_access_enabled: false,
-            dedicated_ip_auto_warmup_enabled: false,
-            enforcement_status: Some("HEALTHY".into()),
-            ..Default::default()
-        }
+    /// What the scripted calls return: the poller needs no more than that.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Account;
+
+    const NAMES: Names = Names {
+        up: ("t_up", "Up."),
+        last_success: ("t_last_success_timestamp_seconds", "Last success."),
+        errors: ("t_errors_total", "Errors."),
+        durations: ("t_duration_seconds", "Durations."),
+        values: &[],
+        help_note: "",
+    };
+
+    impl Output for Account {
+        const NAMES: &'static Names = &NAMES;
+        fn write(&self, _: &mut Series<'_>, _: bool) {}
     }
 
+    fn healthy() -> Account {
+        Account
+    }
+
+    /// When each call was made, the section the poller writes, its task.
+    type Spawned = (
+        Arc<Mutex<Vec<Instant>>>,
+        Arc<Section<Account>>,
+        tokio::task::JoinHandle<()>,
+    );
+
     fn spawn(
-        script: Vec<Result<crate::aws::Account, PollError>>,
+        script: Vec<Result<Account, PollError>>,
         delay: Duration,
         settings: PollSettings,
-    ) -> (
-        Arc<Mutex<Vec<Instant>>>,
-        Arc<Store>,
-        tokio::task::JoinHandle<()>,
-    ) {
+    ) -> Spawned {
         let key = Key::new("t", "us-east-1");
         let store = Arc::new(
-            Store::new(
+            crate::metrics::Store::new(
                 vec![key.clone()],
                 settings.stale_after,
                 &crate::metrics::BuildInfo {
@@ -270,8 +315,9 @@ mod tests {
             calls: calls.clone(),
             delay,
         };
-        let task = tokio::spawn(run(key, source, store.clone(), settings));
-        (calls, store, task)
+        let section = store.section::<Account>();
+        let task = tokio::spawn(run(key, source, section.clone(), settings));
+        (calls, section, task)
     }
 
     fn offsets(calls: &Mutex<Vec<Instant>>, start: Instant) -> Vec<u64> {

@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use pinpoint_email_exporter::aws::Account;
+use pinpoint_email_exporter::collector::account::Account;
 use pinpoint_email_exporter::error::PollError;
 use pinpoint_email_exporter::metrics::{BuildInfo, Store};
 use pinpoint_email_exporter::target::Key;
@@ -53,51 +53,52 @@ fn populated() -> Store {
         false,
     )
     .unwrap();
+    let accounts = store.section::<Account>();
     let ms = Duration::from_millis;
     let t0 = 1_790_000_000.0;
-    store.record(
+    accounts.record(
         &keys[0],
         &Ok(account("HEALTHY", 12_500.0, 50_000.0, 14.0, true)),
         ms(80),
         t0,
     );
-    store.record(
+    accounts.record(
         &keys[1],
         &Ok(account("PROBATION", 150.0, 200.0, 1.0, false)),
         ms(120),
         t0,
     );
-    store.record(
+    accounts.record(
         &keys[2],
         &Ok(account("SHUTDOWN", 0.0, 50_000.0, 14.0, true)),
         ms(30),
         t0,
     );
-    store.record(
+    accounts.record(
         &keys[3],
         &Ok(account("HEALTHY", 1_000_000.0, -1.0, 500.0, true)),
         ms(600),
         t0,
     );
-    store.record(
+    accounts.record(
         &keys[4],
         &Ok(account("UNDER_REVIEW", 10.0, 200.0, 1.0, false)),
         ms(3),
         t0,
     );
-    store.record(
+    accounts.record(
         &keys[4],
         &Err(PollError::Throttled("slow down".into())),
         ms(40),
         t0 + 60.0,
     );
-    store.record(
+    accounts.record(
         &keys[4],
         &Err(PollError::Throttled("slow down".into())),
         ms(45),
         t0 + 180.0,
     );
-    store.record(
+    accounts.record(
         &keys[5],
         &Err(PollError::Auth("AccessDenied".into())),
         ms(2_500),
@@ -110,7 +111,7 @@ fn populated() -> Store {
         suppressed_reasons: Some(vec!["COMPLAINT".into()]),
         ..account("HEALTHY", 150.0, 200.0, 1.0, false)
     };
-    store.record(&keys[6], &Ok(sesv2), ms(90), t0);
+    accounts.record(&keys[6], &Ok(sesv2), ms(90), t0);
     store
 }
 

@@ -14,9 +14,10 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_http_client::test_util::infallible_client_fn;
 use libfuzzer_sys::fuzz_target;
-use pinpoint_email_exporter::aws::{AccountSource, Source, TargetClients};
-use pinpoint_email_exporter::target::Api;
+use pinpoint_email_exporter::collector::Collector;
+use pinpoint_email_exporter::collector::account::{Account, Source, TargetClients};
 use pinpoint_email_exporter::metrics::{BuildInfo, Store};
+use pinpoint_email_exporter::target::Api;
 use pinpoint_email_exporter::target::Key;
 
 const STATUSES: [u16; 8] = [200, 200, 200, 400, 403, 404, 429, 500];
@@ -81,8 +82,10 @@ fuzz_target!(|data: &[u8]| {
             Duration::from_secs(5),
             "t/us-east-1".into(),
         );
-        let outcome = source.get_account().await;
-        store.record(&key, &outcome, Duration::from_millis(1), 1.0);
+        let outcome = source.collect().await;
+        store
+            .section::<Account>()
+            .record(&key, &outcome, Duration::from_millis(1), 1.0);
     });
     let text = String::from_utf8(store.encode().to_vec()).expect("UTF-8 exposition");
     for line in text.lines().filter(|l| !l.starts_with('#')) {

@@ -1,0 +1,39 @@
+//! Collectors: each is one AWS call made per (target, region) on the poller's
+//! schedule, with its own series and error counting.
+//!
+//! A collector is a module under `collector/` with two parts: a [`Collector`]
+//! (one per target and region: makes the call) whose answers are an
+//! [`Output`](crate::metrics::Output) (names its series and writes them), and a
+//! [`Kind`] (builds the collectors of a target). Registering the kind in
+//! [`KINDS`] is all the rest of the exporter needs: the poller, the store and
+//! the HTTP side work with any collector.
+
+pub mod account;
+
+use aws_config::SdkConfig;
+
+pub use crate::poller::{Collector, Poller};
+
+use crate::config::PollSettings;
+use crate::metrics::Store;
+use crate::target::Target;
+
+/// A kind of collector: how to build its collectors for a target.
+pub trait Kind: Send + Sync + 'static {
+    /// Its name, as in `--collector.NAME`.
+    fn name(&self) -> &'static str;
+
+    /// The pollers of `target`, one per region, each calling AWS with the
+    /// target's loaded configuration and writing into this kind's section of
+    /// `store`.
+    fn pollers(
+        &self,
+        target: &Target,
+        sdk_config: &SdkConfig,
+        store: &Store,
+        settings: PollSettings,
+    ) -> Vec<Poller>;
+}
+
+/// Every collector the exporter has: one line per collector.
+pub const KINDS: &[&dyn Kind] = &[&account::AccountKind];

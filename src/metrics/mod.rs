@@ -1,0 +1,452 @@
+//! The store the collectors' pollers write and every scrape reads, and the
+//! `/metrics` exposition built from it.
+//!
+//! Each collector has its own [`Section`] of the store, typed by what its calls
+//! return ([`Output`]); the store knows sections only through what every section
+//! can do (keep its keys, say what is pending, write its families), so adding a
+//! collector never changes this module. The exporter's own metrics live in a
+//! separate `prometheus` registry and are merged at encode time.
+
+mod section;
+mod text;
+
+use std::any::Any;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use prometheus::{Opts, Registry};
+use tokio::time::Instant;
+
+pub use section::{DURATION_BUCKETS, Names, Observed, Output, Section, Snapshot};
+pub use text::{Family, Series, bool_value, escape, write_sample};
+
+use crate::target::Key;
+use section::Exposed;
+
+/// The `Content-Type` of `/metrics`.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// How long an encoded exposition is served at most.
+pub const ENCODE_CACHE_TTL: Duration = Duration::from_secs(1);
+
+/// Seconds since the Unix epoch, now.
+pub fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// Build information exported as `pinpoint_email_exporter_build_info`.
+#[derive(Debug, Clone)]
+pub struct BuildInfo {
+    /// Crate version.
+    pub version: String,
+    /// Source revision (git commit), or `unknown`.
+    pub revision: String,
+}
+
+impl BuildInfo {
+    /// The build information of this binary: `revision` is the git commit it was
+    /// built from (`build.rs`), or `PINPOINT_EMAIL_EXPORTER_REVISION` when set at
+    /// build time.
+    pub fn current() -> Self {
+        BuildInfo {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            revision: env!("PINPOINT_EMAIL_EXPORTER_REVISION").to_string(),
+        }
+    }
+}
+
+/// A section as the store holds it: typed for [`Store::section`], and as what
+/// every section can do for everything else.
+struct Registered {
+    typed: Arc<dyn Any + Send + Sync>,
+    exposed: Arc<dyn Exposed>,
+}
+
+/// The state every poller writes and every scrape reads.
+pub struct Store {
+    /// Every configured (target, region), for sections made later.
+    keys: RwLock<Vec<Key>>,
+    sections: RwLock<Vec<Registered>>,
+    stale_after: Duration,
+    exporter: Registry,
+    reload_ok: prometheus::IntGauge,
+    /// Bumped by every recorded call and change of keys, so a cached exposition
+    /// is never older than the newest result.
+    generation: Arc<AtomicU64>,
+    cache: Mutex<Option<Encoded>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("keys", &self.keys())
+            .field("stale_after", &self.stale_after)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// A store for the given (target, region) pairs. With `process_metrics`, the
+    /// standard `process_*` metrics of this process are exported too.
+    pub fn new(
+        keys: Vec<Key>,
+        stale_after: Duration,
+        build: &BuildInfo,
+        process_metrics: bool,
+    ) -> Result<Self, prometheus::Error> {
+        let exporter = Registry::new();
+        let build_info = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "pinpoint_email_exporter_build_info",
+                "A metric with a constant value 1, labelled by the exporter's version and source revision.",
+            ),
+            &["version", "revision"],
+        )?;
+        build_info
+            .with_label_values(&[build.version.as_str(), build.revision.as_str()])
+            .set(1);
+        exporter.register(Box::new(build_info))?;
+        let reload_ok = prometheus::IntGauge::new(
+            "pinpoint_email_exporter_config_last_reload_successful",
+            "Whether the last reload of --config.file (on SIGHUP) succeeded; 1 until the first reload.",
+        )?;
+        reload_ok.set(1);
+        exporter.register(Box::new(reload_ok.clone()))?;
+        if process_metrics {
+            register_process_collector(&exporter)?;
+        }
+        let store = Store {
+            keys: RwLock::new(Vec::new()),
+            sections: RwLock::new(Vec::new()),
+            stale_after,
+            exporter,
+            reload_ok,
+            generation: Arc::new(AtomicU64::new(0)),
+            cache: Mutex::new(None),
+        };
+        store.set_keys(keys);
+        Ok(store)
+    }
+
+    /// The section of the collector whose answers are `O`, made on first use
+    /// with the configured keys.
+    pub fn section<O: Output>(&self) -> Arc<Section<O>> {
+        let found = |sections: &[Registered]| {
+            sections
+                .iter()
+                .find_map(|r| Arc::clone(&r.typed).downcast::<Section<O>>().ok())
+        };
+        if let Some(section) = found(&self.sections.read().unwrap_or_else(|p| p.into_inner())) {
+            return section;
+        }
+        let mut sections = self.sections.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(section) = found(&sections) {
+            return section;
+        }
+        let section = Arc::new(Section::<O>::new(
+            &self.keys(),
+            self.stale_after,
+            Arc::clone(&self.generation),
+        ));
+        sections.push(Registered {
+            typed: section.clone(),
+            exposed: section.clone(),
+        });
+        section
+    }
+
+    /// The configured (target, region) pairs, sorted.
+    pub fn keys(&self) -> Vec<Key> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Replaces the configured (target, region) pairs, as after a reload: the
+    /// series of pairs that stay are kept untouched, those of pairs that go are
+    /// dropped (their error and duration series too), new pairs start pending
+    /// with zeroed error counters.
+    pub fn set_keys(&self, keys: Vec<Key>) {
+        let mut keys = keys;
+        keys.sort();
+        keys.dedup();
+        for section in self.exposed() {
+            section.set_keys(&keys);
+        }
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Records whether a reload of the targets file succeeded.
+    pub fn set_reload_result(&self, ok: bool) {
+        self.reload_ok.set(i64::from(ok));
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Keys some collector has not completed a call for yet (for `/readyz`).
+    pub fn pending(&self) -> Vec<Key> {
+        let mut pending: Vec<Key> = self.exposed().iter().flat_map(|s| s.pending()).collect();
+        pending.sort();
+        pending.dedup();
+        pending
+    }
+
+    fn exposed(&self) -> Vec<Arc<dyn Exposed>> {
+        self.sections
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|r| Arc::clone(&r.exposed))
+            .collect()
+    }
+
+    /// Every metric family as exposition text, sorted by name: the sections'
+    /// (values older than `stale_after` left out), written as text directly, and
+    /// the exporter's own, encoded by the `prometheus` crate.
+    fn families(&self) -> Vec<Family> {
+        let now = Instant::now();
+        let mut families: Vec<Family> = self
+            .exposed()
+            .iter()
+            .flat_map(|s| s.families(now))
+            .collect();
+        let encoder = prometheus::TextEncoder::new();
+        for mf in self.exporter.gather() {
+            // Encoding into a String only fails on invalid metric families, which
+            // the code never builds; a missing family beats a panic.
+            match encoder.encode_to_string(std::slice::from_ref(&mf)) {
+                Ok(text) => families.push(Family {
+                    name: mf.name().to_string(),
+                    text,
+                }),
+                Err(err) => {
+                    tracing::error!(family = mf.name(), error = %err, "encoding metrics failed")
+                }
+            }
+        }
+        families.sort_by(|a, b| a.name.cmp(&b.name));
+        families
+    }
+
+    /// The text exposition of every metric family, cached: scrapes get the same
+    /// bytes until a call result arrives, and even then the exposition is encoded
+    /// again only once the cached one is older than ten times what encoding it
+    /// cost (at most [`ENCODE_CACHE_TTL`]). With a few pollers that is well under a
+    /// millisecond; with a thousand pollers finishing calls all the time, it keeps
+    /// encoding to a tenth of the time instead of once per scrape. Without new
+    /// results the cache lives for [`ENCODE_CACHE_TTL`], which bounds how old the
+    /// `process_*` metrics and the staleness cut-off can be.
+    pub fn encode(&self) -> Bytes {
+        let generation = self.generation.load(Ordering::Acquire);
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(c) = cache.as_ref().filter(|c| {
+            let max_age = if c.generation == generation {
+                ENCODE_CACHE_TTL
+            } else {
+                (c.cost * 10).min(ENCODE_CACHE_TTL)
+            };
+            c.at.elapsed() < max_age
+        }) {
+            return c.body.clone();
+        }
+        let started = std::time::Instant::now();
+        let mut out = Vec::with_capacity(cache.as_ref().map_or(8 * 1024, |c| c.body.len() + 1024));
+        for family in self.families() {
+            out.extend_from_slice(family.text.as_bytes());
+        }
+        let body = Bytes::from(out);
+        *cache = Some(Encoded {
+            generation,
+            at: Instant::now(),
+            body: body.clone(),
+            cost: started.elapsed(),
+        });
+        body
+    }
+}
+
+/// A cached exposition.
+struct Encoded {
+    generation: u64,
+    at: Instant,
+    body: Bytes,
+    /// How long encoding it took.
+    cost: Duration,
+}
+
+#[cfg(target_os = "linux")]
+fn register_process_collector(registry: &Registry) -> Result<(), prometheus::Error> {
+    registry.register(Box::new(
+        prometheus::process_collector::ProcessCollector::for_self(),
+    ))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn register_process_collector(_: &Registry) -> Result<(), prometheus::Error> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::PollError;
+
+    /// A collector answer with one value, to test the store on its own.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Answer(f64);
+
+    const NAMES: Names = Names {
+        up: ("t_up", "1 if the last call succeeded."),
+        last_success: ("t_last_success_timestamp_seconds", "Last success."),
+        errors: ("t_errors_total", "Failed calls."),
+        durations: ("t_duration_seconds", "Call durations."),
+        values: &[("t_value", "The value.")],
+        help_note: " Cached.",
+    };
+
+    impl Output for Answer {
+        const NAMES: &'static Names = &NAMES;
+        fn write(&self, series: &mut Series<'_>, stale: bool) {
+            if !stale {
+                series.gauge("t_value", self.0);
+            }
+        }
+    }
+
+    fn store() -> Store {
+        Store::new(
+            vec![Key::new("t", "us-east-1")],
+            Duration::from_secs(600),
+            &BuildInfo {
+                version: "v".into(),
+                revision: "r".into(),
+            },
+            false,
+        )
+        .unwrap()
+    }
+
+    fn text(store: &Store) -> String {
+        String::from_utf8(store.encode().to_vec()).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failure_keeps_values_until_stale_then_drops_them() {
+        let s = store();
+        let answers = s.section::<Answer>();
+        let key = Key::new("t", "us-east-1");
+        answers.record(&key, &Ok(Answer(0.1)), Duration::from_millis(5), 1000.0);
+        let t = text(&s);
+        assert!(
+            t.contains("t_up{aws_region=\"us-east-1\",target=\"t\"} 1\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("t_value{aws_region=\"us-east-1\",target=\"t\"} 0.1\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("# HELP t_value The value. Cached.\n# TYPE t_value gauge\n"),
+            "{t}"
+        );
+
+        let throttled = Err(PollError::Throttled("x".into()));
+        answers.record(&key, &throttled, Duration::from_millis(5), 1060.0);
+        // Time stands still here: re-encoding waits for ten times its last cost.
+        tokio::time::advance(Duration::from_millis(100)).await;
+        let t = text(&s);
+        assert!(
+            t.contains("t_up{aws_region=\"us-east-1\",target=\"t\"} 0\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("t_value{aws_region=\"us-east-1\",target=\"t\"} 0.1\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains(
+                "t_last_success_timestamp_seconds{aws_region=\"us-east-1\",target=\"t\"} 1000\n"
+            ),
+            "{t}"
+        );
+        assert!(
+            t.contains(
+                "t_errors_total{aws_region=\"us-east-1\",reason=\"throttled\",target=\"t\"} 1\n"
+            ),
+            "{t}"
+        );
+
+        // 100 ms passed above: this makes the values exactly stale_after old.
+        tokio::time::advance(Duration::from_millis(599_900)).await;
+        assert!(
+            text(&s).contains("t_value{"),
+            "exactly stale_after old is still served"
+        );
+        // One scrape encoded the exposition: for ENCODE_CACHE_TTL the same bytes
+        // are served, then the stale values are gone.
+        tokio::time::advance(Duration::from_millis(1)).await;
+        assert!(text(&s).contains("t_value{"), "cached");
+        tokio::time::advance(ENCODE_CACHE_TTL).await;
+        let t = text(&s);
+        assert!(!t.contains("t_value"), "{t}");
+        assert!(
+            t.contains("t_up{aws_region=\"us-east-1\",target=\"t\"} 0\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains(
+                "t_last_success_timestamp_seconds{aws_region=\"us-east-1\",target=\"t\"} 1000\n"
+            ),
+            "{t}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_result_is_served_once_the_cache_is_ten_encodes_old() {
+        let s = store();
+        let answers = s.section::<Answer>();
+        let key = Key::new("t", "us-east-1");
+        answers.record(&key, &Ok(Answer(1.0)), Duration::ZERO, 1.0);
+        assert!(text(&s).contains("t_value{aws_region=\"us-east-1\",target=\"t\"} 1\n"));
+        answers.record(&key, &Ok(Answer(2.0)), Duration::ZERO, 2.0);
+        // Time stands still here: re-encoding waits for ten times its last cost.
+        tokio::time::advance(Duration::from_millis(100)).await;
+        assert!(text(&s).contains("t_value{aws_region=\"us-east-1\",target=\"t\"} 2\n"));
+    }
+
+    #[test]
+    fn pending_until_first_call_and_keys_follow_reloads() {
+        let s = store();
+        let answers = s.section::<Answer>();
+        assert!(
+            Arc::ptr_eq(&answers, &s.section::<Answer>()),
+            "one section per collector"
+        );
+        assert_eq!(s.pending(), vec![Key::new("t", "us-east-1")]);
+        assert!(!text(&s).contains("t_up{"));
+        answers.record(
+            &Key::new("t", "us-east-1"),
+            &Ok(Answer(1.0)),
+            Duration::ZERO,
+            1.0,
+        );
+        assert!(s.pending().is_empty());
+        s.set_keys(vec![Key::new("t", "us-east-1"), Key::new("u", "eu-west-1")]);
+        assert_eq!(s.pending(), vec![Key::new("u", "eu-west-1")]);
+        assert!(
+            answers.snapshot(&Key::new("t", "us-east-1")).is_some(),
+            "kept"
+        );
+        s.set_keys(vec![Key::new("u", "eu-west-1")]);
+        assert!(
+            answers.snapshot(&Key::new("t", "us-east-1")).is_none(),
+            "dropped"
+        );
+    }
+}

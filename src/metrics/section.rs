@@ -1,0 +1,308 @@
+//! One collector's part of the store: the last answer and the call statistics of
+//! every (target, region), and how they are written as metric families.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::text::{Family, Series, bool_value, write_sample};
+use crate::error::PollError;
+use crate::target::Key;
+
+/// Upper bounds of the call duration histogram buckets, in seconds.
+pub const DURATION_BUCKETS: [f64; 10] = [0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+/// What a collector's successful call yields, and how it is exported.
+pub trait Output: Clone + std::fmt::Debug + Send + Sync + 'static {
+    /// The names and HELP texts of the collector's series.
+    const NAMES: &'static Names;
+
+    /// Writes this answer's samples for one (target, region). `stale` says the
+    /// answer is older than `--poll.stale-after`: only what identifies it (not
+    /// values anyone would act on) may still be written.
+    fn write(&self, series: &mut Series<'_>, stale: bool);
+}
+
+/// How one collector's series are named: its health series, and the gauges its
+/// answers write (each with its HELP).
+#[derive(Debug)]
+pub struct Names {
+    /// 1 if the last call succeeded: name and HELP.
+    pub up: (&'static str, &'static str),
+    /// Unix time of the last successful call: name and HELP.
+    pub last_success: (&'static str, &'static str),
+    /// Failed calls by `reason`: name and HELP.
+    pub errors: (&'static str, &'static str),
+    /// Call durations: name and HELP.
+    pub durations: (&'static str, &'static str),
+    /// Every gauge [`Output::write`] may write: name and HELP.
+    pub values: &'static [(&'static str, &'static str)],
+    /// Appended to the HELP of `up`, `last_success` and every value.
+    pub help_note: &'static str,
+}
+
+/// The last successful answer of one (target, region).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed<O> {
+    /// What the call returned.
+    pub value: O,
+    /// When the answer arrived, on the monotonic clock (for staleness).
+    pub at: Instant,
+    /// When the answer arrived, as Unix seconds (for the exported timestamp).
+    pub unix_seconds: f64,
+}
+
+/// Everything exported for one (target, region), replaced whole after every call.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot<O> {
+    /// Whether the last call succeeded.
+    pub up: bool,
+    /// The last successful answer, kept while calls fail until it is stale.
+    pub last_success: Option<Observed<O>>,
+    /// Why the last call failed, when it did.
+    pub last_error: Option<PollError>,
+}
+
+/// What a section keeps of one (target, region).
+#[derive(Debug)]
+struct Slot<O> {
+    /// The last call's outcome; `None` until the first call.
+    snapshot: Option<Arc<Snapshot<O>>>,
+    /// Failed calls by reason, in the order of [`PollError::REASONS`].
+    errors: [u64; PollError::REASONS.len()],
+    /// Call durations: cumulative counts per bucket of [`DURATION_BUCKETS`].
+    buckets: [u64; DURATION_BUCKETS.len()],
+    /// Calls made.
+    calls: u64,
+    /// Seconds spent in calls.
+    seconds: f64,
+}
+
+impl<O> Default for Slot<O> {
+    fn default() -> Self {
+        Slot {
+            snapshot: None,
+            errors: [0; PollError::REASONS.len()],
+            buckets: [0; DURATION_BUCKETS.len()],
+            calls: 0,
+            seconds: 0.0,
+        }
+    }
+}
+
+/// The results of one collector for every configured (target, region).
+#[derive(Debug)]
+pub struct Section<O: Output> {
+    slots: RwLock<BTreeMap<Key, Slot<O>>>,
+    stale_after: Duration,
+    /// The store's change counter: bumped by every record.
+    generation: Arc<AtomicU64>,
+}
+
+impl<O: Output> Section<O> {
+    pub(super) fn new(keys: &[Key], stale_after: Duration, generation: Arc<AtomicU64>) -> Self {
+        let section = Section {
+            slots: RwLock::new(BTreeMap::new()),
+            stale_after,
+            generation,
+        };
+        section.set_keys(keys);
+        section
+    }
+
+    /// Records the outcome of one call, replacing the snapshot of `key` whole.
+    /// `unix_seconds` is the wall-clock time of the answer. Outcomes for keys no
+    /// longer configured (a poller stopped by a reload mid-call) are dropped.
+    pub fn record(
+        &self,
+        key: &Key,
+        outcome: &Result<O, PollError>,
+        took: Duration,
+        unix_seconds: f64,
+    ) {
+        let mut map = self.write_map();
+        let Some(slot) = map.get_mut(key) else {
+            return;
+        };
+        let seconds = took.as_secs_f64();
+        slot.calls += 1;
+        slot.seconds += seconds;
+        for (count, bound) in slot.buckets.iter_mut().zip(DURATION_BUCKETS) {
+            if seconds <= bound {
+                *count += 1;
+            }
+        }
+        let previous = slot.snapshot.take();
+        let next = match outcome {
+            Ok(value) => Snapshot {
+                up: true,
+                last_success: Some(Observed {
+                    value: value.clone(),
+                    at: Instant::now(),
+                    unix_seconds,
+                }),
+                last_error: None,
+            },
+            Err(err) => {
+                if let Some(i) = PollError::REASONS.iter().position(|r| *r == err.reason()) {
+                    slot.errors[i] += 1;
+                }
+                Snapshot {
+                    up: false,
+                    last_success: previous.and_then(|p| p.last_success.clone()),
+                    last_error: Some(err.clone()),
+                }
+            }
+        };
+        slot.snapshot = Some(Arc::new(next));
+        drop(map);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// The current snapshot of `key`, if it has been polled.
+    pub fn snapshot(&self, key: &Key) -> Option<Arc<Snapshot<O>>> {
+        self.read_map().get(key)?.snapshot.clone()
+    }
+
+    fn read_map(&self) -> RwLockReadGuard<'_, BTreeMap<Key, Slot<O>>> {
+        // A writer never panics while holding the lock, but if one did the data
+        // is still whole snapshots: keep serving them.
+        self.slots.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write_map(&self) -> RwLockWriteGuard<'_, BTreeMap<Key, Slot<O>>> {
+        self.slots.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// What the store needs of a section, whatever its collector.
+pub(super) trait Exposed: Send + Sync {
+    /// Makes the configured (target, region) pairs `keys`: pairs that stay keep
+    /// their series, pairs that go lose them, new pairs start pending with every
+    /// error counter at zero (so rate() and increase() work from the first failure).
+    fn set_keys(&self, keys: &[Key]);
+    /// Pairs not called yet.
+    fn pending(&self) -> Vec<Key>;
+    /// Every family of this section as of `now`.
+    fn families(&self, now: Instant) -> Vec<Family>;
+}
+
+impl<O: Output> Exposed for Section<O> {
+    fn set_keys(&self, keys: &[Key]) {
+        let mut map = self.write_map();
+        let wanted: std::collections::BTreeSet<&Key> = keys.iter().collect();
+        map.retain(|k, _| wanted.contains(k));
+        for key in wanted {
+            map.entry(key.clone()).or_default();
+        }
+        drop(map);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    fn pending(&self) -> Vec<Key> {
+        self.read_map()
+            .iter()
+            .filter(|(_, slot)| slot.snapshot.is_none())
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    fn families(&self, now: Instant) -> Vec<Family> {
+        let names = O::NAMES;
+        let map = self.read_map();
+        let mut families = call_families(names, &map);
+        // Samples by metric name; the map's (target, region) order is kept.
+        let mut by_name: BTreeMap<&'static str, String> = BTreeMap::new();
+        for (key, slot) in map.iter() {
+            let Some(snap) = &slot.snapshot else {
+                continue;
+            };
+            let mut series = Series::new(&mut by_name, key);
+            series.gauge(names.up.0, bool_value(snap.up));
+            if let Some(obs) = &snap.last_success {
+                series.gauge(names.last_success.0, obs.unix_seconds);
+                let stale = now.saturating_duration_since(obs.at) > self.stale_after;
+                obs.value.write(&mut series, stale);
+            }
+        }
+        drop(map);
+        let gauges = [names.up, names.last_success]
+            .into_iter()
+            .chain(names.values.iter().copied());
+        for (name, help) in gauges {
+            if let Some(samples) = by_name.remove(name) {
+                let help = format!("{help}{}", names.help_note);
+                families.push(Family::new(name, &help, "gauge", &samples));
+            }
+        }
+        families
+    }
+}
+
+/// The error counters and call duration histograms of a section, as the
+/// `prometheus` crate would encode them: series ordered by their label values in
+/// label name order (`aws_region`, then `reason`, then `target`).
+fn call_families<O>(names: &Names, map: &BTreeMap<Key, Slot<O>>) -> Vec<Family> {
+    let mut keys: Vec<(&Key, &Slot<O>)> = map.iter().collect();
+    keys.sort_by(|a, b| (&a.0.region, &a.0.target).cmp(&(&b.0.region, &b.0.target)));
+
+    let (name, help) = names.errors;
+    let mut errors = String::new();
+    let mut rows: Vec<(&str, &str, &str, u64)> =
+        Vec::with_capacity(keys.len() * PollError::REASONS.len());
+    for (key, slot) in &keys {
+        for (reason, n) in PollError::REASONS.iter().zip(slot.errors) {
+            rows.push((&key.region, reason, &key.target, n));
+        }
+    }
+    rows.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    for (region, reason, target, count) in rows {
+        write_sample(
+            &mut errors,
+            name,
+            &[
+                ("aws_region", region),
+                ("reason", reason),
+                ("target", target),
+            ],
+            count as f64,
+        );
+    }
+    let errors = Family::new(name, help, "counter", &errors);
+
+    let (name, help) = names.durations;
+    let mut durations = String::new();
+    // Names and `le` values are the same for every key: format them once.
+    let (bucket, sum, count) = (
+        format!("{name}_bucket"),
+        format!("{name}_sum"),
+        format!("{name}_count"),
+    );
+    let bounds: Vec<String> = DURATION_BUCKETS.iter().map(f64::to_string).collect();
+    for (key, slot) in &keys {
+        let [region, target] = [
+            ("aws_region", key.region.as_str()),
+            ("target", key.target.as_str()),
+        ];
+        for (n, le) in slot.buckets.iter().zip(&bounds) {
+            write_sample(
+                &mut durations,
+                &bucket,
+                &[region, target, ("le", le)],
+                *n as f64,
+            );
+        }
+        write_sample(
+            &mut durations,
+            &bucket,
+            &[region, target, ("le", "+Inf")],
+            slot.calls as f64,
+        );
+        write_sample(&mut durations, &sum, &[region, target], slot.seconds);
+        write_sample(&mut durations, &count, &[region, target], slot.calls as f64);
+    }
+    vec![errors, Family::new(name, help, "histogram", &durations)]
+}
