@@ -1,0 +1,330 @@
+//! The web configuration file (`--web.config.file`): TLS, basic authentication,
+//! response headers and a rate limit, in the format of the Prometheus
+//! exporter-toolkit, so a file written for any Prometheus exporter works here.
+//!
+//! [`load`] reads and validates the file (and the certificate files it names) into
+//! a [`WebState`]; [`Watcher`] re-reads them when their content changes, keeping
+//! the last good state when a new one is invalid. [`Authenticator`] checks basic
+//! auth credentials against the bcrypt hashes, caching successful checks.
+//!
+//! Secrets (private keys, bcrypt hashes, passwords) are never formatted: the types
+//! that hold them implement `Debug` by hand.
+
+mod auth;
+mod rate_limit;
+mod tls;
+mod watcher;
+
+use tls::tls_config;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::header::{HeaderName, HeaderValue};
+use serde::Deserialize;
+
+pub use auth::{AuthOutcome, Authenticator};
+pub use rate_limit::RateLimiter;
+pub use watcher::{RECHECK_INTERVAL, Watcher};
+
+/// Response headers the file may set, as in the exporter-toolkit.
+pub const ALLOWED_HEADERS: [&str; 5] = [
+    "Content-Security-Policy",
+    "Strict-Transport-Security",
+    "X-Content-Type-Options",
+    "X-Frame-Options",
+    "X-XSS-Protection",
+];
+
+/// A problem with the web config file. The message names the key and what to do.
+#[derive(Debug, thiserror::Error)]
+#[error("web config file {path}: {message}")]
+pub struct WebConfigError {
+    /// The file given with `--web.config.file`.
+    pub path: PathBuf,
+    /// What is wrong and what to do.
+    pub message: String,
+}
+
+/// The file as written, in the exporter-toolkit's format.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    tls_server_config: Option<TlsFile>,
+    http_server_config: Option<HttpFile>,
+    basic_auth_users: Option<BTreeMap<String, String>>,
+    rate_limit: Option<RateLimitFile>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TlsFile {
+    cert: Option<String>,
+    key: Option<String>,
+    client_ca: Option<String>,
+    cert_file: Option<PathBuf>,
+    key_file: Option<PathBuf>,
+    client_ca_file: Option<PathBuf>,
+    client_auth_type: Option<String>,
+    client_allowed_sans: Option<Vec<String>>,
+    min_version: Option<String>,
+    max_version: Option<String>,
+    cipher_suites: Option<Vec<String>>,
+    prefer_server_cipher_suites: Option<bool>,
+    curve_preferences: Option<Vec<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct HttpFile {
+    http2: Option<bool>,
+    headers: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RateLimitFile {
+    interval: Option<String>,
+    burst: Option<u32>,
+}
+
+/// Everything the HTTP server needs from the web config file.
+#[derive(Default)]
+pub struct WebState {
+    /// TLS settings; plain HTTP when `None`.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Users and their bcrypt hashes; no authentication when empty.
+    users: BTreeMap<String, String>,
+    /// Headers added to every response.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Requests allowed per interval, if limited.
+    pub rate_limit: Option<RateLimiter>,
+}
+
+impl std::fmt::Debug for WebState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebState")
+            .field("tls", &self.tls.is_some())
+            .field("users", &self.users.keys().collect::<Vec<_>>())
+            .field("headers", &self.headers)
+            .field("rate_limit", &self.rate_limit)
+            .finish()
+    }
+}
+
+impl WebState {
+    /// Whether requests must carry basic auth credentials.
+    pub fn requires_auth(&self) -> bool {
+        !self.users.is_empty()
+    }
+
+    /// A one-line summary for the start-up log: never secrets.
+    pub fn summary(&self) -> String {
+        format!(
+            "tls={} basic_auth_users={} headers={} rate_limit={}",
+            self.tls.is_some(),
+            self.users.len(),
+            self.headers.len(),
+            self.rate_limit.is_some()
+        )
+    }
+}
+
+/// Reads, parses and validates the web config file at `path`, with the
+/// certificate and key files it names (relative to the file's directory).
+pub fn load(path: &Path) -> Result<WebState, WebConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| WebConfigError {
+        path: path.to_path_buf(),
+        message: format!("cannot read it: {e}"),
+    })?;
+    parse(path, &text)
+}
+
+/// Parses and validates the text of a web config file; files it names are read
+/// relative to the directory of `path`.
+pub fn parse(path: &Path, text: &str) -> Result<WebState, WebConfigError> {
+    let err = |message: String| WebConfigError {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file: FileConfig = if text.trim().is_empty() {
+        FileConfig::default()
+    } else {
+        serde_yaml_ng::from_str::<Option<FileConfig>>(text)
+            .map_err(|e| err(crate::parse::redact_yaml_error(&e.to_string())))?
+            .unwrap_or_default()
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tls = match file.tls_server_config {
+        Some(tls) => tls_config(tls, dir).map_err(err)?,
+        None => None,
+    };
+    let users = file.basic_auth_users.unwrap_or_default();
+    for (user, hash) in &users {
+        if user.is_empty() || user.contains(':') {
+            return Err(err(format!(
+                "basic_auth_users: user name {user:?} must be non-empty and hold no ':'"
+            )));
+        }
+        if hash.parse::<bcrypt::HashParts>().is_err() {
+            return Err(err(format!(
+                "basic_auth_users: the password of user {user:?} is not a bcrypt hash; \
+                 create one with `htpasswd -nBC 10 \"\" | tr -d ':\\n'`"
+            )));
+        }
+    }
+    let mut headers = Vec::new();
+    if let Some(http) = file.http_server_config {
+        // `http2` only allows HTTP/2; this server speaks HTTP/1.1, which every
+        // Prometheus uses to scrape, so both values are honoured.
+        let _ = http.http2;
+        for (name, value) in http.headers.unwrap_or_default() {
+            headers.push(header(&name, &value).map_err(err)?);
+        }
+    }
+    let rate_limit = match file.rate_limit {
+        None => None,
+        Some(r) => {
+            let interval = match r.interval.as_deref().map(str::trim) {
+                None | Some("") | Some("0") | Some("0s") => Duration::ZERO,
+                Some(text) => humantime::parse_duration(text).map_err(|e| {
+                    err(format!(
+                        "rate_limit.interval: {text:?}: {e} (expected a duration such as 1s or 100ms)"
+                    ))
+                })?,
+            };
+            if interval.is_zero() {
+                None
+            } else {
+                Some(RateLimiter::new(interval, r.burst.unwrap_or(0)))
+            }
+        }
+    };
+    Ok(WebState {
+        tls,
+        users,
+        headers,
+        rate_limit,
+    })
+}
+
+fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let Some(canonical) = ALLOWED_HEADERS
+        .iter()
+        .find(|h| h.eq_ignore_ascii_case(name))
+    else {
+        return Err(format!(
+            "http_server_config.headers: setting {name:?} is not allowed; allowed headers are {}",
+            ALLOWED_HEADERS.join(", ")
+        ));
+    };
+    let allowed: &[&str] = match *canonical {
+        "X-Frame-Options" => &["deny", "sameorigin"],
+        "X-Content-Type-Options" => &["nosniff"],
+        _ => &[],
+    };
+    if !allowed.is_empty() && !allowed.iter().any(|a| a.eq_ignore_ascii_case(value)) {
+        return Err(format!(
+            "http_server_config.headers.{canonical}: {value:?} is not allowed; use {}",
+            allowed.join(" or ")
+        ));
+    }
+    let value = HeaderValue::from_str(value).map_err(|_| {
+        format!("http_server_config.headers.{canonical}: {value:?} is not a valid header value")
+    })?;
+    Ok((HeaderName::from_static(lower(canonical)), value))
+}
+
+fn lower(name: &'static str) -> &'static str {
+    match name {
+        "Content-Security-Policy" => "content-security-policy",
+        "Strict-Transport-Security" => "strict-transport-security",
+        "X-Content-Type-Options" => "x-content-type-options",
+        "X-Frame-Options" => "x-frame-options",
+        _ => "x-xss-protection",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_text(text: &str) -> Result<WebState, String> {
+        parse(Path::new("/nonexistent/web.yml"), text).map_err(|e| e.message)
+    }
+
+    #[test]
+    fn empty_file_means_plain_http_without_auth() {
+        let state = parse_text("").unwrap();
+        assert!(state.tls.is_none());
+        assert!(!state.requires_auth());
+        let state = parse_text("tls_server_config: {}\n").unwrap();
+        assert!(state.tls.is_none());
+    }
+
+    #[test]
+    fn unknown_and_unsupported_keys_are_named() {
+        let err = parse_text("tls_server_config:\n  cert_fille: x\n").unwrap_err();
+        assert!(err.contains("unknown field `cert_fille`"), "{err}");
+        let err = parse_text("basic_auth_user:\n  a: b\n").unwrap_err();
+        assert!(err.contains("unknown field `basic_auth_user`"), "{err}");
+        let err = parse_text("tls_server_config:\n  client_allowed_sans: [a]\n").unwrap_err();
+        assert!(
+            err.contains("client_allowed_sans is not supported"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_values_get_clear_errors() {
+        let cases = [
+            (
+                "basic_auth_users:\n  alice: secret\n",
+                "the password of user \"alice\" is not a bcrypt hash",
+            ),
+            (
+                "http_server_config:\n  headers:\n    Server: x\n",
+                "setting \"Server\" is not allowed",
+            ),
+            (
+                "http_server_config:\n  headers:\n    X-Frame-Options: allow\n",
+                "X-Frame-Options: \"allow\" is not allowed; use deny or sameorigin",
+            ),
+            (
+                "tls_server_config:\n  cert_file: a.pem\n",
+                "key_file (or key) is missing",
+            ),
+            (
+                "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n",
+                "tls_server_config.cert_file: cannot read /nonexistent/cert.pem",
+            ),
+            (
+                "tls_server_config:\n  client_auth_type: RequireAndVerifyClientCert\n",
+                "client authentication needs TLS",
+            ),
+            (
+                "rate_limit:\n  interval: fast\n",
+                "rate_limit.interval: \"fast\"",
+            ),
+        ];
+        for (text, want) in cases {
+            let err = parse_text(text).unwrap_err();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn headers_are_canonical_and_checked() {
+        let state = parse_text(
+            "http_server_config:\n  http2: false\n  headers:\n    x-content-type-options: nosniff\n    Strict-Transport-Security: max-age=31536000\n",
+        )
+        .unwrap();
+        let names: Vec<&str> = state.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["strict-transport-security", "x-content-type-options"]
+        );
+    }
+}
