@@ -69,3 +69,57 @@ pub fn redact_yaml_error(message: &str) -> String {
     out.push_str(rest);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_errors_do_not_echo_values() {
+        assert_eq!(
+            redact_yaml_error(
+                "a: invalid type: string \"s3cr\\\"et\", expected a map at line 1 column 4"
+            ),
+            "a: invalid type: a string, expected a map at line 1 column 4"
+        );
+        assert_eq!(redact_yaml_error("no values here"), "no values here");
+        assert_eq!(redact_yaml_error("string \"unterminated"), "a string");
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert!(parse_duration("soon").is_err());
+        // A bare number suggests units the interval flags accept, never `5ms`.
+        assert_eq!(
+            parse_duration("5"),
+            Err("\"5\" has no unit: write 5s for seconds or 5m for minutes".into())
+        );
+        assert!(parse_duration("5s").is_ok() && parse_duration("5m").is_ok());
+    }
+
+    #[test]
+    fn region_codes() {
+        for ok in [
+            "us-east-1",
+            "eu-west-2",
+            "us-gov-west-1",
+            "ap-southeast-5",
+            "cn-north-1",
+        ] {
+            assert_eq!(validate_region(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "",
+            "us-east",
+            "useast1",
+            "us-east-1a",
+            "US-EAST-1",
+            "u-east-1",
+        ] {
+            assert!(validate_region(bad).is_err(), "{bad}");
+        }
+    }
+}

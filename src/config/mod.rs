@@ -5,15 +5,18 @@
 //! its targets replace that default one, and `--aws.regions` becomes the region list
 //! of every file target that does not list its own.
 
+mod flags;
+mod targets;
+
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+pub use flags::{Cli, LogFormat, LogLevel};
+pub use targets::parse_targets;
 
-use crate::parse::{parse_duration, redact_yaml_error, validate_region};
-use crate::target::{Api, Credentials, DEFAULT_SESSION_NAME, Target};
-use serde::Deserialize;
+use crate::parse::validate_region;
+use crate::target::{Api, Credentials, Target};
 
 /// The port the exporter listens on by default. It lies outside the 9100-9999 range
 /// that Prometheus exporters conventionally share (now fully allocated) and is not
@@ -32,120 +35,6 @@ pub const DEMO_TARGET: &str = "demo";
 
 /// The `target` label of the single target polled when no config file is given.
 pub const DEFAULT_TARGET: &str = "default";
-
-/// Polls `GetAccount` of Amazon Pinpoint Email / SES for each configured AWS account
-/// and region in the background, and serves the sending quota, send rate, sending
-/// and production-access flags and the enforcement status (HEALTHY, PROBATION,
-/// SHUTDOWN) as Prometheus metrics.
-///
-/// Credentials and endpoints come from the standard AWS chain (AWS_* environment
-/// variables, profiles, SSO, web identity / IRSA, ECS, EC2 instance profile).
-#[derive(Debug, Parser)]
-#[command(name = "pinpoint-email-exporter", version, about, long_about)]
-pub struct Cli {
-    /// Address to listen on for HTTP requests: HOST:PORT, or :PORT for all IPv4 interfaces.
-    #[arg(long = "web.listen-address", value_name = "ADDR", default_value_t = format!(":{DEFAULT_PORT}"))]
-    pub listen_address: String,
-
-    /// Path under which to expose metrics.
-    #[arg(
-        long = "web.telemetry-path",
-        value_name = "PATH",
-        default_value = "/metrics"
-    )]
-    pub telemetry_path: String,
-
-    /// Maximum number of HTTP connections open at once; when all are taken, the
-    /// connection idle the longest is closed to make room for a new one.
-    #[arg(long = "web.max-connections", value_name = "N", default_value_t = 256)]
-    pub max_connections: usize,
-
-    /// Web config file enabling TLS, basic authentication, response headers and a
-    /// rate limit, in the format of the Prometheus exporter-toolkit. Changes to it
-    /// and to the files it names apply without a restart.
-    #[arg(long = "web.config.file", value_name = "FILE")]
-    pub web_config_file: Option<PathBuf>,
-
-    /// AWS regions to poll, comma separated (e.g. us-east-1,eu-west-1). Default: the
-    /// region of the standard AWS config chain (AWS_REGION, profile). Applies to every
-    /// target of --config.file that lists no regions of its own.
-    #[arg(long = "aws.regions", value_name = "REGIONS", value_delimiter = ',')]
-    pub regions: Vec<String>,
-
-    /// API to call: pinpoint-email (GET /v1/email/account), sesv2 (GET
-    /// /v2/email/account, with more values), or auto (Pinpoint Email until it answers
-    /// that the operation is gone, then SES v2). Default for targets of --config.file
-    /// that set no `api`.
-    #[arg(long = "aws.api", value_name = "API", value_enum, default_value_t = Api::PinpointEmail)]
-    pub api: Api,
-
-    /// Time between two polls of one target and region (e.g. 30s, 5m) [default: 60s, or 5s
-    /// with --demo]
-    #[arg(long = "poll.interval", value_name = "DURATION", value_parser = parse_duration)]
-    pub poll_interval: Option<Duration>,
-
-    /// Time limit of one GetAccount call, connecting and credential lookup included
-    /// [default: 10s, or --poll.interval if shorter]
-    #[arg(long = "poll.timeout", value_name = "DURATION", value_parser = parse_duration)]
-    pub poll_timeout: Option<Duration>,
-
-    /// Upper bound of the exponential backoff after throttling, server, timeout and
-    /// network errors [default: 10m or --poll.interval if longer; 10s with --demo]
-    #[arg(long = "poll.max-backoff", value_name = "DURATION", value_parser = parse_duration)]
-    pub poll_max_backoff: Option<Duration>,
-
-    /// How long the account values of a target and region keep being served after
-    /// its last successful poll while polls fail; after that they disappear and only
-    /// pinpoint_email_up and pinpoint_email_last_success_timestamp_seconds remain
-    /// [default: 1h, or twice --poll.interval if longer]
-    #[arg(long = "poll.stale-after", value_name = "DURATION", value_parser = parse_duration)]
-    pub poll_stale_after: Option<Duration>,
-
-    /// YAML file listing the targets (AWS accounts) to poll, each with a name, its
-    /// regions and how to get its credentials. See the README for the format.
-    #[arg(long = "config.file", value_name = "FILE")]
-    pub config_file: Option<PathBuf>,
-
-    /// Demo: poll a built-in simulator of the AWS API, playing a scenario whose
-    /// account states change every few seconds, instead of AWS. Needs no AWS account
-    /// or credentials.
-    #[arg(long = "demo", conflicts_with_all = ["regions", "config_file"])]
-    pub demo: bool,
-
-    /// Validate the flags and the config file, print what would be polled, and exit.
-    #[arg(long = "config.check")]
-    pub config_check: bool,
-
-    /// Only log messages with the given severity or above.
-    #[arg(long = "log.level", value_name = "LEVEL", value_enum, default_value_t = LogLevel::Info)]
-    pub log_level: LogLevel,
-
-    /// Output format of log messages.
-    #[arg(long = "log.format", value_name = "FORMAT", value_enum, default_value_t = LogFormat::Logfmt)]
-    pub log_format: LogFormat,
-}
-
-/// Log severities accepted by `--log.level`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogLevel {
-    /// Every poll and its outcome.
-    Debug,
-    /// Start-up, changes of state and recoveries.
-    Info,
-    /// Failures.
-    Warn,
-    /// Only what stops the exporter from working.
-    Error,
-}
-
-/// Log output formats accepted by `--log.format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    /// `key=value` pairs, one line per event.
-    Logfmt,
-    /// One JSON object per line.
-    Json,
-}
 
 /// A configuration problem. Its message names the problem and what to do; the
 /// binary prints it and exits with code 2.
@@ -307,26 +196,6 @@ pub struct Config {
     pub flag_api: Api,
 }
 
-/// The targets file, as written by the user.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileConfig {
-    targets: Vec<FileTarget>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileTarget {
-    name: String,
-    #[serde(default)]
-    regions: Vec<String>,
-    profile: Option<String>,
-    role_arn: Option<String>,
-    external_id: Option<String>,
-    role_session_name: Option<String>,
-    api: Option<Api>,
-}
-
 impl Config {
     /// Validates parsed flags and reads the config file they name.
     pub fn from_cli(cli: Cli) -> Result<Config, ConfigError> {
@@ -437,116 +306,6 @@ impl Config {
     }
 }
 
-/// Parses and validates the text of a targets file. `default_regions` (from
-/// `--aws.regions`) fills in targets that list no regions, `default_api` (from
-/// `--aws.api`) targets that set no `api`.
-pub fn parse_targets(
-    path: &Path,
-    text: &str,
-    default_regions: &[String],
-    default_api: Api,
-) -> Result<Vec<Target>, ConfigError> {
-    let parse_err = |message: String| ConfigError::Parse {
-        path: path.to_path_buf(),
-        message,
-    };
-    let blank = text
-        .lines()
-        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
-    if blank {
-        return Err(parse_err(
-            "the file is empty; it must contain a `targets:` list (see the README)".into(),
-        ));
-    }
-    let file: FileConfig =
-        serde_yaml_ng::from_str(text).map_err(|e| parse_err(redact_yaml_error(&e.to_string())))?;
-    let invalid = |field: String, message: String| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        field,
-        message,
-    };
-    if file.targets.is_empty() {
-        return Err(invalid(
-            "targets".into(),
-            "the list is empty; add at least one target".into(),
-        ));
-    }
-
-    let mut targets: Vec<Target> = Vec::with_capacity(file.targets.len());
-    for (i, t) in file.targets.into_iter().enumerate() {
-        let at = |field: &str| format!("targets[{i}].{field}");
-        validate_target_name(&t.name).map_err(|m| invalid(at("name"), m))?;
-        if targets.iter().any(|prev| prev.name == t.name) {
-            return Err(invalid(
-                at("name"),
-                format!(
-                    "duplicate target name {:?}; each name must be unique because it becomes the `target` label",
-                    t.name
-                ),
-            ));
-        }
-        for (j, region) in t.regions.iter().enumerate() {
-            validate_region(region).map_err(|m| invalid(at(&format!("regions[{j}]")), m))?;
-        }
-        let regions = if t.regions.is_empty() {
-            default_regions.to_vec()
-        } else {
-            dedup(t.regions)
-        };
-        if t.profile.as_ref().is_some_and(|p| p.trim().is_empty()) {
-            return Err(invalid(
-                at("profile"),
-                "must not be empty; remove the key to use the default credential chain".into(),
-            ));
-        }
-        let credentials = match t.role_arn {
-            None => {
-                if t.external_id.is_some() {
-                    return Err(invalid(
-                        at("external_id"),
-                        "is only used with role_arn; add role_arn or remove external_id".into(),
-                    ));
-                }
-                if t.role_session_name.is_some() {
-                    return Err(invalid(
-                        at("role_session_name"),
-                        "is only used with role_arn; add role_arn or remove role_session_name"
-                            .into(),
-                    ));
-                }
-                match t.profile {
-                    Some(p) => Credentials::Profile(p),
-                    None => Credentials::DefaultChain,
-                }
-            }
-            Some(role_arn) => {
-                validate_role_arn(&role_arn).map_err(|m| invalid(at("role_arn"), m))?;
-                if let Some(id) = &t.external_id {
-                    validate_external_id(id).map_err(|m| invalid(at("external_id"), m))?;
-                }
-                let session_name = t
-                    .role_session_name
-                    .unwrap_or_else(|| DEFAULT_SESSION_NAME.to_string());
-                validate_session_name(&session_name)
-                    .map_err(|m| invalid(at("role_session_name"), m))?;
-                Credentials::AssumeRole {
-                    role_arn,
-                    external_id: t.external_id,
-                    session_name,
-                    source_profile: t.profile,
-                }
-            }
-        };
-        targets.push(Target {
-            name: t.name,
-            regions,
-            credentials,
-            api: t.api.unwrap_or(default_api),
-        });
-    }
-    Ok(targets)
-}
-
 fn dedup(items: Vec<String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(items.len());
     for item in items {
@@ -641,90 +400,16 @@ fn validate_poll(p: &PollSettings) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn validate_target_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{name:?} must be 1 to 64 characters of letters, digits, '_', '-' and '.'"
-        ))
-    }
-}
-
-fn validate_role_arn(arn: &str) -> Result<(), String> {
-    // arn:PARTITION:iam::ACCOUNT:role/PATH/NAME
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let ok = parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[2] == "iam"
-        && parts[3].is_empty()
-        && parts[4].len() == 12
-        && parts[4].bytes().all(|b| b.is_ascii_digit())
-        && parts[5].starts_with("role/")
-        && parts[5].len() > "role/".len();
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{arn:?} is not an IAM role ARN such as arn:aws:iam::111122223333:role/pinpoint-email-exporter"
-        ))
-    }
-}
-
-fn validate_external_id(id: &str) -> Result<(), String> {
-    // The limits STS documents for ExternalId.
-    let ok = (2..=1224).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@:/-_".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err("must be 2 to 1224 characters of letters, digits and +=,.@:/-_".into())
-    }
-}
-
-fn validate_session_name(name: &str) -> Result<(), String> {
-    // The limits STS documents for RoleSessionName.
-    let ok = (2..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{name:?} must be 2 to 64 characters of letters, digits and +=,.@-_"
-        ))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+    use std::path::Path;
 
     fn cli(args: &[&str]) -> Cli {
         let mut all = vec!["pinpoint-email-exporter"];
         all.extend_from_slice(args);
         Cli::try_parse_from(all).expect("flags parse")
-    }
-
-    #[test]
-    fn yaml_errors_do_not_echo_values() {
-        assert_eq!(
-            redact_yaml_error(
-                "a: invalid type: string \"s3cr\\\"et\", expected a map at line 1 column 4"
-            ),
-            "a: invalid type: a string, expected a map at line 1 column 4"
-        );
-        assert_eq!(redact_yaml_error("no values here"), "no values here");
-        assert_eq!(redact_yaml_error("string \"unterminated"), "a string");
     }
 
     #[test]
@@ -776,20 +461,6 @@ mod tests {
         let e = Cli::try_parse_from(["x", "--demo", "--aws.regions", "us-east-1"]).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("cannot be used with"), "{e}");
-    }
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
-        assert!(parse_duration("soon").is_err());
-        // A bare number suggests units the interval flags accept, never `5ms`.
-        assert_eq!(
-            parse_duration("5"),
-            Err("\"5\" has no unit: write 5s for seconds or 5m for minutes".into())
-        );
-        assert!(parse_duration("5s").is_ok() && parse_duration("5m").is_ok());
     }
 
     #[test]
@@ -871,29 +542,6 @@ mod tests {
         assert!(e.to_string().contains("expected a duration such as 30s"));
         let e = Cli::try_parse_from(["x", "--log.level", "verbose"]).unwrap_err();
         assert_eq!(e.exit_code(), 2);
-    }
-
-    #[test]
-    fn region_codes() {
-        for ok in [
-            "us-east-1",
-            "eu-west-2",
-            "us-gov-west-1",
-            "ap-southeast-5",
-            "cn-north-1",
-        ] {
-            assert_eq!(validate_region(ok), Ok(()), "{ok}");
-        }
-        for bad in [
-            "",
-            "us-east",
-            "useast1",
-            "us-east-1a",
-            "US-EAST-1",
-            "u-east-1",
-        ] {
-            assert!(validate_region(bad).is_err(), "{bad}");
-        }
     }
 
     /// Table test over `testdata/config/*.ok.yml` and `*.bad.yml`: each `.bad.yml`

@@ -1,0 +1,124 @@
+//! The command-line flags, as clap parses them; `--help` is their doc comments.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use super::DEFAULT_PORT;
+use crate::parse::parse_duration;
+use crate::target::Api;
+
+/// Polls `GetAccount` of Amazon Pinpoint Email / SES for each configured AWS account
+/// and region in the background, and serves the sending quota, send rate, sending
+/// and production-access flags and the enforcement status (HEALTHY, PROBATION,
+/// SHUTDOWN) as Prometheus metrics.
+///
+/// Credentials and endpoints come from the standard AWS chain (AWS_* environment
+/// variables, profiles, SSO, web identity / IRSA, ECS, EC2 instance profile).
+#[derive(Debug, Parser)]
+#[command(name = "pinpoint-email-exporter", version, about, long_about)]
+pub struct Cli {
+    /// Address to listen on for HTTP requests: HOST:PORT, or :PORT for all IPv4 interfaces.
+    #[arg(long = "web.listen-address", value_name = "ADDR", default_value_t = format!(":{DEFAULT_PORT}"))]
+    pub listen_address: String,
+
+    /// Path under which to expose metrics.
+    #[arg(
+        long = "web.telemetry-path",
+        value_name = "PATH",
+        default_value = "/metrics"
+    )]
+    pub telemetry_path: String,
+
+    /// Maximum number of HTTP connections open at once; when all are taken, the
+    /// connection idle the longest is closed to make room for a new one.
+    #[arg(long = "web.max-connections", value_name = "N", default_value_t = 256)]
+    pub max_connections: usize,
+
+    /// Web config file enabling TLS, basic authentication, response headers and a
+    /// rate limit, in the format of the Prometheus exporter-toolkit. Changes to it
+    /// and to the files it names apply without a restart.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
+
+    /// AWS regions to poll, comma separated (e.g. us-east-1,eu-west-1). Default: the
+    /// region of the standard AWS config chain (AWS_REGION, profile). Applies to every
+    /// target of --config.file that lists no regions of its own.
+    #[arg(long = "aws.regions", value_name = "REGIONS", value_delimiter = ',')]
+    pub regions: Vec<String>,
+
+    /// API to call: pinpoint-email (GET /v1/email/account), sesv2 (GET
+    /// /v2/email/account, with more values), or auto (Pinpoint Email until it answers
+    /// that the operation is gone, then SES v2). Default for targets of --config.file
+    /// that set no `api`.
+    #[arg(long = "aws.api", value_name = "API", value_enum, default_value_t = Api::PinpointEmail)]
+    pub api: Api,
+
+    /// Time between two polls of one target and region (e.g. 30s, 5m) [default: 60s, or 5s
+    /// with --demo]
+    #[arg(long = "poll.interval", value_name = "DURATION", value_parser = parse_duration)]
+    pub poll_interval: Option<Duration>,
+
+    /// Time limit of one GetAccount call, connecting and credential lookup included
+    /// [default: 10s, or --poll.interval if shorter]
+    #[arg(long = "poll.timeout", value_name = "DURATION", value_parser = parse_duration)]
+    pub poll_timeout: Option<Duration>,
+
+    /// Upper bound of the exponential backoff after throttling, server, timeout and
+    /// network errors [default: 10m or --poll.interval if longer; 10s with --demo]
+    #[arg(long = "poll.max-backoff", value_name = "DURATION", value_parser = parse_duration)]
+    pub poll_max_backoff: Option<Duration>,
+
+    /// How long the account values of a target and region keep being served after
+    /// its last successful poll while polls fail; after that they disappear and only
+    /// pinpoint_email_up and pinpoint_email_last_success_timestamp_seconds remain
+    /// [default: 1h, or twice --poll.interval if longer]
+    #[arg(long = "poll.stale-after", value_name = "DURATION", value_parser = parse_duration)]
+    pub poll_stale_after: Option<Duration>,
+
+    /// YAML file listing the targets (AWS accounts) to poll, each with a name, its
+    /// regions and how to get its credentials. See the README for the format.
+    #[arg(long = "config.file", value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+
+    /// Demo: poll a built-in simulator of the AWS API, playing a scenario whose
+    /// account states change every few seconds, instead of AWS. Needs no AWS account
+    /// or credentials.
+    #[arg(long = "demo", conflicts_with_all = ["regions", "config_file"])]
+    pub demo: bool,
+
+    /// Validate the flags and the config file, print what would be polled, and exit.
+    #[arg(long = "config.check")]
+    pub config_check: bool,
+
+    /// Only log messages with the given severity or above.
+    #[arg(long = "log.level", value_name = "LEVEL", value_enum, default_value_t = LogLevel::Info)]
+    pub log_level: LogLevel,
+
+    /// Output format of log messages.
+    #[arg(long = "log.format", value_name = "FORMAT", value_enum, default_value_t = LogFormat::Logfmt)]
+    pub log_format: LogFormat,
+}
+
+/// Log severities accepted by `--log.level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    /// Every poll and its outcome.
+    Debug,
+    /// Start-up, changes of state and recoveries.
+    Info,
+    /// Failures.
+    Warn,
+    /// Only what stops the exporter from working.
+    Error,
+}
+
+/// Log output formats accepted by `--log.format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// `key=value` pairs, one line per event.
+    Logfmt,
+    /// One JSON object per line.
+    Json,
+}
