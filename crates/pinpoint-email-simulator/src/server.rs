@@ -1,0 +1,255 @@
+//! The HTTP side: accepting connections, checking signatures and clocks,
+//! answering each request with the next step of its region.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
+
+use crate::sigv4::{self, verify_sigv4};
+use crate::sts::{assume_role, sts_error};
+use crate::{Call, MAX_CALLS_KEPT, Script, State, Step, lock};
+
+/// AWS's allowed difference between a request's `x-amz-date` and its own clock.
+const MAX_CLOCK_SKEW_SECS: i64 = 300;
+
+/// Refuses a request whose `x-amz-date` is more than [`MAX_CLOCK_SKEW_SECS`] from
+/// this machine's clock moved by `offset_secs`, with AWS's messages.
+fn check_clock(
+    parts: &hyper::http::request::Parts,
+    offset_secs: i64,
+) -> Result<(), sigv4::AuthError> {
+    // x-amz-date is YYYYMMDDTHHMMSSZ: fixed width, so strings compare as times.
+    let compact = |secs: i64| {
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64);
+        humantime::format_rfc3339_seconds(at)
+            .to_string()
+            .replace(['-', ':'], "")
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+        + offset_secs;
+    let sent = parts
+        .headers
+        .get("x-amz-date")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let (earliest, latest) = (
+        compact(now - MAX_CLOCK_SKEW_SECS),
+        compact(now + MAX_CLOCK_SKEW_SECS),
+    );
+    let message = if sent < earliest.as_str() {
+        format!(
+            "Signature expired: {sent} is now earlier than {earliest} ({} - 5 min.)",
+            compact(now)
+        )
+    } else if sent > latest.as_str() {
+        format!(
+            "Signature not yet current: {sent} is still later than {latest} ({} + 5 min.)",
+            compact(now)
+        )
+    } else {
+        return Ok(());
+    };
+    Err(sigv4::AuthError {
+        region: String::new(),
+        code: "InvalidSignatureException",
+        message,
+    })
+}
+
+pub(crate) async fn accept_loop(listener: TcpListener, state: Arc<Mutex<State>>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        // A second descriptor of the socket keeps it open after hyper drops
+        // its stream, so that a reset step can still set SO_LINGER to zero and
+        // close it with a RST.
+        let Some((stream, twin)) = stream
+            .into_std()
+            .and_then(|s| Ok((s.try_clone()?, s)))
+            .ok()
+            .and_then(|(twin, s)| {
+                Some((
+                    TcpStream::from_std(s).ok()?,
+                    TcpStream::from_std(twin).ok()?,
+                ))
+            })
+        else {
+            continue;
+        };
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            let reset = Arc::new(AtomicBool::new(false));
+            let flag = Arc::clone(&reset);
+            let service = hyper::service::service_fn(move |req| {
+                let state = Arc::clone(&state);
+                let flag = Arc::clone(&flag);
+                async move {
+                    let answer = handle(req, &state).await;
+                    if let Err(Dropped { reset: true }) = answer {
+                        flag.store(true, Ordering::Relaxed);
+                    }
+                    answer
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+            if reset.load(Ordering::Relaxed) {
+                let _ = twin.set_zero_linger();
+            }
+            drop(twin);
+        });
+    }
+}
+
+/// Error used to make hyper drop a connection without answering.
+#[derive(Debug, thiserror::Error)]
+#[error("connection dropped by the script")]
+struct Dropped {
+    /// Close with a TCP reset rather than a normal close.
+    reset: bool,
+}
+
+/// Largest request body read; STS requests are a few hundred bytes.
+const MAX_BODY: usize = 64 * 1024;
+
+async fn handle(
+    req: Request<Incoming>,
+    state: &Mutex<State>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = http_body_util::Limited::new(body, MAX_BODY).collect().await else {
+        return Ok(aws_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            format!("request bodies are limited to {MAX_BODY} bytes"),
+        ));
+    };
+    let body = body.to_bytes();
+    let path = parts.uri.path().to_string();
+    let (action, service) = match (&parts.method, path.as_str()) {
+        (&hyper::Method::POST, "/") => ("AssumeRole", "sts"),
+        (&hyper::Method::GET, "/v1/email/account" | "/v2/email/account") => ("GetAccount", "ses"),
+        _ => ("unknown", "ses"),
+    };
+    let verdict = {
+        let st = lock(state);
+        verify_sigv4(&parts, &body, &st.credentials, service).and_then(|signed| {
+            match check_clock(&parts, st.clock_offset_secs) {
+                Ok(()) => Ok(signed),
+                Err(mut e) => {
+                    e.region = signed.region;
+                    Err(e)
+                }
+            }
+        })
+    };
+    let (region, access_key, auth_error) = match &verdict {
+        Ok(signed) => (signed.region.clone(), signed.access_key.clone(), None),
+        Err(e) => (e.region.clone(), String::new(), Some(e.code)),
+    };
+    let step = {
+        let mut st = lock(state);
+        if st.calls.len() >= MAX_CALLS_KEPT {
+            st.calls.pop_front();
+        }
+        st.calls_total += 1;
+        st.calls.push_back(Call {
+            at: Instant::now(),
+            region: region.clone(),
+            path: path.clone(),
+            action,
+            access_key,
+            auth_error,
+        });
+        let v1_gone = st.pinpoint_email_gone && path.starts_with("/v1/");
+        if auth_error.is_none() && action == "GetAccount" && !v1_gone {
+            let default = Script::Steps(st.default_script.clone(), 0);
+            Some(st.scripts.entry(region).or_insert(default).next())
+        } else {
+            None
+        }
+    };
+    if let Err(e) = verdict {
+        return Ok(match action {
+            "AssumeRole" => sts_error(StatusCode::FORBIDDEN, e.code, &e.message),
+            _ => aws_error(StatusCode::FORBIDDEN, e.code, e.message),
+        });
+    }
+    match (action, step) {
+        ("AssumeRole", _) => Ok(assume_role(&body, state)),
+        (_, Some(step)) => answer(step, path.starts_with("/v2/")).await,
+        ("GetAccount", None) => Ok(aws_error(
+            StatusCode::NOT_FOUND,
+            "UnknownOperationException",
+            "The Amazon Pinpoint Email API has reached its end of support; use the Amazon SES v2 API.".into(),
+        )),
+        _ => Ok(aws_error(
+            StatusCode::NOT_FOUND,
+            "UnknownOperationException",
+            format!("no operation at {} {path}", parts.method),
+        )),
+    }
+}
+
+async fn answer(mut step: Step, v2: bool) -> Result<Response<Full<Bytes>>, Dropped> {
+    loop {
+        return Ok(match step {
+            Step::Delay { millis, then } => {
+                tokio::time::sleep(Duration::from_millis(millis)).await;
+                step = *then;
+                continue;
+            }
+            Step::Account(a) if v2 => json(StatusCode::OK, a.to_json_v2()),
+            Step::Account(a) => json(StatusCode::OK, a.to_json()),
+            Step::Body(b) => json(StatusCode::OK, b),
+            Step::Throttle => aws_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequestsException",
+                "Too many requests have been made to the operation.".into(),
+            ),
+            Step::Error { status, code } => {
+                let status =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                aws_error(status, &code, format!("simulated {code}"))
+            }
+            Step::Drop => return Err(Dropped { reset: false }),
+            Step::Reset => return Err(Dropped { reset: true }),
+        });
+    }
+}
+
+fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        "x-amzn-requestid",
+        HeaderValue::from_static("00000000-0000-4000-8000-000000000000"),
+    );
+    resp
+}
+
+fn aws_error(status: StatusCode, code: &str, message: String) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({ "message": message }).to_string();
+    let mut resp = json(status, body);
+    if let Ok(v) = HeaderValue::from_str(code) {
+        resp.headers_mut().insert("x-amzn-errortype", v);
+    }
+    resp
+}

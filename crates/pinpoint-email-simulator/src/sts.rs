@@ -1,0 +1,139 @@
+//! STS `AssumeRole` (query protocol: a form body, an XML answer).
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::{Response, StatusCode};
+
+use crate::sigv4::Secret;
+use crate::{Session, State, lock};
+
+/// Answers an STS `AssumeRole` (query protocol: a form body, an XML answer).
+pub(crate) fn assume_role(body: &[u8], state: &Mutex<State>) -> Response<Full<Bytes>> {
+    let form = parse_form(body);
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    if field("Action").as_deref() != Some("AssumeRole") {
+        return sts_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidAction",
+            "only AssumeRole is simulated",
+        );
+    }
+    let (Some(role_arn), Some(session_name)) = (field("RoleArn"), field("RoleSessionName")) else {
+        return sts_error(
+            StatusCode::BAD_REQUEST,
+            "MissingParameter",
+            "RoleArn and RoleSessionName are required",
+        );
+    };
+    let external_id = field("ExternalId");
+    let mut st = lock(state);
+    let allowed = st
+        .roles
+        .iter()
+        .any(|r| r.arn == role_arn && (r.external_id.is_none() || r.external_id == external_id));
+    if !allowed {
+        return sts_error(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            &format!("User is not authorized to perform: sts:AssumeRole on resource: {role_arn}"),
+        );
+    }
+    let n = st.sessions.len() + 1;
+    let access_key = format!("ASIASIMULATOR{n:07}");
+    let secret = Secret {
+        secret_access_key: format!("simulated-secret-{n}-{}", fastrand::u64(..)),
+        session_token: Some(format!("simulated-token-{n}-{}", fastrand::u64(..))),
+    };
+    st.credentials.insert(access_key.clone(), secret.clone());
+    st.sessions.push(Session {
+        role_arn: role_arn.clone(),
+        session_name: session_name.clone(),
+        external_id,
+        access_key: access_key.clone(),
+    });
+    let expiration =
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now() + Duration::from_secs(3600));
+    let xml = format!(
+        "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+<AssumeRoleResult><Credentials><AccessKeyId>{access_key}</AccessKeyId>\
+<SecretAccessKey>{}</SecretAccessKey><SessionToken>{}</SessionToken>\
+<Expiration>{expiration}</Expiration></Credentials>\
+<AssumedRoleUser><AssumedRoleId>AROASIMULATOR:{session}</AssumedRoleId>\
+<Arn>{role}/{session}</Arn></AssumedRoleUser></AssumeRoleResult>\
+<ResponseMetadata><RequestId>00000000-0000-4000-8000-000000000001</RequestId></ResponseMetadata>\
+</AssumeRoleResponse>",
+        secret.secret_access_key,
+        secret.session_token.unwrap_or_default(),
+        session = xml_escape(&session_name),
+        role = xml_escape(
+            &role_arn
+                .replace(":iam::", ":sts::")
+                .replace(":role/", ":assumed-role/")
+        ),
+    );
+    let mut resp = Response::new(Full::new(Bytes::from(xml)));
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    resp
+}
+
+pub(crate) fn sts_error(status: StatusCode, code: &str, message: &str) -> Response<Full<Bytes>> {
+    let xml = format!(
+        "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+<Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error>\
+<RequestId>00000000-0000-4000-8000-000000000002</RequestId></ErrorResponse>",
+        xml_escape(code),
+        xml_escape(message)
+    );
+    let mut resp = Response::new(Full::new(Bytes::from(xml)));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    resp
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Decodes an `application/x-www-form-urlencoded` body.
+fn parse_form(body: &[u8]) -> Vec<(String, String)> {
+    String::from_utf8_lossy(body)
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    fn hex(b: u8) -> Option<u8> {
+        (b as char).to_digit(16).map(|d| d as u8)
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(high), Some(low)) => {
+                    out.push(high * 16 + low);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
