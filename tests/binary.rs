@@ -51,7 +51,6 @@ async fn binary_polls_two_regions_through_aws_endpoint_url_and_stops_on_sigterm(
         ),
         Some(1.0)
     );
-    promtool_check_metrics(&m);
     assert!(sim.calls().iter().all(|c| c.auth_error.is_none()));
 
     let (exit, took, stderr) = process.terminate();
@@ -714,6 +713,48 @@ async fn secrets_never_reach_the_logs_the_metrics_or_config_check() {
         assert!(
             !check_text.contains(&secret),
             "--config.check prints the secret {secret:?}"
+        );
+    }
+}
+
+#[test]
+fn the_binary_refuses_an_invalid_web_config_with_exit_code_2() {
+    let dir = temp_home("web-config");
+    let cases = [
+        (
+            "unknown.yml",
+            "tls_server_config:\n  certfile: x\n",
+            "unknown field `certfile`",
+        ),
+        (
+            "plain.yml",
+            "basic_auth_users:\n  alice: hunter2\n",
+            "the password of user \"alice\" is not a bcrypt hash",
+        ),
+        (
+            "missing.yml",
+            "tls_server_config:\n  cert_file: none.pem\n  key_file: none.key\n",
+            "cannot read",
+        ),
+    ];
+    for (name, text, want) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_pinpoint-email-exporter"))
+            .args(["--aws.regions", "us-east-1", "--web.config.file"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(want), "{name}: {stderr}");
+        assert!(
+            stderr.contains(&path.display().to_string()),
+            "{name}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("hunter2"),
+            "the secret was printed: {stderr}"
         );
     }
 }

@@ -14,6 +14,7 @@
 //! from each state change to firing and to delivery into `target/e2e-report.txt`
 //! (scripts/test prints it).
 
+#![cfg(feature = "external-tools")] // Prometheus and Alertmanager: scripts/test turns it on
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;

@@ -216,6 +216,12 @@ pub fn root() -> PathBuf {
 /// The path of the program `name` on PATH; fails loudly, naming the Debian package
 /// to install, when it is missing, since tests that need it must not pass without it.
 pub fn tool(name: &str, apt_package: &str) -> PathBuf {
+    // `cargo test` alone must pass on a machine with only the Rust toolchain: a
+    // test that runs another program belongs behind the feature.
+    assert!(
+        cfg!(feature = "external-tools"),
+        "a test runs {name}, but only tests behind the `external-tools` feature may run programs from outside the toolchain"
+    );
     std::env::var_os("PATH")
         .and_then(|paths| {
             std::env::split_paths(&paths)
