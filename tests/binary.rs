@@ -19,7 +19,7 @@ async fn binary_polls_two_regions_through_aws_endpoint_url_and_stops_on_sigterm(
     account.sent_last_24_hours = 49_000.0;
     sim.set_script("eu-west-1", vec![Step::Account(account)]);
     sim.set_script("us-east-1", vec![Step::Throttle]);
-    let home = temp_home("two-regions");
+    let home = temp_dir("two-regions");
     let addr = free_addr();
     let child = simulated(&home, &sim)
         .args([
@@ -32,7 +32,7 @@ async fn binary_polls_two_regions_through_aws_endpoint_url_and_stops_on_sigterm(
         ])
         .spawn()
         .unwrap();
-    let process = Process { child };
+    let process = Process::from(child);
     wait_ready(addr).await;
     let m = get(addr, "/metrics").await.body;
     let w1 = "aws_region=\"eu-west-1\",target=\"default\"";
@@ -72,7 +72,7 @@ async fn binary_polls_two_regions_through_aws_endpoint_url_and_stops_on_sigterm(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_credentials_it_serves_up_0_with_reason_auth_and_says_what_to_set() {
     let sim = simulator().await;
-    let home = temp_home("no-credentials");
+    let home = temp_dir("no-credentials");
     let addr = free_addr();
     let child = command(&home)
         .env("AWS_ENDPOINT_URL", sim.endpoint_url())
@@ -85,7 +85,7 @@ async fn without_credentials_it_serves_up_0_with_reason_auth_and_says_what_to_se
         ])
         .spawn()
         .unwrap();
-    let process = Process { child };
+    let process = Process::from(child);
     wait_ready(addr).await;
     let m = get(addr, "/metrics").await.body;
     let e1 = "aws_region=\"us-east-1\",target=\"default\"";
@@ -121,7 +121,7 @@ fn run_to_end(cmd: &mut Command) -> (Option<i32>, String, String) {
 
 #[test]
 fn configuration_errors_exit_2_with_a_message_naming_the_problem() {
-    let home = temp_home("config-errors");
+    let home = temp_dir("config-errors");
     let bad = home.join("bad.yml");
     std::fs::write(
         &bad,
@@ -170,7 +170,7 @@ fn configuration_errors_exit_2_with_a_message_naming_the_problem() {
 
 #[test]
 fn a_missing_profile_is_named_at_start_up_and_by_config_check() {
-    let home = temp_home("missing-profile");
+    let home = temp_dir("missing-profile");
     let file = home.join("targets.yml");
     std::fs::write(
         &file,
@@ -222,7 +222,7 @@ fn a_missing_profile_is_named_at_start_up_and_by_config_check() {
 
 #[test]
 fn config_check_prints_what_would_be_polled_without_secrets() {
-    let home = temp_home("config-check");
+    let home = temp_dir("config-check");
     let file = home.join("targets.yml");
     std::fs::write(
         &file,
@@ -266,7 +266,7 @@ fn readme_flags() -> std::collections::BTreeSet<String> {
 
 #[test]
 fn readme_flags_table_matches_help() {
-    let home = temp_home("flags");
+    let home = temp_dir("flags");
     let (_, stdout, _) = run_to_end(command(&home).arg("--help"));
     let in_help: std::collections::BTreeSet<String> = stdout
         .lines()
@@ -284,7 +284,7 @@ fn readme_flags_table_matches_help() {
 
 #[test]
 fn help_and_version_exit_0() {
-    let home = temp_home("help");
+    let home = temp_dir("help");
     let (code, stdout, _) = run_to_end(command(&home).arg("--help"));
     assert_eq!(code, Some(0));
     for flag in [
@@ -312,13 +312,13 @@ fn help_and_version_exit_0() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_shows_changing_metrics_without_any_aws_credentials() {
-    let home = temp_home("demo");
+    let home = temp_dir("demo");
     let addr = free_addr();
     let child = command(&home)
         .args(["--demo", "--web.listen-address", &addr.to_string()])
         .spawn()
         .unwrap();
-    let process = Process { child };
+    let process = Process::from(child);
     wait_ready(addr).await;
     let first = get(addr, "/metrics").await.body;
     let us = "aws_region=\"us-east-1\",target=\"demo\"";
@@ -356,7 +356,7 @@ async fn demo_shows_changing_metrics_without_any_aws_credentials() {
 /// scenario: the binary, run with them against the simulator, serves its states.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_simulators_printed_flags_poll_its_scenario() {
-    let home = temp_home("simulator");
+    let home = temp_dir("simulator");
     let scenario = pinpoint_email_simulator::Scenario::from_file(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/alert-rehearsal.yml"),
     )
@@ -382,16 +382,14 @@ async fn the_simulators_printed_flags_poll_its_scenario() {
         ]
     );
     let addr = free_addr();
-    let exporter = Process {
-        child: command(&home)
+    let exporter = Process::spawn(
+        command(&home)
             .env("AWS_ENDPOINT_URL", sim.endpoint_url())
             .env("AWS_ACCESS_KEY_ID", &creds.access_key_id)
             .env("AWS_SECRET_ACCESS_KEY", &creds.secret_access_key)
             .args(&flags)
-            .args(["--web.listen-address", &addr.to_string()])
-            .spawn()
-            .unwrap(),
-    };
+            .args(["--web.listen-address", &addr.to_string()]),
+    );
     wait_ready(addr).await;
     let m = get(addr, "/metrics").await.body;
     let eu = "aws_region=\"eu-west-1\",status=\"HEALTHY\",target=\"default\"";
@@ -413,20 +411,15 @@ async fn the_simulators_printed_flags_poll_its_scenario() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_through_sesv2_shows_the_sesv2_only_values() {
-    let home = temp_home("demo-sesv2");
+    let home = temp_dir("demo-sesv2");
     let addr = free_addr();
-    let process = Process {
-        child: command(&home)
-            .args([
-                "--demo",
-                "--aws.api",
-                "sesv2",
-                "--web.listen-address",
-                &addr.to_string(),
-            ])
-            .spawn()
-            .unwrap(),
-    };
+    let process = Process::spawn(command(&home).args([
+        "--demo",
+        "--aws.api",
+        "sesv2",
+        "--web.listen-address",
+        &addr.to_string(),
+    ]));
     wait_ready(addr).await;
     let m = get(addr, "/metrics").await.body;
     let ap = |extra: &str| format!("{extra}aws_region=\"ap-southeast-2\",target=\"demo\"");
@@ -458,7 +451,7 @@ async fn demo_through_sesv2_shows_the_sesv2_only_values() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_reloads_the_targets_file_and_keeps_the_series_of_unchanged_targets() {
     let sim = simulator().await;
-    let home = temp_home("sighup");
+    let home = temp_dir("sighup");
     let file = home.join("targets.yml");
     std::fs::write(
         &file,
@@ -484,7 +477,7 @@ async fn sighup_reloads_the_targets_file_and_keeps_the_series_of_unchanged_targe
         ])
         .spawn()
         .unwrap();
-    let process = Process { child };
+    let process = Process::from(child);
     wait_ready(addr).await;
     let up = |m: &str, target: &str, region: &str| {
         sample(
@@ -586,7 +579,7 @@ async fn secrets_never_reach_the_logs_the_metrics_or_config_check() {
     let role = "arn:aws:iam::111122223333:role/pinpoint-email-exporter";
     let external_id = "external-id-0f3a9c";
     sim.allow_role(role, Some(external_id));
-    let home = temp_home("secrets");
+    let home = temp_dir("secrets");
     let targets = home.join("targets.yml");
     std::fs::write(
         &targets,
@@ -651,7 +644,7 @@ async fn secrets_never_reach_the_logs_the_metrics_or_config_check() {
         .args(&args)
         .spawn()
         .unwrap();
-    let process = Process { child };
+    let process = Process::from(child);
     let right = basic_auth("prometheus", password);
     let wrong = basic_auth("prometheus", "wrong-guess");
     eventually(Duration::from_secs(15), "both targets up", || async {
@@ -719,7 +712,7 @@ async fn secrets_never_reach_the_logs_the_metrics_or_config_check() {
 
 #[test]
 fn the_binary_refuses_an_invalid_web_config_with_exit_code_2() {
-    let dir = temp_home("web-config");
+    let dir = temp_dir("web-config");
     let cases = [
         (
             "unknown.yml",

@@ -129,9 +129,7 @@ fn change_times() -> BTreeMap<&'static str, Duration> {
 async fn from_aws_state_to_a_delivered_alert() {
     let prometheus_bin = tool("prometheus", "prometheus");
     let alertmanager_bin = tool("prometheus-alertmanager", "prometheus-alertmanager");
-    let dir = std::env::temp_dir().join(format!("pee-e2e-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("e2e");
 
     // Alertmanager delivering to our webhook.
     let (hook, deliveries) = webhook_receiver().await;
@@ -144,7 +142,7 @@ async fn from_aws_state_to_a_delivered_alert() {
         ),
     )
     .unwrap();
-    let alertmanager = Daemon::start(
+    let alertmanager = Process::start(
         "alertmanager",
         &alertmanager_bin,
         &[
@@ -197,7 +195,7 @@ async fn from_aws_state_to_a_delivered_alert() {
         ),
     )
     .unwrap();
-    let prometheus = Daemon::start(
+    let prometheus = Process::start(
         "prometheus",
         &prometheus_bin,
         &[
@@ -207,8 +205,14 @@ async fn from_aws_state_to_a_delivered_alert() {
         ],
         &dir,
     );
-    wait_http_ready(am_addr, "/-/ready", &alertmanager).await;
-    wait_http_ready(prom_addr, "/-/ready", &prometheus).await;
+    wait_ok(am_addr, "/-/ready", Duration::from_secs(30), || {
+        alertmanager.log_tail()
+    })
+    .await;
+    wait_ok(prom_addr, "/-/ready", Duration::from_secs(30), || {
+        prometheus.log_tail()
+    })
+    .await;
     wait_ready(exporter.addr).await;
 
     // Start the scenario now: its clock is the one state changes are measured on.

@@ -374,8 +374,7 @@ async fn role_targets_assume_their_role_once_and_a_denied_role_is_an_auth_error(
     let partner = "arn:aws:iam::111122223333:role/pinpoint-email-exporter";
     let denied = "arn:aws:iam::444455556666:role/not-trusted";
     sim.allow_role(partner, Some("partner-external-id"));
-    let dir = std::env::temp_dir().join(format!("pee-roles-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("roles");
     let file = dir.join("targets.yml");
     std::fs::write(
         &file,

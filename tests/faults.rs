@@ -594,8 +594,7 @@ async fn a_failing_assume_role_recovers_once_the_role_trusts_the_exporter() {
     logs();
     let sim = simulator().await;
     let role = "arn:aws:iam::444455556666:role/not-yet-trusted";
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("faults-role");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = temp_dir("role");
     let file = dir.join("targets.yml");
     std::fs::write(
         &file,

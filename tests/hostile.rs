@@ -32,7 +32,7 @@ async fn exporter(
     max_connections: usize,
 ) -> (Process, SocketAddr, pinpoint_email_simulator::Simulator) {
     let sim = simulator().await;
-    let home = temp_home(name);
+    let home = temp_dir(name);
     let addr = free_addr();
     let child = simulated(&home, &sim)
         .stderr(std::fs::File::create(home.join("stderr.log")).unwrap())
@@ -46,7 +46,7 @@ async fn exporter(
         ])
         .spawn()
         .unwrap();
-    let process = Process { child };
+    let process = Process::from(child);
     wait_ready(addr).await;
     (process, addr, sim)
 }

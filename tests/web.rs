@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -20,14 +20,6 @@ use rcgen::{
 
 const USER: &str = "prometheus";
 const PASSWORD: &str = "correct horse battery staple";
-
-/// A fresh directory for one test's files.
-fn work_dir(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("web-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// A certificate authority: its PEM certificate and what signs with it.
 struct Ca {
@@ -153,7 +145,7 @@ fn exporter_config(web_config: &Path) -> pinpoint_email_exporter::config::Config
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_and_basic_auth_refuse_what_they_must_and_serve_the_rest() {
-    let dir = work_dir("tls-auth");
+    let dir = temp_dir("tls-auth");
     Ca::new("test CA").write_server(&dir);
     let web = dir.join("web.yml");
     std::fs::write(
@@ -268,7 +260,7 @@ async fn tls_and_basic_auth_refuse_what_they_must_and_serve_the_rest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_certificates_are_required_and_checked_against_the_client_ca() {
-    let dir = work_dir("mtls");
+    let dir = temp_dir("mtls");
     Ca::new("server CA").write_server(&dir);
     let client_ca = Ca::new("client CA");
     std::fs::write(dir.join("client-ca.pem"), &client_ca.pem).unwrap();
@@ -334,7 +326,7 @@ async fn client_certificates_are_required_and_checked_against_the_client_ca() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_to_the_web_config_and_its_certificates_apply_without_a_restart() {
-    let dir = work_dir("reload");
+    let dir = temp_dir("reload");
     let first_ca = Ca::new("first CA");
     first_ca.write_server(&dir);
     std::fs::rename(dir.join("ca.pem"), dir.join("first-ca.pem")).unwrap();
@@ -401,7 +393,7 @@ async fn changes_to_the_web_config_and_its_certificates_apply_without_a_restart(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_over_tls_with_basic_auth() {
-    let dir = work_dir("prometheus");
+    let dir = temp_dir("prometheus");
     Ca::new("test CA").write_server(&dir);
     let web = dir.join("web.yml");
     std::fs::write(
@@ -431,7 +423,7 @@ async fn prometheus_scrapes_over_tls_with_basic_auth() {
         ),
     )
     .unwrap();
-    let prometheus = Daemon::start(
+    let prometheus = Process::start(
         "prometheus",
         &tool("prometheus", "prometheus"),
         &[
@@ -441,7 +433,10 @@ async fn prometheus_scrapes_over_tls_with_basic_auth() {
         ],
         &dir,
     );
-    wait_http_ready(prom_addr, "/-/ready", &prometheus).await;
+    wait_ok(prom_addr, "/-/ready", Duration::from_secs(30), || {
+        prometheus.log_tail()
+    })
+    .await;
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {

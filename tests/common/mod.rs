@@ -188,15 +188,25 @@ where
 
 /// Waits for `/readyz` to answer 200.
 pub async fn wait_ready(addr: SocketAddr) {
-    eventually(
-        Duration::from_secs(15),
-        "/readyz to answer 200",
-        // Until the exporter listens, connecting fails: that is "not ready" too.
-        || async move {
-            TcpStream::connect(addr).await.is_ok() && get(addr, "/readyz").await.status == 200
-        },
-    )
-    .await;
+    wait_ok(addr, "/readyz", Duration::from_secs(15), String::new).await;
+}
+
+/// Waits until `path` at `addr` answers 200 (while nothing listens, that is "not
+/// yet" too), at most `limit`; on time-out fails with what `context` says (a
+/// log, for instance).
+pub async fn wait_ok(addr: SocketAddr, path: &str, limit: Duration, context: impl Fn() -> String) {
+    let deadline = Instant::now() + limit;
+    loop {
+        if TcpStream::connect(addr).await.is_ok() && get(addr, path).await.status == 200 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{addr}{path} did not answer 200 within {limit:?}. {}",
+            context()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// The value of the sample `name{labels}` in an exposition, labels given in the
@@ -218,10 +228,11 @@ pub fn root() -> PathBuf {
 pub fn tool(name: &str, apt_package: &str) -> PathBuf {
     // `cargo test` alone must pass on a machine with only the Rust toolchain: a
     // test that runs another program belongs behind the feature.
-    assert!(
-        cfg!(feature = "external-tools"),
-        "a test runs {name}, but only tests behind the `external-tools` feature may run programs from outside the toolchain"
-    );
+    if !cfg!(feature = "external-tools") {
+        panic!(
+            "a test runs {name}, but only tests behind the `external-tools` feature may run programs from outside the toolchain"
+        );
+    }
     std::env::var_os("PATH")
         .and_then(|paths| {
             std::env::split_paths(&paths)
@@ -308,41 +319,6 @@ pub fn readme_section(name: &str) -> String {
         .to_string()
 }
 
-/// A child process killed when the test ends, its output kept in a log file.
-pub struct Daemon {
-    pub child: Child,
-    pub log: PathBuf,
-}
-
-impl Daemon {
-    pub fn start(name: &str, program: &Path, args: &[String], dir: &Path) -> Daemon {
-        let log = dir.join(format!("{name}.log"));
-        let file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(program)
-            .args(args)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
-        Daemon { child, log }
-    }
-
-    pub fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(20)..].join("\n")
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Percent-encodes `s` for a URL query.
 pub fn percent_encode(s: &str) -> String {
     s.bytes()
@@ -360,24 +336,6 @@ pub async fn get_json(addr: SocketAddr, path: &str) -> serde_json::Value {
     let answer = get(addr, path).await;
     assert_eq!(answer.status, 200, "GET {path}: {}", answer.body);
     serde_json::from_str(&answer.body).unwrap()
-}
-
-/// Waits (at most 30 s) until `daemon` answers 200 at `addr` `path`.
-pub async fn wait_http_ready(addr: SocketAddr, path: &str, daemon: &Daemon) {
-    let started = Instant::now();
-    loop {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() && get(addr, path).await.status == 200
-        {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "{} not ready at {addr}{path}; log:\n{}",
-            daemon.log.display(),
-            daemon.log_tail()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The exporter binary built for these tests.
@@ -414,17 +372,68 @@ pub fn simulated(home: &Path, sim: &Simulator) -> Command {
     cmd
 }
 
-pub fn temp_home(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pee-test-{name}-{}", std::process::id()));
+/// A fresh, empty directory for one test's files, under cargo's temporary
+/// directory for tests (`target/tmp`), named after the test binary and `name`.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{}-{name}", env!("CARGO_CRATE_NAME")));
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
+/// A child process, killed when the test ends.
 pub struct Process {
     pub child: Child,
+    /// Where its output goes, when it was started with [`Process::start`].
+    pub log: Option<PathBuf>,
+}
+
+impl From<Child> for Process {
+    fn from(child: Child) -> Self {
+        Process { child, log: None }
+    }
 }
 
 impl Process {
+    /// Runs `cmd` (its output as the command sets it).
+    pub fn spawn(cmd: &mut Command) -> Process {
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {:?}: {e}", cmd.get_program()));
+        Process::from(child)
+    }
+
+    /// Runs `program` with `args` in `dir`, its output kept in `dir/NAME.log`.
+    pub fn start(name: &str, program: &Path, args: &[String], dir: &Path) -> Process {
+        let log = dir.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let mut process = Process::spawn(
+            Command::new(program)
+                .args(args)
+                .current_dir(dir)
+                .stdin(Stdio::null())
+                .stdout(file.try_clone().unwrap())
+                .stderr(file),
+        );
+        process.log = Some(log);
+        process
+    }
+
+    /// The last lines of its log, to say why it is not ready.
+    pub fn log_tail(&self) -> String {
+        let Some(log) = &self.log else {
+            return String::new();
+        };
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        format!(
+            "{}:\n{}",
+            log.display(),
+            lines[lines.len().saturating_sub(20)..].join("\n")
+        )
+    }
+
     pub fn pid(&self) -> String {
         self.child.id().to_string()
     }
