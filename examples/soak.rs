@@ -17,8 +17,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use pinpoint_email_exporter::aws::static_loader;
-use pinpoint_email_exporter::config::{Cli, Config};
+use pinpoint_email_exporter::static_loader;
+use pinpoint_email_exporter::{Cli, Config};
 use pinpoint_email_simulator::{Scenario, Simulator};
 
 const ACCESS_KEY: &str = "AKIDSOAK000000000001";
@@ -136,9 +136,9 @@ async fn main() {
     let base = static_loader(sim.endpoint_url(), ACCESS_KEY.into(), SECRET_KEY.into());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let exporter = tokio::spawn(async move {
-        pinpoint_email_exporter::app::run(
+        pinpoint_email_exporter::run(
             &config,
-            pinpoint_email_exporter::web::Watcher::new(None).expect("no web config"),
+            pinpoint_email_exporter::Watcher::new(None).expect("no web config"),
             &base,
             listener,
             async {

@@ -103,7 +103,14 @@ pub async fn start_pollers(
     let sdk_config = load_target_config(target, poll, base, http_client).await;
     let mut tasks = JoinSet::new();
     for kind in KINDS {
-        for poller in kind.pollers(target, &sdk_config, store, *poll) {
+        let pollers = kind.pollers(target, &sdk_config, store, *poll);
+        tracing::debug!(
+            collector = kind.name(),
+            target = %target.name,
+            pollers = pollers.len(),
+            "starting pollers"
+        );
+        for poller in pollers {
             tasks.spawn(poller);
         }
     }

@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use aws_config::ConfigLoader;
 use clap::Parser;
-use pinpoint_email_exporter::aws::{default_loader, resolve_regions};
-use pinpoint_email_exporter::config::{Cli, Config, LogFormat, LogLevel};
+use pinpoint_email_exporter::Watcher;
 #[cfg(feature = "demo")]
 use pinpoint_email_exporter::demo;
-use pinpoint_email_exporter::web::Watcher;
-use pinpoint_email_exporter::{app, metrics};
+use pinpoint_email_exporter::{Cli, Config, LogFormat, LogLevel};
+use pinpoint_email_exporter::{default_loader, resolve_regions};
+
 use tokio::sync::Notify;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -63,7 +63,7 @@ async fn run(mut config: Config) -> ExitCode {
         return ExitCode::from(EXIT_CONFIG);
     }
     if config.check_only {
-        print!("{}", app::describe(&config, &web));
+        print!("{}", pinpoint_email_exporter::describe(&config, &web));
         println!("configuration OK");
         return ExitCode::SUCCESS;
     }
@@ -85,18 +85,20 @@ async fn run(mut config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let build = metrics::BuildInfo::current();
+    let build = pinpoint_email_exporter::BuildInfo::current();
     tracing::info!(
         version = %build.version,
         revision = %build.revision,
         address = %config.web.listen_address,
-        pollers = app::keys(&config).len(),
+        pollers = pinpoint_email_exporter::keys(&config).len(),
         interval = %humantime::format_duration(config.poll.interval),
         "pinpoint-email-exporter listening"
     );
     let reload = Arc::new(Notify::new());
     forward_sighup(Arc::clone(&reload));
-    match app::run(&config, web, &*base, listener, shutdown_signal(), reload).await {
+    match pinpoint_email_exporter::run(&config, web, &*base, listener, shutdown_signal(), reload)
+        .await
+    {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use pinpoint_email_exporter::config::{Cli, Config, parse_targets};
+use pinpoint_email_exporter::{Cli, Config, parse_targets};
 use serde_json::Value;
 
 fn root() -> PathBuf {

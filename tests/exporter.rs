@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use pinpoint_email_exporter::config::Jitter;
+use pinpoint_email_exporter::Jitter;
 use pinpoint_email_simulator::{AccountState, Step};
 
 const E1: &str = "aws_region=\"us-east-1\",target=\"default\"";
@@ -98,7 +98,7 @@ async fn serves_every_metric_for_two_regions_and_scrapes_cause_no_calls() {
             );
         }
     }
-    let now = pinpoint_email_exporter::metrics::unix_now();
+    let now = pinpoint_email_exporter::unix_now();
     for labels in [E1, W1] {
         let ts = sample(t, "pinpoint_email_last_success_timestamp_seconds", labels).unwrap();
         assert!(

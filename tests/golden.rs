@@ -12,10 +12,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use pinpoint_email_exporter::collector::account::Account;
-use pinpoint_email_exporter::error::PollError;
-use pinpoint_email_exporter::metrics::{BuildInfo, Store};
-use pinpoint_email_exporter::target::Key;
+use pinpoint_email_exporter::Account;
+use pinpoint_email_exporter::Key;
+use pinpoint_email_exporter::PollError;
+use pinpoint_email_exporter::{BuildInfo, Store};
 
 fn account(status: &str, sent: f64, max: f64, rate: f64, production: bool) -> Account {
     Account {
@@ -105,7 +105,7 @@ fn populated() -> Store {
         t0,
     );
     let sesv2 = Account {
-        api: pinpoint_email_exporter::target::Api::Sesv2,
+        api: pinpoint_email_exporter::Api::Sesv2,
         vdm_enabled: Some(true),
         review_status: Some("PENDING".into()),
         suppressed_reasons: Some(vec!["COMPLAINT".into()]),

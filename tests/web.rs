@@ -132,7 +132,7 @@ async fn healthy_simulator() -> pinpoint_email_simulator::Simulator {
     sim
 }
 
-fn exporter_config(web_config: &Path) -> pinpoint_email_exporter::config::Config {
+fn exporter_config(web_config: &Path) -> pinpoint_email_exporter::Config {
     config(&[
         "--aws.regions",
         "us-east-1",

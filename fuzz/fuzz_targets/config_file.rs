@@ -6,9 +6,9 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use pinpoint_email_exporter::config::parse_targets;
-use pinpoint_email_exporter::parse::validate_region;
-use pinpoint_email_exporter::target::Api;
+use pinpoint_email_exporter::Api;
+use pinpoint_email_exporter::parse_targets;
+use pinpoint_email_exporter::validate_region;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

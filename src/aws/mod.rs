@@ -16,7 +16,7 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 
-pub use errors::{NO_CREDENTIALS_HINT, classify_sdk_error, error_chain, operation_gone};
+pub use errors::{classify_sdk_error, operation_gone};
 
 use crate::config::{ConfigError, PollSettings};
 use crate::target::{Credentials, Target};

@@ -19,8 +19,8 @@ use bytes::Bytes;
 use prometheus::{Opts, Registry};
 use tokio::time::Instant;
 
-pub use section::{DURATION_BUCKETS, Names, Observed, Output, Section, Snapshot};
-pub use text::{Family, Series, bool_value, escape, write_sample};
+pub use section::{Names, Output, Section};
+pub use text::{Family, Series, bool_value};
 
 use crate::target::Key;
 use section::Exposed;

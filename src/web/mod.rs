@@ -27,7 +27,7 @@ use serde::Deserialize;
 
 pub use auth::{AuthOutcome, Authenticator};
 pub use rate_limit::RateLimiter;
-pub use watcher::{RECHECK_INTERVAL, Watcher};
+pub use watcher::Watcher;
 
 /// Response headers the file may set, as in the exporter-toolkit.
 pub const ALLOWED_HEADERS: [&str; 5] = [

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use clap::Parser;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
-use pinpoint_email_exporter::config::{Cli, Config};
+use pinpoint_email_exporter::{Cli, Config};
 use pinpoint_email_simulator::Simulator;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -95,7 +95,7 @@ pub async fn simulator() -> Simulator {
 
 /// A base AWS config loader pointed at `endpoint` with static credentials.
 pub fn loader(endpoint: String, secret: &'static str) -> impl Fn() -> ConfigLoader + Sync {
-    pinpoint_email_exporter::aws::static_loader(endpoint, ACCESS_KEY.into(), secret.into())
+    pinpoint_email_exporter::static_loader(endpoint, ACCESS_KEY.into(), secret.into())
 }
 
 /// A validated config from command-line style flags.
@@ -144,9 +144,9 @@ pub async fn start_with(
     let reload = std::sync::Arc::new(tokio::sync::Notify::new());
     let notify = std::sync::Arc::clone(&reload);
     let task = tokio::spawn(async move {
-        let web = pinpoint_email_exporter::web::Watcher::new(config.web.config_file.clone())
+        let web = pinpoint_email_exporter::Watcher::new(config.web.config_file.clone())
             .expect("web config");
-        pinpoint_email_exporter::app::run(
+        pinpoint_email_exporter::run(
             &config,
             web,
             &base,

@@ -5,10 +5,7 @@ mod sources;
 
 use aws_config::SdkConfig;
 
-pub use sources::{
-    AutoSource, PinpointEmailSource, SesV2Source, Source, TargetClients, account_from_output,
-    account_from_sesv2, check_quota,
-};
+pub use sources::{Source, TargetClients};
 
 use super::{Kind, Poller};
 use crate::config::PollSettings;
