@@ -34,7 +34,8 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RELEASE = os.path.join(ROOT, "target", "release")
+# The measured binaries: the release build, or the dev build for a smoke run.
+RELEASE = os.environ.get("BENCH_BIN_DIR") or os.path.join(ROOT, "target", "release")
 EXPORTER = os.path.join(RELEASE, "pinpoint-email-exporter")
 SIMULATOR = os.path.join(RELEASE, "pinpoint-email-simulator")
 CEILING = os.path.join(RELEASE, "examples", "ceiling")
@@ -328,7 +329,7 @@ def markdown(r):
             f"| idle RSS after the first polls (12 pollers) | {f['idle_rss_mib']:.1f} MiB |",
             f"| RSS under scrape load (peak) | {f['loaded_rss_mib']:.1f} MiB |",
             f"| CPU per idle hour at the default 60 s interval (12 pollers) | {at_least_a_tick(f['idle_cpu_seconds_per_hour'], 3600 / CLK / f['idle_window_s'], 's')} |",
-            f"| binary size (release, stripped) | {f['binary_bytes'] / 1024 / 1024:.1f} MiB |", ""]
+            f"| binary size ({os.path.basename(RELEASE)}) | {f['binary_bytes'] / 1024 / 1024:.1f} MiB |", ""]
     out += ["### Scaling (100 ms simulated AWS latency, every poller polling every 2 s)", "",
             "| pollers | first round | polls/s | CPU per poll | RSS | /metrics size | scrape p99 while polling |",
             "|---|---|---|---|---|---|---|"]

@@ -20,7 +20,7 @@ use crate::target::Target;
 
 /// A kind of collector: how to build its collectors for a target.
 pub trait Kind: Send + Sync + 'static {
-    /// Its name, as in `--collector.NAME`.
+    /// Its name, as logged when its pollers start.
     fn name(&self) -> &'static str;
 
     /// The pollers of `target`, one per region, each calling AWS with the

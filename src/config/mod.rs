@@ -235,7 +235,7 @@ impl Config {
             max_backoff: cli.poll_max_backoff.unwrap_or(default_max_backoff),
             stale_after: cli
                 .poll_stale_after
-                .unwrap_or_else(|| defaults.stale_after.max(interval * 2)),
+                .unwrap_or_else(|| defaults.stale_after.max(interval.saturating_mul(2))),
             jitter: Jitter::Random,
         };
         validate_poll(&poll)?;
@@ -356,8 +356,27 @@ fn validate_telemetry_path(path: &str) -> Result<String, ConfigError> {
     Ok(path.to_string())
 }
 
+/// The longest `--poll.interval` and `--poll.max-backoff`: AWS's quota counts a
+/// 24-hour window, so a longer wait says nothing useful, and far longer ones
+/// would overflow the clock.
+pub const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
+
 fn validate_poll(p: &PollSettings) -> Result<(), ConfigError> {
     let fmt = |d: Duration| humantime::format_duration(d).to_string();
+    for (flag, value) in [
+        ("--poll.interval", p.interval),
+        ("--poll.max-backoff", p.max_backoff),
+    ] {
+        if value > MAX_WAIT {
+            return Err(ConfigError::Flag {
+                flag,
+                message: format!(
+                    "{} is above the maximum of 24h; the sending quota counts 24 hours",
+                    fmt(value)
+                ),
+            });
+        }
+    }
     if p.interval < Duration::from_secs(1) {
         return Err(ConfigError::Flag {
             flag: "--poll.interval",
@@ -476,6 +495,15 @@ mod tests {
         // The demo's backoff stays below its shortest phase.
         let c = Config::from_cli(cli(&["--demo"])).unwrap();
         assert_eq!(c.poll.max_backoff, DEMO_MAX_BACKOFF);
+        // Far beyond a day is refused, never an overflow.
+        assert_eq!(
+            flag_error(&["--poll.interval", "300000000000y"]),
+            "invalid flag --poll.interval: 300000000000years is above the maximum of 24h; the sending quota counts 24 hours"
+        );
+        assert_eq!(
+            flag_error(&["--poll.max-backoff", "2d"]),
+            "invalid flag --poll.max-backoff: 2days is above the maximum of 24h; the sending quota counts 24 hours"
+        );
         // What the user sets is still checked.
         assert_eq!(
             flag_error(&["--poll.interval", "1h30m", "--poll.max-backoff", "10m"]),

@@ -173,10 +173,13 @@ impl Store {
         let mut keys = keys;
         keys.sort();
         keys.dedup();
-        for section in self.exposed() {
-            section.set_keys(&keys);
+        // Under the sections' lock, so a section made meanwhile gets these keys.
+        let sections = self.sections.write().unwrap_or_else(|p| p.into_inner());
+        for section in sections.iter() {
+            section.exposed.set_keys(&keys);
         }
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
+        drop(sections);
         self.generation.fetch_add(1, Ordering::Release);
     }
 
