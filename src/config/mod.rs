@@ -9,7 +9,7 @@ mod flags;
 mod targets;
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use flags::{Cli, LogFormat, LogLevel};
@@ -199,60 +199,10 @@ pub struct Config {
 impl Config {
     /// Validates parsed flags and reads the config file they name.
     pub fn from_cli(cli: Cli) -> Result<Config, ConfigError> {
-        let web = WebSettings {
-            listen_address: parse_listen_address(&cli.listen_address)?,
-            telemetry_path: validate_telemetry_path(&cli.telemetry_path)?,
-            max_connections: match cli.max_connections {
-                0 => {
-                    return Err(ConfigError::Flag {
-                        flag: "--web.max-connections",
-                        message: "must be at least 1".into(),
-                    });
-                }
-                n => n,
-            },
-            config_file: cli.web_config_file.clone(),
-        };
-        let default_interval = if cli.demo {
-            DEMO_INTERVAL
-        } else {
-            PollSettings::default().interval
-        };
-        let interval = cli.poll_interval.unwrap_or(default_interval);
-        let defaults = PollSettings::default();
-        // Defaults follow the interval, so that setting only --poll.interval never
-        // makes a flag the user did not set invalid.
-        let default_max_backoff = if cli.demo {
-            DEMO_MAX_BACKOFF.max(interval)
-        } else {
-            defaults.max_backoff.max(interval)
-        };
-        let poll = PollSettings {
-            interval,
-            timeout: cli
-                .poll_timeout
-                .unwrap_or_else(|| defaults.timeout.min(interval)),
-            max_backoff: cli.poll_max_backoff.unwrap_or(default_max_backoff),
-            stale_after: cli
-                .poll_stale_after
-                .unwrap_or_else(|| defaults.stale_after.max(interval.saturating_mul(2))),
-            jitter: Jitter::Random,
-        };
+        let web = web_settings(&cli)?;
+        let poll = poll_settings(&cli);
         validate_poll(&poll)?;
-
-        let flag_regions = cli
-            .regions
-            .iter()
-            .map(|r| r.trim().to_string())
-            .collect::<Vec<_>>();
-        for (i, region) in flag_regions.iter().enumerate() {
-            validate_region(region).map_err(|message| ConfigError::Flag {
-                flag: "--aws.regions",
-                message: format!("entry {} {region:?}: {message}", i + 1),
-            })?;
-        }
-        let flag_regions = dedup(flag_regions);
-
+        let flag_regions = flag_regions(&cli.regions)?;
         let targets = match &cli.config_file {
             // The demo's regions come from its scenario: the binary fills them in.
             None if cli.demo => vec![Target {
@@ -267,16 +217,8 @@ impl Config {
                 credentials: Credentials::DefaultChain,
                 api: cli.api,
             }],
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-                parse_targets(path, &text, &flag_regions, cli.api)?
-            }
+            Some(path) => read_targets(path, &flag_regions, cli.api)?,
         };
-        let flag_api = cli.api;
-
         Ok(Config {
             web,
             poll,
@@ -287,7 +229,7 @@ impl Config {
             log_format: cli.log_format,
             targets_file: cli.config_file,
             flag_regions,
-            flag_api,
+            flag_api: cli.api,
         })
     }
 
@@ -295,15 +237,76 @@ impl Config {
     /// at start-up. `None` when the exporter runs without a file.
     pub fn reread_targets(&self) -> Option<Result<Vec<Target>, ConfigError>> {
         let path = self.targets_file.as_ref()?;
-        Some(
-            std::fs::read_to_string(path)
-                .map_err(|source| ConfigError::Read {
-                    path: path.clone(),
-                    source,
-                })
-                .and_then(|text| parse_targets(path, &text, &self.flag_regions, self.flag_api)),
-        )
+        Some(read_targets(path, &self.flag_regions, self.flag_api))
     }
+}
+
+/// Reads and validates the targets file, with the flags' defaults.
+fn read_targets(
+    path: &Path,
+    flag_regions: &[String],
+    flag_api: Api,
+) -> Result<Vec<Target>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_targets(path, &text, flag_regions, flag_api)
+}
+
+fn web_settings(cli: &Cli) -> Result<WebSettings, ConfigError> {
+    let listen_address = parse_listen_address(&cli.listen_address)?;
+    let telemetry_path = validate_telemetry_path(&cli.telemetry_path)?;
+    if cli.max_connections == 0 {
+        return Err(ConfigError::Flag {
+            flag: "--web.max-connections",
+            message: "must be at least 1".into(),
+        });
+    }
+    Ok(WebSettings {
+        listen_address,
+        telemetry_path,
+        max_connections: cli.max_connections,
+        config_file: cli.web_config_file.clone(),
+    })
+}
+
+/// The poll settings of the flags, with defaults that follow the interval, so
+/// that setting only --poll.interval never makes a flag the user did not set
+/// invalid.
+fn poll_settings(cli: &Cli) -> PollSettings {
+    let defaults = PollSettings::default();
+    let (default_interval, default_max_backoff) = if cli.demo {
+        (DEMO_INTERVAL, DEMO_MAX_BACKOFF)
+    } else {
+        (defaults.interval, defaults.max_backoff)
+    };
+    let interval = cli.poll_interval.unwrap_or(default_interval);
+    PollSettings {
+        interval,
+        timeout: cli
+            .poll_timeout
+            .unwrap_or_else(|| defaults.timeout.min(interval)),
+        max_backoff: cli
+            .poll_max_backoff
+            .unwrap_or_else(|| default_max_backoff.max(interval)),
+        stale_after: cli
+            .poll_stale_after
+            .unwrap_or_else(|| defaults.stale_after.max(interval.saturating_mul(2))),
+        jitter: Jitter::Random,
+    }
+}
+
+/// `--aws.regions`, trimmed, checked and without repeats.
+fn flag_regions(regions: &[String]) -> Result<Vec<String>, ConfigError> {
+    let regions: Vec<String> = regions.iter().map(|r| r.trim().to_string()).collect();
+    for (i, region) in regions.iter().enumerate() {
+        validate_region(region).map_err(|message| ConfigError::Flag {
+            flag: "--aws.regions",
+            message: format!("entry {} {region:?}: {message}", i + 1),
+        })?;
+    }
+    Ok(dedup(regions))
 }
 
 fn dedup(items: Vec<String>) -> Vec<String> {

@@ -28,6 +28,49 @@ struct FileTarget {
     api: Option<Api>,
 }
 
+/// How a target of the file gets credentials, or the key at fault and what is
+/// wrong with it.
+fn credentials(
+    profile: Option<String>,
+    role_arn: Option<String>,
+    external_id: Option<String>,
+    role_session_name: Option<String>,
+) -> Result<Credentials, (&'static str, String)> {
+    if profile.as_ref().is_some_and(|p| p.trim().is_empty()) {
+        return Err((
+            "profile",
+            "must not be empty; remove the key to use the default credential chain".into(),
+        ));
+    }
+    let Some(role_arn) = role_arn else {
+        if external_id.is_some() {
+            return Err((
+                "external_id",
+                "is only used with role_arn; add role_arn or remove external_id".into(),
+            ));
+        }
+        if role_session_name.is_some() {
+            return Err((
+                "role_session_name",
+                "is only used with role_arn; add role_arn or remove role_session_name".into(),
+            ));
+        }
+        return Ok(profile.map_or(Credentials::DefaultChain, Credentials::Profile));
+    };
+    validate_role_arn(&role_arn).map_err(|m| ("role_arn", m))?;
+    if let Some(id) = &external_id {
+        validate_external_id(id).map_err(|m| ("external_id", m))?;
+    }
+    let session_name = role_session_name.unwrap_or_else(|| DEFAULT_SESSION_NAME.to_string());
+    validate_session_name(&session_name).map_err(|m| ("role_session_name", m))?;
+    Ok(Credentials::AssumeRole {
+        role_arn,
+        external_id,
+        session_name,
+        source_profile: profile,
+    })
+}
+
 /// Parses and validates the text of a targets file. `default_regions` (from
 /// `--aws.regions`) fills in targets that list no regions, `default_api` (from
 /// `--aws.api`) targets that set no `api`.
@@ -84,50 +127,8 @@ pub fn parse_targets(
         } else {
             dedup(t.regions)
         };
-        if t.profile.as_ref().is_some_and(|p| p.trim().is_empty()) {
-            return Err(invalid(
-                at("profile"),
-                "must not be empty; remove the key to use the default credential chain".into(),
-            ));
-        }
-        let credentials = match t.role_arn {
-            None => {
-                if t.external_id.is_some() {
-                    return Err(invalid(
-                        at("external_id"),
-                        "is only used with role_arn; add role_arn or remove external_id".into(),
-                    ));
-                }
-                if t.role_session_name.is_some() {
-                    return Err(invalid(
-                        at("role_session_name"),
-                        "is only used with role_arn; add role_arn or remove role_session_name"
-                            .into(),
-                    ));
-                }
-                match t.profile {
-                    Some(p) => Credentials::Profile(p),
-                    None => Credentials::DefaultChain,
-                }
-            }
-            Some(role_arn) => {
-                validate_role_arn(&role_arn).map_err(|m| invalid(at("role_arn"), m))?;
-                if let Some(id) = &t.external_id {
-                    validate_external_id(id).map_err(|m| invalid(at("external_id"), m))?;
-                }
-                let session_name = t
-                    .role_session_name
-                    .unwrap_or_else(|| DEFAULT_SESSION_NAME.to_string());
-                validate_session_name(&session_name)
-                    .map_err(|m| invalid(at("role_session_name"), m))?;
-                Credentials::AssumeRole {
-                    role_arn,
-                    external_id: t.external_id,
-                    session_name,
-                    source_profile: t.profile,
-                }
-            }
-        };
+        let credentials = credentials(t.profile, t.role_arn, t.external_id, t.role_session_name)
+            .map_err(|(field, m)| invalid(at(field), m))?;
         targets.push(Target {
             name: t.name,
             regions,

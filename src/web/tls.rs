@@ -54,7 +54,46 @@ pub(super) fn tls_config(
         }
         (Some(c), Some(k)) => (c.read(dir)?, k.read(dir)?),
     };
-    let client_ca_pem = client_ca.map(|c| c.read(dir)).transpose()?;
+    let (certs, key) = server_identity(&cert_pem, &key_pem)?;
+    let roots = client_ca
+        .map(|c| c.read(dir))
+        .transpose()?
+        .map(|pem| client_roots(&pem))
+        .transpose()?;
+
+    let mut provider = rustls::crypto::aws_lc_rs::default_provider();
+    if let Some(names) = &tls.cipher_suites {
+        provider.cipher_suites = cipher_suites(&provider, names)?;
+    }
+    if let Some(names) = &tls.curve_preferences {
+        provider.kx_groups = curves(&provider, names)?;
+    }
+    let provider = Arc::new(provider);
+    let versions = versions(tls.min_version.as_deref(), tls.max_version.as_deref())?;
+    let auth_type = tls.client_auth_type.as_deref().unwrap_or("NoClientCert");
+    let verifier = client_verifier(auth_type, roots, &provider)?;
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&versions)
+        .map_err(|e| format!("tls_server_config: {e}"))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)
+        .map_err(|e| {
+            format!(
+                "tls_server_config: the certificate ({}) and key ({}) do not form a usable pair: {e}",
+                cert_pem.0, key_pem.0
+            )
+        })?;
+    config.ignore_client_order = tls.prefer_server_cipher_suites.unwrap_or(true);
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Some(Arc::new(config)))
+}
+
+/// The server's certificate chain and key, from their PEM text (each with the
+/// key of the file that named it, for messages).
+fn server_identity(
+    cert_pem: &(String, String),
+    key_pem: &(String, String),
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
     let certs = CertificateDer::pem_slice_iter(cert_pem.1.as_bytes())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| {
@@ -75,48 +114,45 @@ pub(super) fn tls_config(
             key_pem.0
         )
     })?;
+    Ok((certs, key))
+}
 
-    let mut provider = rustls::crypto::aws_lc_rs::default_provider();
-    if let Some(names) = &tls.cipher_suites {
-        provider.cipher_suites = cipher_suites(&provider, names)?;
+/// The CA certificates that sign client certificates.
+fn client_roots((field, pem): &(String, String)) -> Result<Arc<RootCertStore>, String> {
+    let mut roots = RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+        let cert = cert.map_err(|e| format!("tls_server_config.{field}: not PEM: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("tls_server_config.{field}: bad CA certificate: {e}"))?;
     }
-    if let Some(names) = &tls.curve_preferences {
-        provider.kx_groups = curves(&provider, names)?;
+    if roots.is_empty() {
+        return Err(format!(
+            "tls_server_config.{field}: holds no PEM certificate"
+        ));
     }
-    let provider = Arc::new(provider);
-    let versions = versions(tls.min_version.as_deref(), tls.max_version.as_deref())?;
+    Ok(Arc::new(roots))
+}
 
-    let auth_type = tls.client_auth_type.as_deref().unwrap_or("NoClientCert");
-    let roots = match &client_ca_pem {
-        None => None,
-        Some((field, pem)) => {
-            let mut roots = RootCertStore::empty();
-            for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-                let cert = cert.map_err(|e| format!("tls_server_config.{field}: not PEM: {e}"))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("tls_server_config.{field}: bad CA certificate: {e}"))?;
-            }
-            if roots.is_empty() {
-                return Err(format!(
-                    "tls_server_config.{field}: holds no PEM certificate"
-                ));
-            }
-            Some(Arc::new(roots))
-        }
-    };
-    let verifier: Arc<dyn ClientCertVerifier> = match (auth_type, roots) {
+/// How client certificates are asked for and checked, by Go's
+/// `client_auth_type` names.
+fn client_verifier(
+    auth_type: &str,
+    roots: Option<Arc<RootCertStore>>,
+    provider: &Arc<CryptoProvider>,
+) -> Result<Arc<dyn ClientCertVerifier>, String> {
+    Ok(match (auth_type, roots) {
         ("NoClientCert", None) => WebPkiClientVerifier::no_client_auth(),
-        ("RequestClientCert", None) => Arc::new(AnyClientCert::new(&provider, false)),
-        ("RequireAnyClientCert", None) => Arc::new(AnyClientCert::new(&provider, true)),
+        ("RequestClientCert", None) => Arc::new(AnyClientCert::new(provider, false)),
+        ("RequireAnyClientCert", None) => Arc::new(AnyClientCert::new(provider, true)),
         ("VerifyClientCertIfGiven", Some(roots)) => {
-            WebPkiClientVerifier::builder_with_provider(roots, Arc::clone(&provider))
+            WebPkiClientVerifier::builder_with_provider(roots, Arc::clone(provider))
                 .allow_unauthenticated()
                 .build()
                 .map_err(|e| format!("tls_server_config.client_ca_file: {e}"))?
         }
         ("RequireAndVerifyClientCert", Some(roots)) => {
-            WebPkiClientVerifier::builder_with_provider(roots, Arc::clone(&provider))
+            WebPkiClientVerifier::builder_with_provider(roots, Arc::clone(provider))
                 .build()
                 .map_err(|e| format!("tls_server_config.client_ca_file: {e}"))?
         }
@@ -135,21 +171,7 @@ pub(super) fn tls_config(
                 "tls_server_config.client_auth_type: unknown value {other:?}; use NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert"
             ));
         }
-    };
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&versions)
-        .map_err(|e| format!("tls_server_config: {e}"))?
-        .with_client_cert_verifier(verifier)
-        .with_single_cert(certs, key)
-        .map_err(|e| {
-            format!(
-                "tls_server_config: the certificate ({}) and key ({}) do not form a usable pair: {e}",
-                cert_pem.0, key_pem.0
-            )
-        })?;
-    config.ignore_client_order = tls.prefer_server_cipher_suites.unwrap_or(true);
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Some(Arc::new(config)))
+    })
 }
 
 /// Where a PEM value comes from: inline text or a file, with the key naming it.

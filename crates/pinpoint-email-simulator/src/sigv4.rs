@@ -55,82 +55,23 @@ pub fn verify_sigv4(
     credentials: &HashMap<String, Secret>,
     service_expected: &str,
 ) -> Result<Signed, AuthError> {
-    let fail = |region: &str, code: &'static str, message: &str| AuthError {
-        region: region.to_string(),
-        code,
-        message: message.to_string(),
-    };
-    let Some(auth) = parts
-        .headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-    else {
+    let auth = Authorization::parse(parts)?;
+    let fail = |code, message: &str| AuthError::new(auth.region, code, message);
+    if auth.service != service_expected {
         return Err(fail(
-            "",
-            "MissingAuthenticationTokenException",
-            "Missing Authentication Token",
-        ));
-    };
-    let Some(rest) = auth.strip_prefix("AWS4-HMAC-SHA256 ") else {
-        return Err(fail(
-            "",
-            "IncompleteSignatureException",
-            "Authorization header is not AWS4-HMAC-SHA256",
-        ));
-    };
-    let mut credential = None;
-    let mut signed_headers = None;
-    let mut signature = None;
-    for part in rest.split(',') {
-        let part = part.trim();
-        if let Some(v) = part.strip_prefix("Credential=") {
-            credential = Some(v);
-        } else if let Some(v) = part.strip_prefix("SignedHeaders=") {
-            signed_headers = Some(v);
-        } else if let Some(v) = part.strip_prefix("Signature=") {
-            signature = Some(v);
-        }
-    }
-    let (Some(credential), Some(signed_headers), Some(signature)) =
-        (credential, signed_headers, signature)
-    else {
-        return Err(fail(
-            "",
-            "IncompleteSignatureException",
-            "Authorization header requires Credential, SignedHeaders and Signature",
-        ));
-    };
-    let scope: Vec<&str> = credential.split('/').collect();
-    let [access_key, date, region, service, terminator] = scope[..] else {
-        return Err(fail(
-            "",
-            "IncompleteSignatureException",
-            "Credential must be KEY/DATE/REGION/SERVICE/aws4_request",
-        ));
-    };
-    if terminator != "aws4_request" {
-        return Err(fail(
-            region,
-            "IncompleteSignatureException",
-            "Credential must end with aws4_request",
-        ));
-    }
-    if service != service_expected {
-        return Err(fail(
-            region,
             "InvalidSignatureException",
             &format!(
-                "Credential should be scoped to correct service: '{service_expected}', not '{service}'."
+                "Credential should be scoped to correct service: '{service_expected}', not '{}'.",
+                auth.service
             ),
         ));
     }
     let Some(Secret {
         secret_access_key: secret,
         session_token,
-    }) = credentials.get(access_key)
+    }) = credentials.get(auth.access_key)
     else {
         return Err(fail(
-            region,
             "UnrecognizedClientException",
             "The security token included in the request is invalid.",
         ));
@@ -141,29 +82,140 @@ pub fn verify_sigv4(
         .and_then(|v| v.to_str().ok())
     else {
         return Err(fail(
-            region,
             "IncompleteSignatureException",
             "x-amz-date header is missing",
         ));
     };
-    if !amz_date.starts_with(date) {
+    if !amz_date.starts_with(auth.date) {
         return Err(fail(
-            region,
             "InvalidSignatureException",
             "Date in Credential scope does not match x-amz-date",
         ));
     }
-    let names: Vec<&str> = signed_headers.split(';').collect();
+    let names: Vec<&str> = auth.signed_headers.split(';').collect();
     if !names.contains(&"host") {
         return Err(fail(
-            region,
             "InvalidSignatureException",
             "'Host' must be a signed header",
         ));
     }
+    let canonical = canonical_request(parts, body, &names, auth.signed_headers)
+        .map_err(|(code, message)| fail(code, message))?;
+    if let Some(token) = session_token {
+        let sent = parts
+            .headers
+            .get("x-amz-security-token")
+            .map(|v| v.as_bytes());
+        if sent != Some(token.as_bytes()) || !names.contains(&"x-amz-security-token") {
+            return Err(fail(
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            ));
+        }
+    }
+    if signature(secret, &auth, amz_date, &canonical) != auth.signature {
+        return Err(fail(
+            "InvalidSignatureException",
+            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
+        ));
+    }
+    Ok(Signed {
+        region: auth.region.to_string(),
+        access_key: auth.access_key.to_string(),
+    })
+}
 
+impl AuthError {
+    fn new(region: &str, code: &'static str, message: &str) -> Self {
+        AuthError {
+            region: region.to_string(),
+            code,
+            message: message.to_string(),
+        }
+    }
+}
+
+/// The parts of an `Authorization: AWS4-HMAC-SHA256 ...` header.
+struct Authorization<'a> {
+    access_key: &'a str,
+    date: &'a str,
+    region: &'a str,
+    service: &'a str,
+    signed_headers: &'a str,
+    signature: &'a str,
+}
+
+impl<'a> Authorization<'a> {
+    /// Reads the header and its credential scope, refusing what AWS refuses.
+    fn parse(parts: &'a hyper::http::request::Parts) -> Result<Self, AuthError> {
+        let incomplete = |region: &str, message: &str| {
+            AuthError::new(region, "IncompleteSignatureException", message)
+        };
+        let Some(auth) = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+        else {
+            return Err(AuthError::new(
+                "",
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token",
+            ));
+        };
+        let Some(rest) = auth.strip_prefix("AWS4-HMAC-SHA256 ") else {
+            return Err(incomplete(
+                "",
+                "Authorization header is not AWS4-HMAC-SHA256",
+            ));
+        };
+        let field = |name: &str| {
+            // The last one counts when a field repeats.
+            rest.split(',')
+                .map(str::trim)
+                .rev()
+                .find_map(|part| part.strip_prefix(name))
+        };
+        let (Some(credential), Some(signed_headers), Some(signature)) = (
+            field("Credential="),
+            field("SignedHeaders="),
+            field("Signature="),
+        ) else {
+            return Err(incomplete(
+                "",
+                "Authorization header requires Credential, SignedHeaders and Signature",
+            ));
+        };
+        let scope: Vec<&str> = credential.split('/').collect();
+        let [access_key, date, region, service, terminator] = scope[..] else {
+            return Err(incomplete(
+                "",
+                "Credential must be KEY/DATE/REGION/SERVICE/aws4_request",
+            ));
+        };
+        if terminator != "aws4_request" {
+            return Err(incomplete(region, "Credential must end with aws4_request"));
+        }
+        Ok(Authorization {
+            access_key,
+            date,
+            region,
+            service,
+            signed_headers,
+            signature,
+        })
+    }
+}
+
+/// The canonical request of SigV4, or the error code and message of a body
+/// whose `x-amz-content-sha256` is not its hash.
+fn canonical_request(
+    parts: &hyper::http::request::Parts,
+    body: &[u8],
+    names: &[&str],
+    signed_headers: &str,
+) -> Result<String, (&'static str, &'static str)> {
     let mut canonical_headers = String::new();
-    for name in &names {
+    for name in names {
         let values: Vec<String> = parts
             .headers
             .get_all(*name)
@@ -183,26 +235,12 @@ pub fn verify_sigv4(
     let payload_hash = hex::encode(Sha256::digest(body));
     let claimed = parts.headers.get("x-amz-content-sha256");
     if claimed.is_some_and(|c| c.as_bytes() != payload_hash.as_bytes()) {
-        return Err(fail(
-            region,
+        return Err((
             "XAmzContentSHA256Mismatch",
             "The provided 'x-amz-content-sha256' header does not match what was computed.",
         ));
     }
-    if let Some(token) = session_token {
-        let sent = parts
-            .headers
-            .get("x-amz-security-token")
-            .map(|v| v.as_bytes());
-        if sent != Some(token.as_bytes()) || !names.contains(&"x-amz-security-token") {
-            return Err(fail(
-                region,
-                "UnrecognizedClientException",
-                "The security token included in the request is invalid.",
-            ));
-        }
-    }
-    let canonical_request = format!(
+    Ok(format!(
         "{}\n{}\n{}\n{}\n{}\n{}",
         parts.method,
         parts.uri.path(),
@@ -210,27 +248,21 @@ pub fn verify_sigv4(
         canonical_headers,
         signed_headers,
         payload_hash
-    );
+    ))
+}
+
+/// The signature SigV4 gives `canonical_request` with `secret`.
+fn signature(secret: &str, auth: &Authorization<'_>, amz_date: &str, canonical: &str) -> String {
+    let (date, region, service) = (auth.date, auth.region, auth.service);
     let string_to_sign = format!(
         "AWS4-HMAC-SHA256\n{amz_date}\n{date}/{region}/{service}/aws4_request\n{}",
-        hex::encode(Sha256::digest(canonical_request.as_bytes()))
+        hex::encode(Sha256::digest(canonical.as_bytes()))
     );
     let k_date = hmac(format!("AWS4{secret}").as_bytes(), date.as_bytes());
     let k_region = hmac(&k_date, region.as_bytes());
     let k_service = hmac(&k_region, service.as_bytes());
     let k_signing = hmac(&k_service, b"aws4_request");
-    let expected = hex::encode(hmac(&k_signing, string_to_sign.as_bytes()));
-    if expected != signature {
-        return Err(fail(
-            region,
-            "InvalidSignatureException",
-            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
-        ));
-    }
-    Ok(Signed {
-        region: region.to_string(),
-        access_key: access_key.to_string(),
-    })
+    hex::encode(hmac(&k_signing, string_to_sign.as_bytes()))
 }
 
 fn collapse_spaces(s: &str) -> String {
