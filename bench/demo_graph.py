@@ -48,7 +48,7 @@ def main():
         status = query_range(prom, 'max by (target, aws_region) (pinpoint_email_enforcement_status{status="PROBATION"}) '
                              '+ 2 * max by (target, aws_region) (pinpoint_email_enforcement_status{status="SHUTDOWN"})',
                              start, end)
-        usage = query_range(prom, "pinpoint_email_send_quota_usage_ratio", start, end)
+        usage = query_range(prom, "pinpoint_email_send_quota_used_ratio", start, end)
         up = query_range(prom, "pinpoint_email_up", start, end)
     finally:
         procs.stop_all()
@@ -69,7 +69,7 @@ def main():
 
     plot(axes[0], status, "enforcement status (from pinpoint_email_enforcement_status)")
     axes[0].set_yticks([0, 1, 2], ["HEALTHY", "PROBATION", "SHUTDOWN"])
-    plot(axes[1], usage, "pinpoint_email_send_quota_usage_ratio")
+    plot(axes[1], usage, "pinpoint_email_send_quota_used_ratio")
     axes[1].axhline(0.8, color="orange", lw=0.8, ls="--")
     axes[1].axhline(0.95, color="red", lw=0.8, ls="--")
     plot(axes[2], up, "pinpoint_email_up (0 while throttled or during the simulated server outage)")

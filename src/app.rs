@@ -62,10 +62,15 @@ pub fn describe(config: &Config, web: &Watcher) -> String {
             ),
         };
         out.push_str(&format!(
-            "target {:?}: regions {}; api {}; credentials: {creds}\n",
+            "target {:?}: regions {}; api {}; credentials: {creds}{}\n",
             t.name,
             t.regions.join(", "),
-            t.api.as_str()
+            t.api.as_str(),
+            if t.expect_sandbox {
+                "; sandbox expected"
+            } else {
+                ""
+            }
         ));
     }
     let p = &config.poll;

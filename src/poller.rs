@@ -156,26 +156,26 @@ impl ChangeLog {
         let first = self.last.is_none();
         match (&now, changed) {
             (None, true) if first => tracing::info!(
-                target = %key.target, aws_region = %key.region,
+                account = %key.target, aws_region = %key.region,
                 "first poll succeeded"
             ),
             (None, true) => tracing::info!(
-                target = %key.target, aws_region = %key.region,
+                account = %key.target, aws_region = %key.region,
                 "poll recovered"
             ),
             (Some(err), true) => tracing::warn!(
-                target = %key.target, aws_region = %key.region,
+                account = %key.target, aws_region = %key.region,
                 reason = err.reason(), error = %err,
                 next_poll_in = ?delay,
                 "poll failed; logged again only when the error changes"
             ),
             (Some(err), false) => tracing::debug!(
-                target = %key.target, aws_region = %key.region,
+                account = %key.target, aws_region = %key.region,
                 reason = err.reason(), consecutive = failures, next_poll_in = ?delay,
                 "poll failed again"
             ),
             (None, false) => tracing::debug!(
-                target = %key.target, aws_region = %key.region,
+                account = %key.target, aws_region = %key.region,
                 "poll succeeded"
             ),
         }
@@ -277,7 +277,7 @@ mod tests {
 
     impl Output for Account {
         const NAMES: &'static Names = &NAMES;
-        fn write(&self, _: &mut Series<'_>, _: bool) {}
+        fn write(&self, _: &mut Series<'_>) {}
     }
 
     fn healthy() -> Account {

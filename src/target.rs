@@ -10,12 +10,12 @@ use serde::Deserialize;
 #[serde(rename_all = "kebab-case")]
 pub enum Api {
     /// Amazon Pinpoint Email, `GET /v1/email/account`.
-    #[default]
     PinpointEmail,
     /// Amazon SES v2, `GET /v2/email/account`: the same values plus the production
     /// access review status, suppression reasons and VDM.
     Sesv2,
     /// Pinpoint Email until it answers that the operation is gone, then SES v2.
+    #[default]
     Auto,
 }
 
@@ -57,7 +57,7 @@ pub const DEFAULT_SESSION_NAME: &str = "pinpoint-email-exporter";
 /// One AWS account (or role) to poll, in one or more regions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
-    /// The `target` label of its metrics.
+    /// The `account` label of its metrics.
     pub name: String,
     /// Regions to poll. Empty means the region of the standard AWS config chain,
     /// resolved when the AWS clients are built.
@@ -66,12 +66,15 @@ pub struct Target {
     pub credentials: Credentials,
     /// Which API to call.
     pub api: Api,
+    /// The account is meant to stay in the sandbox (`expect_sandbox`): exported
+    /// as `pinpoint_email_sandbox_expected`, which the InSandbox alert heeds.
+    pub expect_sandbox: bool,
 }
 
 /// Which account and region a series belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Key {
-    /// The configured target name (`target` label).
+    /// The configured target name (`account` label).
     pub target: String,
     /// The AWS region (`aws_region` label).
     pub region: String,

@@ -35,11 +35,11 @@ async fn binary_polls_two_regions_through_aws_endpoint_url_and_stops_on_sigterm(
     let process = Process::from(child);
     wait_ready(addr).await;
     let m = get(addr, "/metrics").await.body;
-    let w1 = "aws_region=\"eu-west-1\",target=\"default\"";
-    let e1 = "aws_region=\"us-east-1\",target=\"default\"";
+    let w1 = "account=\"default\",aws_region=\"eu-west-1\"";
+    let e1 = "account=\"default\",aws_region=\"us-east-1\"";
     assert_eq!(sample(&m, "pinpoint_email_up", w1), Some(1.0), "{m}");
     assert_eq!(
-        sample(&m, "pinpoint_email_send_quota_usage_ratio", w1),
+        sample(&m, "pinpoint_email_send_quota_used_ratio", w1),
         Some(0.98)
     );
     assert_eq!(sample(&m, "pinpoint_email_up", e1), Some(0.0));
@@ -47,7 +47,7 @@ async fn binary_polls_two_regions_through_aws_endpoint_url_and_stops_on_sigterm(
         sample(
             &m,
             "pinpoint_email_poll_errors_total",
-            "aws_region=\"us-east-1\",reason=\"throttled\",target=\"default\""
+            "account=\"default\",aws_region=\"us-east-1\",reason=\"throttled\""
         ),
         Some(1.0)
     );
@@ -88,13 +88,13 @@ async fn without_credentials_it_serves_up_0_with_reason_auth_and_says_what_to_se
     let process = Process::from(child);
     wait_ready(addr).await;
     let m = get(addr, "/metrics").await.body;
-    let e1 = "aws_region=\"us-east-1\",target=\"default\"";
+    let e1 = "account=\"default\",aws_region=\"us-east-1\"";
     assert_eq!(sample(&m, "pinpoint_email_up", e1), Some(0.0), "{m}");
     assert_eq!(
         sample(
             &m,
             "pinpoint_email_poll_errors_total",
-            "aws_region=\"us-east-1\",reason=\"auth\",target=\"default\""
+            "account=\"default\",aws_region=\"us-east-1\",reason=\"auth\""
         ),
         Some(1.0)
     );
@@ -243,9 +243,9 @@ fn config_check_prints_what_would_be_polled_without_secrets() {
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(
         stdout,
-        "target \"production\": regions us-east-1, us-west-2; api pinpoint-email; credentials: default AWS credential chain\n\
+        "target \"production\": regions us-east-1, us-west-2; api auto; credentials: default AWS credential chain\n\
          target \"partner\": regions eu-west-1; api sesv2; credentials: assume role arn:aws:iam::111122223333:role/reader (session \"pinpoint-email-exporter\", with external id)\n\
-         3 poller(s), every 1m, timeout 10s, backoff up to 10m, values kept 1h after the last success\n\
+         3 poller(s), every 1m, timeout 10s, backoff up to 10m, values kept 15m after the last success\n\
          serving /metrics on 0.0.0.0:10919\n\
          configuration OK\n"
     );
@@ -321,21 +321,21 @@ async fn demo_shows_changing_metrics_without_any_aws_credentials() {
     let process = Process::from(child);
     wait_ready(addr).await;
     let first = get(addr, "/metrics").await.body;
-    let us = "aws_region=\"us-east-1\",target=\"demo\"";
+    let us = "account=\"demo\",aws_region=\"us-east-1\"";
     for region in ["us-east-1", "eu-west-1", "ap-southeast-2"] {
-        let labels = format!("aws_region=\"{region}\",target=\"demo\"");
+        let labels = format!("account=\"demo\",aws_region=\"{region}\"");
         assert_eq!(
             sample(&first, "pinpoint_email_up", &labels),
             Some(1.0),
             "{first}"
         );
     }
-    let sent_before = sample(&first, "pinpoint_email_sent_last_24_hours", us).unwrap();
+    let sent_before = sample(&first, "pinpoint_email_send_quota_sent_emails", us).unwrap();
     // The demo polls every 5 s and its us-east-1 sends 200 emails a second.
     let started = std::time::Instant::now();
     let sent_after = loop {
         let m = get(addr, "/metrics").await.body;
-        let now = sample(&m, "pinpoint_email_sent_last_24_hours", us).unwrap();
+        let now = sample(&m, "pinpoint_email_send_quota_sent_emails", us).unwrap();
         if now != sent_before {
             break now;
         }
@@ -392,7 +392,7 @@ async fn the_simulators_printed_flags_poll_its_scenario() {
     );
     wait_ready(addr).await;
     let m = get(addr, "/metrics").await.body;
-    let eu = "aws_region=\"eu-west-1\",status=\"HEALTHY\",target=\"default\"";
+    let eu = "account=\"default\",aws_region=\"eu-west-1\",status=\"HEALTHY\"";
     assert_eq!(
         sample(&m, "pinpoint_email_enforcement_status", eu),
         Some(1.0),
@@ -400,8 +400,8 @@ async fn the_simulators_printed_flags_poll_its_scenario() {
     );
     let ratio = sample(
         &m,
-        "pinpoint_email_send_quota_usage_ratio",
-        "aws_region=\"us-east-1\",target=\"default\"",
+        "pinpoint_email_send_quota_used_ratio",
+        "account=\"default\",aws_region=\"us-east-1\"",
     )
     .unwrap();
     assert!((0.7..0.8).contains(&ratio), "{ratio}");
@@ -422,7 +422,7 @@ async fn demo_through_sesv2_shows_the_sesv2_only_values() {
     ]));
     wait_ready(addr).await;
     let m = get(addr, "/metrics").await.body;
-    let ap = |extra: &str| format!("{extra}aws_region=\"ap-southeast-2\",target=\"demo\"");
+    let ap = |extra: &str| format!("account=\"demo\",{extra}aws_region=\"ap-southeast-2\"");
     assert_eq!(
         sample(&m, "pinpoint_email_api_info", &ap("api=\"sesv2\",")),
         Some(1.0),
@@ -432,7 +432,7 @@ async fn demo_through_sesv2_shows_the_sesv2_only_values() {
         sample(
             &m,
             "pinpoint_email_production_access_review_status",
-            "aws_region=\"ap-southeast-2\",status=\"PENDING\",target=\"demo\""
+            "account=\"demo\",aws_region=\"ap-southeast-2\",status=\"PENDING\""
         ),
         Some(1.0)
     );
@@ -440,7 +440,7 @@ async fn demo_through_sesv2_shows_the_sesv2_only_values() {
         sample(
             &m,
             "pinpoint_email_vdm_enabled",
-            "aws_region=\"us-east-1\",target=\"demo\""
+            "account=\"demo\",aws_region=\"us-east-1\""
         ),
         Some(1.0)
     );
@@ -483,7 +483,7 @@ async fn sighup_reloads_the_targets_file_and_keeps_the_series_of_unchanged_targe
         sample(
             m,
             "pinpoint_email_up",
-            &format!("aws_region=\"{region}\",target=\"{target}\""),
+            &format!("account=\"{target}\",aws_region=\"{region}\""),
         )
     };
     let m = get(addr, "/metrics").await.body;
@@ -506,7 +506,7 @@ async fn sighup_reloads_the_targets_file_and_keeps_the_series_of_unchanged_targe
             assert_eq!(up(&m, "steady", "us-east-1"), Some(1.0), "{m}");
             up(&m, "fresh", "ap-south-1") == Some(1.0)
                 && up(&m, "moved", "eu-north-1") == Some(1.0)
-                && !m.contains("target=\"retired\"")
+                && !m.contains("account=\"retired\"")
                 && up(&m, "moved", "us-east-1").is_none()
         }
     })
@@ -514,10 +514,10 @@ async fn sighup_reloads_the_targets_file_and_keeps_the_series_of_unchanged_targe
     let m = get(addr, "/metrics").await.body;
     assert_eq!(up(&m, "moved", "eu-west-1"), Some(1.0));
     assert!(
-        !m.contains("aws_region=\"us-east-1\",target=\"moved\""),
+        !m.contains("account=\"moved\",aws_region=\"us-east-1\""),
         "{m}"
     );
-    assert!(!m.contains("target=\"retired\""), "{m}");
+    assert!(!m.contains("account=\"retired\""), "{m}");
     assert!(m.contains("\npinpoint_email_exporter_config_last_reload_successful 1\n"));
 
     // A broken file changes nothing and says so.
@@ -568,7 +568,7 @@ async fn sighup_reloads_the_targets_file_and_keeps_the_series_of_unchanged_targe
     // The steady target's poller was never restarted.
     let firsts = logs
         .iter()
-        .filter(|e| e["message"] == "first poll succeeded" && e["target"] == "steady")
+        .filter(|e| e["message"] == "first poll succeeded" && e["account"] == "steady")
         .count();
     assert_eq!(firsts, 1, "{logs:?}");
 }
@@ -657,12 +657,12 @@ async fn secrets_never_reach_the_logs_the_metrics_or_config_check() {
         sample(
             &m,
             "pinpoint_email_up",
-            "aws_region=\"us-east-1\",target=\"partner\"",
+            "account=\"partner\",aws_region=\"us-east-1\"",
         ) == Some(1.0)
             && sample(
                 &m,
                 "pinpoint_email_up",
-                "aws_region=\"us-east-1\",target=\"direct\"",
+                "account=\"direct\",aws_region=\"us-east-1\"",
             ) == Some(1.0)
     })
     .await;

@@ -33,7 +33,8 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 
-/// A webhook receiver: records every alert Alertmanager delivers, with when.
+/// A webhook receiver: records every alert Alertmanager delivers, with when:
+/// (when, alert name, `account/aws_region`, status).
 type Deliveries = Arc<Mutex<Vec<(Instant, String, String, String)>>>;
 
 async fn webhook_receiver() -> (SocketAddr, Deliveries) {
@@ -60,7 +61,7 @@ async fn webhook_receiver() -> (SocketAddr, Deliveries) {
                                     store.lock().unwrap().push((
                                         at,
                                         l["alertname"].as_str().unwrap_or_default().to_string(),
-                                        l["aws_region"].as_str().unwrap_or_default().to_string(),
+                                        where_(l),
                                         alert["status"].as_str().unwrap_or_default().to_string(),
                                     ));
                                 }
@@ -78,6 +79,15 @@ async fn webhook_receiver() -> (SocketAddr, Deliveries) {
         }
     });
     (addr, deliveries)
+}
+
+/// Where an alert is about: `account/aws_region` of its labels.
+fn where_(labels: &Value) -> String {
+    format!(
+        "{}/{}",
+        labels["account"].as_str().unwrap_or_default(),
+        labels["aws_region"].as_str().unwrap_or_default()
+    )
 }
 
 /// The shipped rules with every `for: Nm` turned into `for: Ns`.
@@ -137,7 +147,7 @@ async fn from_aws_state_to_a_delivered_alert() {
     std::fs::write(
         dir.join("alertmanager.yml"),
         format!(
-            "route:\n  receiver: hook\n  group_by: [alertname, aws_region]\n  group_wait: 0s\n  group_interval: 1s\n  repeat_interval: 1h\n\
+            "route:\n  receiver: hook\n  group_by: [alertname, account, aws_region]\n  group_wait: 0s\n  group_interval: 1s\n  repeat_interval: 1h\n\
              receivers:\n  - name: hook\n    webhook_configs:\n      - url: http://{hook}/\n        send_resolved: true\n"
         ),
     )
@@ -220,12 +230,15 @@ async fn from_aws_state_to_a_delivered_alert() {
     let t0 = Instant::now();
     let changes = change_times();
     let expected: BTreeSet<(String, String)> = [
-        ("PinpointEmailAccountProbation", "eu-west-1"),
-        ("PinpointEmailAccountShutdown", "eu-west-1"),
-        ("PinpointEmailSendingDisabled", "eu-west-1"),
-        ("PinpointEmailQuotaUsageHigh", "us-east-1"),
-        ("PinpointEmailQuotaNearlyExhausted", "us-east-1"),
-        ("PinpointEmailQuotaExhaustionPredicted", "us-east-1"),
+        ("PinpointEmailAccountProbation", "pinpoint/eu-west-1"),
+        ("PinpointEmailAccountShutdown", "pinpoint/eu-west-1"),
+        ("PinpointEmailSendingDisabled", "pinpoint/eu-west-1"),
+        ("PinpointEmailQuotaUsageHigh", "pinpoint/us-east-1"),
+        ("PinpointEmailQuotaNearlyExhausted", "pinpoint/us-east-1"),
+        (
+            "PinpointEmailQuotaExhaustionPredicted",
+            "pinpoint/us-east-1",
+        ),
     ]
     .iter()
     .map(|(a, r)| (a.to_string(), r.to_string()))
@@ -239,11 +252,7 @@ async fn from_aws_state_to_a_delivered_alert() {
                 continue;
             }
             let name = alert["labels"]["alertname"].as_str().unwrap().to_string();
-            let region = alert["labels"]["aws_region"]
-                .as_str()
-                .unwrap_or("")
-                .to_string();
-            let key = (name, region);
+            let key = (name, where_(&alert["labels"]));
             assert!(
                 expected.contains(&key),
                 "unexpected alert firing after {:?}: {alert}",
@@ -276,8 +285,8 @@ async fn from_aws_state_to_a_delivered_alert() {
 
     // The report: time from each state change to firing and to delivery.
     let mut report = format!(
-        "End-to-end alerting (simulator -> exporter polling every 1s -> Prometheus scraping and evaluating every 1s -> Alertmanager -> webhook); `for:` durations shortened from minutes to seconds.\n{checked} dashboard queries returned data.\n\n{:<40} {:<10} {:>10} {:>14} {:>14}\n",
-        "alert", "region", "change at", "fired after", "delivered after"
+        "End-to-end alerting (simulator -> exporter polling every 1s -> Prometheus scraping and evaluating every 1s -> Alertmanager -> webhook); `for:` durations shortened from minutes to seconds.\n{checked} dashboard queries returned data.\n\n{:<40} {:<20} {:>10} {:>14} {:>14}\n",
+        "alert", "account/region", "change at", "fired after", "delivered after"
     );
     let log = deliveries.lock().unwrap().clone();
     for (key, fired_at) in &first_firing {
@@ -288,7 +297,7 @@ async fn from_aws_state_to_a_delivered_alert() {
             .map(|d| d.0 - t0)
             .unwrap();
         report.push_str(&format!(
-            "{:<40} {:<10} {:>9.1}s {:>13.1}s {:>13.1}s\n",
+            "{:<40} {:<20} {:>9.1}s {:>13.1}s {:>13.1}s\n",
             key.0,
             key.1,
             change.as_secs_f64(),
@@ -309,7 +318,7 @@ async fn from_aws_state_to_a_delivered_alert() {
         "PinpointEmailAccountProbation",
         "PinpointEmailAccountShutdown",
     ] {
-        let fired = first_firing[&(name.to_string(), "eu-west-1".to_string())];
+        let fired = first_firing[&(name.to_string(), "pinpoint/eu-west-1".to_string())];
         let change = changes[name];
         assert!(
             fired >= change,
@@ -378,7 +387,7 @@ async fn dashboard_queries_return_data(prom: SocketAddr) -> usize {
 /// Runs an instant query with the dashboard's variables set to "all".
 async fn query(prom: SocketAddr, expr: &str) -> Vec<Value> {
     let query = expr
-        .replace("$target", ".*")
+        .replace("$account", ".*")
         .replace("$aws_region", ".*")
         .replace("$__rate_interval", "1m")
         .replace("$__interval", "15s")

@@ -11,8 +11,8 @@ use common::*;
 use pinpoint_email_exporter::Jitter;
 use pinpoint_email_simulator::{AccountState, Step};
 
-const E1: &str = "aws_region=\"us-east-1\",target=\"default\"";
-const W1: &str = "aws_region=\"eu-west-1\",target=\"default\"";
+const E1: &str = "account=\"default\",aws_region=\"us-east-1\"";
+const W1: &str = "account=\"default\",aws_region=\"eu-west-1\"";
 
 fn probation_sandbox() -> AccountState {
     AccountState {
@@ -63,18 +63,18 @@ async fn serves_every_metric_for_two_regions_and_scrapes_cause_no_calls() {
     let t = &m.body;
     let expect = [
         ("pinpoint_email_up", E1, 1.0),
-        ("pinpoint_email_max_24_hour_send", E1, 50_000.0),
-        ("pinpoint_email_max_send_rate", E1, 14.0),
-        ("pinpoint_email_sent_last_24_hours", E1, 12_500.0),
-        ("pinpoint_email_send_quota_usage_ratio", E1, 0.25),
+        ("pinpoint_email_send_quota_max_emails", E1, 50_000.0),
+        ("pinpoint_email_send_quota_max_emails_per_second", E1, 14.0),
+        ("pinpoint_email_send_quota_sent_emails", E1, 12_500.0),
+        ("pinpoint_email_send_quota_used_ratio", E1, 0.25),
         ("pinpoint_email_sending_enabled", E1, 1.0),
         ("pinpoint_email_production_access_enabled", E1, 1.0),
         ("pinpoint_email_dedicated_ip_auto_warmup_enabled", E1, 1.0),
         ("pinpoint_email_up", W1, 1.0),
-        ("pinpoint_email_max_24_hour_send", W1, 200.0),
-        ("pinpoint_email_max_send_rate", W1, 1.0),
-        ("pinpoint_email_sent_last_24_hours", W1, 150.0),
-        ("pinpoint_email_send_quota_usage_ratio", W1, 0.75),
+        ("pinpoint_email_send_quota_max_emails", W1, 200.0),
+        ("pinpoint_email_send_quota_max_emails_per_second", W1, 1.0),
+        ("pinpoint_email_send_quota_sent_emails", W1, 150.0),
+        ("pinpoint_email_send_quota_used_ratio", W1, 0.75),
         ("pinpoint_email_sending_enabled", W1, 0.0),
         ("pinpoint_email_production_access_enabled", W1, 0.0),
         ("pinpoint_email_dedicated_ip_auto_warmup_enabled", W1, 0.0),
@@ -87,9 +87,8 @@ async fn serves_every_metric_for_two_regions_and_scrapes_cause_no_calls() {
         );
     }
     for (labels, current) in [(E1, "HEALTHY"), (W1, "PROBATION")] {
-        for status in ["HEALTHY", "PROBATION", "SHUTDOWN"] {
-            let (region, target) = labels.split_once(',').unwrap();
-            let l = format!("{region},status=\"{status}\",{target}");
+        for status in ["HEALTHY", "PROBATION", "SHUTDOWN", "UNKNOWN"] {
+            let l = format!("{labels},status=\"{status}\"");
             let want = if status == current { 1.0 } else { 0.0 };
             assert_eq!(
                 sample(t, "pinpoint_email_enforcement_status", &l),
@@ -113,7 +112,7 @@ async fn serves_every_metric_for_two_regions_and_scrapes_cause_no_calls() {
             sample(
                 t,
                 "pinpoint_email_poll_errors_total",
-                &labels.replace(",target", ",reason=\"throttled\",target")
+                &format!("{labels},reason=\"throttled\"")
             ),
             Some(0.0)
         );
@@ -178,7 +177,7 @@ async fn throttled_region_backs_off_while_the_other_keeps_its_schedule_then_reco
         sample(
             &m,
             "pinpoint_email_poll_errors_total",
-            "aws_region=\"eu-west-1\",reason=\"throttled\",target=\"default\""
+            "account=\"default\",aws_region=\"eu-west-1\",reason=\"throttled\""
         ),
         Some(1.0)
     );
@@ -195,12 +194,12 @@ async fn throttled_region_backs_off_while_the_other_keeps_its_schedule_then_reco
         sample(
             &m,
             "pinpoint_email_poll_errors_total",
-            "aws_region=\"eu-west-1\",reason=\"throttled\",target=\"default\""
+            "account=\"default\",aws_region=\"eu-west-1\",reason=\"throttled\""
         ),
         Some(3.0)
     );
     assert_eq!(
-        sample(&m, "pinpoint_email_max_24_hour_send", W1),
+        sample(&m, "pinpoint_email_send_quota_max_emails", W1),
         Some(50_000.0)
     );
     let throttled = sim.calls_for("eu-west-1");
@@ -284,7 +283,7 @@ async fn scrapes_answer_at_once_while_aws_hangs() {
             sample(
                 &m,
                 "pinpoint_email_poll_errors_total",
-                "aws_region=\"us-east-1\",reason=\"timeout\",target=\"default\"",
+                "account=\"default\",aws_region=\"us-east-1\",reason=\"timeout\"",
             ) == Some(1.0)
         },
     )
@@ -293,7 +292,7 @@ async fn scrapes_answer_at_once_while_aws_hangs() {
     assert_eq!(sample(&m, "pinpoint_email_up", E1), Some(0.0));
     // The last known values stay, with their age in the timestamp.
     assert_eq!(
-        sample(&m, "pinpoint_email_max_24_hour_send", E1),
+        sample(&m, "pinpoint_email_send_quota_max_emails", E1),
         Some(50_000.0)
     );
     let stopped_in = exporter.stop().await;
@@ -321,7 +320,7 @@ async fn a_wrong_secret_is_an_auth_error_the_simulator_refuses() {
         sample(
             &m,
             "pinpoint_email_poll_errors_total",
-            "aws_region=\"us-east-1\",reason=\"auth\",target=\"default\""
+            "account=\"default\",aws_region=\"us-east-1\",reason=\"auth\""
         ),
         Some(1.0)
     );
@@ -410,7 +409,7 @@ async fn role_targets_assume_their_role_once_and_a_denied_role_is_an_auth_error(
         sample(
             &m,
             "pinpoint_email_up",
-            &format!("aws_region=\"{region}\",target=\"{target}\""),
+            &format!("account=\"{target}\",aws_region=\"{region}\""),
         )
     };
     assert_eq!(up("direct", "us-east-1"), Some(1.0), "{m}");
@@ -421,7 +420,7 @@ async fn role_targets_assume_their_role_once_and_a_denied_role_is_an_auth_error(
         sample(
             &m,
             "pinpoint_email_poll_errors_total",
-            "aws_region=\"us-east-1\",reason=\"auth\",target=\"denied\""
+            "account=\"denied\",aws_region=\"us-east-1\",reason=\"auth\""
         ),
         Some(1.0)
     );
@@ -491,11 +490,11 @@ async fn sesv2_targets_serve_the_same_metrics_plus_the_sesv2_only_ones() {
     .await;
     wait_ready(exporter.addr).await;
     let m = get(exporter.addr, "/metrics").await.body;
-    let l = |extra: &str| format!("aws_region=\"eu-west-1\",{extra}target=\"default\"");
+    let l = |extra: &str| format!("{W1},{extra}");
     // The same names and labels as from Pinpoint Email.
     assert_eq!(sample(&m, "pinpoint_email_up", W1), Some(1.0), "{m}");
     assert_eq!(
-        sample(&m, "pinpoint_email_send_quota_usage_ratio", W1),
+        sample(&m, "pinpoint_email_send_quota_used_ratio", W1),
         Some(0.75)
     );
     assert_eq!(
@@ -506,7 +505,7 @@ async fn sesv2_targets_serve_the_same_metrics_plus_the_sesv2_only_ones() {
         sample(
             &m,
             "pinpoint_email_enforcement_status",
-            &l("status=\"PROBATION\",")
+            &l("status=\"PROBATION\"")
         ),
         Some(1.0)
     );
@@ -515,7 +514,7 @@ async fn sesv2_targets_serve_the_same_metrics_plus_the_sesv2_only_ones() {
         sample(
             &m,
             "pinpoint_email_api_info",
-            "api=\"sesv2\",aws_region=\"eu-west-1\",target=\"default\""
+            "account=\"default\",api=\"sesv2\",aws_region=\"eu-west-1\""
         ),
         Some(1.0)
     );
@@ -526,7 +525,7 @@ async fn sesv2_targets_serve_the_same_metrics_plus_the_sesv2_only_ones() {
         ("GRANTED", 0.0),
         ("DENIED", 1.0),
     ] {
-        let labels = l(&format!("status=\"{status}\","));
+        let labels = l(&format!("status=\"{status}\""));
         assert_eq!(
             sample(
                 &m,
@@ -541,7 +540,7 @@ async fn sesv2_targets_serve_the_same_metrics_plus_the_sesv2_only_ones() {
         sample(
             &m,
             "pinpoint_email_suppression_reason_enabled",
-            &l("reason=\"BOUNCE\",")
+            &l("reason=\"BOUNCE\"")
         ),
         Some(1.0)
     );
@@ -549,7 +548,7 @@ async fn sesv2_targets_serve_the_same_metrics_plus_the_sesv2_only_ones() {
         sample(
             &m,
             "pinpoint_email_suppression_reason_enabled",
-            &l("reason=\"COMPLAINT\",")
+            &l("reason=\"COMPLAINT\"")
         ),
         Some(0.0)
     );
@@ -588,7 +587,7 @@ async fn auto_switches_to_sesv2_once_pinpoint_email_is_gone_and_stays() {
         sample(
             &m,
             "pinpoint_email_api_info",
-            "api=\"sesv2\",aws_region=\"us-east-1\",target=\"default\""
+            "account=\"default\",api=\"sesv2\",aws_region=\"us-east-1\""
         ),
         Some(1.0)
     );
@@ -597,7 +596,7 @@ async fn auto_switches_to_sesv2_once_pinpoint_email_is_gone_and_stays() {
         sample(
             &m,
             "pinpoint_email_poll_errors_total",
-            "aws_region=\"us-east-1\",reason=\"bad_request\",target=\"default\""
+            "account=\"default\",aws_region=\"us-east-1\",reason=\"bad_request\""
         ),
         Some(0.0)
     );
@@ -636,7 +635,7 @@ async fn auto_keeps_pinpoint_email_while_it_answers_and_pinpoint_only_reports_it
         sample(
             &m,
             "pinpoint_email_api_info",
-            "api=\"pinpoint-email\",aws_region=\"us-east-1\",target=\"default\""
+            "account=\"default\",api=\"pinpoint-email\",aws_region=\"us-east-1\""
         ),
         Some(1.0),
         "{m}"
@@ -651,7 +650,14 @@ async fn auto_keeps_pinpoint_email_while_it_answers_and_pinpoint_only_reports_it
     // A pinpoint-email target whose endpoint dropped the API: up 0, bad_request.
     sim.set_pinpoint_email_gone(true);
     let exporter = start(
-        config(&["--aws.regions", "us-east-1", "--poll.interval", "60s"]),
+        config(&[
+            "--aws.regions",
+            "us-east-1",
+            "--aws.api",
+            "pinpoint-email",
+            "--poll.interval",
+            "60s",
+        ]),
         sim.endpoint_url(),
         SECRET_KEY,
     )
@@ -663,7 +669,7 @@ async fn auto_keeps_pinpoint_email_while_it_answers_and_pinpoint_only_reports_it
         sample(
             &m,
             "pinpoint_email_poll_errors_total",
-            "aws_region=\"us-east-1\",reason=\"bad_request\",target=\"default\""
+            "account=\"default\",aws_region=\"us-east-1\",reason=\"bad_request\""
         ),
         Some(1.0)
     );
@@ -803,8 +809,8 @@ async fn one_demo_cycle_shows_every_phase_of_every_region_in_order() {
             }
             if let Some(v) = sample(
                 &m,
-                "pinpoint_email_sent_last_24_hours",
-                "aws_region=\"us-east-1\",target=\"demo\"",
+                "pinpoint_email_send_quota_sent_emails",
+                "account=\"demo\",aws_region=\"us-east-1\"",
             ) {
                 sent.push(v);
             }

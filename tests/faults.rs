@@ -204,7 +204,7 @@ fn cases() -> Vec<Case> {
 type Shown = (Option<f64>, Option<f64>);
 
 fn labels(region: &str) -> String {
-    format!("aws_region=\"{region}\",target=\"default\"")
+    format!("account=\"default\",aws_region=\"{region}\"")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -249,7 +249,7 @@ async fn every_fault_is_reported_truthfully_and_the_first_good_answer_restores_e
             let l = labels(region);
             let obs = (
                 sample(&m, "pinpoint_email_up", &l),
-                sample(&m, "pinpoint_email_max_24_hour_send", &l),
+                sample(&m, "pinpoint_email_send_quota_max_emails", &l),
             );
             let list = seen.entry(region).or_default();
             if list.last() != Some(&obs) {
@@ -302,7 +302,7 @@ async fn every_fault_is_reported_truthfully_and_the_first_good_answer_restores_e
             "{r}: what /metrics showed over time: {history:?}"
         );
         let with_reason = format!(
-            "aws_region=\"{r}\",reason=\"{}\",target=\"default\"",
+            "account=\"default\",aws_region=\"{r}\",reason=\"{}\"",
             case.reason
         );
         assert_eq!(
@@ -462,7 +462,7 @@ async fn connection_refused_until_aws_comes_back() {
             && sample(
                 &m,
                 "pinpoint_email_poll_errors_total",
-                "aws_region=\"ca-central-1\",reason=\"network\",target=\"default\"",
+                "account=\"default\",aws_region=\"ca-central-1\",reason=\"network\"",
             )
             .is_some_and(|v| v >= 1.0)
     })
@@ -487,7 +487,7 @@ async fn connection_refused_until_aws_comes_back() {
     eventually(Duration::from_secs(10), "recovered", || async {
         let m = get(exporter.addr, "/metrics").await.body;
         sample(&m, "pinpoint_email_up", &l) == Some(1.0)
-            && sample(&m, "pinpoint_email_max_24_hour_send", &l) == Some(AFTER)
+            && sample(&m, "pinpoint_email_send_quota_max_emails", &l) == Some(AFTER)
     })
     .await;
     exporter.stop().await;
@@ -526,7 +526,7 @@ async fn clock_skew_is_an_auth_error_that_says_to_fix_the_clock() {
     sim.set_clock_offset(0);
     eventually(Duration::from_secs(10), "recovered", || async {
         let m = get(exporter.addr, "/metrics").await.body;
-        sample(&m, "pinpoint_email_max_24_hour_send", &l) == Some(AFTER)
+        sample(&m, "pinpoint_email_send_quota_max_emails", &l) == Some(AFTER)
     })
     .await;
     exporter.stop().await;
@@ -560,30 +560,36 @@ async fn odd_but_valid_answers_are_shown_as_they_are() {
         sample(
             &m,
             "pinpoint_email_enforcement_status",
-            &format!("aws_region=\"af-south-1\",status=\"{s}\",target=\"default\""),
+            &format!("account=\"default\",aws_region=\"af-south-1\",status=\"{s}\""),
         )
     };
     assert_eq!(status("UNDER_REVIEW"), Some(1.0), "{m}");
     assert_eq!(status("HEALTHY"), Some(0.0));
     assert_eq!(status("PROBATION"), Some(0.0));
     assert_eq!(status("SHUTDOWN"), Some(0.0));
+    assert_eq!(status("UNKNOWN"), Some(0.0));
     assert_eq!(
-        sample(&m, "pinpoint_email_max_24_hour_send", &labels("af-south-1")),
+        sample(
+            &m,
+            "pinpoint_email_send_quota_max_emails",
+            &labels("af-south-1")
+        ),
         Some(1e300)
     );
     assert_eq!(
         sample(
             &m,
-            "pinpoint_email_send_quota_usage_ratio",
+            "pinpoint_email_send_quota_used_ratio",
             &labels("af-south-1")
         ),
         Some(0.0)
     );
-    // The next answer is HEALTHY again: the unknown status's series goes.
-    eventually(Duration::from_secs(10), "UNDER_REVIEW gone", || async {
+    // The next answer is HEALTHY again: the status AWS added stays, as 0, so
+    // that rules holding the last value of a series never hold it at 1.
+    eventually(Duration::from_secs(10), "UNDER_REVIEW 0", || async {
         let m = get(exporter.addr, "/metrics").await.body;
-        !m.contains("UNDER_REVIEW")
-            && m.contains("pinpoint_email_enforcement_status{aws_region=\"af-south-1\",status=\"HEALTHY\",target=\"default\"} 1")
+        m.contains("pinpoint_email_enforcement_status{account=\"default\",aws_region=\"af-south-1\",status=\"UNDER_REVIEW\"} 0")
+            && m.contains("pinpoint_email_enforcement_status{account=\"default\",aws_region=\"af-south-1\",status=\"HEALTHY\"} 1")
     })
     .await;
     exporter.stop().await;
@@ -618,7 +624,7 @@ async fn a_failing_assume_role_recovers_once_the_role_trusts_the_exporter() {
         sample(
             m,
             "pinpoint_email_up",
-            &format!("aws_region=\"il-central-1\",target=\"{t}\""),
+            &format!("account=\"{t}\",aws_region=\"il-central-1\""),
         )
     };
     eventually(Duration::from_secs(10), "partner refused", || async {
@@ -631,7 +637,7 @@ async fn a_failing_assume_role_recovers_once_the_role_trusts_the_exporter() {
         sample(
             &m,
             "pinpoint_email_poll_errors_total",
-            "aws_region=\"il-central-1\",reason=\"auth\",target=\"partner\""
+            "account=\"partner\",aws_region=\"il-central-1\",reason=\"auth\""
         )
         .map(|v| v >= 1.0),
         Some(true),

@@ -26,13 +26,15 @@ fn account(status: &str, sent: f64, max: f64, rate: f64, production: bool) -> Ac
         production_access_enabled: production,
         dedicated_ip_auto_warmup_enabled: production,
         enforcement_status: Some(status.to_string()),
+        api: pinpoint_email_exporter::Api::PinpointEmail,
         ..Default::default()
     }
 }
 
 /// A store holding one of every situation the exposition must show: healthy,
-/// probation in the sandbox, shutdown, an unlimited quota, an unknown status, a
-/// failing region that keeps its last values, and one that never succeeded.
+/// probation in the sandbox, shutdown, an unlimited quota, a status AWS added,
+/// none at all (UNKNOWN), a sandbox that is expected, a failing region that keeps
+/// its last values, and one that never succeeded.
 fn populated() -> Store {
     let keys = [
         Key::new("production", "us-east-1"),
@@ -42,10 +44,11 @@ fn populated() -> Store {
         Key::new("marketing", "eu-central-1"),
         Key::new("partner", "us-west-2"),
         Key::new("ses", "eu-west-2"),
+        Key::new("staging", "eu-west-1"),
     ];
     let store = Store::new(
         keys.to_vec(),
-        Duration::from_secs(3600),
+        Duration::from_secs(900),
         &BuildInfo {
             version: "0.0.0-golden".into(),
             revision: "golden".into(),
@@ -112,6 +115,13 @@ fn populated() -> Store {
         ..account("HEALTHY", 150.0, 200.0, 1.0, false)
     };
     accounts.record(&keys[6], &Ok(sesv2), ms(90), t0);
+    // A target meant to stay in the sandbox, whose answer has no EnforcementStatus.
+    let staging = Account {
+        enforcement_status: None,
+        sandbox_expected: true,
+        ..account("HEALTHY", 3.0, 200.0, 1.0, false)
+    };
+    accounts.record(&keys[7], &Ok(staging), ms(70), t0);
     store
 }
 

@@ -175,7 +175,7 @@ async fn tls_and_basic_auth_refuse_what_they_must_and_serve_the_rest() {
     assert_eq!(ok.status, 200, "{ok:?}");
     assert!(
         ok.body
-            .contains("pinpoint_email_up{aws_region=\"us-east-1\",target=\"default\"} 1"),
+            .contains("pinpoint_email_up{account=\"default\",aws_region=\"us-east-1\"} 1"),
         "{}",
         ok.body
     );

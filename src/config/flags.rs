@@ -52,7 +52,7 @@ pub struct Cli {
     /// /v2/email/account, with more values), or auto (Pinpoint Email until it answers
     /// that the operation is gone, then SES v2). Default for targets of --config.file
     /// that set no `api`.
-    #[arg(long = "aws.api", value_name = "API", value_enum, default_value_t = Api::PinpointEmail)]
+    #[arg(long = "aws.api", value_name = "API", value_enum, default_value_t = Api::Auto)]
     pub api: Api,
 
     /// Time between two polls of one target and region (e.g. 30s, 5m) [default: 60s, or 5s
@@ -71,9 +71,11 @@ pub struct Cli {
     pub poll_max_backoff: Option<Duration>,
 
     /// How long the account values of a target and region keep being served after
-    /// its last successful poll while polls fail; after that they disappear and only
-    /// pinpoint_email_up and pinpoint_email_last_success_timestamp_seconds remain
-    /// [default: 1h, or twice --poll.interval if longer]
+    /// its last successful poll while polls fail (through backoff); after that they
+    /// disappear and only pinpoint_email_up and
+    /// pinpoint_email_last_success_timestamp_seconds remain. Alerts hold the last
+    /// known state in Prometheus, not here [default: 15m, or twice --poll.interval if
+    /// longer]
     #[arg(long = "poll.stale-after", value_name = "DURATION", value_parser = parse_duration)]
     pub poll_stale_after: Option<Duration>,
 

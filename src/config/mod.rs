@@ -152,7 +152,7 @@ impl Default for PollSettings {
             interval: Duration::from_secs(60),
             timeout: Duration::from_secs(10),
             max_backoff: Duration::from_secs(600),
-            stale_after: Duration::from_secs(3600),
+            stale_after: Duration::from_secs(900),
             jitter: Jitter::Random,
         }
     }
@@ -210,12 +210,14 @@ impl Config {
                 regions: Vec::new(),
                 credentials: Credentials::DefaultChain,
                 api: cli.api,
+                expect_sandbox: false,
             }],
             None => vec![Target {
                 name: DEFAULT_TARGET.to_string(),
                 regions: flag_regions.clone(),
                 credentials: Credentials::DefaultChain,
                 api: cli.api,
+                expect_sandbox: false,
             }],
             Some(path) => read_targets(path, &flag_regions, cli.api)?,
         };
@@ -449,7 +451,8 @@ mod tests {
                 name: "default".into(),
                 regions: vec![],
                 credentials: Credentials::DefaultChain,
-                api: Api::PinpointEmail,
+                api: Api::Auto,
+                expect_sandbox: false,
             }]
         );
     }
@@ -494,7 +497,7 @@ mod tests {
         assert_eq!(c.poll.timeout, Duration::from_secs(10));
         let c = Config::from_cli(cli(&[])).unwrap();
         assert_eq!(c.poll.max_backoff, Duration::from_secs(600));
-        assert_eq!(c.poll.stale_after, Duration::from_secs(3600));
+        assert_eq!(c.poll.stale_after, Duration::from_secs(900));
         // The demo's backoff stays below its shortest phase.
         let c = Config::from_cli(cli(&["--demo"])).unwrap();
         assert_eq!(c.poll.max_backoff, DEMO_MAX_BACKOFF);

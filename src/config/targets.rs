@@ -26,6 +26,8 @@ struct FileTarget {
     external_id: Option<String>,
     role_session_name: Option<String>,
     api: Option<Api>,
+    #[serde(default)]
+    expect_sandbox: bool,
 }
 
 /// How a target of the file gets credentials, or the key at fault and what is
@@ -114,7 +116,7 @@ pub fn parse_targets(
             return Err(invalid(
                 at("name"),
                 format!(
-                    "duplicate target name {:?}; each name must be unique because it becomes the `target` label",
+                    "duplicate target name {:?}; each name must be unique because it becomes the `account` label",
                     t.name
                 ),
             ));
@@ -134,6 +136,7 @@ pub fn parse_targets(
             regions,
             credentials,
             api: t.api.unwrap_or(default_api),
+            expect_sandbox: t.expect_sandbox,
         });
     }
     Ok(targets)

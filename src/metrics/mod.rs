@@ -310,15 +310,13 @@ mod tests {
         errors: ("t_errors_total", "Failed calls."),
         durations: ("t_duration_seconds", "Call durations."),
         values: &[("t_value", "The value.")],
-        help_note: " Cached.",
+        help_note: " At most {stale_after} old.",
     };
 
     impl Output for Answer {
         const NAMES: &'static Names = &NAMES;
-        fn write(&self, series: &mut Series<'_>, stale: bool) {
-            if !stale {
-                series.gauge("t_value", self.0);
-            }
+        fn write(&self, series: &mut Series<'_>) {
+            series.gauge("t_value", self.0);
         }
     }
 
@@ -347,15 +345,15 @@ mod tests {
         answers.record(&key, &Ok(Answer(0.1)), Duration::from_millis(5), 1000.0);
         let t = text(&s);
         assert!(
-            t.contains("t_up{aws_region=\"us-east-1\",target=\"t\"} 1\n"),
+            t.contains("t_up{account=\"t\",aws_region=\"us-east-1\"} 1\n"),
             "{t}"
         );
         assert!(
-            t.contains("t_value{aws_region=\"us-east-1\",target=\"t\"} 0.1\n"),
+            t.contains("t_value{account=\"t\",aws_region=\"us-east-1\"} 0.1\n"),
             "{t}"
         );
         assert!(
-            t.contains("# HELP t_value The value. Cached.\n# TYPE t_value gauge\n"),
+            t.contains("# HELP t_value The value. At most 10m old.\n# TYPE t_value gauge\n"),
             "{t}"
         );
 
@@ -365,22 +363,22 @@ mod tests {
         tokio::time::advance(Duration::from_millis(100)).await;
         let t = text(&s);
         assert!(
-            t.contains("t_up{aws_region=\"us-east-1\",target=\"t\"} 0\n"),
+            t.contains("t_up{account=\"t\",aws_region=\"us-east-1\"} 0\n"),
             "{t}"
         );
         assert!(
-            t.contains("t_value{aws_region=\"us-east-1\",target=\"t\"} 0.1\n"),
+            t.contains("t_value{account=\"t\",aws_region=\"us-east-1\"} 0.1\n"),
             "{t}"
         );
         assert!(
             t.contains(
-                "t_last_success_timestamp_seconds{aws_region=\"us-east-1\",target=\"t\"} 1000\n"
+                "t_last_success_timestamp_seconds{account=\"t\",aws_region=\"us-east-1\"} 1000\n"
             ),
             "{t}"
         );
         assert!(
             t.contains(
-                "t_errors_total{aws_region=\"us-east-1\",reason=\"throttled\",target=\"t\"} 1\n"
+                "t_errors_total{account=\"t\",aws_region=\"us-east-1\",reason=\"throttled\"} 1\n"
             ),
             "{t}"
         );
@@ -399,12 +397,12 @@ mod tests {
         let t = text(&s);
         assert!(!t.contains("t_value"), "{t}");
         assert!(
-            t.contains("t_up{aws_region=\"us-east-1\",target=\"t\"} 0\n"),
+            t.contains("t_up{account=\"t\",aws_region=\"us-east-1\"} 0\n"),
             "{t}"
         );
         assert!(
             t.contains(
-                "t_last_success_timestamp_seconds{aws_region=\"us-east-1\",target=\"t\"} 1000\n"
+                "t_last_success_timestamp_seconds{account=\"t\",aws_region=\"us-east-1\"} 1000\n"
             ),
             "{t}"
         );
@@ -416,11 +414,11 @@ mod tests {
         let answers = s.section::<Answer>();
         let key = Key::new("t", "us-east-1");
         answers.record(&key, &Ok(Answer(1.0)), Duration::ZERO, 1.0);
-        assert!(text(&s).contains("t_value{aws_region=\"us-east-1\",target=\"t\"} 1\n"));
+        assert!(text(&s).contains("t_value{account=\"t\",aws_region=\"us-east-1\"} 1\n"));
         answers.record(&key, &Ok(Answer(2.0)), Duration::ZERO, 2.0);
         // Time stands still here: re-encoding waits for ten times its last cost.
         tokio::time::advance(Duration::from_millis(100)).await;
-        assert!(text(&s).contains("t_value{aws_region=\"us-east-1\",target=\"t\"} 2\n"));
+        assert!(text(&s).contains("t_value{account=\"t\",aws_region=\"us-east-1\"} 2\n"));
     }
 
     #[test]

@@ -20,10 +20,16 @@ pub trait Output: Clone + std::fmt::Debug + Send + Sync + 'static {
     /// The names and HELP texts of the collector's series.
     const NAMES: &'static Names;
 
-    /// Writes this answer's samples for one (target, region). `stale` says the
-    /// answer is older than `--poll.stale-after`: only what identifies it (not
-    /// values anyone would act on) may still be written.
-    fn write(&self, series: &mut Series<'_>, stale: bool);
+    /// Writes this answer's samples for one (target, region). Called only while
+    /// the answer is at most `--poll.stale-after` old: then every value goes.
+    fn write(&self, series: &mut Series<'_>);
+
+    /// Takes over what this answer must remember of the previous successful one
+    /// of the same (target, region), such as the states seen before. Nothing by
+    /// default.
+    fn carry_from(&mut self, previous: &Self) {
+        let _ = previous;
+    }
 }
 
 /// How one collector's series are named: its health series, and the gauges its
@@ -40,7 +46,8 @@ pub struct Names {
     pub durations: (&'static str, &'static str),
     /// Every gauge [`Output::write`] may write: name and HELP.
     pub values: &'static [(&'static str, &'static str)],
-    /// Appended to the HELP of `up`, `last_success` and every value.
+    /// Appended to the HELP of every value, after `{stale_after}` in it is
+    /// replaced by the configured `--poll.stale-after`.
     pub help_note: &'static str,
 }
 
@@ -137,15 +144,21 @@ impl<O: Output> Section<O> {
         }
         let previous = slot.snapshot.take();
         let next = match outcome {
-            Ok(value) => Snapshot {
-                up: true,
-                last_success: Some(Observed {
-                    value: value.clone(),
-                    at: Instant::now(),
-                    unix_seconds,
-                }),
-                last_error: None,
-            },
+            Ok(value) => {
+                let mut value = value.clone();
+                if let Some(prev) = previous.as_ref().and_then(|p| p.last_success.as_ref()) {
+                    value.carry_from(&prev.value);
+                }
+                Snapshot {
+                    up: true,
+                    last_success: Some(Observed {
+                        value,
+                        at: Instant::now(),
+                        unix_seconds,
+                    }),
+                    last_error: None,
+                }
+            }
             Err(err) => {
                 if let Some(i) = PollError::REASONS.iter().position(|r| *r == err.reason()) {
                     slot.errors[i] += 1;
@@ -224,17 +237,24 @@ impl<O: Output> Exposed for Section<O> {
             series.gauge(names.up.0, bool_value(snap.up));
             if let Some(obs) = &snap.last_success {
                 series.gauge(names.last_success.0, obs.unix_seconds);
-                let stale = now.saturating_duration_since(obs.at) > self.stale_after;
-                obs.value.write(&mut series, stale);
+                if now.saturating_duration_since(obs.at) <= self.stale_after {
+                    obs.value.write(&mut series);
+                }
             }
         }
         drop(map);
-        let gauges = [names.up, names.last_success]
-            .into_iter()
-            .chain(names.values.iter().copied());
-        for (name, help) in gauges {
+        for (name, help) in [names.up, names.last_success] {
             if let Some(samples) = by_name.remove(name) {
-                let help = format!("{help}{}", names.help_note);
+                families.push(Family::new(name, help, "gauge", &samples));
+            }
+        }
+        let note = names.help_note.replace(
+            "{stale_after}",
+            &humantime::format_duration(self.stale_after).to_string(),
+        );
+        for (name, help) in names.values {
+            if let Some(samples) = by_name.remove(name) {
+                let help = format!("{help}{note}");
                 families.push(Family::new(name, &help, "gauge", &samples));
             }
         }
@@ -244,32 +264,28 @@ impl<O: Output> Exposed for Section<O> {
 
 /// The error counters and call duration histograms of a section, as the
 /// `prometheus` crate would encode them: series ordered by their label values in
-/// label name order (`aws_region`, then `reason`, then `target`).
+/// label name order (`account`, then `aws_region`, then `reason`), which is the
+/// map's order.
 fn call_families<O>(names: &Names, map: &BTreeMap<Key, Slot<O>>) -> Vec<Family> {
-    let mut keys: Vec<(&Key, &Slot<O>)> = map.iter().collect();
-    keys.sort_by(|a, b| (&a.0.region, &a.0.target).cmp(&(&b.0.region, &b.0.target)));
+    let keys: Vec<(&Key, &Slot<O>)> = map.iter().collect();
 
     let (name, help) = names.errors;
     let mut errors = String::new();
-    let mut rows: Vec<(&str, &str, &str, u64)> =
-        Vec::with_capacity(keys.len() * PollError::REASONS.len());
+    let mut reasons: Vec<(usize, &str)> = PollError::REASONS.iter().copied().enumerate().collect();
+    reasons.sort_unstable_by_key(|&(_, reason)| reason);
     for (key, slot) in &keys {
-        for (reason, n) in PollError::REASONS.iter().zip(slot.errors) {
-            rows.push((&key.region, reason, &key.target, n));
+        for &(i, reason) in &reasons {
+            write_sample(
+                &mut errors,
+                name,
+                &[
+                    ("account", &key.target),
+                    ("aws_region", &key.region),
+                    ("reason", reason),
+                ],
+                slot.errors[i] as f64,
+            );
         }
-    }
-    rows.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
-    for (region, reason, target, count) in rows {
-        write_sample(
-            &mut errors,
-            name,
-            &[
-                ("aws_region", region),
-                ("reason", reason),
-                ("target", target),
-            ],
-            count as f64,
-        );
     }
     let errors = Family::new(name, help, "counter", &errors);
 
@@ -283,26 +299,31 @@ fn call_families<O>(names: &Names, map: &BTreeMap<Key, Slot<O>>) -> Vec<Family> 
     );
     let bounds: Vec<String> = DURATION_BUCKETS.iter().map(f64::to_string).collect();
     for (key, slot) in &keys {
-        let [region, target] = [
+        let [account, region] = [
+            ("account", key.target.as_str()),
             ("aws_region", key.region.as_str()),
-            ("target", key.target.as_str()),
         ];
         for (n, le) in slot.buckets.iter().zip(&bounds) {
             write_sample(
                 &mut durations,
                 &bucket,
-                &[region, target, ("le", le)],
+                &[account, region, ("le", le)],
                 *n as f64,
             );
         }
         write_sample(
             &mut durations,
             &bucket,
-            &[region, target, ("le", "+Inf")],
+            &[account, region, ("le", "+Inf")],
             slot.calls as f64,
         );
-        write_sample(&mut durations, &sum, &[region, target], slot.seconds);
-        write_sample(&mut durations, &count, &[region, target], slot.calls as f64);
+        write_sample(&mut durations, &sum, &[account, region], slot.seconds);
+        write_sample(
+            &mut durations,
+            &count,
+            &[account, region],
+            slot.calls as f64,
+        );
     }
     vec![errors, Family::new(name, help, "histogram", &durations)]
 }

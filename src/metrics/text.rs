@@ -61,8 +61,15 @@ pub fn write_sample(out: &mut String, name: &str, labels: &[(&str, &str)], value
     if !labels.is_empty() {
         out.push('}');
     }
-    // `Display` of f64, as the `prometheus` crate's encoder writes values.
-    let _ = write!(out, " {value}");
+    // `Display` of f64, as the `prometheus` crate's encoder writes values, but
+    // for the non-finite ones, which the text format spells its own way.
+    if value.is_nan() {
+        out.push_str(" NaN");
+    } else if value.is_infinite() {
+        out.push_str(if value > 0.0 { " +Inf" } else { " -Inf" });
+    } else {
+        let _ = write!(out, " {value}");
+    }
     out.push('\n');
 }
 
@@ -84,7 +91,7 @@ impl<'a> Series<'a> {
         Series { by_name, key }
     }
 
-    /// A sample of `name` labelled with the target and region only.
+    /// A sample of `name` labelled with the account (the target's name) and region only.
     pub fn gauge(&mut self, name: &'static str, value: f64) {
         self.push(name, None, value);
     }
@@ -119,8 +126,8 @@ impl<'a> Series<'a> {
     /// Labels sorted by name, as the `prometheus` crate writes them.
     fn push(&mut self, name: &'static str, extra: Option<(&'static str, &str)>, value: f64) {
         let mut labels = [
+            ("account", self.key.target.as_str()),
             ("aws_region", self.key.region.as_str()),
-            ("target", self.key.target.as_str()),
             ("", ""),
         ];
         let n = match extra {
@@ -152,7 +159,13 @@ mod tests {
         let mut out = String::new();
         write_sample(&mut out, "m", &[("status", "x\"y")], 0.5);
         write_sample(&mut out, "m", &[], 1e21);
-        assert_eq!(out, "m{status=\"x\\\"y\"} 0.5\nm 1000000000000000000000\n");
+        write_sample(&mut out, "m", &[], f64::INFINITY);
+        write_sample(&mut out, "m", &[], f64::NEG_INFINITY);
+        write_sample(&mut out, "m", &[], f64::NAN);
+        assert_eq!(
+            out,
+            "m{status=\"x\\\"y\"} 0.5\nm 1000000000000000000000\nm +Inf\nm -Inf\nm NaN\n"
+        );
     }
 
     #[test]
@@ -171,17 +184,17 @@ mod tests {
         );
         assert_eq!(
             by_name["m_up"],
-            "m_up{aws_region=\"eu-west-1\",target=\"t\"} 1\n"
+            "m_up{account=\"t\",aws_region=\"eu-west-1\"} 1\n"
         );
         assert_eq!(
             by_name["m_info"],
-            "m_info{api=\"sesv2\",aws_region=\"eu-west-1\",target=\"t\"} 1\n"
+            "m_info{account=\"t\",api=\"sesv2\",aws_region=\"eu-west-1\"} 1\n"
         );
         assert_eq!(
             by_name["m_state"],
-            "m_state{aws_region=\"eu-west-1\",status=\"A\",target=\"t\"} 0\n\
-             m_state{aws_region=\"eu-west-1\",status=\"B\",target=\"t\"} 0\n\
-             m_state{aws_region=\"eu-west-1\",status=\"C\",target=\"t\"} 1\n"
+            "m_state{account=\"t\",aws_region=\"eu-west-1\",status=\"A\"} 0\n\
+             m_state{account=\"t\",aws_region=\"eu-west-1\",status=\"B\"} 0\n\
+             m_state{account=\"t\",aws_region=\"eu-west-1\",status=\"C\"} 1\n"
         );
     }
 }

@@ -210,7 +210,7 @@ pub async fn wait_ok(addr: SocketAddr, path: &str, limit: Duration, context: imp
 }
 
 /// The value of the sample `name{labels}` in an exposition, labels given in the
-/// exposition's (sorted) order, e.g. `aws_region="us-east-1",target="default"`.
+/// exposition's (sorted) order, e.g. `account="default",aws_region="us-east-1"`.
 pub fn sample(text: &str, name: &str, labels: &str) -> Option<f64> {
     let prefix = format!("{name}{{{labels}}} ");
     text.lines()
@@ -257,14 +257,8 @@ pub fn free_addr() -> SocketAddr {
         .unwrap()
 }
 
-/// The one finding `promtool check metrics` reports that is not a problem: the
-/// name `pinpoint_email_sent_last_24_hours` (part of the metrics contract) ends in
-/// `_hours`, which the linter takes for a time unit, but the metric counts emails.
-pub const PROMTOOL_KNOWN_FALSE_POSITIVE: &str =
-    "pinpoint_email_sent_last_24_hours use base unit \"seconds\" instead of \"hours\"";
-
-/// Runs `promtool check metrics` on `text`; panics with its report when it finds
-/// anything but [`PROMTOOL_KNOWN_FALSE_POSITIVE`].
+/// Runs `promtool check metrics` on `text`; panics unless it exits 0 and prints
+/// nothing at all.
 pub fn promtool_check_metrics(text: &str) {
     use std::io::Write;
     let mut child = std::process::Command::new(promtool())
@@ -286,21 +280,11 @@ pub fn promtool_check_metrics(text: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let findings: Vec<&str> = report
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && *l != PROMTOOL_KNOWN_FALSE_POSITIVE)
-        .collect();
     assert!(
-        findings.is_empty(),
-        "promtool check metrics found problems (exit {:?}):\n{report}",
+        out.status.success() && report.trim().is_empty(),
+        "promtool check metrics must print nothing; it exited {:?} with:\n{report}",
         out.status.code()
     );
-    // A non-zero exit is acceptable only for the known lint finding; anything that
-    // stopped promtool from reading the input would have printed another line.
-    if !out.status.success() {
-        assert!(report.contains(PROMTOOL_KNOWN_FALSE_POSITIVE), "{report}");
-    }
 }
 
 /// The README's text between `<!-- NAME:start -->` and `<!-- NAME:end -->`.

@@ -9,11 +9,18 @@ pub use sources::{Source, TargetClients};
 
 use super::{Kind, Poller};
 use crate::config::PollSettings;
+use crate::error::PollError;
 use crate::metrics::{Names, Output, Series, Store, bool_value};
+use crate::poller::Collector;
 use crate::target::{Api, Key, Target};
 
-/// Enforcement statuses always exported, 0 when not current.
-pub const KNOWN_STATUSES: [&str; 3] = ["HEALTHY", "PROBATION", "SHUTDOWN"];
+/// Enforcement statuses always exported, 0 when not current. `UNKNOWN` is 1 when
+/// the answer has no `EnforcementStatus`, so that exactly one status is 1.
+pub const KNOWN_STATUSES: [&str; 4] = ["HEALTHY", "PROBATION", "SHUTDOWN", "UNKNOWN"];
+
+/// How many enforcement statuses beyond [`KNOWN_STATUSES`] an account remembers
+/// (to keep exporting them as 0 once they are no longer current).
+pub const MAX_EARLIER_STATUSES: usize = 8;
 
 /// Production access review statuses always exported (SES v2), 0 when not current.
 pub const KNOWN_REVIEW_STATUSES: [&str; 4] = ["PENDING", "FAILED", "GRANTED", "DENIED"];
@@ -39,6 +46,9 @@ pub struct Account {
     /// `EnforcementStatus` as AWS spells it (HEALTHY, PROBATION, SHUTDOWN, or a value
     /// AWS adds later); `None` when the answer had none.
     pub enforcement_status: Option<String>,
+    /// Statuses beyond [`KNOWN_STATUSES`] that earlier answers had, oldest first
+    /// (at most [`MAX_EARLIER_STATUSES`]): exported as 0 while not current.
+    pub earlier_statuses: Vec<String>,
     /// The API that answered: [`Api::PinpointEmail`] or [`Api::Sesv2`].
     pub api: Api,
     /// SES v2 only: `VdmAttributes.VdmEnabled` is `ENABLED`.
@@ -48,6 +58,31 @@ pub struct Account {
     pub review_status: Option<String>,
     /// SES v2 only: `SuppressionAttributes.SuppressedReasons` (BOUNCE, COMPLAINT).
     pub suppressed_reasons: Option<Vec<String>>,
+    /// Not from AWS: the target's `expect_sandbox`, so the rules can tell an
+    /// account meant to stay in the sandbox.
+    pub sandbox_expected: bool,
+}
+
+impl Account {
+    /// `Max24HourSend`, with AWS's -1 (unlimited) as +Inf.
+    pub fn max_emails(&self) -> f64 {
+        if self.max_24_hour_send < 0.0 {
+            f64::INFINITY
+        } else {
+            self.max_24_hour_send
+        }
+    }
+
+    /// The share of the 24-hour quota used: 0 for an unlimited quota, 1 for a
+    /// quota of 0 (nothing can be sent), above 1 when AWS let the account overshoot.
+    pub fn used_ratio(&self) -> f64 {
+        let max = self.max_emails();
+        if max == 0.0 {
+            1.0
+        } else {
+            self.sent_last_24_hours / max
+        }
+    }
 }
 
 /// Builds the account collectors of a target: the target's API in each region.
@@ -78,14 +113,35 @@ impl Kind for AccountKind {
                     settings.timeout,
                     target.name.clone(),
                 );
+                let source = Configured {
+                    source,
+                    sandbox_expected: target.expect_sandbox,
+                };
                 crate::poller::poller(Key::new(&target.name, region), source, store, settings)
             })
             .collect()
     }
 }
 
-/// The account series, as they always were: `pinpoint_email_up`, the poll error
-/// and duration series, and one gauge per account value.
+/// A target's source with what the target's configuration adds to its answers.
+#[derive(Debug)]
+struct Configured {
+    source: Source,
+    sandbox_expected: bool,
+}
+
+impl Collector for Configured {
+    type Output = Account;
+
+    async fn collect(&self) -> Result<Account, PollError> {
+        let mut account = self.source.collect().await?;
+        account.sandbox_expected = self.sandbox_expected;
+        Ok(account)
+    }
+}
+
+/// The account series: `pinpoint_email_up`, the poll error and duration series,
+/// and one gauge per account value.
 const NAMES: Names = Names {
     up: (
         "pinpoint_email_up",
@@ -114,35 +170,39 @@ const NAMES: Names = Names {
         ),
         (
             "pinpoint_email_enforcement_status",
-            "Reputation enforcement status of the account (EnforcementStatus): 1 for the current status, 0 for the others.",
-        ),
-        (
-            "pinpoint_email_max_24_hour_send",
-            "Maximum number of emails the account may send in 24 hours (SendQuota.Max24HourSend); -1 means unlimited.",
-        ),
-        (
-            "pinpoint_email_max_send_rate",
-            "Maximum number of emails the account may send per second (SendQuota.MaxSendRate).",
-        ),
-        (
-            "pinpoint_email_production_access_review_status",
-            "SES v2 only: status of the account's production access request (Details.ReviewDetails.Status): 1 for the current status, 0 for the others; absent when no request was made.",
+            "Reputation enforcement status of the account (EnforcementStatus): 1 for the current status, 0 for the others; UNKNOWN when AWS sent none.",
         ),
         (
             "pinpoint_email_production_access_enabled",
             "1 if the account has production access, 0 if it is in the sandbox (ProductionAccessEnabled).",
         ),
         (
-            "pinpoint_email_send_quota_usage_ratio",
-            "Emails sent in the last 24 hours divided by the 24-hour quota; absent when the quota is unlimited or 0.",
+            "pinpoint_email_production_access_review_status",
+            "SES v2 only: status of the account's production access request (Details.ReviewDetails.Status): 1 for the current status, 0 for the others; absent when no request was made.",
+        ),
+        (
+            "pinpoint_email_sandbox_expected",
+            "1 if the target sets expect_sandbox in --config.file (the account is meant to stay in the sandbox, and the InSandbox alert ignores it), else 0.",
+        ),
+        (
+            "pinpoint_email_send_quota_max_emails",
+            "Maximum number of emails the account may send in 24 hours (SendQuota.Max24HourSend); +Inf when unlimited.",
+        ),
+        (
+            "pinpoint_email_send_quota_max_emails_per_second",
+            "Maximum number of emails the account may send per second (SendQuota.MaxSendRate).",
+        ),
+        (
+            "pinpoint_email_send_quota_sent_emails",
+            "Number of emails the account sent in the last 24 hours (SendQuota.SentLast24Hours).",
+        ),
+        (
+            "pinpoint_email_send_quota_used_ratio",
+            "Emails sent in the last 24 hours divided by the 24-hour quota: 0 when the quota is unlimited, 1 when it is 0.",
         ),
         (
             "pinpoint_email_sending_enabled",
             "1 if email sending is enabled for the account (SendingEnabled).",
-        ),
-        (
-            "pinpoint_email_sent_last_24_hours",
-            "Number of emails sent in the last 24 hours (SendQuota.SentLast24Hours).",
         ),
         (
             "pinpoint_email_suppression_reason_enabled",
@@ -154,27 +214,24 @@ const NAMES: Names = Names {
         ),
     ],
     // Scrapes read the cache, they never call AWS.
-    help_note: " Polled in the background; the value may be up to one --poll.interval old.",
+    help_note: " Polled in the background: the value of the last successful call, at most {stale_after} old (--poll.stale-after); pinpoint_email_last_success_timestamp_seconds tells when it was fetched.",
 };
 
 impl Output for Account {
     const NAMES: &'static Names = &NAMES;
 
-    /// The API that answered stays while the values are stale; the values go.
-    fn write(&self, series: &mut Series<'_>, stale: bool) {
+    fn write(&self, series: &mut Series<'_>) {
         series.labelled("pinpoint_email_api_info", ("api", self.api.as_str()), 1.0);
-        if stale {
-            return;
-        }
-        series.gauge("pinpoint_email_max_24_hour_send", self.max_24_hour_send);
-        series.gauge("pinpoint_email_max_send_rate", self.max_send_rate);
-        series.gauge("pinpoint_email_sent_last_24_hours", self.sent_last_24_hours);
-        if self.max_24_hour_send > 0.0 {
-            series.gauge(
-                "pinpoint_email_send_quota_usage_ratio",
-                self.sent_last_24_hours / self.max_24_hour_send,
-            );
-        }
+        series.gauge("pinpoint_email_send_quota_max_emails", self.max_emails());
+        series.gauge(
+            "pinpoint_email_send_quota_max_emails_per_second",
+            self.max_send_rate,
+        );
+        series.gauge(
+            "pinpoint_email_send_quota_sent_emails",
+            self.sent_last_24_hours,
+        );
+        series.gauge("pinpoint_email_send_quota_used_ratio", self.used_ratio());
         series.gauge(
             "pinpoint_email_sending_enabled",
             bool_value(self.sending_enabled),
@@ -184,16 +241,23 @@ impl Output for Account {
             bool_value(self.production_access_enabled),
         );
         series.gauge(
+            "pinpoint_email_sandbox_expected",
+            bool_value(self.sandbox_expected),
+        );
+        series.gauge(
             "pinpoint_email_dedicated_ip_auto_warmup_enabled",
             bool_value(self.dedicated_ip_auto_warmup_enabled),
         );
-        let status = self.enforcement_status.as_deref();
+        let status = self.enforcement_status.as_deref().unwrap_or("UNKNOWN");
         series.state_set(
             "pinpoint_email_enforcement_status",
             "status",
             &KNOWN_STATUSES,
-            |s| status == Some(s),
-            status.into_iter(),
+            |s| s == status,
+            self.earlier_statuses
+                .iter()
+                .map(String::as_str)
+                .chain(std::iter::once(status)),
         );
         if let Some(vdm) = self.vdm_enabled {
             series.gauge("pinpoint_email_vdm_enabled", bool_value(vdm));
@@ -215,6 +279,26 @@ impl Output for Account {
                 |r| reasons.iter().any(|x| x == r),
                 reasons.iter().map(String::as_str),
             );
+        }
+    }
+
+    /// Statuses AWS added that earlier answers had stay, as 0, so that a status
+    /// series never vanishes while the account is polled: rules that hold the
+    /// last value of a series would hold a vanished one at 1.
+    fn carry_from(&mut self, previous: &Self) {
+        let earlier = previous
+            .earlier_statuses
+            .iter()
+            .chain(previous.enforcement_status.as_ref());
+        for status in earlier {
+            let known = KNOWN_STATUSES.contains(&status.as_str());
+            if known || self.earlier_statuses.contains(status) {
+                continue;
+            }
+            if self.earlier_statuses.len() == MAX_EARLIER_STATUSES {
+                self.earlier_statuses.remove(0);
+            }
+            self.earlier_statuses.push(status.clone());
         }
     }
 }
@@ -239,6 +323,7 @@ mod tests {
             vdm_enabled: None,
             review_status: None,
             suppressed_reasons: None,
+            ..Account::default()
         }
     }
 
@@ -262,40 +347,89 @@ mod tests {
         (store, text)
     }
 
+    fn sample(t: &str, name: &str, labels: &str, value: &str) -> bool {
+        let line = format!("{name}{{account=\"t\",aws_region=\"us-east-1\"{labels}}} {value}\n");
+        t.contains(&line)
+    }
+
     #[tokio::test]
-    async fn unknown_status_gets_its_own_series_and_known_ones_stay() {
-        let (_, t) = exposition(account("UNDER_REVIEW", 0.0, 200.0), Duration::from_secs(60));
+    async fn exactly_one_status_is_1_and_statuses_seen_stay_as_0() {
+        let (store, t) = exposition(account("UNDER_REVIEW", 0.0, 200.0), Duration::from_secs(60));
         for (status, v) in [
-            ("HEALTHY", 0),
-            ("PROBATION", 0),
-            ("SHUTDOWN", 0),
-            ("UNDER_REVIEW", 1),
+            ("HEALTHY", "0"),
+            ("PROBATION", "0"),
+            ("SHUTDOWN", "0"),
+            ("UNKNOWN", "0"),
+            ("UNDER_REVIEW", "1"),
         ] {
-            let line = format!(
-                "pinpoint_email_enforcement_status{{aws_region=\"us-east-1\",status=\"{status}\",target=\"t\"}} {v}\n"
+            let labels = format!(",status=\"{status}\"");
+            assert!(
+                sample(&t, "pinpoint_email_enforcement_status", &labels, v),
+                "{status} {v}: {t}"
             );
-            assert!(t.contains(&line), "missing {line} in {t}");
+        }
+        // AWS omits the field next: UNKNOWN is 1, the status seen before stays as 0.
+        let key = Key::new("t", "us-east-1");
+        let mut missing = account("HEALTHY", 0.0, 200.0);
+        missing.enforcement_status = None;
+        store
+            .section::<Account>()
+            .record(&key, &Ok(missing), Duration::ZERO, 2.0);
+        tokio::time::sleep(crate::metrics::ENCODE_CACHE_TTL).await;
+        let t = String::from_utf8(store.encode().to_vec()).unwrap();
+        for (status, v) in [("HEALTHY", "0"), ("UNKNOWN", "1"), ("UNDER_REVIEW", "0")] {
+            let labels = format!(",status=\"{status}\"");
+            assert!(
+                sample(&t, "pinpoint_email_enforcement_status", &labels, v),
+                "{status} {v}: {t}"
+            );
+        }
+        let ones = t
+            .lines()
+            .filter(|l| l.starts_with("pinpoint_email_enforcement_status{") && l.ends_with(" 1"))
+            .count();
+        assert_eq!(ones, 1, "{t}");
+    }
+
+    #[test]
+    fn earlier_statuses_are_bounded() {
+        let mut previous = account("HEALTHY", 0.0, 1.0);
+        for i in 0..20 {
+            let mut next = account(&format!("NEW_{i}"), 0.0, 1.0);
+            next.carry_from(&previous);
+            previous = next;
+        }
+        assert_eq!(previous.earlier_statuses.len(), MAX_EARLIER_STATUSES);
+        assert_eq!(previous.earlier_statuses.last().unwrap(), "NEW_18");
+        assert!(!previous.earlier_statuses.iter().any(|s| s == "HEALTHY"));
+    }
+
+    #[tokio::test]
+    async fn unlimited_quota_is_inf_with_ratio_0_and_zero_quota_is_used_up() {
+        for (max, shown, ratio) in [(-1.0, "+Inf", "0"), (0.0, "0", "1"), (100.0, "100", "0.05")] {
+            let (_, t) = exposition(account("HEALTHY", 5.0, max), Duration::from_secs(60));
+            assert!(
+                sample(&t, "pinpoint_email_send_quota_max_emails", "", shown),
+                "max {max}: {t}"
+            );
+            assert!(
+                sample(&t, "pinpoint_email_send_quota_used_ratio", "", ratio),
+                "max {max}: {t}"
+            );
         }
     }
 
     #[tokio::test]
-    async fn usage_ratio_absent_for_unlimited_and_zero_quota() {
-        for max in [-1.0, 0.0] {
-            let (_, t) = exposition(account("HEALTHY", 5.0, max), Duration::from_secs(60));
-            assert!(
-                !t.contains("pinpoint_email_send_quota_usage_ratio{"),
-                "max {max}: {t}"
-            );
-            assert!(t.contains(&format!("pinpoint_email_max_24_hour_send{{aws_region=\"us-east-1\",target=\"t\"}} {max}\n")), "{t}");
-        }
-        let (_, t) = exposition(account("HEALTHY", 10.0, 100.0), Duration::from_secs(60));
-        assert!(t.contains(
-            "pinpoint_email_send_quota_usage_ratio{aws_region=\"us-east-1\",target=\"t\"} 0.1\n"
-        ));
+    async fn help_states_the_configured_stale_after() {
+        let (_, t) = exposition(account("HEALTHY", 1.0, 10.0), Duration::from_secs(900));
+        assert!(
+            t.contains("# HELP pinpoint_email_sending_enabled 1 if email sending is enabled for the account (SendingEnabled). Polled in the background: the value of the last successful call, at most 15m old (--poll.stale-after)"),
+            "{t}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
-    async fn stale_values_go_while_up_the_timestamp_and_the_api_stay() {
+    async fn stale_values_go_with_the_api_while_up_and_the_timestamp_stay() {
         let stale = Duration::from_secs(60);
         let (store, _) = exposition(account("HEALTHY", 1.0, 10.0), stale);
         tokio::time::advance(stale + crate::metrics::ENCODE_CACHE_TTL + Duration::from_millis(1))
@@ -309,7 +443,6 @@ mod tests {
         assert_eq!(
             families,
             [
-                "api_info gauge",
                 "last_success_timestamp_seconds gauge",
                 "poll_duration_seconds histogram",
                 "poll_errors_total counter",

@@ -164,7 +164,7 @@ impl Collector for AutoSource {
                 // Logged once: the flag never goes back.
                 if !self.switched.swap(true, Ordering::Relaxed) {
                     tracing::warn!(
-                        target = %self.target,
+                        account = %self.target,
                         aws_region = %self.region,
                         answer = %err,
                         "the Pinpoint Email API answered that GetAccount is gone; switching to SES v2 for good"
@@ -235,6 +235,7 @@ pub fn account_from_output(out: &GetAccountOutput) -> Result<Account, PollError>
         vdm_enabled: None,
         review_status: None,
         suppressed_reasons: None,
+        ..Account::default()
     })
 }
 
@@ -264,6 +265,7 @@ pub fn account_from_sesv2(out: &SesV2Output) -> Result<Account, PollError> {
                 .map(|r| r.as_str().to_string())
                 .collect()
         }),
+        ..Account::default()
     })
 }
 
@@ -335,6 +337,7 @@ mod tests {
                 vdm_enabled: None,
                 review_status: None,
                 suppressed_reasons: None,
+                ..Account::default()
             }
         );
     }
