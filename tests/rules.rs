@@ -162,3 +162,60 @@ fn example_prometheus_and_alertmanager_configs_are_valid() {
             .arg(root().join("deploy/prometheus/alertmanager.yml")),
     );
 }
+
+/// The dashboard's status-change annotation, run by promtool on a status that
+/// goes away for ten minutes and comes back unchanged, then changes: it marks
+/// the change, not the return.
+#[cfg(feature = "external-tools")]
+#[test]
+fn the_status_annotation_marks_changes_not_returns_after_a_gap() {
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("grafana/pinpoint-email.json")).unwrap(),
+    )
+    .unwrap();
+    let expr = dashboard["annotations"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "Enforcement status changes")
+        .and_then(|a| a["target"]["expr"].as_str())
+        .expect("the dashboard's status-change annotation")
+        .replace("$account", ".*")
+        .replace("$aws_region", ".*");
+    let labels = |status: &str| {
+        format!(
+            "pinpoint_email_enforcement_status{{instance=\"e:10919\",account=\"prod\",aws_region=\"eu-west-1\",status=\"{status}\"}}"
+        )
+    };
+    let at = |minutes: u32, statuses: &[&str]| {
+        let samples: Vec<String> = statuses
+            .iter()
+            .map(|s| format!("{{labels: '{{account=\"prod\",aws_region=\"eu-west-1\",status=\"{s}\"}}', value: 1}}"))
+            .collect();
+        format!(
+            "      - expr: {expr:?}\n        eval_time: {minutes}m\n        exp_samples: [{}]\n",
+            samples.join(", ")
+        )
+    };
+    // Present 0-9m, gone 10-19m, back 20-29m HEALTHY, SHUTDOWN from 30m.
+    let test = format!(
+        "tests:\n  - interval: 1m\n    input_series:\n\
+         \x20     - series: '{}'\n        values: 1x9 stale _x9 1x9 0x10\n\
+         \x20     - series: '{}'\n        values: 0x9 stale _x9 0x9 1x10\n\
+         \x20   promql_expr_test:\n{}{}{}{}",
+        labels("HEALTHY"),
+        labels("SHUTDOWN"),
+        at(5, &[]),
+        at(20, &[]),
+        at(22, &[]),
+        at(30, &["SHUTDOWN"]),
+    );
+    let dir = common::temp_dir("annotation");
+    std::fs::write(dir.join("annotation_test.yml"), test).unwrap();
+    let out = run_ok(
+        Command::new(common::promtool())
+            .args(["test", "rules", "annotation_test.yml"])
+            .current_dir(&dir),
+    );
+    assert!(out.contains("SUCCESS"), "{out}");
+}
