@@ -45,8 +45,8 @@ def main():
         start = time.time()
         time.sleep(seconds)
         end = time.time()
-        status = query_range(prom, 'max by (target, aws_region) (pinpoint_email_enforcement_status{status="PROBATION"}) '
-                             '+ 2 * max by (target, aws_region) (pinpoint_email_enforcement_status{status="SHUTDOWN"})',
+        status = query_range(prom, 'max by (account, aws_region) (pinpoint_email_enforcement_status{status="PROBATION"}) '
+                             '+ 2 * max by (account, aws_region) (pinpoint_email_enforcement_status{status="SHUTDOWN"})',
                              start, end)
         usage = query_range(prom, "pinpoint_email_send_quota_used_ratio", start, end)
         up = query_range(prom, "pinpoint_email_up", start, end)

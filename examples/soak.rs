@@ -140,7 +140,7 @@ async fn main() {
             &config,
             pinpoint_email_exporter::Watcher::new(None).expect("no web config"),
             &base,
-            listener,
+            vec![listener],
             async {
                 let _ = stop_rx.await;
             },

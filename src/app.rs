@@ -84,7 +84,14 @@ pub fn describe(config: &Config, web: &Watcher) -> String {
     ));
     out.push_str(&format!(
         "serving {} on {}\n",
-        config.web.telemetry_path, config.web.listen_address
+        config.web.telemetry_path,
+        config
+            .web
+            .listen_addresses
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     if let Some(path) = &config.web.config_file {
         out.push_str(&format!(
@@ -234,7 +241,7 @@ async fn reload_targets(
     Some(changes)
 }
 
-/// Runs the exporter on an already bound `listener` until `shutdown` resolves:
+/// Runs the exporter on already bound `listeners` until `shutdown` resolves:
 /// builds the AWS clients from `base`, starts the pollers, serves HTTP with the
 /// web config `web` loaded at start-up. Each notification of `reload` (SIGHUP in
 /// the binary) re-reads the targets file and the web config file. Returns once
@@ -243,13 +250,17 @@ pub async fn run(
     config: &Config,
     web: Watcher,
     base: &(dyn Fn() -> ConfigLoader + Sync),
-    listener: TcpListener,
+    listeners: Vec<TcpListener>,
     shutdown: impl Future<Output = ()>,
     reload: Arc<Notify>,
 ) -> Result<(), StartError> {
     let web = Arc::new(web);
     if config.web.config_file.is_some() {
-        tracing::info!(settings = %web.current().summary(), "web config loaded");
+        let current = web.current();
+        tracing::info!(settings = %current.summary(), "web config loaded");
+        for warning in &current.warnings {
+            tracing::warn!(warning = %warning, "web config");
+        }
     }
     let store = Arc::new(Store::new(
         keys(config),
@@ -266,7 +277,7 @@ pub async fn run(
         config.web.max_connections,
         Arc::clone(&web),
     ));
-    let serve = server.serve(listener, shutdown);
+    let serve = server.serve(listeners, shutdown);
     tokio::pin!(serve);
     loop {
         tokio::select! {

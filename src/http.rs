@@ -17,7 +17,8 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{
-    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE,
+    ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE,
+    HeaderValue, VARY, WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -25,7 +26,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot};
 
-use crate::metrics::{CONTENT_TYPE as METRICS_CONTENT_TYPE, Store};
+use crate::metrics::{Format, Store, accepts_gzip};
 use crate::web::{AuthOutcome, Authenticator, Watcher};
 
 /// How long a client may take to send its request headers (and, with TLS, to
@@ -34,6 +35,25 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// The answer to a plain HTTP request on the TLS port, as Go's server sends it.
+const PLAIN_HTTP_TO_TLS: &[u8] =
+    b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n";
+
+/// Whether a connection on the TLS port starts with what looks like an HTTP
+/// request line (`GET /`, `HEAD `, ...) instead of a TLS handshake record.
+async fn speaks_plain_http(stream: &tokio::net::TcpStream) -> bool {
+    let mut first = [0u8; 5];
+    match stream.peek(&mut first).await {
+        Ok(n) if n > 0 => {
+            first[0] != 0x16
+                && first[..n]
+                    .iter()
+                    .all(|b| b.is_ascii_uppercase() || *b == b' ' || *b == b'/')
+        }
+        _ => false,
+    }
+}
 
 /// What the routes need.
 #[derive(Debug)]
@@ -145,25 +165,48 @@ impl Server {
         }
     }
 
-    /// Serves connections from `listener` until `shutdown` resolves, then stops
-    /// accepting, lets in-flight requests finish (for at most [`SHUTDOWN_GRACE`])
-    /// and returns.
-    pub async fn serve(self: Arc<Self>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    /// Serves connections from every listener until `shutdown` resolves, then
+    /// stops accepting, lets in-flight requests finish (for at most
+    /// [`SHUTDOWN_GRACE`]) and returns. The listeners share the connection limit.
+    pub async fn serve(
+        self: Arc<Self>,
+        listeners: Vec<TcpListener>,
+        shutdown: impl Future<Output = ()>,
+    ) {
         let limit = Arc::new(Semaphore::new(self.max_connections));
         let graceful = GracefulShutdown::new();
+        // One task accepts on each listener; the loop below takes connections in
+        // the order they came, whichever listener took them.
+        let (accepted_tx, mut accepted_rx) = tokio::sync::mpsc::channel(1);
+        let mut acceptors = tokio::task::JoinSet::new();
+        for listener in listeners {
+            let accepted_tx = accepted_tx.clone();
+            acceptors.spawn(async move {
+                loop {
+                    match listener.accept().await {
+                        Ok(conn) => {
+                            if accepted_tx.send(conn).await.is_err() {
+                                return;
+                            }
+                        }
+                        Err(err) => {
+                            // Usually EMFILE or a connection reset before accept:
+                            // pause briefly rather than spin.
+                            tracing::warn!(error = %err, "accepting a connection failed");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    }
+                }
+            });
+        }
+        drop(accepted_tx);
         tokio::pin!(shutdown);
         loop {
             let (stream, peer) = tokio::select! {
                 _ = &mut shutdown => break,
-                accepted = listener.accept() => match accepted {
-                    Ok(conn) => conn,
-                    Err(err) => {
-                        // Usually EMFILE or a connection reset before accept:
-                        // pause briefly rather than spin.
-                        tracing::warn!(error = %err, "accepting a connection failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
+                accepted = accepted_rx.recv() => match accepted {
+                    Some(conn) => conn,
+                    None => break,
                 },
             };
             // A slot per connection bounds memory. When all are taken, the
@@ -199,7 +242,8 @@ impl Server {
                 drop(permit);
             });
         }
-        drop(listener);
+        acceptors.abort_all();
+        drop(accepted_rx);
         tokio::select! {
             _ = graceful.shutdown() => {}
             _ = tokio::time::sleep(SHUTDOWN_GRACE) => {
@@ -221,7 +265,20 @@ impl Server {
             return self.serve_connection(stream, peer, watcher, activity).await;
         };
         let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-        match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await {
+        let handshake = async {
+            if speaks_plain_http(&stream).await {
+                // As Go's server answers: a readable reason, not a TLS alert.
+                use tokio::io::AsyncWriteExt as _;
+                let mut stream = stream;
+                let _ = stream.write_all(PLAIN_HTTP_TO_TLS).await;
+                let _ = stream.shutdown().await;
+                return Err(std::io::Error::other(
+                    "a plain HTTP request on the TLS port",
+                ));
+            }
+            acceptor.accept(stream).await
+        };
+        match tokio::time::timeout(HEADER_READ_TIMEOUT, handshake).await {
             Ok(Ok(tls_stream)) => {
                 self.serve_connection(tls_stream, peer, watcher, activity)
                     .await
@@ -312,10 +369,7 @@ impl Server {
             return resp;
         }
         if path == self.telemetry_path {
-            let mut resp = Response::new(Full::new(self.store.encode()));
-            resp.headers_mut()
-                .insert(CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE));
-            return resp;
+            return self.metrics(req);
         }
         match path {
             "/healthz" => text(StatusCode::OK, "ok\n"),
@@ -350,6 +404,27 @@ impl Server {
                 resp
             }
         }
+    }
+}
+
+impl Server {
+    /// The exposition in the format the scraper's `Accept` prefers (OpenMetrics
+    /// or the text format), gzip-compressed when its `Accept-Encoding` allows.
+    fn metrics(&self, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+        let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+        let format = Format::negotiate(header(ACCEPT));
+        let gzip = accepts_gzip(header(ACCEPT_ENCODING));
+        let mut resp = Response::new(Full::new(self.store.encode_as(format, gzip)));
+        let headers = resp.headers_mut();
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        );
+        headers.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+        if gzip {
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        resp
     }
 }
 

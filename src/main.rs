@@ -67,16 +67,24 @@ async fn run(mut config: Config) -> ExitCode {
         println!("configuration OK");
         return ExitCode::SUCCESS;
     }
-    let listener = match tokio::net::TcpListener::bind(config.web.listen_address).await {
+    let listeners = if config.web.systemd_socket {
+        pinpoint_email_exporter::systemd_sockets()
+    } else {
+        pinpoint_email_exporter::bind_all(&config.web.listen_addresses)
+            .map_err(|e| format!("{e}; choose another --web.listen-address"))
+    };
+    let listeners = match listeners {
         Ok(l) => l,
         Err(err) => {
-            eprintln!(
-                "pinpoint-email-exporter: cannot listen on {}: {err}; choose another --web.listen-address",
-                config.web.listen_address
-            );
+            eprintln!("pinpoint-email-exporter: {err}");
             return ExitCode::FAILURE;
         }
     };
+    let addresses: Vec<String> = listeners
+        .iter()
+        .filter_map(|l| l.local_addr().ok())
+        .map(|a| a.to_string())
+        .collect();
     // In demo mode the simulator must outlive the exporter: keep it bound here.
     let (_simulator, base) = match aws_base(&config).await {
         Ok(pair) => pair,
@@ -89,14 +97,14 @@ async fn run(mut config: Config) -> ExitCode {
     tracing::info!(
         version = %build.version,
         revision = %build.revision,
-        address = %config.web.listen_address,
+        address = %addresses.join(", "),
         pollers = pinpoint_email_exporter::keys(&config).len(),
         interval = %humantime::format_duration(config.poll.interval),
         "pinpoint-email-exporter listening"
     );
     let reload = Arc::new(Notify::new());
     forward_sighup(Arc::clone(&reload));
-    match pinpoint_email_exporter::run(&config, web, &*base, listener, shutdown_signal(), reload)
+    match pinpoint_email_exporter::run(&config, web, &*base, listeners, shutdown_signal(), reload)
         .await
     {
         Ok(()) => {

@@ -273,6 +273,7 @@ mod tests {
         durations: ("t_duration_seconds", "Durations."),
         values: &[],
         help_note: "",
+        from_config: &[],
     };
 
     impl Output for Account {

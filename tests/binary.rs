@@ -246,7 +246,7 @@ fn config_check_prints_what_would_be_polled_without_secrets() {
         "target \"production\": regions us-east-1, us-west-2; api auto; credentials: default AWS credential chain\n\
          target \"partner\": regions eu-west-1; api sesv2; credentials: assume role arn:aws:iam::111122223333:role/reader (session \"pinpoint-email-exporter\", with external id)\n\
          3 poller(s), every 1m, timeout 10s, backoff up to 10m, values kept 15m after the last success\n\
-         serving /metrics on 0.0.0.0:10919\n\
+         serving /metrics on [::]:10919\n\
          configuration OK\n"
     );
     assert!(!stdout.contains("s3cr3t") && !stderr.contains("s3cr3t"));
@@ -750,4 +750,114 @@ fn the_binary_refuses_an_invalid_web_config_with_exit_code_2() {
             "the secret was printed: {stderr}"
         );
     }
+}
+
+/// `--web.listen-address :PORT` listens on IPv4 and IPv6, as Go exporters do, and
+/// the flag repeats: each address serves the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listens_dual_stack_and_on_every_address_given() {
+    let sim = simulator().await;
+    sim.set_script("us-east-1", vec![Step::Account(AccountState::healthy())]);
+    let home = temp_dir("listen");
+    let port = free_addr().port();
+    let v6 = std::net::TcpListener::bind("[::1]:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let child = simulated(&home, &sim)
+        .args([
+            "--web.listen-address",
+            &format!(":{port}"),
+            "--web.listen-address",
+            &v6.to_string(),
+            "--aws.regions",
+            "us-east-1",
+        ])
+        .spawn()
+        .unwrap();
+    let process = Process::from(child);
+    let v4: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let v6_wildcard: std::net::SocketAddr = format!("[::1]:{port}").parse().unwrap();
+    for addr in [v4, v6_wildcard, v6] {
+        wait_ready(addr).await;
+        let m = get(addr, "/metrics").await.body;
+        assert_eq!(
+            sample(
+                &m,
+                "pinpoint_email_up",
+                "account=\"default\",aws_region=\"us-east-1\""
+            ),
+            Some(1.0),
+            "{addr}: {m}"
+        );
+    }
+    let (exit, _, stderr) = process.terminate();
+    assert_eq!(exit.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!("[::]:{port}")) && stderr.contains(&v6.to_string()),
+        "the start-up line names every address: {stderr}"
+    );
+}
+
+/// `--web.systemd-socket` without sockets from systemd is a clear error.
+#[test]
+fn systemd_socket_without_sockets_says_what_to_do() {
+    let home = temp_dir("no-socket");
+    let out = command(&home)
+        .env_remove("LISTEN_FDS")
+        .env_remove("LISTEN_PID")
+        .args(["--web.systemd-socket", "--aws.regions", "us-east-1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--web.systemd-socket: systemd passed no socket"),
+        "{stderr}"
+    );
+}
+
+/// Socket activation as systemd does it, with `systemd-socket-activate`: the
+/// exporter serves the socket it is passed. Needs the tool:
+/// `--features external-tools`.
+#[cfg(feature = "external-tools")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn systemd_socket_activation_serves_the_socket_systemd_passes() {
+    let sim = simulator().await;
+    sim.set_script("us-east-1", vec![Step::Account(AccountState::healthy())]);
+    let home = temp_dir("socket-activation");
+    let addr = free_addr();
+    let exporter = simulated(&home, &sim);
+    let mut cmd = Command::new(tool("systemd-socket-activate", "systemd"));
+    // The launched process gets only the variables passed with --setenv.
+    cmd.env_clear();
+    for (key, value) in exporter.get_envs() {
+        if let Some(value) = value {
+            cmd.arg(format!(
+                "--setenv={}={}",
+                key.to_string_lossy(),
+                value.to_string_lossy()
+            ));
+        }
+    }
+    cmd.args(["--listen", &addr.to_string(), BIN])
+        .args(["--web.systemd-socket", "--aws.regions", "us-east-1"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let process = Process::from(cmd.spawn().unwrap());
+    // The first connection starts the exporter, which then accepts it.
+    wait_ready(addr).await;
+    let m = get(addr, "/metrics").await.body;
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_up",
+            "account=\"default\",aws_region=\"us-east-1\""
+        ),
+        Some(1.0),
+        "{m}"
+    );
+    let (exit, _, stderr) = process.terminate();
+    assert_eq!(exit.code(), Some(0), "{stderr}");
 }

@@ -283,6 +283,22 @@ async fn from_aws_state_to_a_delivered_alert() {
     // Every Grafana dashboard query returns data from this Prometheus.
     let checked = dashboard_queries_return_data(prom_addr).await;
 
+    // Prometheus negotiated OpenMetrics (gzip-compressed, as it always asks):
+    // only an OpenMetrics scrape carries units, and the scrape is healthy.
+    let meta = get_json(
+        prom_addr,
+        "/api/v1/metadata?metric=pinpoint_email_poll_duration_seconds",
+    )
+    .await;
+    assert_eq!(
+        meta["data"]["pinpoint_email_poll_duration_seconds"][0]["unit"], "seconds",
+        "{meta}"
+    );
+    let targets = get_json(prom_addr, "/api/v1/targets").await;
+    let target = &targets["data"]["activeTargets"][0];
+    assert_eq!(target["health"], "up", "{target}");
+    assert_eq!(target["lastError"], "", "{target}");
+
     // The report: time from each state change to firing and to delivery.
     let mut report = format!(
         "End-to-end alerting (simulator -> exporter polling every 1s -> Prometheus scraping and evaluating every 1s -> Alertmanager -> webhook); `for:` durations shortened from minutes to seconds.\n{checked} dashboard queries returned data.\n\n{:<40} {:<20} {:>10} {:>14} {:>14}\n",

@@ -926,3 +926,136 @@ async fn live_scrapes_of_both_apis_pass_promtool() {
         promtool_check_metrics(&m);
     }
 }
+
+/// Sample lines of an exposition (comments left out), with OpenMetrics' float
+/// `le` values written as the text format writes them.
+fn sample_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.replace(".0\"}", "\"}"))
+        .collect()
+}
+
+/// What Prometheus asks for (OpenMetrics, gzip) it gets, with the same samples
+/// as the text format; a scraper that asks for neither gets plain text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scrapes_get_gzip_and_openmetrics_when_they_ask() {
+    let sim = simulator().await;
+    let exporter = start(
+        config(&["--aws.regions", "us-east-1,eu-west-1"]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+    wait_ready(exporter.addr).await;
+    let addr = exporter.addr;
+    let plain = request_with(addr, "GET", "/metrics", &[]).await;
+    assert_eq!(
+        plain.content_type,
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    assert_eq!(plain.content_encoding, "");
+
+    let text_gz = request_with(addr, "GET", "/metrics", &[("accept-encoding", "gzip")]).await;
+    assert_eq!(text_gz.content_encoding, "gzip");
+    assert!(text_gz.raw.len() * 4 < plain.raw.len(), "gzip saves little");
+    assert_eq!(gunzip(&text_gz.raw), plain.body);
+
+    let scrape = request_with(
+        addr,
+        "GET",
+        "/metrics",
+        &[
+            ("accept", PROMETHEUS_ACCEPT),
+            ("accept-encoding", "gzip, deflate"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        scrape.content_type,
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    assert_eq!(scrape.content_encoding, "gzip");
+    let om = gunzip(&scrape.raw);
+    assert!(om.ends_with("\n# EOF\n"), "{om}");
+    assert_eq!(sample_lines(&om), sample_lines(&plain.body));
+    for line in [
+        "# TYPE pinpoint_email_poll_errors counter",
+        "# UNIT pinpoint_email_poll_duration_seconds seconds",
+        "# UNIT pinpoint_email_send_quota_used_ratio ratio",
+        "# TYPE pinpoint_email_enforcement_status gauge",
+    ] {
+        assert!(om.lines().any(|l| l == line), "{line} missing in\n{om}");
+    }
+    let identity = request_with(
+        addr,
+        "GET",
+        "/metrics",
+        &[
+            ("accept", PROMETHEUS_ACCEPT),
+            ("accept-encoding", "gzip;q=0"),
+        ],
+    )
+    .await;
+    assert_eq!(identity.content_encoding, "");
+    assert_eq!(identity.body, om);
+    exporter.stop().await;
+}
+
+/// A second, independent parser of each format (the Python client's, strict
+/// for OpenMetrics) reads every sample of a live scrape. Needs
+/// python3-prometheus-client: `--features external-tools`.
+#[cfg(feature = "external-tools")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_python_client_parses_both_formats() {
+    let sim = simulator().await;
+    let mut sesv2 = probation_sandbox();
+    sesv2.review_status = Some("DENIED".into());
+    sim.set_script("eu-west-1", vec![Step::Account(sesv2)]);
+    let exporter = start(
+        config(&["--aws.regions", "us-east-1,eu-west-1", "--aws.api", "sesv2"]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+    wait_ready(exporter.addr).await;
+    let text = get(exporter.addr, "/metrics").await.body;
+    let om = request_with(
+        exporter.addr,
+        "GET",
+        "/metrics",
+        &[("accept", PROMETHEUS_ACCEPT)],
+    )
+    .await
+    .body;
+    exporter.stop().await;
+    let dir = temp_dir("python-parsers");
+    std::fs::write(dir.join("text.txt"), &text).unwrap();
+    std::fs::write(dir.join("om.txt"), &om).unwrap();
+    let script = "import sys\n\
+        from prometheus_client.parser import text_string_to_metric_families as text\n\
+        from prometheus_client.openmetrics.parser import text_string_to_metric_families as om\n\
+        t = sum(len(f.samples) for f in text(open(sys.argv[1]).read()))\n\
+        o = sum(len(f.samples) for f in om(open(sys.argv[2]).read()))\n\
+        print(t, o)\n";
+    // Debian's interpreter, which python3-prometheus-client installs into (a
+    // python3 earlier on PATH, such as pyenv's, would not see it).
+    let out = std::process::Command::new("/usr/bin/python3")
+        .arg("-c")
+        .arg(script)
+        .arg(dir.join("text.txt"))
+        .arg(dir.join("om.txt"))
+        .output()
+        .expect("/usr/bin/python3 (scripts/test installs it with python3-prometheus-client)");
+    assert!(
+        out.status.success(),
+        "the Python client refused an exposition:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n = sample_lines(&text).len();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("{n} {n}"),
+        "samples read of the text format and of OpenMetrics"
+    );
+}

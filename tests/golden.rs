@@ -79,7 +79,7 @@ fn populated() -> Store {
     );
     accounts.record(
         &keys[3],
-        &Ok(account("HEALTHY", 1_000_000.0, -1.0, 500.0, true)),
+        &Ok(account("HEALTHY", 1_000_000.0, -1.0, -1.0, true)),
         ms(600),
         t0,
     );

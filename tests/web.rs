@@ -75,10 +75,30 @@ impl Ca {
 
     /// Writes a client certificate and key as `NAME.pem`, `NAME.key` into `dir`.
     fn write_client(&self, dir: &Path, name: &str) {
-        let (cert, key) = self.leaf(&["scraper.example"], true);
+        self.write_client_for(dir, name, "scraper.example");
+    }
+
+    /// Writes a client certificate for the DNS name `san` as `NAME.pem`,
+    /// `NAME.key` into `dir`.
+    fn write_client_for(&self, dir: &Path, name: &str, san: &str) {
+        let (cert, key) = self.leaf(&[san], true);
         std::fs::write(dir.join(format!("{name}.pem")), cert).unwrap();
         std::fs::write(dir.join(format!("{name}.key")), key).unwrap();
     }
+}
+
+/// Writes a self-signed certificate with `CA:TRUE` and no key usage limits, as
+/// `openssl req -x509` makes by default, as `NAME.pem` and `NAME.key`.
+fn write_self_signed_ca_client(dir: &Path, name: &str) {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["self.example".to_string()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "self-signed client");
+    let cert = params.self_signed(&key).unwrap();
+    std::fs::write(dir.join(format!("{name}.pem")), cert.pem()).unwrap();
+    std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
 }
 
 fn bcrypt_hash(password: &str) -> String {
@@ -217,7 +237,7 @@ async fn tls_and_basic_auth_refuse_what_they_must_and_serve_the_rest() {
         }
     }
 
-    // Plain HTTP to the TLS port gets no answer; TLS 1.1 is refused.
+    // Plain HTTP to the TLS port gets Go's 400 answer; TLS 1.1 is refused.
     let plain = curl(
         &dir,
         &[
@@ -227,8 +247,13 @@ async fn tls_and_basic_auth_refuse_what_they_must_and_serve_the_rest() {
         ],
     )
     .await;
-    assert_ne!(plain.status, 200, "{plain:?}");
-    assert!(!plain.body.contains("pinpoint_email"), "{plain:?}");
+    assert_eq!(plain.status, 400, "{plain:?}");
+    assert!(
+        plain
+            .body
+            .contains("Client sent an HTTP request to an HTTPS server."),
+        "{plain:?}"
+    );
     let old = curl(
         &dir,
         &[
@@ -478,4 +503,113 @@ async fn prometheus_scrapes_over_tls_with_basic_auth() {
     .await;
     assert_eq!(q["data"]["result"][0]["value"][1], "1", "{q}");
     exporter.stop().await;
+}
+
+/// One case of the exporter-toolkit's client authentication, with curl.
+struct Case {
+    what: &'static str,
+    tls: &'static str,
+    /// curl's client certificate (`NAME.pem`, `NAME.key`), if any.
+    client: Option<&'static str>,
+    /// Whether the request must get through.
+    served: bool,
+}
+
+/// The exporter-toolkit's client authentication as Go does it: a CA is only
+/// refused with NoClientCert; the verifying types without a CA use the system
+/// roots; RequireAnyClientCert takes any certificate even with a CA; a
+/// self-signed `CA:TRUE` certificate listed as its own CA is accepted;
+/// `client_allowed_sans` requires one of the names; Go's TLS 1.3 suite names
+/// and CBC suites in `cipher_suites` are accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_authentication_and_suites_as_the_exporter_toolkit() {
+    let dir = temp_dir("toolkit-tls");
+    Ca::new("server CA").write_server(&dir);
+    let client_ca = Ca::new("client CA");
+    std::fs::write(dir.join("client-ca.pem"), &client_ca.pem).unwrap();
+    client_ca.write_client(&dir, "client");
+    client_ca.write_client_for(&dir, "other", "other.example");
+    Ca::new("rogue CA").write_client(&dir, "rogue");
+    write_self_signed_ca_client(&dir, "selfsigned");
+    let cases = [
+        Case {
+            what: "VerifyClientCertIfGiven without a CA, no certificate",
+            tls: "client_auth_type: VerifyClientCertIfGiven\n",
+            client: None,
+            served: true,
+        },
+        Case {
+            what: "VerifyClientCertIfGiven without a CA: the system roots do not know the rogue CA",
+            tls: "client_auth_type: VerifyClientCertIfGiven\n",
+            client: Some("rogue"),
+            served: false,
+        },
+        Case {
+            what: "RequireAnyClientCert with a CA takes any certificate",
+            tls: "client_auth_type: RequireAnyClientCert\n  client_ca_file: client-ca.pem\n",
+            client: Some("rogue"),
+            served: true,
+        },
+        Case {
+            what: "RequireAnyClientCert still requires one",
+            tls: "client_auth_type: RequireAnyClientCert\n  client_ca_file: client-ca.pem\n",
+            client: None,
+            served: false,
+        },
+        Case {
+            what: "a self-signed CA:TRUE certificate as its own CA",
+            tls: "client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: selfsigned.pem\n",
+            client: Some("selfsigned"),
+            served: true,
+        },
+        Case {
+            what: "client_allowed_sans: an allowed name",
+            tls: "client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: client-ca.pem\n  client_allowed_sans: [scraper.example]\n",
+            client: Some("client"),
+            served: true,
+        },
+        Case {
+            what: "client_allowed_sans: another name of the same CA",
+            tls: "client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: client-ca.pem\n  client_allowed_sans: [scraper.example]\n",
+            client: Some("other"),
+            served: false,
+        },
+        Case {
+            what: "Go's TLS 1.3 suite names and a CBC suite",
+            tls: "cipher_suites: [TLS_AES_128_GCM_SHA256, TLS_CHACHA20_POLY1305_SHA256, TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]\n",
+            client: None,
+            served: true,
+        },
+    ];
+    let sim = healthy_simulator().await;
+    for case in cases {
+        let web = dir.join("web.yml");
+        std::fs::write(
+            &web,
+            format!(
+                "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n  {}",
+                case.tls
+            ),
+        )
+        .unwrap();
+        let exporter = start(exporter_config(&web), sim.endpoint_url(), SECRET_KEY).await;
+        let url = format!("https://localhost:{}/healthz", exporter.addr.port());
+        let resolve = format!("localhost:{}:127.0.0.1", exporter.addr.port());
+        let (cert, key) = case
+            .client
+            .map(|c| (format!("{c}.pem"), format!("{c}.key")))
+            .unzip();
+        let mut args = vec!["--cacert", "ca.pem", "--resolve", &resolve];
+        if let (Some(cert), Some(key)) = (&cert, &key) {
+            args.extend(["--cert", cert.as_str(), "--key", key.as_str()]);
+        }
+        args.push(&url);
+        let r = curl(&dir, &args).await;
+        if case.served {
+            assert_eq!(r.status, 200, "{}: {r:?}", case.what);
+        } else {
+            assert_ne!(r.status, 200, "{}: {r:?}", case.what);
+        }
+        exporter.stop().await;
+    }
 }

@@ -19,9 +19,16 @@ use crate::target::Api;
 #[derive(Debug, Parser)]
 #[command(name = "pinpoint-email-exporter", version, about, long_about)]
 pub struct Cli {
-    /// Address to listen on for HTTP requests: HOST:PORT, or :PORT for all IPv4 interfaces.
-    #[arg(long = "web.listen-address", value_name = "ADDR", default_value_t = format!(":{DEFAULT_PORT}"))]
-    pub listen_address: String,
+    /// Address to listen on for HTTP requests: HOST:PORT, [IPv6]:PORT, or :PORT for
+    /// every interface, IPv4 and IPv6. Repeat it to listen on several addresses,
+    /// each with the same TLS and authentication.
+    #[arg(long = "web.listen-address", value_name = "ADDR", default_values_t = [format!(":{DEFAULT_PORT}")])]
+    pub listen_address: Vec<String>,
+
+    /// Use the sockets systemd passes (socket activation, LISTEN_FDS) instead of
+    /// --web.listen-address.
+    #[arg(long = "web.systemd-socket")]
+    pub systemd_socket: bool,
 
     /// Path under which to expose metrics.
     #[arg(
@@ -38,8 +45,9 @@ pub struct Cli {
 
     /// Web config file enabling TLS, basic authentication, response headers and a
     /// rate limit, in the format of the Prometheus exporter-toolkit. Changes to it
-    /// and to the files it names apply without a restart.
-    #[arg(long = "web.config.file", value_name = "FILE")]
+    /// and to the files it names apply without a restart. An empty value means
+    /// none, as in the exporter-toolkit.
+    #[arg(long = "web.config.file", value_name = "FILE", value_parser = path_or_empty)]
     pub web_config_file: Option<PathBuf>,
 
     /// AWS regions to poll, comma separated (e.g. us-east-1,eu-west-1). Default: the
@@ -101,6 +109,11 @@ pub struct Cli {
     /// Output format of log messages.
     #[arg(long = "log.format", value_name = "FORMAT", value_enum, default_value_t = LogFormat::Logfmt)]
     pub log_format: LogFormat,
+}
+
+/// A path, where an empty value is allowed (and means none).
+fn path_or_empty(value: &str) -> Result<PathBuf, std::convert::Infallible> {
+    Ok(PathBuf::from(value))
 }
 
 /// Log severities accepted by `--log.level`.

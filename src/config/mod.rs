@@ -161,8 +161,10 @@ impl Default for PollSettings {
 /// Settings of the HTTP server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebSettings {
-    /// Address to bind.
-    pub listen_address: SocketAddr,
+    /// Addresses to bind, each served alike; `[::]` is dual-stack (IPv4 too).
+    pub listen_addresses: Vec<SocketAddr>,
+    /// Serve the sockets systemd passes instead of binding `listen_addresses`.
+    pub systemd_socket: bool,
     /// Path of the metrics endpoint.
     pub telemetry_path: String,
     /// Connections served at once.
@@ -257,7 +259,13 @@ fn read_targets(
 }
 
 fn web_settings(cli: &Cli) -> Result<WebSettings, ConfigError> {
-    let listen_address = parse_listen_address(&cli.listen_address)?;
+    let mut listen_addresses = Vec::with_capacity(cli.listen_address.len());
+    for address in &cli.listen_address {
+        let address = parse_listen_address(address)?;
+        if !listen_addresses.contains(&address) {
+            listen_addresses.push(address);
+        }
+    }
     let telemetry_path = validate_telemetry_path(&cli.telemetry_path)?;
     if cli.max_connections == 0 {
         return Err(ConfigError::Flag {
@@ -266,10 +274,14 @@ fn web_settings(cli: &Cli) -> Result<WebSettings, ConfigError> {
         });
     }
     Ok(WebSettings {
-        listen_address,
+        listen_addresses,
+        systemd_socket: cli.systemd_socket,
         telemetry_path,
         max_connections: cli.max_connections,
-        config_file: cli.web_config_file.clone(),
+        config_file: cli
+            .web_config_file
+            .clone()
+            .filter(|p| !p.as_os_str().is_empty()),
     })
 }
 
@@ -326,8 +338,9 @@ fn parse_listen_address(s: &str) -> Result<SocketAddr, ConfigError> {
         flag: "--web.listen-address",
         message,
     };
+    // `:PORT` is every interface, as in Go: the IPv6 wildcard, bound dual-stack.
     let full = match s.strip_prefix(':') {
-        Some(port) => format!("0.0.0.0:{port}"),
+        Some(port) => format!("[::]:{port}"),
         None => s.to_string(),
     };
     let mut addrs = full.to_socket_addrs().map_err(|e| {
@@ -440,8 +453,8 @@ mod tests {
     fn defaults() {
         let c = Config::from_cli(cli(&[])).unwrap();
         assert_eq!(
-            c.web.listen_address,
-            format!("0.0.0.0:{DEFAULT_PORT}").parse().unwrap()
+            c.web.listen_addresses,
+            [format!("[::]:{DEFAULT_PORT}").parse().unwrap()]
         );
         assert_eq!(c.web.telemetry_path, "/metrics");
         assert_eq!(c.poll, PollSettings::default());
@@ -486,6 +499,14 @@ mod tests {
         let e = Cli::try_parse_from(["x", "--demo", "--aws.regions", "us-east-1"]).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("cannot be used with"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_web_config_file_means_none_as_in_the_toolkit() {
+        let c = Config::from_cli(cli(&["--web.config.file", ""])).unwrap();
+        assert_eq!(c.web.config_file, None);
+        let c = Config::from_cli(cli(&["--web.config.file=web.yml"])).unwrap();
+        assert_eq!(c.web.config_file, Some(PathBuf::from("web.yml")));
     }
 
     #[test]

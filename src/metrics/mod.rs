@@ -7,6 +7,7 @@
 //! collector never changes this module. The exporter's own metrics live in a
 //! separate `prometheus` registry and are merged at encode time.
 
+mod openmetrics;
 mod section;
 mod text;
 
@@ -19,14 +20,12 @@ use bytes::Bytes;
 use prometheus::{Opts, Registry};
 use tokio::time::Instant;
 
+pub use openmetrics::{Format, accepts_gzip};
 pub use section::{Names, Output, Section};
 pub use text::{Family, Series, bool_value};
 
 use crate::target::Key;
 use section::Exposed;
-
-/// The `Content-Type` of `/metrics`.
-pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// How long an encoded exposition is served at most.
 pub const ENCODE_CACHE_TTL: Duration = Duration::from_secs(1);
@@ -243,12 +242,20 @@ impl Store {
     /// results the cache lives for [`ENCODE_CACHE_TTL`], which bounds how old the
     /// `process_*` metrics and the staleness cut-off can be.
     pub fn encode(&self) -> Bytes {
+        self.encode_as(Format::Text, false)
+    }
+
+    /// The exposition in `format`, gzip-compressed with `gzip`: made from the
+    /// cached text exposition on first request and cached with it, so each
+    /// format and compression is encoded once per cached exposition, not per
+    /// scrape.
+    pub fn encode_as(&self, format: Format, gzip: bool) -> Bytes {
         let generation = self.generation.load(Ordering::Acquire);
         let mut cache = self
             .cache
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(c) = cache.as_ref().filter(|c| {
+        if let Some(c) = cache.as_mut().filter(|c| {
             let max_age = if c.generation == generation {
                 ENCODE_CACHE_TTL
             } else {
@@ -256,20 +263,22 @@ impl Store {
             };
             c.at.elapsed() < max_age
         }) {
-            return c.body.clone();
+            return c.variant(format, gzip);
         }
         let started = std::time::Instant::now();
         let mut out = Vec::with_capacity(cache.as_ref().map_or(8 * 1024, |c| c.body.len() + 1024));
         for family in self.families() {
             out.extend_from_slice(family.text.as_bytes());
         }
-        let body = Bytes::from(out);
-        *cache = Some(Encoded {
+        let mut encoded = Encoded {
             generation,
             at: Instant::now(),
-            body: body.clone(),
+            body: Bytes::from(out),
+            variants: Default::default(),
             cost: started.elapsed(),
-        });
+        };
+        let body = encoded.variant(format, gzip);
+        *cache = Some(encoded);
         body
     }
 }
@@ -278,9 +287,56 @@ impl Store {
 struct Encoded {
     generation: u64,
     at: Instant,
+    /// The text format, uncompressed.
     body: Bytes,
-    /// How long encoding it took.
+    /// The other formats and compressions, made from `body` when first asked
+    /// for: text gzipped, OpenMetrics, OpenMetrics gzipped.
+    variants: [Option<Bytes>; 3],
+    /// How long encoding `body` took.
     cost: Duration,
+}
+
+impl Encoded {
+    fn variant(&mut self, format: Format, gzip: bool) -> Bytes {
+        let slot = match (format, gzip) {
+            (Format::Text, false) => return self.body.clone(),
+            (Format::Text, true) => 0,
+            (Format::OpenMetrics, false) => 1,
+            (Format::OpenMetrics, true) => 2,
+        };
+        if let Some(bytes) = &self.variants[slot] {
+            return bytes.clone();
+        }
+        let plain = match format {
+            Format::Text => self.body.clone(),
+            Format::OpenMetrics => {
+                // The body is built from UTF-8 strings only.
+                let text = String::from_utf8_lossy(&self.body);
+                let om = Bytes::from(openmetrics::from_text(&text));
+                self.variants[1] = Some(om.clone());
+                om
+            }
+        };
+        if gzip {
+            let zipped = Bytes::from(gzip_bytes(&plain));
+            self.variants[slot] = Some(zipped.clone());
+            zipped
+        } else {
+            plain
+        }
+    }
+}
+
+/// `data` gzip-compressed at the default level, as client_golang compresses.
+fn gzip_bytes(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 4 + 64),
+        flate2::Compression::default(),
+    );
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(data);
+    encoder.finish().unwrap_or_default()
 }
 
 #[cfg(target_os = "linux")]
@@ -311,6 +367,7 @@ mod tests {
         durations: ("t_duration_seconds", "Call durations."),
         values: &[("t_value", "The value.")],
         help_note: " At most {stale_after} old.",
+        from_config: &[],
     };
 
     impl Output for Answer {

@@ -49,6 +49,9 @@ pub struct Names {
     /// Appended to the HELP of every value, after `{stale_after}` in it is
     /// replaced by the configured `--poll.stale-after`.
     pub help_note: &'static str,
+    /// Values that come from the configuration, not from the calls: their HELP
+    /// gets no `help_note`.
+    pub from_config: &'static [&'static str],
 }
 
 /// The last successful answer of one (target, region).
@@ -254,6 +257,11 @@ impl<O: Output> Exposed for Section<O> {
         );
         for (name, help) in names.values {
             if let Some(samples) = by_name.remove(name) {
+                let note = if names.from_config.contains(name) {
+                    ""
+                } else {
+                    &note
+                };
                 let help = format!("{help}{note}");
                 families.push(Family::new(name, &help, "gauge", &samples));
             }

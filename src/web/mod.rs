@@ -101,6 +101,8 @@ pub struct WebState {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Requests allowed per interval, if limited.
     pub rate_limit: Option<RateLimiter>,
+    /// What the file asks for that is left out, for the log.
+    pub warnings: Vec<String>,
 }
 
 impl std::fmt::Debug for WebState {
@@ -157,9 +159,9 @@ pub fn parse(path: &Path, text: &str) -> Result<WebState, WebConfigError> {
             .unwrap_or_default()
     };
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tls = match file.tls_server_config {
+    let (tls, warnings) = match file.tls_server_config {
         Some(tls) => tls_config(tls, dir).map_err(err)?,
-        None => None,
+        None => (None, Vec::new()),
     };
     let users = file.basic_auth_users.unwrap_or_default();
     for (user, hash) in &users {
@@ -207,6 +209,7 @@ pub fn parse(path: &Path, text: &str) -> Result<WebState, WebConfigError> {
         users,
         headers,
         rate_limit,
+        warnings,
     })
 }
 
@@ -270,11 +273,10 @@ mod tests {
         assert!(err.contains("unknown field `cert_fille`"), "{err}");
         let err = parse_text("basic_auth_user:\n  a: b\n").unwrap_err();
         assert!(err.contains("unknown field `basic_auth_user`"), "{err}");
-        let err = parse_text("tls_server_config:\n  client_allowed_sans: [a]\n").unwrap_err();
-        assert!(
-            err.contains("client_allowed_sans is not supported"),
-            "{err}"
-        );
+        // As in the exporter-toolkit: without a certificate, key, CA or client
+        // auth type, the TLS section means plain HTTP.
+        let state = parse_text("tls_server_config:\n  client_allowed_sans: [a]\n").unwrap();
+        assert!(state.tls.is_none());
     }
 
     #[test]
@@ -313,6 +315,64 @@ mod tests {
             let err = parse_text(text).unwrap_err();
             assert!(err.contains(want), "{text}: {err}");
         }
+    }
+
+    /// A web config with an inline self-signed certificate and key, and `extra`
+    /// keys under `tls_server_config`.
+    fn inline_tls(extra: &str) -> String {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let indent = |pem: &str| {
+            pem.lines()
+                .map(|l| format!("    {l}\n"))
+                .collect::<String>()
+        };
+        let pem = cert.pem();
+        format!(
+            "tls_server_config:\n  cert: |\n{}  key: |\n{}  client_ca: |\n{}{extra}",
+            indent(&pem),
+            indent(&key.serialize_pem()),
+            indent(&pem)
+        )
+    }
+
+    #[test]
+    fn a_client_ca_is_refused_only_with_no_client_cert_as_in_the_toolkit() {
+        let err = parse_text(&inline_tls("")).unwrap_err();
+        assert!(
+            err.contains("client_ca_file is set but client_auth_type is NoClientCert"),
+            "{err}"
+        );
+        for auth in [
+            "RequestClientCert",
+            "RequireAnyClientCert",
+            "RequireClientCert",
+            "VerifyClientCertIfGiven",
+            "RequireAndVerifyClientCert",
+        ] {
+            let text = inline_tls(&format!("  client_auth_type: {auth}\n"));
+            let state = parse_text(&text).unwrap_or_else(|e| panic!("{auth}: {e}"));
+            assert!(state.tls.is_some(), "{auth}");
+        }
+        let err = parse_text(&inline_tls("  client_auth_type: Sometimes\n")).unwrap_err();
+        assert!(err.contains("unknown value \"Sometimes\""), "{err}");
+    }
+
+    #[test]
+    fn unimplemented_suites_are_warnings() {
+        let text = inline_tls(
+            "  client_auth_type: RequireAndVerifyClientCert\n  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]\n",
+        );
+        let state = parse_text(&text).unwrap();
+        assert_eq!(state.warnings.len(), 1, "{:?}", state.warnings);
+        assert!(
+            state.warnings[0].contains("TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"),
+            "{:?}",
+            state.warnings
+        );
     }
 
     #[test]

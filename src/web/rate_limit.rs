@@ -12,9 +12,10 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    /// A full bucket.
+    /// A full bucket. With `burst` 0 no request is ever allowed, as with the
+    /// exporter-toolkit's limiter (`rate.NewLimiter(rate.Every(interval), 0)`).
     pub fn new(interval: Duration, burst: u32) -> Self {
-        let burst = f64::from(burst.max(1));
+        let burst = f64::from(burst);
         RateLimiter {
             interval,
             burst,
@@ -46,5 +47,12 @@ mod tests {
     fn rate_limiter_allows_a_burst_then_refuses() {
         let limiter = RateLimiter::new(Duration::from_secs(3600), 3);
         assert_eq!((0..5).filter(|_| limiter.allow()).count(), 3);
+    }
+
+    #[test]
+    fn burst_zero_refuses_everything() {
+        let limiter = RateLimiter::new(Duration::from_nanos(1), 0);
+        std::thread::sleep(Duration::from_millis(2));
+        assert_eq!((0..5).filter(|_| limiter.allow()).count(), 0);
     }
 }

@@ -16,17 +16,14 @@ use rustls::{
 
 use super::TlsFile;
 
+/// The rustls configuration of a `tls_server_config`, or `None` for plain HTTP,
+/// with warnings about what it leaves out (cipher suites Go knows and rustls
+/// does not implement).
 pub(super) fn tls_config(
     tls: TlsFile,
     dir: &Path,
-) -> Result<Option<Arc<rustls::ServerConfig>>, String> {
-    if tls.client_allowed_sans.is_some() {
-        return Err(
-            "tls_server_config.client_allowed_sans is not supported by this exporter; \
-             give the allowed clients certificates of their own CA and set client_ca_file"
-                .into(),
-        );
-    }
+) -> Result<(Option<Arc<rustls::ServerConfig>>, Vec<String>), String> {
+    let mut warnings = Vec::new();
     let cert = PemSource::of("cert", tls.cert, "cert_file", tls.cert_file)?;
     let key = PemSource::of("key", tls.key, "key_file", tls.key_file)?;
     let client_ca = PemSource::of(
@@ -44,7 +41,7 @@ pub(super) fn tls_config(
                         .into(),
                 );
             }
-            return Ok(None);
+            return Ok((None, warnings));
         }
         (Some(_), None) => {
             return Err("tls_server_config: key_file (or key) is missing; set both the certificate and its key".into());
@@ -55,15 +52,22 @@ pub(super) fn tls_config(
         (Some(c), Some(k)) => (c.read(dir)?, k.read(dir)?),
     };
     let (certs, key) = server_identity(&cert_pem, &key_pem)?;
-    let roots = client_ca
+    let client_cas = client_ca
         .map(|c| c.read(dir))
         .transpose()?
-        .map(|pem| client_roots(&pem))
+        .map(|pem| client_cas(&pem))
         .transpose()?;
 
     let mut provider = rustls::crypto::aws_lc_rs::default_provider();
     if let Some(names) = &tls.cipher_suites {
-        provider.cipher_suites = cipher_suites(&provider, names)?;
+        let (suites, unimplemented) = cipher_suites(&provider, names)?;
+        if !unimplemented.is_empty() {
+            warnings.push(format!(
+                "tls_server_config.cipher_suites: {} not implemented here (CBC and other legacy suites); left out, the others are used",
+                unimplemented.join(", ")
+            ));
+        }
+        provider.cipher_suites = suites;
     }
     if let Some(names) = &tls.curve_preferences {
         provider.kx_groups = curves(&provider, names)?;
@@ -71,7 +75,7 @@ pub(super) fn tls_config(
     let provider = Arc::new(provider);
     let versions = versions(tls.min_version.as_deref(), tls.max_version.as_deref())?;
     let auth_type = tls.client_auth_type.as_deref().unwrap_or("NoClientCert");
-    let verifier = client_verifier(auth_type, roots, &provider)?;
+    let verifier = client_verifier(auth_type, client_cas, tls.client_allowed_sans, &provider)?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&versions)
         .map_err(|e| format!("tls_server_config: {e}"))?
@@ -85,7 +89,7 @@ pub(super) fn tls_config(
         })?;
     config.ignore_client_order = tls.prefer_server_cipher_suites.unwrap_or(true);
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Some(Arc::new(config)))
+    Ok((Some(Arc::new(config)), warnings))
 }
 
 /// The server's certificate chain and key, from their PEM text (each with the
@@ -117,61 +121,98 @@ fn server_identity(
     Ok((certs, key))
 }
 
-/// The CA certificates that sign client certificates.
-fn client_roots((field, pem): &(String, String)) -> Result<Arc<RootCertStore>, String> {
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-        let cert = cert.map_err(|e| format!("tls_server_config.{field}: not PEM: {e}"))?;
-        roots
-            .add(cert)
-            .map_err(|e| format!("tls_server_config.{field}: bad CA certificate: {e}"))?;
-    }
-    if roots.is_empty() {
+/// The CA certificates of `client_ca_file` (or `client_ca`).
+fn client_cas((field, pem): &(String, String)) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("tls_server_config.{field}: not PEM: {e}"))?;
+    if certs.is_empty() {
         return Err(format!(
             "tls_server_config.{field}: holds no PEM certificate"
         ));
+    }
+    Ok(certs)
+}
+
+/// The trust anchors of client certificates: the configured CAs, or, as Go does
+/// without them, the system's roots.
+fn client_roots(cas: Option<&[CertificateDer<'static>]>) -> Result<Arc<RootCertStore>, String> {
+    let mut roots = RootCertStore::empty();
+    match cas {
+        Some(cas) => {
+            for cert in cas {
+                roots.add(cert.clone()).map_err(|e| {
+                    format!("tls_server_config.client_ca_file: bad CA certificate: {e}")
+                })?;
+            }
+        }
+        None => {
+            let native = rustls_native_certs::load_native_certs();
+            roots.add_parsable_certificates(native.certs);
+        }
+    }
+    if roots.is_empty() {
+        return Err(
+            "tls_server_config: no client_ca_file is set and the system has no CA certificates to verify client certificates with; set client_ca_file".into(),
+        );
     }
     Ok(Arc::new(roots))
 }
 
 /// How client certificates are asked for and checked, by Go's
-/// `client_auth_type` names.
+/// `client_auth_type` names, as the exporter-toolkit maps them: a client CA is
+/// refused only with `NoClientCert`; the two verifying types trust it, or the
+/// system's roots without it; the two others only send its subjects as the
+/// acceptable issuers. `client_allowed_sans` then requires one of the names.
 fn client_verifier(
     auth_type: &str,
-    roots: Option<Arc<RootCertStore>>,
+    cas: Option<Vec<CertificateDer<'static>>>,
+    allowed_sans: Option<Vec<String>>,
     provider: &Arc<CryptoProvider>,
 ) -> Result<Arc<dyn ClientCertVerifier>, String> {
-    Ok(match (auth_type, roots) {
-        ("NoClientCert", None) => WebPkiClientVerifier::no_client_auth(),
-        ("RequestClientCert", None) => Arc::new(AnyClientCert::new(provider, false)),
-        ("RequireAnyClientCert", None) => Arc::new(AnyClientCert::new(provider, true)),
-        ("VerifyClientCertIfGiven", Some(roots)) => {
-            WebPkiClientVerifier::builder_with_provider(roots, Arc::clone(provider))
-                .allow_unauthenticated()
-                .build()
-                .map_err(|e| format!("tls_server_config.client_ca_file: {e}"))?
+    let webpki = |roots: Arc<RootCertStore>, optional: bool| {
+        let builder = WebPkiClientVerifier::builder_with_provider(roots, Arc::clone(provider));
+        let builder = if optional {
+            builder.allow_unauthenticated()
+        } else {
+            builder
+        };
+        builder
+            .build()
+            .map_err(|e| format!("tls_server_config.client_ca_file: {e}"))
+    };
+    let inner: Arc<dyn ClientCertVerifier> = match auth_type {
+        "" | "NoClientCert" => {
+            if cas.is_some() {
+                return Err(
+                    "tls_server_config: client_ca_file is set but client_auth_type is NoClientCert; set a client_auth_type (RequireAndVerifyClientCert to verify client certificates), as the exporter-toolkit requires".into(),
+                );
+            }
+            if allowed_sans.is_some() {
+                return Err(
+                    "tls_server_config: client_allowed_sans is set but client_auth_type is NoClientCert, so no client certificate is asked for; set client_auth_type: RequireAndVerifyClientCert".into(),
+                );
+            }
+            return Ok(WebPkiClientVerifier::no_client_auth());
         }
-        ("RequireAndVerifyClientCert", Some(roots)) => {
-            WebPkiClientVerifier::builder_with_provider(roots, Arc::clone(provider))
-                .build()
-                .map_err(|e| format!("tls_server_config.client_ca_file: {e}"))?
+        "RequestClientCert" => Arc::new(AnyClientCert::new(provider, false, cas.as_deref())),
+        // RequireClientCert: the toolkit's older name.
+        "RequireAnyClientCert" | "RequireClientCert" => {
+            Arc::new(AnyClientCert::new(provider, true, cas.as_deref()))
         }
-        ("VerifyClientCertIfGiven" | "RequireAndVerifyClientCert", None) => {
-            return Err(format!(
-                "tls_server_config: client_auth_type {auth_type} needs client_ca_file (or client_ca), the CA that signs client certificates"
-            ));
-        }
-        ("NoClientCert" | "RequestClientCert" | "RequireAnyClientCert", Some(_)) => {
-            return Err(format!(
-                "tls_server_config: client_ca_file is set but client_auth_type {auth_type} does not verify client certificates; set client_auth_type: RequireAndVerifyClientCert"
-            ));
-        }
-        (other, _) => {
+        "VerifyClientCertIfGiven" => webpki(client_roots(cas.as_deref())?, true)?,
+        "RequireAndVerifyClientCert" => webpki(client_roots(cas.as_deref())?, false)?,
+        other => {
             return Err(format!(
                 "tls_server_config.client_auth_type: unknown value {other:?}; use NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven or RequireAndVerifyClientCert"
             ));
         }
-    })
+    };
+    Ok(Arc::new(ClientCheck {
+        inner,
+        cas: cas.unwrap_or_default(),
+        allowed_sans,
+    }))
 }
 
 /// Where a PEM value comes from: inline text or a file, with the key naming it.
@@ -258,18 +299,68 @@ fn versions(
     Ok(out)
 }
 
+/// Go's names of the TLS 1.3 suites, which Go (and so the exporter-toolkit)
+/// accepts in `cipher_suites` and ignores: TLS 1.3 suites are not configurable.
+const GO_TLS13_SUITES: [&str; 3] = [
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+];
+
+/// Go's names of TLS 1.2 suites that rustls does not implement (CBC, RC4,
+/// 3DES and RSA key exchange): accepted with a warning, as they work with the
+/// exporter-toolkit.
+const GO_UNIMPLEMENTED_SUITES: [&str; 14] = [
+    "TLS_RSA_WITH_RC4_128_SHA",
+    "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+    "TLS_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_RSA_WITH_AES_128_CBC_SHA256",
+    "TLS_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
+    "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+];
+
+/// Further CBC suites Go knows (SHA-256 variants), unimplemented here too.
+const GO_UNIMPLEMENTED_SHA256_SUITES: [&str; 2] = [
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+];
+
+/// The provider's suites for a `cipher_suites` list of Go names, and the listed
+/// names Go knows that rustls does not implement. As in Go, the list restricts
+/// TLS 1.2 only; TLS 1.3 suites are always offered. A name Go does not know is
+/// refused, as the exporter-toolkit refuses it; so is a list of which nothing
+/// is usable.
 fn cipher_suites(
     provider: &CryptoProvider,
     names: &[String],
-) -> Result<Vec<rustls::SupportedCipherSuite>, String> {
-    // As in Go, the list only restricts TLS 1.2; TLS 1.3 suites are always offered.
+) -> Result<(Vec<rustls::SupportedCipherSuite>, Vec<String>), String> {
     let mut out: Vec<rustls::SupportedCipherSuite> = provider
         .cipher_suites
         .iter()
         .filter(|s| s.version() == &rustls::version::TLS13)
         .copied()
         .collect();
+    let mut usable = 0;
+    let mut unimplemented = Vec::new();
     for name in names {
+        if GO_TLS13_SUITES.contains(&name.as_str()) {
+            usable += 1;
+            continue;
+        }
+        if GO_UNIMPLEMENTED_SUITES.contains(&name.as_str())
+            || GO_UNIMPLEMENTED_SHA256_SUITES.contains(&name.as_str())
+        {
+            unimplemented.push(name.clone());
+            continue;
+        }
         // Go also accepts the older names of the ChaCha20 suites without _SHA256.
         let wanted = if name.ends_with("_CHACHA20_POLY1305") {
             format!("{name}_SHA256")
@@ -281,23 +372,42 @@ fn cipher_suites(
             .iter()
             .find(|s| format!("{:?}", s.suite()) == wanted)
         {
-            Some(s) if s.version() == &rustls::version::TLS13 => {}
-            Some(s) => out.push(*s),
+            Some(s) if s.version() == &rustls::version::TLS13 => usable += 1,
+            Some(s) => {
+                usable += 1;
+                if !out.contains(s) {
+                    out.push(*s);
+                }
+            }
             None => {
                 let supported: Vec<String> = provider
                     .cipher_suites
                     .iter()
                     .filter(|s| s.version() != &rustls::version::TLS13)
                     .map(|s| format!("{:?}", s.suite()))
+                    .chain(GO_TLS13_SUITES.iter().map(|s| s.to_string()))
                     .collect();
                 return Err(format!(
-                    "tls_server_config.cipher_suites: {name:?} is not supported; supported are {}",
+                    "tls_server_config.cipher_suites: {name:?} is not a cipher suite Go knows; supported are {}",
                     supported.join(", ")
                 ));
             }
         }
     }
-    Ok(out)
+    if usable == 0 && !names.is_empty() {
+        return Err(format!(
+            "tls_server_config.cipher_suites: none of {} is implemented here; add one of {}",
+            names.join(", "),
+            provider
+                .cipher_suites
+                .iter()
+                .filter(|s| s.version() != &rustls::version::TLS13)
+                .map(|s| format!("{:?}", s.suite()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok((out, unimplemented))
 }
 
 fn curves(
@@ -328,18 +438,34 @@ fn curves(
 }
 
 /// `RequestClientCert` and `RequireAnyClientCert`: ask for a client certificate
-/// and check that the client holds its key, but trust any issuer (as Go does).
+/// and check that the client holds its key, but trust any issuer (as Go does);
+/// configured CAs are only named to the client as the acceptable issuers.
 #[derive(Debug)]
 struct AnyClientCert {
     algorithms: WebPkiSupportedAlgorithms,
     mandatory: bool,
+    hints: Vec<DistinguishedName>,
 }
 
 impl AnyClientCert {
-    fn new(provider: &CryptoProvider, mandatory: bool) -> Self {
+    fn new(
+        provider: &CryptoProvider,
+        mandatory: bool,
+        cas: Option<&[CertificateDer<'static>]>,
+    ) -> Self {
+        let hints = cas
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|ca| {
+                x509_parser::parse_x509_certificate(ca)
+                    .ok()
+                    .map(|(_, c)| DistinguishedName::from(c.subject().as_raw().to_vec()))
+            })
+            .collect();
         AnyClientCert {
             algorithms: provider.signature_verification_algorithms,
             mandatory,
+            hints,
         }
     }
 }
@@ -350,7 +476,7 @@ impl ClientCertVerifier for AnyClientCert {
     }
 
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        &[]
+        &self.hints
     }
 
     fn verify_client_cert(
@@ -385,6 +511,127 @@ impl ClientCertVerifier for AnyClientCert {
     }
 }
 
+/// What Go's verification adds to a client certificate verifier: a certificate
+/// that is itself one of the configured CAs (a self-signed certificate with
+/// `CA:TRUE`, as `openssl req -x509` makes by default, listed as its own
+/// `client_ca_file`) is accepted, and with `client_allowed_sans` the verified
+/// certificate must carry one of the names (DNS, email, IP or URI SAN, compared
+/// as text, as the exporter-toolkit compares them).
+#[derive(Debug)]
+struct ClientCheck {
+    inner: Arc<dyn ClientCertVerifier>,
+    cas: Vec<CertificateDer<'static>>,
+    allowed_sans: Option<Vec<String>>,
+}
+
+impl ClientCertVerifier for ClientCheck {
+    fn offer_client_auth(&self) -> bool {
+        self.inner.offer_client_auth()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        self.inner.client_auth_mandatory()
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        let verified = match self
+            .inner
+            .verify_client_cert(end_entity, intermediates, now)
+        {
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(ref other)))
+                if self.is_configured_ca(end_entity)
+                    && other.to_string().contains("CaUsedAsEndEntity") =>
+            {
+                ClientCertVerified::assertion()
+            }
+            other => other?,
+        };
+        if let Some(allowed) = &self.allowed_sans {
+            let names = subject_alt_names(end_entity);
+            if !names.iter().any(|n| allowed.contains(n)) {
+                return Err(rustls::Error::General(format!(
+                    "client certificate carries none of client_allowed_sans (it has {})",
+                    names.join(", ")
+                )));
+            }
+        }
+        Ok(verified)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+impl ClientCheck {
+    /// Whether `cert` is, byte for byte, one of the configured CAs, and within
+    /// its validity period.
+    fn is_configured_ca(&self, cert: &CertificateDer<'_>) -> bool {
+        if !self.cas.iter().any(|ca| ca.as_ref() == cert.as_ref()) {
+            return false;
+        }
+        x509_parser::parse_x509_certificate(cert).is_ok_and(|(_, c)| c.validity().is_valid())
+    }
+}
+
+/// The subject alternative names of a certificate as the exporter-toolkit
+/// compares them: DNS names, email addresses, IP addresses and URIs, as text.
+fn subject_alt_names(cert: &CertificateDer<'_>) -> Vec<String> {
+    use x509_parser::extensions::GeneralName;
+    let Ok((_, parsed)) = x509_parser::parse_x509_certificate(cert) else {
+        return Vec::new();
+    };
+    let Ok(Some(san)) = parsed.subject_alternative_name() else {
+        return Vec::new();
+    };
+    san.value
+        .general_names
+        .iter()
+        .filter_map(|name| match name {
+            GeneralName::DNSName(n) | GeneralName::RFC822Name(n) | GeneralName::URI(n) => {
+                Some(n.to_string())
+            }
+            GeneralName::IPAddress(bytes) => match bytes.len() {
+                4 => <[u8; 4]>::try_from(*bytes)
+                    .ok()
+                    .map(|b| std::net::IpAddr::from(b).to_string()),
+                16 => <[u8; 16]>::try_from(*bytes)
+                    .ok()
+                    .map(|b| std::net::IpAddr::from(b).to_string()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -413,7 +660,7 @@ mod tests {
     #[test]
     fn cipher_suites_and_curves_map_go_names() {
         let provider = rustls::crypto::aws_lc_rs::default_provider();
-        let suites = cipher_suites(
+        let (suites, _) = cipher_suites(
             &provider,
             &["TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305".to_string()],
         )
@@ -423,9 +670,37 @@ mod tests {
                 |s| format!("{:?}", s.suite()) == "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"
             )
         );
-        let err = cipher_suites(&provider, &["TLS_RSA_WITH_RC4_128_SHA".to_string()]).unwrap_err();
+        // Go's names of TLS 1.3 suites are accepted (and, as in Go, ignored).
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (suites, dropped) = cipher_suites(
+            &provider,
+            &names(&["TLS_AES_128_GCM_SHA256", "TLS_CHACHA20_POLY1305_SHA256"]),
+        )
+        .unwrap();
+        assert!(dropped.is_empty());
         assert!(
-            err.contains("\"TLS_RSA_WITH_RC4_128_SHA\" is not supported"),
+            suites
+                .iter()
+                .all(|s| s.version() == &rustls::version::TLS13)
+        );
+        // Suites Go knows and rustls does not implement: left out, named.
+        let (_, dropped) = cipher_suites(
+            &provider,
+            &names(&[
+                "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            ]),
+        )
+        .unwrap();
+        assert_eq!(dropped, ["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"]);
+        let err = cipher_suites(&provider, &names(&["TLS_RSA_WITH_RC4_128_SHA"])).unwrap_err();
+        assert!(
+            err.contains("none of TLS_RSA_WITH_RC4_128_SHA is implemented"),
+            "{err}"
+        );
+        let err = cipher_suites(&provider, &names(&["TLS_MADE_UP"])).unwrap_err();
+        assert!(
+            err.contains("\"TLS_MADE_UP\" is not a cipher suite Go knows"),
             "{err}"
         );
         assert_eq!(curves(&provider, &["X25519".to_string()]).unwrap().len(), 1);

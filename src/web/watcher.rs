@@ -81,6 +81,9 @@ impl Watcher {
         match load(path) {
             Ok(state) => {
                 tracing::info!(file = %path.display(), settings = %state.summary(), "web config reloaded");
+                for warning in &state.warnings {
+                    tracing::warn!(file = %path.display(), warning = %warning, "web config");
+                }
                 *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(state);
                 true
             }

@@ -26,6 +26,10 @@ pub const SECRET_KEY: &str = "c2ltdWxhdG9yLXNlY3JldC1rZXktZm9yLXRlc3Rz";
 pub struct Answer {
     pub status: u16,
     pub content_type: String,
+    pub content_encoding: String,
+    /// The body as sent (compressed when `content_encoding` says so).
+    pub raw: Vec<u8>,
+    /// The body as text; empty when it is compressed.
     pub body: String,
 }
 
@@ -65,23 +69,47 @@ pub async fn request_with(
     let req = req.body(Empty::<Bytes>::new()).unwrap();
     let resp = sender.send_request(req).await.expect("send request");
     let status = resp.status().as_u16();
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default();
-    let body = resp
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
+    };
+    let content_type = header("content-type");
+    let content_encoding = header("content-encoding");
+    let raw = resp
         .into_body()
         .collect()
         .await
         .expect("read body")
-        .to_bytes();
+        .to_bytes()
+        .to_vec();
+    let body = if content_encoding.is_empty() {
+        String::from_utf8(raw.clone()).expect("UTF-8 body")
+    } else {
+        String::new()
+    };
     Answer {
         status,
         content_type,
-        body: String::from_utf8(body.to_vec()).expect("UTF-8 body"),
+        content_encoding,
+        raw,
+        body,
     }
 }
+
+/// The text of a gzip-compressed body.
+pub fn gunzip(raw: &[u8]) -> String {
+    use std::io::Read as _;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(raw)
+        .read_to_string(&mut text)
+        .expect("a gzip stream of UTF-8 text");
+    text
+}
+
+/// The `Accept` header Prometheus sends with its scrapes.
+pub const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 pub async fn get(addr: SocketAddr, path: &str) -> Answer {
     request(addr, "GET", path).await
@@ -150,7 +178,7 @@ pub async fn start_with(
             &config,
             web,
             &base,
-            listener,
+            vec![listener],
             async {
                 let _ = rx.await;
             },

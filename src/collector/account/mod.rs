@@ -73,6 +73,15 @@ impl Account {
         }
     }
 
+    /// `MaxSendRate`, with a negative (unlimited) rate as +Inf.
+    pub fn max_emails_per_second(&self) -> f64 {
+        if self.max_send_rate < 0.0 {
+            f64::INFINITY
+        } else {
+            self.max_send_rate
+        }
+    }
+
     /// The share of the 24-hour quota used: 0 for an unlimited quota, 1 for a
     /// quota of 0 (nothing can be sent), above 1 when AWS let the account overshoot.
     pub fn used_ratio(&self) -> f64 {
@@ -182,7 +191,7 @@ const NAMES: Names = Names {
         ),
         (
             "pinpoint_email_sandbox_expected",
-            "1 if the target sets expect_sandbox in --config.file (the account is meant to stay in the sandbox, and the InSandbox alert ignores it), else 0.",
+            "1 if the target sets expect_sandbox in --config.file (the account is meant to stay in the sandbox, and the InSandbox alert ignores it), else 0; served with the account values.",
         ),
         (
             "pinpoint_email_send_quota_max_emails",
@@ -190,7 +199,7 @@ const NAMES: Names = Names {
         ),
         (
             "pinpoint_email_send_quota_max_emails_per_second",
-            "Maximum number of emails the account may send per second (SendQuota.MaxSendRate).",
+            "Maximum number of emails the account may send per second (SendQuota.MaxSendRate); +Inf when unlimited.",
         ),
         (
             "pinpoint_email_send_quota_sent_emails",
@@ -215,6 +224,7 @@ const NAMES: Names = Names {
     ],
     // Scrapes read the cache, they never call AWS.
     help_note: " Polled in the background: the value of the last successful call, at most {stale_after} old (--poll.stale-after); pinpoint_email_last_success_timestamp_seconds tells when it was fetched.",
+    from_config: &["pinpoint_email_sandbox_expected"],
 };
 
 impl Output for Account {
@@ -225,7 +235,7 @@ impl Output for Account {
         series.gauge("pinpoint_email_send_quota_max_emails", self.max_emails());
         series.gauge(
             "pinpoint_email_send_quota_max_emails_per_second",
-            self.max_send_rate,
+            self.max_emails_per_second(),
         );
         series.gauge(
             "pinpoint_email_send_quota_sent_emails",
@@ -407,10 +417,23 @@ mod tests {
     #[tokio::test]
     async fn unlimited_quota_is_inf_with_ratio_0_and_zero_quota_is_used_up() {
         for (max, shown, ratio) in [(-1.0, "+Inf", "0"), (0.0, "0", "1"), (100.0, "100", "0.05")] {
-            let (_, t) = exposition(account("HEALTHY", 5.0, max), Duration::from_secs(60));
+            let unlimited_rate = Account {
+                max_send_rate: max,
+                ..account("HEALTHY", 5.0, max)
+            };
+            let (_, t) = exposition(unlimited_rate, Duration::from_secs(60));
             assert!(
                 sample(&t, "pinpoint_email_send_quota_max_emails", "", shown),
                 "max {max}: {t}"
+            );
+            assert!(
+                sample(
+                    &t,
+                    "pinpoint_email_send_quota_max_emails_per_second",
+                    "",
+                    shown
+                ),
+                "rate {max}: {t}"
             );
             assert!(
                 sample(&t, "pinpoint_email_send_quota_used_ratio", "", ratio),
