@@ -54,7 +54,7 @@ pub use collector::account::{Account, Source, TargetClients};
 pub use config::{Cli, Config, Jitter, LogFormat, LogLevel, parse_targets};
 pub use error::PollError;
 pub use listen::{bind_all, systemd_sockets};
-pub use metrics::{BuildInfo, Store, unix_now};
+pub use metrics::{BuildInfo, Format, Store, unix_now};
 pub use parse::validate_region;
 pub use target::{Api, Key, Target};
 pub use web::{Watcher, parse as parse_web_config};

@@ -15,7 +15,7 @@ use std::time::Duration;
 use pinpoint_email_exporter::Account;
 use pinpoint_email_exporter::Key;
 use pinpoint_email_exporter::PollError;
-use pinpoint_email_exporter::{BuildInfo, Store};
+use pinpoint_email_exporter::{BuildInfo, Format, Store};
 
 fn account(status: &str, sent: f64, max: f64, rate: f64, production: bool) -> Account {
     Account {
@@ -125,15 +125,16 @@ fn populated() -> Store {
     store
 }
 
-#[tokio::test]
-async fn metrics_output_matches_golden_file() {
-    let text = String::from_utf8(populated().encode().to_vec()).unwrap();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/metrics.txt");
+/// Compares `text` with the golden file `name` (written anew with UPDATE_GOLDEN=1).
+fn matches_golden(text: &str, name: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &text).unwrap();
+        std::fs::write(&path, text).unwrap();
     }
     let want = std::fs::read_to_string(&path)
-        .expect("tests/golden/metrics.txt: run with UPDATE_GOLDEN=1 to create it");
+        .unwrap_or_else(|_| panic!("{}: run with UPDATE_GOLDEN=1 to create it", path.display()));
     if text != want {
         let diff: Vec<String> = want
             .lines()
@@ -151,6 +152,26 @@ async fn metrics_output_matches_golden_file() {
             diff.join("\n")
         );
     }
+}
+
+#[tokio::test]
+async fn metrics_output_matches_golden_file() {
+    let text = String::from_utf8(populated().encode().to_vec()).unwrap();
+    matches_golden(&text, "metrics.txt");
+}
+
+/// The same states in OpenMetrics, as Prometheus negotiates it.
+#[tokio::test]
+async fn openmetrics_output_matches_golden_file() {
+    let store = populated();
+    let om = store.encode_as(Format::OpenMetrics, false);
+    let text = String::from_utf8(om.to_vec()).unwrap();
+    matches_golden(&text, "metrics.openmetrics.txt");
+    // Gzip carries the same bytes.
+    let gz = store.encode_as(Format::OpenMetrics, true);
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut unzipped).unwrap();
+    assert_eq!(unzipped, om.to_vec());
 }
 
 /// The golden file passes `promtool check metrics`. Needs promtool:

@@ -613,3 +613,183 @@ async fn client_authentication_and_suites_as_the_exporter_toolkit() {
         exporter.stop().await;
     }
 }
+
+/// `curl --compressed` (which asks for gzip and decodes it) gets the same
+/// exposition as a plain request, and says it got gzip.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curl_compressed_gets_gzip() {
+    let dir = temp_dir("curl-gzip");
+    let sim = healthy_simulator().await;
+    let exporter = start(
+        config(&["--aws.regions", "us-east-1", "--poll.interval", "60s"]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+    wait_ready(exporter.addr).await;
+    let url = format!("http://127.0.0.1:{}/metrics", exporter.addr.port());
+    let plain = curl(&dir, &[&url]).await;
+    let compressed = curl(&dir, &["--compressed", &url]).await;
+    assert_eq!(compressed.status, 200, "{compressed:?}");
+    assert!(
+        compressed.headers.contains("content-encoding: gzip"),
+        "{}",
+        compressed.headers
+    );
+    assert!(
+        !plain.headers.contains("content-encoding"),
+        "{}",
+        plain.headers
+    );
+    assert_eq!(compressed.body, plain.body);
+    assert!(plain.body.contains("pinpoint_email_up{"), "{}", plain.body);
+    exporter.stop().await;
+}
+
+/// A real Prometheus scrapes both formats: one job directly (it negotiates
+/// OpenMetrics, gzip-compressed), one through a proxy that asks for the text
+/// format (with gzip); both are healthy and store the same series.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_scrapes_openmetrics_and_the_text_format_alike() {
+    use http_body_util::Full;
+    use hyper_util::rt::TokioIo;
+
+    let dir = temp_dir("prometheus-formats");
+    let sim = healthy_simulator().await;
+    let exporter = start(
+        config(&["--aws.regions", "us-east-1", "--poll.interval", "60s"]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+    wait_ready(exporter.addr).await;
+
+    // The proxy: every request goes to the exporter asking for the text format.
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_addr = proxy.local_addr().unwrap();
+    let (upstream, log) = (exporter.addr, seen.clone());
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = proxy.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let log = log.clone();
+                        async move {
+                            let answer = request_with(
+                                upstream,
+                                "GET",
+                                req.uri().path(),
+                                &[
+                                    ("accept", "text/plain;version=0.0.4"),
+                                    ("accept-encoding", "gzip"),
+                                ],
+                            )
+                            .await;
+                            log.lock().unwrap().push(format!(
+                                "{} {}",
+                                answer.content_type, answer.content_encoding
+                            ));
+                            let mut resp =
+                                hyper::Response::new(Full::new(bytes::Bytes::from(answer.raw)));
+                            let headers = resp.headers_mut();
+                            headers.insert("content-type", answer.content_type.parse().unwrap());
+                            if !answer.content_encoding.is_empty() {
+                                headers.insert(
+                                    "content-encoding",
+                                    answer.content_encoding.parse().unwrap(),
+                                );
+                            }
+                            Ok::<_, std::convert::Infallible>(resp)
+                        }
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+
+    let prom_addr = free_addr();
+    std::fs::write(
+        dir.join("prometheus.yml"),
+        format!(
+            "global:\n  scrape_interval: 1s\n\
+             scrape_configs:\n\
+             \x20 - job_name: openmetrics\n    static_configs:\n      - targets: ['{}']\n\
+             \x20 - job_name: text\n    static_configs:\n      - targets: ['{proxy_addr}']\n",
+            exporter.addr
+        ),
+    )
+    .unwrap();
+    let prometheus = Process::start(
+        "prometheus",
+        &tool("prometheus", "prometheus"),
+        &[
+            "--config.file=prometheus.yml".into(),
+            "--storage.tsdb.path=prom-data".into(),
+            format!("--web.listen-address={prom_addr}"),
+        ],
+        &dir,
+    );
+    wait_ok(prom_addr, "/-/ready", Duration::from_secs(30), || {
+        prometheus.log_tail()
+    })
+    .await;
+    let count = |job: &str| {
+        format!(
+            "/api/v1/query?query={}",
+            percent_encode(&format!(
+                "count({{job=\"{job}\",__name__=~\"pinpoint_email_.+\"}})"
+            ))
+        )
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let targets = get_json(prom_addr, "/api/v1/targets").await;
+        let healthy = targets["data"]["activeTargets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|t| t["health"] == "up" && t["lastError"] == "")
+            .count();
+        let om = get_json(prom_addr, &count("openmetrics")).await;
+        let text = get_json(prom_addr, &count("text")).await;
+        let n = |v: &serde_json::Value| {
+            v["data"]["result"][0]["value"][1]
+                .as_str()
+                .map(str::to_string)
+        };
+        if healthy == 2 && n(&om).is_some() && n(&om) == n(&text) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "both formats should be scraped alike: {targets}\n{om}\n{text}\n{}",
+            prometheus.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen.iter()
+            .all(|s| s == "text/plain; version=0.0.4; charset=utf-8 gzip"),
+        "{seen:?}"
+    );
+    // Only the OpenMetrics scrape carries units.
+    let meta = get_json(
+        prom_addr,
+        "/api/v1/metadata?metric=pinpoint_email_poll_duration_seconds",
+    )
+    .await;
+    let units: Vec<&str> = meta["data"]["pinpoint_email_poll_duration_seconds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["unit"].as_str())
+        .collect();
+    assert!(units.contains(&"seconds"), "{meta}");
+    exporter.stop().await;
+}

@@ -9,7 +9,10 @@
 //! - `# UNIT` follows `# TYPE` when the family name ends in a base unit
 //!   (`_seconds`, `_bytes`, `_ratio`);
 //! - `"` in HELP is escaped, as OpenMetrics escapes descriptors like label values;
-//! - histogram `le` values are written as floats (`1.0`, not `1`);
+//! - histogram `le` values stay as the text format writes them (`1`, not
+//!   client_golang's `1.0`; OpenMetrics allows both): Prometheus 2 stores `le`
+//!   as written, so the bucket series stay the same whichever format it
+//!   negotiates;
 //! - the exposition ends with `# EOF`.
 //!
 //! The state-like gauges (`pinpoint_email_enforcement_status` and the others)
@@ -151,36 +154,12 @@ pub fn from_text(text: &str) -> String {
         } else if line.starts_with('#') || line.is_empty() {
             // Other comments have no place in OpenMetrics.
         } else {
-            push_sample(&mut out, line);
+            out.push_str(line);
+            out.push('\n');
         }
     }
     out.push_str("# EOF\n");
     out
-}
-
-/// Appends a sample line, its `le` label value written as a float.
-fn push_sample(out: &mut String, line: &str) {
-    const LE: &str = "le=\"";
-    let name_end = line.find(['{', ' ']).unwrap_or(line.len());
-    let le_at = line
-        .find(LE)
-        .filter(|_| line[..name_end].ends_with("_bucket"));
-    let Some(at) = le_at else {
-        out.push_str(line);
-        out.push('\n');
-        return;
-    };
-    let start = at + LE.len();
-    let end = line[start..].find('"').map_or(line.len(), |e| start + e);
-    let value = &line[start..end];
-    out.push_str(&line[..start]);
-    out.push_str(value);
-    let integral = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit() || b == b'-');
-    if integral {
-        out.push_str(".0");
-    }
-    out.push_str(&line[end..]);
-    out.push('\n');
 }
 
 #[cfg(test)]
@@ -229,7 +208,7 @@ mod tests {
     }
 
     #[test]
-    fn counters_units_help_and_le_follow_openmetrics() {
+    fn counters_units_and_help_follow_openmetrics() {
         let text = "# HELP a_seconds Time \"taken\".\n# TYPE a_seconds histogram\n\
                     a_seconds_bucket{x=\"1\",le=\"0.5\"} 1\na_seconds_bucket{x=\"1\",le=\"1\"} 2\n\
                     a_seconds_bucket{x=\"1\",le=\"+Inf\"} 2\na_seconds_sum{x=\"1\"} 1\na_seconds_count{x=\"1\"} 2\n\
@@ -238,7 +217,7 @@ mod tests {
         assert_eq!(
             from_text(text),
             "# HELP a_seconds Time \\\"taken\\\".\n# TYPE a_seconds histogram\n# UNIT a_seconds seconds\n\
-             a_seconds_bucket{x=\"1\",le=\"0.5\"} 1\na_seconds_bucket{x=\"1\",le=\"1.0\"} 2\n\
+             a_seconds_bucket{x=\"1\",le=\"0.5\"} 1\na_seconds_bucket{x=\"1\",le=\"1\"} 2\n\
              a_seconds_bucket{x=\"1\",le=\"+Inf\"} 2\na_seconds_sum{x=\"1\"} 1\na_seconds_count{x=\"1\"} 2\n\
              # HELP b Calls.\n# TYPE b counter\nb_total{r=\"x\"} 3\n\
              # HELP c_used_ratio Used.\n# TYPE c_used_ratio gauge\n# UNIT c_used_ratio ratio\nc_used_ratio +Inf\n\

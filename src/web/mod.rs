@@ -362,6 +362,60 @@ mod tests {
     }
 
     #[test]
+    fn client_allowed_sans_needs_a_required_certificate() {
+        let sans = "  client_allowed_sans: [scraper.example]\n";
+        for auth in ["RequestClientCert", "VerifyClientCertIfGiven"] {
+            let err = parse_text(&inline_tls(&format!("  client_auth_type: {auth}\n{sans}")))
+                .unwrap_err();
+            assert!(
+                err.contains(&format!(
+                    "client_allowed_sans needs a client certificate on every connection, but client_auth_type is {auth}"
+                )),
+                "{err}"
+            );
+        }
+        for auth in ["RequireAnyClientCert", "RequireAndVerifyClientCert"] {
+            let text = inline_tls(&format!("  client_auth_type: {auth}\n{sans}"));
+            assert!(parse_text(&text).is_ok(), "{auth}");
+        }
+    }
+
+    /// Every key of the exporter-toolkit's documented format at once, as its
+    /// documentation lays them out.
+    #[test]
+    fn every_key_of_the_toolkit_format_is_accepted() {
+        let hash = bcrypt::hash("secret", 4).unwrap();
+        let text = inline_tls(&format!(
+            "  client_auth_type: RequireAndVerifyClientCert\n\
+             \x20 client_allowed_sans: [scraper.example, 10.0.0.1]\n\
+             \x20 min_version: TLS12\n\
+             \x20 max_version: TLS13\n\
+             \x20 cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384]\n\
+             \x20 prefer_server_cipher_suites: true\n\
+             \x20 curve_preferences: [X25519, CurveP256]\n\
+             http_server_config:\n\
+             \x20 http2: true\n\
+             \x20 headers:\n\
+             \x20   Content-Security-Policy: default-src 'self'\n\
+             \x20   X-Frame-Options: deny\n\
+             \x20   X-Content-Type-Options: nosniff\n\
+             \x20   X-XSS-Protection: 1; mode=block\n\
+             \x20   Strict-Transport-Security: max-age=31536000\n\
+             basic_auth_users:\n\
+             \x20 prometheus: '{hash}'\n\
+             rate_limit:\n\
+             \x20 interval: 100ms\n\
+             \x20 burst: 20\n"
+        ));
+        let state = parse_text(&text).unwrap();
+        assert!(state.tls.is_some());
+        assert!(state.requires_auth());
+        assert_eq!(state.headers.len(), 5);
+        assert!(state.rate_limit.is_some());
+        assert!(state.warnings.is_empty(), "{:?}", state.warnings);
+    }
+
+    #[test]
     fn unimplemented_suites_are_warnings() {
         let text = inline_tls(
             "  client_auth_type: RequireAndVerifyClientCert\n  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256]\n",

@@ -177,20 +177,38 @@ fn client_verifier(
         } else {
             builder
         };
+        // The system's roots are not named to clients (hundreds of names in
+        // every handshake); Go names only configured CAs.
+        let builder = if cas.is_none() {
+            builder.clear_root_hint_subjects()
+        } else {
+            builder
+        };
         builder
             .build()
             .map_err(|e| format!("tls_server_config.client_ca_file: {e}"))
     };
+    // A client without a certificate would pass a name check that never runs:
+    // fail closed, as the exporter-toolkit does.
+    let certificate_required = matches!(
+        auth_type,
+        "RequireAnyClientCert" | "RequireClientCert" | "RequireAndVerifyClientCert"
+    );
+    if allowed_sans.is_some() && !certificate_required {
+        return Err(format!(
+            "tls_server_config: client_allowed_sans needs a client certificate on every connection, but client_auth_type is {}; set client_auth_type: RequireAndVerifyClientCert (or RequireAnyClientCert)",
+            if auth_type.is_empty() {
+                "NoClientCert"
+            } else {
+                auth_type
+            }
+        ));
+    }
     let inner: Arc<dyn ClientCertVerifier> = match auth_type {
         "" | "NoClientCert" => {
             if cas.is_some() {
                 return Err(
                     "tls_server_config: client_ca_file is set but client_auth_type is NoClientCert; set a client_auth_type (RequireAndVerifyClientCert to verify client certificates), as the exporter-toolkit requires".into(),
-                );
-            }
-            if allowed_sans.is_some() {
-                return Err(
-                    "tls_server_config: client_allowed_sans is set but client_auth_type is NoClientCert, so no client certificate is asked for; set client_auth_type: RequireAndVerifyClientCert".into(),
                 );
             }
             return Ok(WebPkiClientVerifier::no_client_auth());
@@ -307,41 +325,33 @@ const GO_TLS13_SUITES: [&str; 3] = [
     "TLS_CHACHA20_POLY1305_SHA256",
 ];
 
-/// Go's names of TLS 1.2 suites that rustls does not implement (CBC, RC4,
-/// 3DES and RSA key exchange): accepted with a warning, as they work with the
-/// exporter-toolkit.
-const GO_UNIMPLEMENTED_SUITES: [&str; 14] = [
-    "TLS_RSA_WITH_RC4_128_SHA",
-    "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+/// The TLS 1.2 suites of Go's `tls.CipherSuites()` (the names the
+/// exporter-toolkit accepts) that rustls does not implement (CBC, and RSA key
+/// exchange): accepted with a warning. Go's insecure suites (RC4, 3DES,
+/// CBC-SHA256) are refused, as the toolkit refuses them.
+const GO_UNIMPLEMENTED_SUITES: [&str; 8] = [
     "TLS_RSA_WITH_AES_128_CBC_SHA",
     "TLS_RSA_WITH_AES_256_CBC_SHA",
-    "TLS_RSA_WITH_AES_128_CBC_SHA256",
     "TLS_RSA_WITH_AES_128_GCM_SHA256",
     "TLS_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_ECDSA_WITH_RC4_128_SHA",
     "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
     "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_RC4_128_SHA",
-    "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
     "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
     "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-];
-
-/// Further CBC suites Go knows (SHA-256 variants), unimplemented here too.
-const GO_UNIMPLEMENTED_SHA256_SUITES: [&str; 2] = [
-    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
 ];
 
 /// The provider's suites for a `cipher_suites` list of Go names, and the listed
 /// names Go knows that rustls does not implement. As in Go, the list restricts
 /// TLS 1.2 only; TLS 1.3 suites are always offered. A name Go does not know is
 /// refused, as the exporter-toolkit refuses it; so is a list of which nothing
-/// is usable.
+/// is usable. An empty list means the defaults, as in Go.
 fn cipher_suites(
     provider: &CryptoProvider,
     names: &[String],
 ) -> Result<(Vec<rustls::SupportedCipherSuite>, Vec<String>), String> {
+    if names.is_empty() {
+        return Ok((provider.cipher_suites.clone(), Vec::new()));
+    }
     let mut out: Vec<rustls::SupportedCipherSuite> = provider
         .cipher_suites
         .iter()
@@ -355,13 +365,12 @@ fn cipher_suites(
             usable += 1;
             continue;
         }
-        if GO_UNIMPLEMENTED_SUITES.contains(&name.as_str())
-            || GO_UNIMPLEMENTED_SHA256_SUITES.contains(&name.as_str())
-        {
+        if GO_UNIMPLEMENTED_SUITES.contains(&name.as_str()) {
             unimplemented.push(name.clone());
             continue;
         }
-        // Go also accepts the older names of the ChaCha20 suites without _SHA256.
+        // Also the older names of the ChaCha20 suites, without _SHA256 (Go keeps
+        // them as constants; the toolkit takes only the new ones).
         let wanted = if name.ends_with("_CHACHA20_POLY1305") {
             format!("{name}_SHA256")
         } else {
@@ -410,10 +419,15 @@ fn cipher_suites(
     Ok((out, unimplemented))
 }
 
+/// The key exchange groups of a `curve_preferences` list of Go names; an empty
+/// list means the defaults, as in Go.
 fn curves(
     provider: &CryptoProvider,
     names: &[String],
 ) -> Result<Vec<&'static dyn rustls::crypto::SupportedKxGroup>, String> {
+    if names.is_empty() {
+        return Ok(provider.kx_groups.clone());
+    }
     let mut out = Vec::new();
     for name in names {
         let group = match name.as_str() {
@@ -693,10 +707,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!(dropped, ["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"]);
-        let err = cipher_suites(&provider, &names(&["TLS_RSA_WITH_RC4_128_SHA"])).unwrap_err();
+        let err =
+            cipher_suites(&provider, &names(&["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"])).unwrap_err();
         assert!(
-            err.contains("none of TLS_RSA_WITH_RC4_128_SHA is implemented"),
+            err.contains("none of TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA is implemented"),
             "{err}"
+        );
+        // Go's insecure suites: refused, as the toolkit refuses them.
+        let err = cipher_suites(&provider, &names(&["TLS_RSA_WITH_RC4_128_SHA"])).unwrap_err();
+        assert!(err.contains("not a cipher suite Go knows"), "{err}");
+        // Empty lists mean the defaults.
+        let (suites, _) = cipher_suites(&provider, &[]).unwrap();
+        assert_eq!(suites.len(), provider.cipher_suites.len());
+        assert_eq!(
+            curves(&provider, &[]).unwrap().len(),
+            provider.kx_groups.len()
         );
         let err = cipher_suites(&provider, &names(&["TLS_MADE_UP"])).unwrap_err();
         assert!(
