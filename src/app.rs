@@ -268,6 +268,8 @@ pub async fn run(
         &BuildInfo::current(),
         true,
     )?);
+    let reported = Arc::clone(&store);
+    web.report_to(move |applied| reported.set_web_reload_result(applied));
     let mut fleet = Fleet::new(Arc::clone(&store), config.poll);
     fleet.apply(&config.targets, base).await;
     let watch = tokio::spawn(Arc::clone(&web).watch());

@@ -30,8 +30,9 @@ impl Api {
     }
 }
 
-/// How a target obtains its AWS credentials.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How a target obtains its AWS credentials. `Debug` leaves the external id
+/// out: it is a shared secret of the role's trust policy.
+#[derive(Clone, PartialEq, Eq)]
 pub enum Credentials {
     /// The standard chain: environment, default profile, SSO, web identity, ECS, IMDS.
     DefaultChain,
@@ -49,6 +50,27 @@ pub enum Credentials {
         /// Profile whose credentials call STS; the standard chain when absent.
         source_profile: Option<String>,
     },
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::DefaultChain => f.write_str("DefaultChain"),
+            Credentials::Profile(name) => f.debug_tuple("Profile").field(name).finish(),
+            Credentials::AssumeRole {
+                role_arn,
+                external_id,
+                session_name,
+                source_profile,
+            } => f
+                .debug_struct("AssumeRole")
+                .field("role_arn", role_arn)
+                .field("external_id", &external_id.as_ref().map(|_| "<redacted>"))
+                .field("session_name", session_name)
+                .field("source_profile", source_profile)
+                .finish(),
+        }
+    }
 }
 
 /// The session name used for assume-role targets that set none.
@@ -87,5 +109,23 @@ impl Key {
             target: target.into(),
             region: region.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_external_id() {
+        let creds = Credentials::AssumeRole {
+            role_arn: "arn:aws:iam::111122223333:role/r".into(),
+            external_id: Some("s3cr3t-external-id".into()),
+            session_name: DEFAULT_SESSION_NAME.into(),
+            source_profile: None,
+        };
+        let shown = format!("{creds:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
     }
 }

@@ -793,3 +793,100 @@ async fn prometheus_scrapes_openmetrics_and_the_text_format_alike() {
     assert!(units.contains(&"seconds"), "{meta}");
     exporter.stop().await;
 }
+
+/// A web config file being rewritten (emptied, half written, TLS only, written
+/// back) while clients keep asking: the TLS port never answers plain HTTP with
+/// a 200 and never lets a client in without credentials; once the file is whole
+/// again the right password works and the reload gauge is back to 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_config_being_rewritten_never_opens_the_port() {
+    let dir = temp_dir("rewrite");
+    Ca::new("test CA").write_server(&dir);
+    let web = dir.join("web.yml");
+    let good = format!(
+        "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n\
+         basic_auth_users:\n  {USER}: '{}'\n",
+        bcrypt_hash(PASSWORD)
+    );
+    std::fs::write(&web, &good).unwrap();
+    let sim = healthy_simulator().await;
+    let exporter = start(exporter_config(&web), sim.endpoint_url(), SECRET_KEY).await;
+    let port = exporter.addr.port();
+    let creds = format!("{USER}:{PASSWORD}");
+    let url = format!("https://127.0.0.1:{port}/metrics");
+    // The exporter reads the file as it starts: only then may the writer begin.
+    eventually(Duration::from_secs(10), "serving over TLS", || {
+        let (dir, creds, url) = (dir.clone(), creds.clone(), url.clone());
+        async move {
+            curl(&dir, &["--cacert", "ca.pem", "-u", &creds, &url])
+                .await
+                .status
+                == 200
+        }
+    })
+    .await;
+
+    // The writer: each bad version (emptied, half written, the TLS section
+    // alone) stays 2.2 s, long enough for the watcher to see it twice; then 2 s
+    // of rewriting in a race (a few milliseconds a version); then the whole
+    // file again.
+    let writer = {
+        let (web, good) = (web.clone(), good.clone());
+        std::thread::spawn(move || {
+            let tls_only = good.split("basic_auth_users").next().unwrap().to_string();
+            let bad = ["", &good[..good.len() / 2], &tls_only];
+            for text in bad {
+                std::fs::write(&web, text).unwrap();
+                std::thread::sleep(Duration::from_millis(2200));
+            }
+            let started = std::time::Instant::now();
+            while started.elapsed() < Duration::from_secs(2) {
+                for text in bad.iter().chain([&good.as_str()]) {
+                    std::fs::write(&web, text).unwrap();
+                    std::thread::sleep(Duration::from_millis(7));
+                }
+            }
+            std::fs::write(&web, &good).unwrap();
+        })
+    };
+    let started = std::time::Instant::now();
+    let (mut plain_asked, mut anonymous_asked) = (0, 0);
+    while started.elapsed() < Duration::from_secs(9) {
+        let plain = curl(&dir, &[&format!("http://127.0.0.1:{port}/metrics")]).await;
+        assert_ne!(plain.status, 200, "plain HTTP answered: {plain:?}");
+        assert!(!plain.body.contains("pinpoint_email"), "{plain:?}");
+        plain_asked += 1;
+        let anonymous = curl(
+            &dir,
+            &[
+                "--cacert",
+                "ca.pem",
+                &format!("https://127.0.0.1:{port}/metrics"),
+            ],
+        )
+        .await;
+        assert_ne!(
+            anonymous.status, 200,
+            "served without credentials: {anonymous:?}"
+        );
+        assert!(!anonymous.body.contains("pinpoint_email"), "{anonymous:?}");
+        anonymous_asked += 1;
+    }
+    writer.join().unwrap();
+    assert!(plain_asked > 10 && anonymous_asked > 10);
+    eventually(
+        Duration::from_secs(10),
+        "whole file, gauge back to 1",
+        || {
+            let (dir, creds, url) = (dir.clone(), creds.clone(), url.clone());
+            async move {
+                let r = curl(&dir, &["--cacert", "ca.pem", "-u", &creds, &url]).await;
+                r.status == 200
+                    && r.body
+                        .contains("pinpoint_email_exporter_web_config_last_reload_successful 1")
+            }
+        },
+    )
+    .await;
+    exporter.stop().await;
+}

@@ -74,6 +74,7 @@ pub struct Store {
     stale_after: Duration,
     exporter: Registry,
     reload_ok: prometheus::IntGauge,
+    web_reload_ok: prometheus::IntGauge,
     /// Bumped by every recorded call and change of keys, so a cached exposition
     /// is never older than the newest result.
     generation: Arc<AtomicU64>,
@@ -116,6 +117,12 @@ impl Store {
         )?;
         reload_ok.set(1);
         exporter.register(Box::new(reload_ok.clone()))?;
+        let web_reload_ok = prometheus::IntGauge::new(
+            "pinpoint_email_exporter_web_config_last_reload_successful",
+            "Whether the last change of --web.config.file (or a file it names) was applied; 0 while a change is invalid or would weaken TLS or authentication, which needs a restart. 1 until the first change.",
+        )?;
+        web_reload_ok.set(1);
+        exporter.register(Box::new(web_reload_ok.clone()))?;
         if process_metrics {
             register_process_collector(&exporter)?;
         }
@@ -125,6 +132,7 @@ impl Store {
             stale_after,
             exporter,
             reload_ok,
+            web_reload_ok,
             generation: Arc::new(AtomicU64::new(0)),
             cache: Mutex::new(None),
         };
@@ -185,6 +193,12 @@ impl Store {
     /// Records whether a reload of the targets file succeeded.
     pub fn set_reload_result(&self, ok: bool) {
         self.reload_ok.set(i64::from(ok));
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Records whether a change of the web config file was applied.
+    pub fn set_web_reload_result(&self, ok: bool) {
+        self.web_reload_ok.set(i64::from(ok));
         self.generation.fetch_add(1, Ordering::Release);
     }
 

@@ -103,6 +103,8 @@ pub struct WebState {
     pub rate_limit: Option<RateLimiter>,
     /// What the file asks for that is left out, for the log.
     pub warnings: Vec<String>,
+    /// Every TLS client must present a certificate.
+    pub client_certificate_required: bool,
 }
 
 impl std::fmt::Debug for WebState {
@@ -159,6 +161,16 @@ pub fn parse(path: &Path, text: &str) -> Result<WebState, WebConfigError> {
             .unwrap_or_default()
     };
     let dir = path.parent().unwrap_or(Path::new("."));
+    let certificate_required = file
+        .tls_server_config
+        .as_ref()
+        .and_then(|t| t.client_auth_type.as_deref())
+        .is_some_and(|t| {
+            matches!(
+                t,
+                "RequireAnyClientCert" | "RequireClientCert" | "RequireAndVerifyClientCert"
+            )
+        });
     let (tls, warnings) = match file.tls_server_config {
         Some(tls) => tls_config(tls, dir).map_err(err)?,
         None => (None, Vec::new()),
@@ -204,12 +216,14 @@ pub fn parse(path: &Path, text: &str) -> Result<WebState, WebConfigError> {
             }
         }
     };
+    let client_certificate_required = tls.as_ref().is_some_and(|_| certificate_required);
     Ok(WebState {
         tls,
         users,
         headers,
         rate_limit,
         warnings,
+        client_certificate_required,
     })
 }
 
