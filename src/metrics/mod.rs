@@ -323,13 +323,16 @@ impl Encoded {
         }
         let plain = match format {
             Format::Text => self.body.clone(),
-            Format::OpenMetrics => {
-                // The body is built from UTF-8 strings only.
-                let text = String::from_utf8_lossy(&self.body);
-                let om = Bytes::from(openmetrics::from_text(&text));
-                self.variants[1] = Some(om.clone());
-                om
-            }
+            Format::OpenMetrics => match &self.variants[1] {
+                Some(om) => om.clone(),
+                None => {
+                    // The body is built from UTF-8 strings only.
+                    let text = String::from_utf8_lossy(&self.body);
+                    let om = Bytes::from(openmetrics::from_text(&text));
+                    self.variants[1] = Some(om.clone());
+                    om
+                }
+            },
         };
         if gzip {
             let zipped = Bytes::from(gzip_bytes(&plain));

@@ -165,12 +165,7 @@ pub fn parse(path: &Path, text: &str) -> Result<WebState, WebConfigError> {
         .tls_server_config
         .as_ref()
         .and_then(|t| t.client_auth_type.as_deref())
-        .is_some_and(|t| {
-            matches!(
-                t,
-                "RequireAnyClientCert" | "RequireClientCert" | "RequireAndVerifyClientCert"
-            )
-        });
+        .is_some_and(tls::requires_certificate);
     let (tls, warnings) = match file.tls_server_config {
         Some(tls) => tls_config(tls, dir).map_err(err)?,
         None => (None, Vec::new()),

@@ -159,6 +159,14 @@ fn client_roots(cas: Option<&[CertificateDer<'static>]>) -> Result<Arc<RootCertS
     Ok(Arc::new(roots))
 }
 
+/// Whether a `client_auth_type` makes every client present a certificate.
+pub(super) fn requires_certificate(auth_type: &str) -> bool {
+    matches!(
+        auth_type,
+        "RequireAnyClientCert" | "RequireClientCert" | "RequireAndVerifyClientCert"
+    )
+}
+
 /// How client certificates are asked for and checked, by Go's
 /// `client_auth_type` names, as the exporter-toolkit maps them: a client CA is
 /// refused only with `NoClientCert`; the two verifying types trust it, or the
@@ -190,11 +198,7 @@ fn client_verifier(
     };
     // A client without a certificate would pass a name check that never runs:
     // fail closed, as the exporter-toolkit does.
-    let certificate_required = matches!(
-        auth_type,
-        "RequireAnyClientCert" | "RequireClientCert" | "RequireAndVerifyClientCert"
-    );
-    if allowed_sans.is_some() && !certificate_required {
+    if allowed_sans.is_some() && !requires_certificate(auth_type) {
         return Err(format!(
             "tls_server_config: client_allowed_sans needs a client certificate on every connection, but client_auth_type is {}; set client_auth_type: RequireAndVerifyClientCert (or RequireAnyClientCert)",
             if auth_type.is_empty() {
