@@ -18,7 +18,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{
     ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE,
-    HeaderValue, VARY, WWW_AUTHENTICATE,
+    HeaderValue, RETRY_AFTER, VARY, WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -32,6 +32,10 @@ use crate::web::{AuthOutcome, Authenticator, Watcher};
 /// How long a client may take to send its request headers (and, with TLS, to
 /// finish its handshake).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The most bytes of request header fields answered; beyond, 431. (hyper
+/// refuses larger reads still, at about twice this, before a request exists.)
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -72,6 +76,10 @@ pub struct Server {
 struct Activity {
     /// A request is being answered.
     busy: AtomicBool,
+    /// A request on it passed authentication (any request, without basic auth).
+    trusted: AtomicBool,
+    /// A request on it was refused by authentication.
+    refused: AtomicBool,
     /// When it last finished answering a request (or was accepted), in
     /// milliseconds since [`Connections::epoch`].
     last_active_ms: AtomicU64,
@@ -110,6 +118,8 @@ impl Connections {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let activity = Arc::new(Activity {
             busy: AtomicBool::new(false),
+            trusted: AtomicBool::new(false),
+            refused: AtomicBool::new(false),
             last_active_ms: AtomicU64::new(0),
         });
         activity.touch(self.epoch);
@@ -123,15 +133,32 @@ impl Connections {
         self.lock().remove(&id);
     }
 
-    /// Asks the connection idle the longest (not answering a request) to close.
-    /// Returns whether there was one.
+    /// Asks a connection to close, the one idle the longest of the first of
+    /// these that has one: connections that never passed authentication and
+    /// were refused (whatever they do now: wait for a password check or their
+    /// penalty); that never passed it and are not answering a request (a client
+    /// that never finishes its headers); that passed it and are not answering
+    /// a request (keep-alive between scrapes); that never passed it and are
+    /// having their first password checked. A connection answering an
+    /// authorised request is never closed. Returns whether there was one.
     fn close_idlest(&self) -> bool {
         let mut open = self.lock();
         let idlest = open
             .iter()
-            .filter(|(_, (a, _))| !a.busy.load(Ordering::Relaxed))
-            .min_by_key(|(_, (a, _))| a.last_active_ms.load(Ordering::Relaxed))
-            .map(|(id, _)| *id);
+            .filter_map(|(id, (a, _))| {
+                let trusted = a.trusted.load(Ordering::Relaxed);
+                let busy = a.busy.load(Ordering::Relaxed);
+                let class = match (trusted, busy) {
+                    (false, _) if a.refused.load(Ordering::Relaxed) => 0,
+                    (false, false) => 1,
+                    (true, false) => 2,
+                    (false, true) => 3,
+                    (true, true) => return None,
+                };
+                Some(((class, a.last_active_ms.load(Ordering::Relaxed)), *id))
+            })
+            .min()
+            .map(|(_, id)| id);
         match idlest.and_then(|id| open.remove(&id)) {
             Some((_, close)) => {
                 let _ = close.send(());
@@ -209,11 +236,13 @@ impl Server {
                     None => break,
                 },
             };
-            // A slot per connection bounds memory. When all are taken, the
-            // connection idle the longest (a client that never finishes its
-            // headers, or a keep-alive connection between scrapes) is closed to
-            // make room, so idle clients cannot lock out a scraper; only when
-            // every connection is mid-request does the new one wait.
+            // A slot per connection bounds memory. When all are taken, a
+            // connection that never passed authentication (a client that never
+            // finishes its headers, or sends wrong passwords), else the one idle
+            // the longest (a keep-alive connection between scrapes), is closed
+            // to make room, so no client can lock out a scraper; only when every
+            // connection is answering an authorised request does the new one
+            // wait, and that never waits on a password check.
             let permit = match limit.clone().try_acquire_owned() {
                 Ok(p) => p,
                 Err(_) => {
@@ -302,16 +331,14 @@ impl Server {
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)
-            .max_buf_size(64 * 1024)
+            .max_buf_size(MAX_HEADER_BYTES)
             .serve_connection(
                 TokioIo::new(stream),
                 hyper::service::service_fn(move |req| {
                     let server = Arc::clone(&server);
                     let activity = Arc::clone(&activity);
                     async move {
-                        activity.busy.store(true, Ordering::Relaxed);
-                        let resp = server.handle(req).await;
-                        activity.busy.store(false, Ordering::Relaxed);
+                        let resp = server.handle(req, peer, &activity).await;
                         activity.touch(server.connections.epoch);
                         Ok::<_, Infallible>(resp)
                     }
@@ -322,19 +349,46 @@ impl Server {
         }
     }
 
-    /// Answers one request: rate limit, authentication, route, configured headers.
-    pub async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    /// Answers one request from `peer`: header size, authentication, rate
+    /// limit, route, configured headers.
+    async fn handle(
+        &self,
+        req: Request<Incoming>,
+        peer: std::net::SocketAddr,
+        activity: &Activity,
+    ) -> Response<Full<Bytes>> {
         let web = self.web.current();
-        let mut resp = if web.rate_limit.as_ref().is_some_and(|r| !r.allow()) {
-            text(StatusCode::TOO_MANY_REQUESTS, "429 too many requests\n")
+        let mut resp = if header_bytes(&req) > MAX_HEADER_BYTES {
+            text(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "431 request header fields too large: at most 64 KiB\n",
+            )
         } else {
-            match self
+            activity.busy.store(true, Ordering::Relaxed);
+            let (outcome, delay) = self
                 .auth
-                .check(&web, req.headers().get(AUTHORIZATION))
-                .await
-            {
-                AuthOutcome::Allowed => self.route(&req),
-                AuthOutcome::Missing | AuthOutcome::Denied => {
+                .check(&web, req.headers().get(AUTHORIZATION), peer.ip())
+                .await;
+            if let Some(reason) = outcome.reason() {
+                activity.refused.store(true, Ordering::Relaxed);
+                self.store.count_auth_failure(reason);
+                self.auth.log_refusal(outcome, peer);
+                // The client's penalty; the connection can be closed meanwhile.
+                tokio::time::sleep(delay).await;
+            }
+            match outcome {
+                AuthOutcome::Allowed => {
+                    activity.trusted.store(true, Ordering::Relaxed);
+                    // Counted after authentication, so clients without valid
+                    // credentials never spend the scraper's budget.
+                    if web.rate_limit.as_ref().is_some_and(|r| !r.allow()) {
+                        too_many_requests()
+                    } else {
+                        self.route(&req)
+                    }
+                }
+                AuthOutcome::Throttled => too_many_requests(),
+                AuthOutcome::Missing | AuthOutcome::Malformed | AuthOutcome::Denied => {
                     let mut resp = text(StatusCode::UNAUTHORIZED, "401 unauthorized\n");
                     resp.headers_mut().insert(
                         WWW_AUTHENTICATE,
@@ -344,6 +398,7 @@ impl Server {
                 }
             }
         };
+        activity.busy.store(false, Ordering::Relaxed);
         for (name, value) in &web.headers {
             resp.headers_mut().insert(name.clone(), value.clone());
         }
@@ -426,6 +481,21 @@ impl Server {
         }
         resp
     }
+}
+
+/// The request's header fields in bytes, as written on the wire.
+fn header_bytes(req: &Request<Incoming>) -> usize {
+    req.headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum()
+}
+
+fn too_many_requests() -> Response<Full<Bytes>> {
+    let mut resp = text(StatusCode::TOO_MANY_REQUESTS, "429 too many requests\n");
+    resp.headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    resp
 }
 
 fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {

@@ -9,6 +9,7 @@
 mod common;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -31,6 +32,18 @@ async fn exporter(
     name: &str,
     max_connections: usize,
 ) -> (Process, SocketAddr, pinpoint_email_simulator::Simulator) {
+    let (process, addr, sim) = exporter_with(name, max_connections, &[]).await;
+    wait_ready(addr).await;
+    (process, addr, sim)
+}
+
+/// [`exporter`] with more flags; its standard error goes to `stderr.log` in the
+/// test's directory. Returns before it is ready.
+async fn exporter_with(
+    name: &str,
+    max_connections: usize,
+    flags: &[&str],
+) -> (Process, SocketAddr, pinpoint_email_simulator::Simulator) {
     let sim = simulator().await;
     let home = temp_dir(name);
     let addr = free_addr();
@@ -44,11 +57,10 @@ async fn exporter(
             "--web.max-connections",
             &max_connections.to_string(),
         ])
+        .args(flags)
         .spawn()
         .unwrap();
-    let process = Process::from(child);
-    wait_ready(addr).await;
-    (process, addr, sim)
+    (Process::from(child), addr, sim)
 }
 
 /// A well-behaved scrape: the time it took, or a panic if it failed.
@@ -148,7 +160,28 @@ async fn oversized_headers_garbage_odd_methods_and_absurd_paths_get_clean_answer
             .collect::<String>()
     );
     let long_path = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a/".repeat(20_000));
+    let header_of = |kib: usize| {
+        // Each field counts its name, ": ", its value and CRLF: "Host: x" 9
+        // bytes, "X-Big: " and CRLF 9 more.
+        let value = "a".repeat(kib * 1024 - 9 - 9);
+        format!("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: {value}\r\n\r\n").into_bytes()
+    };
     let cases: Vec<(&str, Vec<u8>, &[&str])> = vec![
+        ("64 KiB of header fields", header_of(64), &["HTTP/1.1 200"]),
+        (
+            "a byte past 64 KiB of header fields",
+            {
+                let mut r = header_of(64);
+                r.insert(40, b'a');
+                r
+            },
+            &["HTTP/1.1 431"],
+        ),
+        (
+            "100 KiB of header fields",
+            header_of(100),
+            &["HTTP/1.1 431"],
+        ),
         (
             "header of 200 KiB",
             huge_header.into_bytes(),
@@ -325,4 +358,216 @@ async fn many_concurrent_keep_alive_scrapers_are_all_served() {
     assert!(sim.calls().len() - calls_before <= 4);
     let (exit, _, _) = process.terminate();
     assert_eq!(exit.code(), Some(0));
+}
+
+/// What the attacker tries, to look for in the log.
+const WRONG_PASSWORD: &str = "flood-guess-5f3a9c";
+
+/// One attacker connection from `source`: wrong passwords on a keep-alive
+/// connection as fast as answers come, reconnecting when closed, until `stop`.
+/// Returns the statuses seen.
+async fn wrong_passwords(
+    source: std::net::IpAddr,
+    addr: SocketAddr,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<u16> {
+    use std::sync::atomic::Ordering;
+    let request = format!(
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\n\r\n",
+        basic_auth("prometheus", WRONG_PASSWORD)
+    );
+    let mut statuses = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(source, 0)).unwrap();
+        let Ok(Ok(mut stream)) =
+            tokio::time::timeout(Duration::from_secs(2), socket.connect(addr)).await
+        else {
+            continue;
+        };
+        let mut buf = Vec::new();
+        'connection: while !stop.load(Ordering::Relaxed) {
+            if stream.write_all(request.as_bytes()).await.is_err() {
+                break;
+            }
+            // Read one answer: headers, then Content-Length bytes of body.
+            loop {
+                if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + length {
+                        statuses.push(head[9..12].parse().unwrap_or(0));
+                        buf.drain(..end + 4 + length);
+                        break;
+                    }
+                }
+                let mut chunk = [0u8; 4096];
+                let read = tokio::select! {
+                    r = stream.read(&mut chunk) => r,
+                    _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                        if stop.load(Ordering::Relaxed) { break 'connection; }
+                        continue;
+                    }
+                };
+                match read {
+                    Ok(0) | Err(_) => break 'connection,
+                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                }
+            }
+        }
+    }
+    statuses
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_flood_never_locks_prometheus_out() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // Cost 10, as `htpasswd -nBC 10` writes; the time of one check on this
+    // machine, measured now, is the yardstick for the uncached scrape below.
+    let hash = bcrypt::hash("right", 10).unwrap();
+    let second = bcrypt::hash("also right", 10).unwrap();
+    let started = Instant::now();
+    for _ in 0..3 {
+        assert!(bcrypt::verify("right", &hash).unwrap());
+    }
+    let bcrypt_time = started.elapsed() / 3;
+    let dir = temp_dir("flood");
+    let web = dir.join("web.yml");
+    std::fs::write(
+        &web,
+        format!("basic_auth_users:\n  prometheus: '{hash}'\n  second: '{second}'\n"),
+    )
+    .unwrap();
+    let (process, addr, _sim) = exporter_with(
+        "flood-exporter",
+        256,
+        &["--web.config.file", web.to_str().unwrap()],
+    )
+    .await;
+    let right = basic_auth("prometheus", "right");
+    let scrape_as = |authorization: String| async move {
+        let started = Instant::now();
+        let answer = tokio::time::timeout(
+            Duration::from_secs(10),
+            request_with(
+                addr,
+                "GET",
+                "/metrics",
+                &[("authorization", &authorization)],
+            ),
+        )
+        .await
+        .expect("a scrape with the right password got no answer within Prometheus's 10 s");
+        (answer, started.elapsed())
+    };
+    eventually(Duration::from_secs(15), "the first scrape", || async {
+        TcpStream::connect(addr).await.is_ok() && scrape_as(right.clone()).await.0.status == 200
+    })
+    .await;
+
+    // 300 keep-alive connections from 127.0.0.2 sending wrong passwords: more
+    // than the 256 connection slots.
+    let stop = Arc::new(AtomicBool::new(false));
+    let attacker: std::net::IpAddr = "127.0.0.2".parse().unwrap();
+    let flood_started = Instant::now();
+    let mut flood = tokio::task::JoinSet::new();
+    for _ in 0..300 {
+        flood.spawn(wrong_passwords(attacker, addr, Arc::clone(&stop)));
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    // Cached: Prometheus's scrapes (a new connection each) within a second.
+    let mut slowest_cached = Duration::ZERO;
+    for _ in 0..5 {
+        let (answer, took) = scrape_as(right.clone()).await;
+        assert_eq!(answer.status, 200);
+        slowest_cached = slowest_cached.max(took);
+    }
+    // Uncached: a user never seen before waits at most for the checks running
+    // (two, one client's share) and its own, on two cores shared with them.
+    let (answer, uncached) = scrape_as(basic_auth("second", "also right")).await;
+    assert_eq!(answer.status, 200);
+
+    stop.store(true, Ordering::Relaxed);
+    let mut statuses = Vec::new();
+    while let Some(r) = tokio::time::timeout(Duration::from_secs(15), flood.join_next())
+        .await
+        .expect("the attacker connections stop")
+    {
+        statuses.extend(r.unwrap());
+    }
+    let flood_lasted = flood_started.elapsed();
+    let count = |code| statuses.iter().filter(|s| **s == code).count();
+    println!(
+        "one bcrypt check {bcrypt_time:?}; under 300 wrong-password connections: slowest of 5 \
+         cached scrapes {slowest_cached:?}, uncached scrape {uncached:?}; attacker answers: \
+         {} x 401, {} x 429, {} other",
+        count(401),
+        count(429),
+        statuses.len() - count(401) - count(429)
+    );
+    assert!(
+        slowest_cached < Duration::from_secs(1),
+        "a cached scrape took {slowest_cached:?}"
+    );
+    let uncached_bound = bcrypt_time * 4 + Duration::from_secs(1);
+    assert!(
+        uncached < uncached_bound,
+        "an uncached scrape took {uncached:?}, more than {uncached_bound:?}"
+    );
+    // Only refusals; most at once (429), the others after a check and the
+    // attacker's growing penalty (401), if it stays to read them.
+    assert!(count(429) > 0);
+    assert_eq!(statuses.len(), count(401) + count(429), "only 401 and 429");
+
+    // The failures are counted by reason and logged, rate-limited, with the peer.
+    let (answer, _) = scrape_as(right.clone()).await;
+    let denied = sample(
+        &answer.body,
+        "pinpoint_email_exporter_web_auth_failures_total",
+        "reason=\"denied\"",
+    )
+    .unwrap();
+    let throttled = sample(
+        &answer.body,
+        "pinpoint_email_exporter_web_auth_failures_total",
+        "reason=\"throttled\"",
+    )
+    .unwrap();
+    // At least what the attacker read: it may leave before reading an answer.
+    assert!(denied as usize >= count(401), "{denied}");
+    assert!(throttled as usize >= count(429), "{throttled}");
+    let (exit, _, _) = process.terminate();
+    assert_eq!(exit.code(), Some(0));
+    let log = std::fs::read_to_string(
+        Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("{}-flood-exporter", env!("CARGO_CRATE_NAME")))
+            .join("stderr.log"),
+    )
+    .unwrap();
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("level=warn") && l.contains("basic authentication failed"))
+        .collect();
+    assert!(!warnings.is_empty(), "{log}");
+    assert!(
+        warnings.iter().all(|w| w.contains("127.0.0.2")),
+        "{warnings:?}"
+    );
+    // One at the first failure, then at most one every 10 s.
+    let most = flood_lasted.as_secs() / 10 + 1;
+    assert!(
+        warnings.len() as u64 <= most,
+        "not rate-limited: {} warnings in {flood_lasted:?}: {warnings:?}",
+        warnings.len()
+    );
+    assert!(
+        !log.contains(WRONG_PASSWORD) && !log.contains(&basic_auth("prometheus", WRONG_PASSWORD)),
+        "the log shows what a client sent"
+    );
 }

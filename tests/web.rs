@@ -890,3 +890,53 @@ async fn a_web_config_being_rewritten_never_opens_the_port() {
     .await;
     exporter.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_counts_only_requests_that_pass_authentication() {
+    let dir = temp_dir("rate-limit");
+    let sim = healthy_simulator().await;
+    let status = |addr, authorization: Option<String>| async move {
+        let headers: Vec<(&str, &str)> = authorization
+            .as_deref()
+            .map(|a| vec![("authorization", a)])
+            .unwrap_or_default();
+        request_with(addr, "GET", "/healthz", &headers).await.status
+    };
+
+    // Without users, the toolkit's meaning: one bucket for every request.
+    let web = dir.join("open.yml");
+    std::fs::write(&web, "rate_limit:\n  interval: 1h\n  burst: 2\n").unwrap();
+    let exporter = start(exporter_config(&web), sim.endpoint_url(), SECRET_KEY).await;
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        seen.push(status(exporter.addr, None).await);
+    }
+    assert_eq!(seen, [200, 200, 429, 429]);
+    exporter.stop().await;
+
+    // With users, requests without valid credentials never spend the budget
+    // of those with them.
+    let web = dir.join("users.yml");
+    std::fs::write(
+        &web,
+        format!(
+            "basic_auth_users:\n  {USER}: '{}'\nrate_limit:\n  interval: 1h\n  burst: 2\n",
+            bcrypt::hash(PASSWORD, 4).unwrap()
+        ),
+    )
+    .unwrap();
+    let exporter = start(exporter_config(&web), sim.endpoint_url(), SECRET_KEY).await;
+    // (Each wrong password doubles this client's penalty: four are enough.)
+    let mut anonymous = Vec::new();
+    for i in 0..8 {
+        let authorization = (i % 2 == 1).then(|| basic_auth(USER, "wrong"));
+        anonymous.push(status(exporter.addr, authorization).await);
+    }
+    assert!(anonymous.iter().all(|s| *s == 401), "{anonymous:?}");
+    let mut scraper = Vec::new();
+    for _ in 0..3 {
+        scraper.push(status(exporter.addr, Some(basic_auth(USER, PASSWORD))).await);
+    }
+    assert_eq!(scraper, [200, 200, 429]);
+    exporter.stop().await;
+}

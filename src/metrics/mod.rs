@@ -75,6 +75,7 @@ pub struct Store {
     exporter: Registry,
     reload_ok: prometheus::IntGauge,
     web_reload_ok: prometheus::IntGauge,
+    auth_failures: prometheus::IntCounterVec,
     /// Bumped by every recorded call and change of keys, so a cached exposition
     /// is never older than the newest result.
     generation: Arc<AtomicU64>,
@@ -123,6 +124,17 @@ impl Store {
         )?;
         web_reload_ok.set(1);
         exporter.register(Box::new(web_reload_ok.clone()))?;
+        let auth_failures = prometheus::IntCounterVec::new(
+            Opts::new(
+                "pinpoint_email_exporter_web_auth_failures_total",
+                "Requests refused by basic authentication, by reason: missing (no credentials), malformed, denied (unknown user or wrong password), throttled (429: too many password checks waiting, or from this client).",
+            ),
+            &["reason"],
+        )?;
+        for reason in crate::web::AuthOutcome::REASONS {
+            auth_failures.with_label_values(&[reason]);
+        }
+        exporter.register(Box::new(auth_failures.clone()))?;
         if process_metrics {
             register_process_collector(&exporter)?;
         }
@@ -133,6 +145,7 @@ impl Store {
             exporter,
             reload_ok,
             web_reload_ok,
+            auth_failures,
             generation: Arc::new(AtomicU64::new(0)),
             cache: Mutex::new(None),
         };
@@ -199,6 +212,13 @@ impl Store {
     /// Records whether a change of the web config file was applied.
     pub fn set_web_reload_result(&self, ok: bool) {
         self.web_reload_ok.set(i64::from(ok));
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Counts a request refused by basic authentication for `reason` (one of
+    /// [`crate::web::AuthOutcome::REASONS`]).
+    pub fn count_auth_failure(&self, reason: &'static str) {
+        self.auth_failures.with_label_values(&[reason]).inc();
         self.generation.fetch_add(1, Ordering::Release);
     }
 

@@ -1,13 +1,38 @@
-//! Basic authentication: bcrypt checks on the blocking pool, bounded, with a
-//! cache of successful checks.
+//! Basic authentication: bcrypt checks on the blocking pool, bounded and queued
+//! fairly between clients, with a cache of successful checks.
+//!
+//! bcrypt is slow on purpose, which makes it the one thing a client without a
+//! password can make the exporter spend. So:
+//!
+//! - a successful check is remembered (a SHA-256 of user, hash and password),
+//!   and a remembered one costs nothing: a scraper pays bcrypt once;
+//! - at most [`Authenticator::MAX_CONCURRENT`] checks run at once, at most
+//!   [`PER_PEER`] of them (running or waiting) for one client address, and a
+//!   check waits at most [`QUEUE_WAIT`] for its turn; beyond that the answer is
+//!   429 at once;
+//! - a client address whose checks failed recently waits behind at most
+//!   [`SUSPECT_QUEUE`] other checks (a clean one behind [`QUEUE`]), and its
+//!   failure answers are delayed by a penalty that doubles with each failure up
+//!   to [`PENALTY_MAX`]: repeated wrong passwords slow that client, not everyone;
+//! - an unknown user is checked against a decoy hash of a cost in use, chosen by
+//!   the name, so it takes as long as some real user.
+//!
+//! Client addresses are IPv4 addresses or IPv6 /64 prefixes (what one host
+//! usually holds).
 
-use std::collections::HashSet;
-use std::sync::Mutex;
+use std::collections::hash_map::RandomState;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::BuildHasher;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
 use base64::Engine as _;
 use hyper::header::HeaderValue;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
+use tokio::time::Instant;
 
 use super::WebState;
 
@@ -16,34 +41,191 @@ use super::WebState;
 pub enum AuthOutcome {
     /// No authentication configured, or the credentials are right.
     Allowed,
-    /// No or malformed `Authorization` header.
+    /// No `Authorization` header.
     Missing,
+    /// An `Authorization` header that is not `Basic` with base64 `user:password`.
+    Malformed,
     /// Unknown user or wrong password.
     Denied,
+    /// Not checked: too many checks waiting, or this client has too many.
+    Throttled,
 }
 
-/// A bcrypt hash of cost 10 that no password matches in practice; unknown users
-/// are checked against it so that they take as long as known ones.
-const DECOY_HASH: &str = "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi";
+impl AuthOutcome {
+    /// Every reason a request can be refused, as the failure counter's label.
+    pub const REASONS: [&'static str; 4] = ["missing", "malformed", "denied", "throttled"];
+
+    /// Why the request was refused, `None` when it was let in.
+    pub fn reason(self) -> Option<&'static str> {
+        match self {
+            AuthOutcome::Allowed => None,
+            AuthOutcome::Missing => Some("missing"),
+            AuthOutcome::Malformed => Some("malformed"),
+            AuthOutcome::Denied => Some("denied"),
+            AuthOutcome::Throttled => Some("throttled"),
+        }
+    }
+}
+
+/// A bcrypt hash that no password matches in practice. Its cost field is
+/// replaced by the costs in use to make the decoys for unknown users.
+const DECOY_HASH: &str = "$2y$04$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi";
 
 /// The most successful checks remembered; beyond it the cache starts over.
 const AUTH_CACHE_SIZE: usize = 256;
 
-/// Checks basic auth credentials. bcrypt is slow on purpose (tens of
-/// milliseconds), so checks run on the blocking pool, at most
-/// [`Authenticator::MAX_CONCURRENT`] at once, and successful ones are remembered
-/// (as a SHA-256 of user, hash and password) so a scraper pays once.
+/// Checks one client address may have running or waiting at once.
+pub const PER_PEER: usize = 2;
+
+/// Checks that may wait for a turn, from clients without recent failures.
+pub const QUEUE: usize = 32;
+
+/// Checks that may be waiting when a client with recent failures asks for one.
+pub const SUSPECT_QUEUE: usize = 4;
+
+/// The longest a check waits for its turn before it is answered 429.
+pub const QUEUE_WAIT: Duration = Duration::from_secs(2);
+
+/// The delay of a failure answer after the first failure; it doubles with
+/// each further one.
+pub const PENALTY_BASE: Duration = Duration::from_millis(100);
+
+/// The longest delay of a failure answer.
+pub const PENALTY_MAX: Duration = Duration::from_secs(5);
+
+/// A client's failures are forgotten this long after its last one.
+pub const FORGET_AFTER: Duration = Duration::from_secs(60);
+
+/// The most client addresses remembered; beyond it new ones count as suspects.
+const MAX_PEERS: usize = 4096;
+
+/// The least time between two warnings about failed logins.
+const WARN_EVERY: Duration = Duration::from_secs(10);
+
+/// The decoy hashes of `users`' bcrypt costs, one per cost in use, lowest first.
+pub(super) fn decoys(users: &BTreeMap<String, String>) -> Vec<String> {
+    let mut costs: Vec<u32> = users
+        .values()
+        .filter_map(|h| h.parse::<bcrypt::HashParts>().ok())
+        .map(|p| p.get_cost())
+        .collect();
+    costs.sort_unstable();
+    costs.dedup();
+    costs
+        .into_iter()
+        .map(|cost| format!("$2y${cost:02}{}", &DECOY_HASH[6..]))
+        .collect()
+}
+
+/// The decoy an unknown `user` is checked against: always the same for the
+/// same name, spread over the costs in use by a per-process secret key, so
+/// timing cannot tell an unknown name from a real user of that cost.
+pub(super) fn decoy_for<'a>(decoys: &'a [String], user: &str) -> &'a str {
+    static KEY: OnceLock<RandomState> = OnceLock::new();
+    if decoys.is_empty() {
+        return DECOY_HASH;
+    }
+    let pick = KEY.get_or_init(RandomState::new).hash_one(user) as usize % decoys.len();
+    &decoys[pick]
+}
+
+/// Whom failures and queue places are counted against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum PeerKey {
+    V4(Ipv4Addr),
+    /// The first 64 bits of an IPv6 address.
+    V6(u64),
+}
+
+impl PeerKey {
+    fn of(ip: IpAddr) -> PeerKey {
+        match ip.to_canonical() {
+            IpAddr::V4(v4) => PeerKey::V4(v4),
+            IpAddr::V6(v6) => PeerKey::V6((v6.to_bits() >> 64) as u64),
+        }
+    }
+}
+
+/// What is known of one client address.
+#[derive(Debug, Default)]
+struct Peer {
+    /// Failed checks in a row.
+    failures: u32,
+    last_failure: Option<Instant>,
+    /// Checks running or waiting.
+    in_flight: usize,
+}
+
+impl Peer {
+    /// Failures that still count at `now`.
+    fn recent_failures(&self, now: Instant) -> u32 {
+        match self.last_failure {
+            Some(at) if now.saturating_duration_since(at) < FORGET_AFTER => self.failures,
+            _ => 0,
+        }
+    }
+}
+
+/// The delay of a failure answer to a client with `failures` recent failures.
+pub fn penalty(failures: u32) -> Duration {
+    if failures == 0 {
+        return Duration::ZERO;
+    }
+    PENALTY_BASE
+        .saturating_mul(1 << (failures - 1).min(16))
+        .min(PENALTY_MAX)
+}
+
+/// Checks basic auth credentials; see the module documentation.
 #[derive(Debug)]
 pub struct Authenticator {
     cache: Mutex<HashSet<[u8; 32]>>,
-    limit: Semaphore,
+    slots: Semaphore,
+    /// Checks admitted and not yet running.
+    waiting: AtomicUsize,
+    peers: Mutex<HashMap<PeerKey, Peer>>,
+    /// When the last warning about failures was logged, and failures since.
+    warned: Mutex<(Option<Instant>, u64)>,
 }
 
 impl Default for Authenticator {
     fn default() -> Self {
         Authenticator {
             cache: Mutex::new(HashSet::new()),
-            limit: Semaphore::new(Self::MAX_CONCURRENT),
+            slots: Semaphore::new(Self::MAX_CONCURRENT),
+            waiting: AtomicUsize::new(0),
+            peers: Mutex::new(HashMap::new()),
+            warned: Mutex::new((None, 0)),
+        }
+    }
+}
+
+/// A check's place: counted against its client and the queue until dropped.
+struct Admission<'a> {
+    auth: &'a Authenticator,
+    peer: Option<PeerKey>,
+    waiting: bool,
+}
+
+impl Admission<'_> {
+    fn started(&mut self) {
+        if std::mem::take(&mut self.waiting) {
+            self.auth.waiting.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+impl Drop for Admission<'_> {
+    fn drop(&mut self) {
+        self.started();
+        if let Some(key) = self.peer {
+            let mut peers = lock(&self.auth.peers);
+            if let Some(peer) = peers.get_mut(&key) {
+                peer.in_flight = peer.in_flight.saturating_sub(1);
+                if peer.in_flight == 0 && peer.failures == 0 {
+                    peers.remove(&key);
+                }
+            }
         }
     }
 }
@@ -53,20 +235,29 @@ impl Authenticator {
     /// every core.
     pub const MAX_CONCURRENT: usize = 2;
 
-    /// Checks the `Authorization` header of a request against `state`.
+    /// Checks the `Authorization` header of a request from `peer` against
+    /// `state`: the outcome, and how long to delay a refusal (the client's
+    /// penalty).
     pub async fn check(
         &self,
         state: &WebState,
         authorization: Option<&HeaderValue>,
-    ) -> AuthOutcome {
+        peer: IpAddr,
+    ) -> (AuthOutcome, Duration) {
         if !state.requires_auth() {
-            return AuthOutcome::Allowed;
+            return (AuthOutcome::Allowed, Duration::ZERO);
         }
-        let Some((user, password)) = authorization.and_then(parse_basic) else {
-            return AuthOutcome::Missing;
+        let Some(value) = authorization else {
+            return (AuthOutcome::Missing, Duration::ZERO);
+        };
+        let Some((user, password)) = parse_basic(value) else {
+            return (AuthOutcome::Malformed, Duration::ZERO);
         };
         let known = state.users.get(&user);
-        let hash = known.cloned().unwrap_or_else(|| DECOY_HASH.to_string());
+        let hash = match known {
+            Some(hash) => hash.clone(),
+            None => decoy_for(&state.decoys, &user).to_string(),
+        };
         let key: [u8; 32] = Sha256::new()
             .chain_update(user.as_bytes())
             .chain_update([0])
@@ -76,34 +267,158 @@ impl Authenticator {
             .finalize()
             .into();
         if known.is_some() && self.cached(&key) {
-            return AuthOutcome::Allowed;
+            return (AuthOutcome::Allowed, Duration::ZERO);
         }
-        let Ok(_permit) = self.limit.acquire().await else {
-            return AuthOutcome::Denied;
-        };
-        let matches = tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or(false);
-        if matches && known.is_some() {
-            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            if cache.len() >= AUTH_CACHE_SIZE {
-                cache.clear();
+        let peer = PeerKey::of(peer);
+        let outcome = match self.admit(peer, Instant::now()) {
+            None => AuthOutcome::Throttled,
+            Some(mut admission) => {
+                match tokio::time::timeout(QUEUE_WAIT, self.slots.acquire()).await {
+                    Ok(Ok(_slot)) => {
+                        admission.started();
+                        let matches =
+                            tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash))
+                                .await
+                                .ok()
+                                .and_then(Result::ok)
+                                .unwrap_or(false);
+                        if matches && known.is_some() {
+                            self.remember(key);
+                            AuthOutcome::Allowed
+                        } else {
+                            AuthOutcome::Denied
+                        }
+                    }
+                    _ => AuthOutcome::Throttled,
+                }
             }
-            cache.insert(key);
-            AuthOutcome::Allowed
+        };
+        (outcome, self.record(peer, outcome, Instant::now()))
+    }
+
+    /// A place for a check from `peer`, or `None` when it must be refused.
+    fn admit(&self, key: PeerKey, now: Instant) -> Option<Admission<'_>> {
+        let mut peers = lock(&self.peers);
+        if peers.len() >= MAX_PEERS && !peers.contains_key(&key) {
+            peers.retain(|_, p| p.in_flight > 0 || p.recent_failures(now) > 0);
+        }
+        let waiting = self.waiting.load(Ordering::Acquire);
+        let Some(peer) = (if peers.len() < MAX_PEERS || peers.contains_key(&key) {
+            Some(peers.entry(key).or_default())
         } else {
-            AuthOutcome::Denied
+            None
+        }) else {
+            // Too many addresses to tell apart: each new one is a suspect.
+            return (waiting < SUSPECT_QUEUE).then(|| {
+                self.waiting.fetch_add(1, Ordering::AcqRel);
+                Admission {
+                    auth: self,
+                    peer: None,
+                    waiting: true,
+                }
+            });
+        };
+        let limit = if peer.recent_failures(now) > 0 {
+            SUSPECT_QUEUE
+        } else {
+            QUEUE
+        };
+        if peer.in_flight >= PER_PEER || waiting >= limit {
+            if peer.in_flight == 0 && peer.failures == 0 {
+                peers.remove(&key);
+            }
+            return None;
+        }
+        peer.in_flight += 1;
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+        Some(Admission {
+            auth: self,
+            peer: Some(key),
+            waiting: true,
+        })
+    }
+
+    /// Counts a check's outcome against its client; returns how long to delay
+    /// the answer.
+    fn record(&self, key: PeerKey, outcome: AuthOutcome, now: Instant) -> Duration {
+        let mut peers = lock(&self.peers);
+        match outcome {
+            AuthOutcome::Allowed => {
+                if let Some(peer) = peers.get_mut(&key) {
+                    peer.failures = 0;
+                    peer.last_failure = None;
+                    if peer.in_flight == 0 {
+                        peers.remove(&key);
+                    }
+                }
+                Duration::ZERO
+            }
+            AuthOutcome::Denied => {
+                if peers.len() >= MAX_PEERS && !peers.contains_key(&key) {
+                    return penalty(1);
+                }
+                let peer = peers.entry(key).or_default();
+                peer.failures = peer.recent_failures(now).saturating_add(1);
+                peer.last_failure = Some(now);
+                penalty(peer.failures)
+            }
+            AuthOutcome::Throttled => {
+                penalty(peers.get(&key).map_or(0, |p| p.recent_failures(now)))
+            }
+            AuthOutcome::Missing | AuthOutcome::Malformed => Duration::ZERO,
         }
     }
 
-    fn cached(&self, key: &[u8; 32]) -> bool {
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(key)
+    /// Logs a refused request from `peer`: a warning at most every
+    /// [`WARN_EVERY`] saying how many failed since the last one, the rest at
+    /// debug level. Requests without credentials (browsers, probes) are only
+    /// logged at debug level. Never logs what the client sent.
+    pub fn log_refusal(&self, outcome: AuthOutcome, peer: SocketAddr) {
+        let Some(reason) = outcome.reason() else {
+            return;
+        };
+        if outcome == AuthOutcome::Missing {
+            tracing::debug!(%peer, reason, "request without credentials refused");
+            return;
+        }
+        let now = Instant::now();
+        let mut warned = lock(&self.warned);
+        warned.1 += 1;
+        if warned
+            .0
+            .is_some_and(|at| now.saturating_duration_since(at) < WARN_EVERY)
+        {
+            tracing::debug!(%peer, reason, "basic authentication failed");
+            return;
+        }
+        let failures = std::mem::take(&mut warned.1);
+        warned.0 = Some(now);
+        drop(warned);
+        tracing::warn!(
+            %peer,
+            reason,
+            failures_since_last_warning = failures,
+            "basic authentication failed (warnings at most every {}s; \
+             see pinpoint_email_exporter_web_auth_failures_total)",
+            WARN_EVERY.as_secs()
+        );
     }
+
+    fn remember(&self, key: [u8; 32]) {
+        let mut cache = lock(&self.cache);
+        if cache.len() >= AUTH_CACHE_SIZE {
+            cache.clear();
+        }
+        cache.insert(key);
+    }
+
+    fn cached(&self, key: &[u8; 32]) -> bool {
+        lock(&self.cache).contains(key)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// User and password of a `Basic` authorization header.
@@ -127,6 +442,25 @@ mod tests {
     use super::*;
     use std::path::Path;
 
+    fn basic(u: &str, p: &str) -> HeaderValue {
+        HeaderValue::from_str(&format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+        ))
+        .unwrap()
+    }
+
+    fn state_with(users: &[(&str, &str, u32)]) -> WebState {
+        let mut text = "basic_auth_users:\n".to_string();
+        for (user, password, cost) in users {
+            let hash = bcrypt::hash(password, *cost).unwrap();
+            text.push_str(&format!("  {user}: '{hash}'\n"));
+        }
+        parse(Path::new("/nonexistent/web.yml"), &text).unwrap()
+    }
+
+    const HOME: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
     #[test]
     fn basic_header_parsing() {
         let v = HeaderValue::from_static("Basic YWxpY2U6czNjcjM6dA==");
@@ -141,42 +475,213 @@ mod tests {
 
     #[tokio::test]
     async fn authenticator_checks_and_caches() {
-        let hash = bcrypt::hash("right", 4).unwrap();
-        let text = format!("basic_auth_users:\n  alice: '{hash}'\n");
-        let state = parse(Path::new("/nonexistent/web.yml"), &text).unwrap();
+        let state = state_with(&[("alice", "right", 4)]);
         let auth = Authenticator::default();
-        let basic = |u: &str, p: &str| {
-            HeaderValue::from_str(&format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
-            ))
-            .unwrap()
+        let check = |h: Option<HeaderValue>| {
+            let (auth, state) = (&auth, &state);
+            async move { auth.check(state, h.as_ref(), HOME).await.0 }
         };
-        assert_eq!(auth.check(&state, None).await, AuthOutcome::Missing);
+        assert_eq!(check(None).await, AuthOutcome::Missing);
         assert_eq!(
-            auth.check(&state, Some(&basic("alice", "wrong"))).await,
+            check(Some(HeaderValue::from_static("Bearer x"))).await,
+            AuthOutcome::Malformed
+        );
+        assert_eq!(
+            check(Some(basic("alice", "wrong"))).await,
             AuthOutcome::Denied
         );
         assert_eq!(
-            auth.check(&state, Some(&basic("bob", "right"))).await,
+            check(Some(basic("bob", "right"))).await,
             AuthOutcome::Denied
         );
         assert_eq!(
-            auth.check(&state, Some(&basic("alice", "right"))).await,
+            check(Some(basic("alice", "right"))).await,
             AuthOutcome::Allowed
         );
         assert_eq!(auth.cache.lock().unwrap().len(), 1);
         assert_eq!(
-            auth.check(&state, Some(&basic("alice", "right"))).await,
+            check(Some(basic("alice", "right"))).await,
             AuthOutcome::Allowed
         );
+        // A success clears the client's failures; nothing is left behind.
+        assert!(auth.peers.lock().unwrap().is_empty());
+        assert_eq!(auth.waiting.load(Ordering::Acquire), 0);
         // Debug output never shows the hash.
+        let hash = state.users["alice"].clone();
         assert!(!format!("{state:?}").contains(&hash));
     }
 
     #[test]
-    fn decoy_hash_is_a_valid_bcrypt_hash() {
+    fn bcrypt_ignores_password_bytes_past_72_as_go_does() {
+        let long = "p".repeat(72);
+        let hash = bcrypt::hash(&long, 4).unwrap();
+        assert!(bcrypt::verify(format!("{long}anything"), &hash).unwrap());
+        assert!(!bcrypt::verify(&long[..71], &hash).unwrap());
+    }
+
+    #[test]
+    fn decoys_have_the_costs_in_use_and_each_name_keeps_its_decoy() {
+        let users = BTreeMap::from([
+            ("a".to_string(), bcrypt::hash("x", 4).unwrap()),
+            ("b".to_string(), bcrypt::hash("x", 5).unwrap()),
+            ("c".to_string(), bcrypt::hash("y", 5).unwrap()),
+        ]);
+        let decoys = decoys(&users);
+        let costs: Vec<u32> = decoys
+            .iter()
+            .map(|d| d.parse::<bcrypt::HashParts>().unwrap().get_cost())
+            .collect();
+        assert_eq!(costs, [4, 5]);
+        for d in &decoys {
+            assert_eq!(bcrypt::verify("", d).ok(), Some(false));
+        }
+        let mut seen = HashSet::new();
+        for i in 0..64 {
+            let name = format!("user{i}");
+            let pick = decoy_for(&decoys, &name);
+            assert_eq!(
+                pick,
+                decoy_for(&decoys, &name),
+                "the same name, the same decoy"
+            );
+            seen.insert(pick.to_string());
+        }
+        assert_eq!(seen.len(), 2, "unknown names spread over every cost in use");
         assert!(DECOY_HASH.parse::<bcrypt::HashParts>().is_ok());
-        assert_eq!(bcrypt::verify("", DECOY_HASH).ok(), Some(false));
+    }
+
+    #[test]
+    fn a_high_cost_user_is_not_told_apart_from_unknown_names_by_its_cost() {
+        let state = state_with(&[("slow", "x", 6)]);
+        let decoy = decoy_for(&state.decoys, "nobody");
+        assert_eq!(decoy.parse::<bcrypt::HashParts>().unwrap().get_cost(), 6);
+    }
+
+    #[test]
+    fn penalties_double_up_to_the_maximum() {
+        assert_eq!(penalty(0), Duration::ZERO);
+        assert_eq!(penalty(1), PENALTY_BASE);
+        assert_eq!(penalty(2), PENALTY_BASE * 2);
+        assert_eq!(penalty(4), PENALTY_BASE * 8);
+        assert_eq!(penalty(100), PENALTY_MAX);
+        assert_eq!(penalty(u32::MAX), PENALTY_MAX);
+    }
+
+    #[test]
+    fn peers_are_ipv4_addresses_and_ipv6_slash_64s() {
+        let a: IpAddr = "2001:db8::1".parse().unwrap();
+        let b: IpAddr = "2001:db8::ffff:2".parse().unwrap();
+        let c: IpAddr = "2001:db8:0:1::1".parse().unwrap();
+        assert_eq!(PeerKey::of(a), PeerKey::of(b));
+        assert_ne!(PeerKey::of(a), PeerKey::of(c));
+        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
+        assert_eq!(PeerKey::of(mapped), PeerKey::of(HOME));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn admission_bounds_each_client_and_the_queue() {
+        let auth = Authenticator::default();
+        let now = Instant::now();
+        let attacker = PeerKey::of("127.0.0.2".parse().unwrap());
+        let first = auth.admit(attacker, now).unwrap();
+        let second = auth.admit(attacker, now).unwrap();
+        assert!(
+            auth.admit(attacker, now).is_none(),
+            "a third from one client"
+        );
+        drop(first);
+        let third = auth.admit(attacker, now).unwrap();
+        // A failure makes the client a suspect: it may queue only behind a few.
+        drop((second, third));
+        assert_eq!(
+            auth.record(attacker, AuthOutcome::Denied, now),
+            PENALTY_BASE
+        );
+        assert_eq!(
+            auth.record(attacker, AuthOutcome::Denied, now),
+            PENALTY_BASE * 2
+        );
+        let clean: Vec<_> = (0..SUSPECT_QUEUE)
+            .map(|i| {
+                auth.admit(PeerKey::of(IpAddr::from([10, 0, 0, i as u8])), now)
+                    .unwrap()
+            })
+            .collect();
+        assert!(
+            auth.admit(attacker, now).is_none(),
+            "suspect behind a full queue"
+        );
+        let more_clean = auth
+            .admit(PeerKey::of("10.0.1.1".parse().unwrap()), now)
+            .expect("a clean client still queues");
+        // Throttled answers to the suspect are delayed by its penalty too.
+        assert_eq!(
+            auth.record(attacker, AuthOutcome::Throttled, now),
+            PENALTY_BASE * 2
+        );
+        drop((clean, more_clean));
+        assert_eq!(auth.waiting.load(Ordering::Acquire), 0);
+        // Failures are forgotten a while after the last one.
+        let later = now + FORGET_AFTER;
+        assert_eq!(
+            auth.record(attacker, AuthOutcome::Throttled, later),
+            Duration::ZERO
+        );
+        assert_eq!(
+            auth.record(attacker, AuthOutcome::Denied, later),
+            PENALTY_BASE
+        );
+        // A success clears them at once.
+        auth.record(attacker, AuthOutcome::Allowed, later);
+        assert_eq!(
+            auth.record(attacker, AuthOutcome::Throttled, later),
+            Duration::ZERO
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn clean_clients_queue_up_to_the_limit() {
+        let auth = Authenticator::default();
+        let now = Instant::now();
+        let held: Vec<_> = (0..QUEUE)
+            .map(|i| {
+                auth.admit(
+                    PeerKey::of(IpAddr::from([10, 0, (i / 256) as u8, i as u8])),
+                    now,
+                )
+                .unwrap()
+            })
+            .collect();
+        assert!(
+            auth.admit(PeerKey::of("10.9.9.9".parse().unwrap()), now)
+                .is_none()
+        );
+        drop(held);
+        assert!(auth.peers.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn each_wrong_password_doubles_the_delay_of_the_answer() {
+        let state = state_with(&[("alice", "right", 4)]);
+        let auth = Authenticator::default();
+        for n in 1..=3u32 {
+            assert_eq!(
+                auth.check(&state, Some(&basic("alice", "wrong")), HOME)
+                    .await,
+                (AuthOutcome::Denied, penalty(n)),
+            );
+        }
+        // Another client is not slowed.
+        let other = "127.0.0.3".parse().unwrap();
+        assert_eq!(
+            auth.check(&state, Some(&basic("alice", "wrong")), other)
+                .await,
+            (AuthOutcome::Denied, PENALTY_BASE),
+        );
+        assert_eq!(
+            auth.check(&state, Some(&basic("alice", "right")), HOME)
+                .await,
+            (AuthOutcome::Allowed, Duration::ZERO),
+        );
     }
 }

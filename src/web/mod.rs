@@ -97,6 +97,8 @@ pub struct WebState {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Users and their bcrypt hashes; no authentication when empty.
     users: BTreeMap<String, String>,
+    /// Hashes unknown users are checked against, one per bcrypt cost in use.
+    decoys: Vec<String>,
     /// Headers added to every response.
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Requests allowed per interval, if limited.
@@ -214,6 +216,7 @@ pub fn parse(path: &Path, text: &str) -> Result<WebState, WebConfigError> {
     let client_certificate_required = tls.as_ref().is_some_and(|_| certificate_required);
     Ok(WebState {
         tls,
+        decoys: auth::decoys(&users),
         users,
         headers,
         rate_limit,

@@ -82,14 +82,28 @@ pub struct Call {
 }
 
 /// A role `AssumeRole` may assume.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 struct Role {
     arn: String,
     external_id: Option<String>,
 }
 
-/// One successful `AssumeRole`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl std::fmt::Debug for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Role")
+            .field("arn", &self.arn)
+            .field("external_id", &redacted(&self.external_id))
+            .finish()
+    }
+}
+
+/// What `Debug` shows of an optional secret: whether it is set.
+fn redacted(secret: &Option<String>) -> Option<&'static str> {
+    secret.as_ref().map(|_| "<redacted>")
+}
+
+/// One successful `AssumeRole`. `Debug` leaves out the external id.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Session {
     /// The role assumed.
     pub role_arn: String,
@@ -99,6 +113,17 @@ pub struct Session {
     pub external_id: Option<String>,
     /// The temporary access key id issued.
     pub access_key: String,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("role_arn", &self.role_arn)
+            .field("session_name", &self.session_name)
+            .field("external_id", &redacted(&self.external_id))
+            .field("access_key", &self.access_key)
+            .finish()
+    }
 }
 
 /// How a region answers: a request-by-request script, or a timeline.
@@ -298,5 +323,34 @@ mod tests {
             v2["SuppressionAttributes"]["SuppressedReasons"][1],
             "COMPLAINT"
         );
+    }
+
+    #[test]
+    fn debug_never_shows_a_secret_key_a_session_token_or_an_external_id() {
+        let mut state = State::default();
+        state.credentials.insert(
+            "AKIDEXAMPLE".into(),
+            Secret {
+                secret_access_key: "s3cr3t-access-key".into(),
+                session_token: Some("s3cr3t-session-token".into()),
+            },
+        );
+        state.roles.push(Role {
+            arn: "arn:aws:iam::111111111111:role/exporter".into(),
+            external_id: Some("s3cr3t-external-id".into()),
+        });
+        state.sessions.push(Session {
+            role_arn: "arn:aws:iam::111111111111:role/exporter".into(),
+            session_name: "exporter".into(),
+            external_id: Some("s3cr3t-external-id".into()),
+            access_key: "ASIAEXAMPLE".into(),
+        });
+        let scenario = scenario::ScenarioCredentials {
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: "s3cr3t-scenario-key".into(),
+        };
+        let shown = format!("{state:?} {scenario:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("AKIDEXAMPLE") && shown.contains("<redacted>"));
     }
 }

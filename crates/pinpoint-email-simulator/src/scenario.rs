@@ -61,14 +61,23 @@ fn yes() -> bool {
     true
 }
 
-/// The static credentials a scenario accepts.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// The static credentials a scenario accepts. `Debug` leaves out the secret key.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioCredentials {
     /// Access key id.
     pub access_key_id: String,
     /// Secret access key.
     pub secret_access_key: String,
+}
+
+impl std::fmt::Debug for ScenarioCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScenarioCredentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .finish()
+    }
 }
 
 impl Default for ScenarioCredentials {

@@ -7,13 +7,25 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 
 /// A secret key, and the session token that must come with it for temporary
-/// credentials.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// credentials. `Debug` shows neither.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret {
     /// The secret access key.
     pub secret_access_key: String,
     /// The session token of temporary credentials.
     pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secret")
+            .field("secret_access_key", &"<redacted>")
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 /// Why a request's signature was refused.
