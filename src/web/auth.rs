@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -180,7 +180,9 @@ pub fn penalty(failures: u32) -> Duration {
 #[derive(Debug)]
 pub struct Authenticator {
     cache: Mutex<HashSet<[u8; 32]>>,
-    slots: Semaphore,
+    /// Held by each running check until bcrypt returns, even when the request
+    /// that asked is gone (its connection closed or evicted).
+    slots: Arc<Semaphore>,
     /// Checks admitted and not yet running.
     waiting: AtomicUsize,
     peers: Mutex<HashMap<PeerKey, Peer>>,
@@ -192,7 +194,7 @@ impl Default for Authenticator {
     fn default() -> Self {
         Authenticator {
             cache: Mutex::new(HashSet::new()),
-            slots: Semaphore::new(Self::MAX_CONCURRENT),
+            slots: Arc::new(Semaphore::new(Self::MAX_CONCURRENT)),
             waiting: AtomicUsize::new(0),
             peers: Mutex::new(HashMap::new()),
             warned: Mutex::new((None, 0)),
@@ -273,15 +275,19 @@ impl Authenticator {
         let outcome = match self.admit(peer, Instant::now()) {
             None => AuthOutcome::Throttled,
             Some(mut admission) => {
-                match tokio::time::timeout(QUEUE_WAIT, self.slots.acquire()).await {
-                    Ok(Ok(_slot)) => {
+                let slot = Arc::clone(&self.slots).acquire_owned();
+                match tokio::time::timeout(QUEUE_WAIT, slot).await {
+                    Ok(Ok(slot)) => {
                         admission.started();
-                        let matches =
-                            tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash))
-                                .await
-                                .ok()
-                                .and_then(Result::ok)
-                                .unwrap_or(false);
+                        let matches = tokio::task::spawn_blocking(move || {
+                            let matches = bcrypt::verify(password, &hash);
+                            drop(slot);
+                            matches
+                        })
+                        .await
+                        .ok()
+                        .and_then(Result::ok)
+                        .unwrap_or(false);
                         if matches && known.is_some() {
                             self.remember(key);
                             AuthOutcome::Allowed
@@ -637,6 +643,22 @@ mod tests {
             auth.record(attacker, AuthOutcome::Throttled, later),
             Duration::ZERO
         );
+    }
+
+    #[tokio::test]
+    async fn a_check_keeps_its_slot_until_bcrypt_returns_even_when_abandoned() {
+        let state = state_with(&[("alice", "right", 12)]);
+        let auth = Authenticator::default();
+        let wrong = basic("alice", "wrong");
+        for n in 0..Authenticator::MAX_CONCURRENT {
+            let peer = IpAddr::from([10, 0, 0, n as u8]);
+            let abandoned = auth.check(&state, Some(&wrong), peer);
+            // Polled until bcrypt runs, then dropped, as when its connection closes.
+            let _ = tokio::time::timeout(Duration::from_millis(20), abandoned).await;
+        }
+        assert_eq!(auth.slots.available_permits(), 0, "bcrypt still running");
+        assert_eq!(auth.waiting.load(Ordering::Acquire), 0);
+        assert!(auth.peers.lock().unwrap().is_empty());
     }
 
     #[tokio::test(start_paused = true)]
