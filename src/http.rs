@@ -33,8 +33,9 @@ use crate::web::{AuthOutcome, Authenticator, Watcher};
 /// finish its handshake).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The most bytes of request header fields answered; beyond, 431. (hyper
-/// refuses larger reads still, at about twice this, before a request exists.)
+/// The most bytes of request header fields answered; beyond, 431. (hyper's
+/// read buffer is twice this, so that this limit alone decides; a request line
+/// and headers beyond that are refused by hyper, with 431 too.)
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
@@ -76,7 +77,8 @@ pub struct Server {
 struct Activity {
     /// A request is being answered.
     busy: AtomicBool,
-    /// A request on it passed authentication (any request, without basic auth).
+    /// Its last request passed authentication (any request, without basic
+    /// auth).
     trusted: AtomicBool,
     /// A request on it was refused by authentication.
     refused: AtomicBool,
@@ -182,12 +184,15 @@ impl Server {
         max_connections: usize,
         web: Arc<Watcher>,
     ) -> Self {
+        let counted = Arc::clone(&store);
         Server {
             store,
             telemetry_path,
             max_connections: max_connections.max(1),
             web,
-            auth: Authenticator::default(),
+            auth: Authenticator::new(Some(Arc::new(move |reason| {
+                counted.count_auth_failure(reason)
+            }))),
             connections: Connections::new(),
         }
     }
@@ -331,7 +336,7 @@ impl Server {
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)
-            .max_buf_size(MAX_HEADER_BYTES)
+            .max_buf_size(2 * MAX_HEADER_BYTES)
             .serve_connection(
                 TokioIo::new(stream),
                 hyper::service::service_fn(move |req| {
@@ -364,21 +369,23 @@ impl Server {
                 "431 request header fields too large: at most 64 KiB\n",
             )
         } else {
+            // Trusted again only once this request passes: a connection waiting
+            // for a password check can always be closed.
+            activity.trusted.store(false, Ordering::Relaxed);
             activity.busy.store(true, Ordering::Relaxed);
             let (outcome, delay) = self
                 .auth
-                .check(&web, req.headers().get(AUTHORIZATION), peer.ip())
+                .check(&web, req.headers().get(AUTHORIZATION), peer)
                 .await;
-            if let Some(reason) = outcome.reason() {
+            let allowed = outcome == AuthOutcome::Allowed;
+            activity.trusted.store(allowed, Ordering::Relaxed);
+            if !allowed {
                 activity.refused.store(true, Ordering::Relaxed);
-                self.store.count_auth_failure(reason);
-                self.auth.log_refusal(outcome, peer);
                 // The client's penalty; the connection can be closed meanwhile.
                 tokio::time::sleep(delay).await;
             }
             match outcome {
                 AuthOutcome::Allowed => {
-                    activity.trusted.store(true, Ordering::Relaxed);
                     // Counted after authentication, so clients without valid
                     // credentials never spend the scraper's budget.
                     if web.rate_limit.as_ref().is_some_and(|r| !r.allow()) {

@@ -20,12 +20,10 @@
 //! Client addresses are IPv4 addresses or IPv6 /64 prefixes (what one host
 //! usually holds).
 
-use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -102,31 +100,57 @@ const MAX_PEERS: usize = 4096;
 /// The least time between two warnings about failed logins.
 const WARN_EVERY: Duration = Duration::from_secs(10);
 
-/// The decoy hashes of `users`' bcrypt costs, one per cost in use, lowest first.
-pub(super) fn decoys(users: &BTreeMap<String, String>) -> Vec<String> {
-    let mut costs: Vec<u32> = users
-        .values()
-        .filter_map(|h| h.parse::<bcrypt::HashParts>().ok())
-        .map(|p| p.get_cost())
-        .collect();
-    costs.sort_unstable();
-    costs.dedup();
-    costs
-        .into_iter()
-        .map(|cost| format!("$2y${cost:02}{}", &DECOY_HASH[6..]))
-        .collect()
+/// The decoys unknown users are checked against: one hash per bcrypt cost in
+/// use, and which one a name gets.
+#[derive(Default)]
+pub(super) struct Decoys {
+    /// One per cost in use, lowest cost first.
+    hashes: Vec<String>,
+    /// A digest of every configured hash: secret like them, and the same at
+    /// every start with the same users, so a name keeps its decoy.
+    key: [u8; 32],
 }
 
-/// The decoy an unknown `user` is checked against: always the same for the
-/// same name, spread over the costs in use by a per-process secret key, so
-/// timing cannot tell an unknown name from a real user of that cost.
-pub(super) fn decoy_for<'a>(decoys: &'a [String], user: &str) -> &'a str {
-    static KEY: OnceLock<RandomState> = OnceLock::new();
-    if decoys.is_empty() {
-        return DECOY_HASH;
+impl Decoys {
+    /// The decoys of `users`.
+    pub(super) fn new(users: &BTreeMap<String, String>) -> Self {
+        let mut costs: Vec<u32> = users
+            .values()
+            .filter_map(|h| h.parse::<bcrypt::HashParts>().ok())
+            .map(|p| p.get_cost())
+            .collect();
+        costs.sort_unstable();
+        costs.dedup();
+        let mut key = Sha256::new();
+        for hash in users.values() {
+            key.update(hash.as_bytes());
+            key.update([0]);
+        }
+        Decoys {
+            hashes: costs
+                .into_iter()
+                .map(|cost| format!("$2y${cost:02}{}", &DECOY_HASH[6..]))
+                .collect(),
+            key: key.finalize().into(),
+        }
     }
-    let pick = KEY.get_or_init(RandomState::new).hash_one(user) as usize % decoys.len();
-    &decoys[pick]
+
+    /// The decoy an unknown `user` is checked against: always the same for the
+    /// same name, spread over the costs in use by a secret key, so timing cannot
+    /// tell an unknown name from a real user of that cost.
+    pub(super) fn for_user(&self, user: &str) -> &str {
+        if self.hashes.is_empty() {
+            return DECOY_HASH;
+        }
+        let digest = Sha256::new()
+            .chain_update(self.key)
+            .chain_update(user.as_bytes())
+            .finalize();
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        let pick = u64::from_le_bytes(first) % self.hashes.len() as u64;
+        &self.hashes[pick as usize]
+    }
 }
 
 /// Whom failures and queue places are counted against.
@@ -176,52 +200,67 @@ pub fn penalty(failures: u32) -> Duration {
         .min(PENALTY_MAX)
 }
 
+/// What is told of each refused request: a function of its reason (the
+/// failure counter).
+pub type RefusalCounter = Arc<dyn Fn(&'static str) + Send + Sync>;
+
 /// Checks basic auth credentials; see the module documentation.
-#[derive(Debug)]
 pub struct Authenticator {
-    cache: Mutex<HashSet<[u8; 32]>>,
     /// Held by each running check until bcrypt returns, even when the request
     /// that asked is gone (its connection closed or evicted).
     slots: Arc<Semaphore>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("free_slots", &self.slots.available_permits())
+            .field("waiting", &self.shared.waiting.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// What checks share with the bcrypt runs on the blocking pool, which finish
+/// the bookkeeping of their check (cache, failures, counter, log) even when the
+/// request that started them is gone.
+struct Shared {
+    cache: Mutex<HashSet<[u8; 32]>>,
     /// Checks admitted and not yet running.
     waiting: AtomicUsize,
     peers: Mutex<HashMap<PeerKey, Peer>>,
     /// When the last warning about failures was logged, and failures since.
     warned: Mutex<(Option<Instant>, u64)>,
+    count: Option<RefusalCounter>,
 }
 
 impl Default for Authenticator {
     fn default() -> Self {
-        Authenticator {
-            cache: Mutex::new(HashSet::new()),
-            slots: Arc::new(Semaphore::new(Self::MAX_CONCURRENT)),
-            waiting: AtomicUsize::new(0),
-            peers: Mutex::new(HashMap::new()),
-            warned: Mutex::new((None, 0)),
-        }
+        Authenticator::new(None)
     }
 }
 
-/// A check's place: counted against its client and the queue until dropped.
-struct Admission<'a> {
-    auth: &'a Authenticator,
+/// A check's place: counted against its client and the queue until dropped,
+/// which the bcrypt run does once it has recorded the outcome.
+struct Admission {
+    shared: Arc<Shared>,
     peer: Option<PeerKey>,
     waiting: bool,
 }
 
-impl Admission<'_> {
+impl Admission {
     fn started(&mut self) {
         if std::mem::take(&mut self.waiting) {
-            self.auth.waiting.fetch_sub(1, Ordering::AcqRel);
+            self.shared.waiting.fetch_sub(1, Ordering::AcqRel);
         }
     }
 }
 
-impl Drop for Admission<'_> {
+impl Drop for Admission {
     fn drop(&mut self) {
         self.started();
         if let Some(key) = self.peer {
-            let mut peers = lock(&self.auth.peers);
+            let mut peers = lock(&self.shared.peers);
             if let Some(peer) = peers.get_mut(&key) {
                 peer.in_flight = peer.in_flight.saturating_sub(1);
                 if peer.in_flight == 0 && peer.failures == 0 {
@@ -237,28 +276,43 @@ impl Authenticator {
     /// every core.
     pub const MAX_CONCURRENT: usize = 2;
 
+    /// An authenticator that tells `count` the reason of each refused request.
+    pub fn new(count: Option<RefusalCounter>) -> Self {
+        Authenticator {
+            slots: Arc::new(Semaphore::new(Self::MAX_CONCURRENT)),
+            shared: Arc::new(Shared {
+                cache: Mutex::new(HashSet::new()),
+                waiting: AtomicUsize::new(0),
+                peers: Mutex::new(HashMap::new()),
+                warned: Mutex::new((None, 0)),
+                count,
+            }),
+        }
+    }
+
     /// Checks the `Authorization` header of a request from `peer` against
     /// `state`: the outcome, and how long to delay a refusal (the client's
-    /// penalty).
+    /// penalty). Refusals are counted and logged here.
     pub async fn check(
         &self,
         state: &WebState,
         authorization: Option<&HeaderValue>,
-        peer: IpAddr,
+        peer: SocketAddr,
     ) -> (AuthOutcome, Duration) {
         if !state.requires_auth() {
             return (AuthOutcome::Allowed, Duration::ZERO);
         }
+        let shared = &self.shared;
         let Some(value) = authorization else {
-            return (AuthOutcome::Missing, Duration::ZERO);
+            return shared.refuse(AuthOutcome::Missing, peer);
         };
         let Some((user, password)) = parse_basic(value) else {
-            return (AuthOutcome::Malformed, Duration::ZERO);
+            return shared.refuse(AuthOutcome::Malformed, peer);
         };
-        let known = state.users.get(&user);
-        let hash = match known {
+        let known = state.users.contains_key(&user);
+        let hash = match state.users.get(&user) {
             Some(hash) => hash.clone(),
-            None => decoy_for(&state.decoys, &user).to_string(),
+            None => state.decoys.for_user(&user).to_string(),
         };
         let key: [u8; 32] = Sha256::new()
             .chain_update(user.as_bytes())
@@ -268,80 +322,88 @@ impl Authenticator {
             .chain_update(password.as_bytes())
             .finalize()
             .into();
-        if known.is_some() && self.cached(&key) {
+        if known && shared.cached(&key) {
             return (AuthOutcome::Allowed, Duration::ZERO);
         }
-        let peer = PeerKey::of(peer);
-        let outcome = match self.admit(peer, Instant::now()) {
-            None => AuthOutcome::Throttled,
-            Some(mut admission) => {
-                let slot = Arc::clone(&self.slots).acquire_owned();
-                match tokio::time::timeout(QUEUE_WAIT, slot).await {
-                    Ok(Ok(slot)) => {
-                        admission.started();
-                        let matches = tokio::task::spawn_blocking(move || {
-                            let matches = bcrypt::verify(password, &hash);
-                            drop(slot);
-                            matches
-                        })
-                        .await
-                        .ok()
-                        .and_then(Result::ok)
-                        .unwrap_or(false);
-                        if matches && known.is_some() {
-                            self.remember(key);
-                            AuthOutcome::Allowed
-                        } else {
-                            AuthOutcome::Denied
-                        }
-                    }
-                    _ => AuthOutcome::Throttled,
-                }
-            }
+        let Some(mut admission) = shared.admit(PeerKey::of(peer.ip()), Instant::now()) else {
+            return shared.refuse(AuthOutcome::Throttled, peer);
         };
-        (outcome, self.record(peer, outcome, Instant::now()))
+        let slot = Arc::clone(&self.slots).acquire_owned();
+        let Ok(Ok(slot)) = tokio::time::timeout(QUEUE_WAIT, slot).await else {
+            drop(admission);
+            return shared.refuse(AuthOutcome::Throttled, peer);
+        };
+        admission.started();
+        let shared = Arc::clone(shared);
+        let run = tokio::task::spawn_blocking(move || {
+            let matches = bcrypt::verify(password, &hash).unwrap_or(false);
+            drop(slot);
+            let outcome = if matches && known {
+                shared.remember(key);
+                AuthOutcome::Allowed
+            } else {
+                AuthOutcome::Denied
+            };
+            let delay = match admission.peer {
+                Some(key) => shared.record(key, outcome, Instant::now()),
+                None => penalty(u32::from(outcome == AuthOutcome::Denied)),
+            };
+            drop(admission);
+            if outcome != AuthOutcome::Allowed {
+                shared.tell(outcome, peer);
+            }
+            (outcome, delay)
+        });
+        // A bcrypt run that panicked (it does not) refuses.
+        run.await.unwrap_or((AuthOutcome::Denied, Duration::ZERO))
+    }
+}
+
+impl Shared {
+    /// Refuses a request that is not checked: counted, logged, and delayed by
+    /// the client's penalty.
+    fn refuse(&self, outcome: AuthOutcome, peer: SocketAddr) -> (AuthOutcome, Duration) {
+        let delay = self.record(PeerKey::of(peer.ip()), outcome, Instant::now());
+        self.tell(outcome, peer);
+        (outcome, delay)
     }
 
-    /// A place for a check from `peer`, or `None` when it must be refused.
-    fn admit(&self, key: PeerKey, now: Instant) -> Option<Admission<'_>> {
+    /// A place for a check from `peer`, or `None` when it must be refused: the
+    /// client has [`PER_PEER`] checks already, its penalty since its last
+    /// failure has not passed, or the queue is full for it.
+    fn admit(self: &Arc<Self>, key: PeerKey, now: Instant) -> Option<Admission> {
         let mut peers = lock(&self.peers);
         if peers.len() >= MAX_PEERS && !peers.contains_key(&key) {
             peers.retain(|_, p| p.in_flight > 0 || p.recent_failures(now) > 0);
         }
         let waiting = self.waiting.load(Ordering::Acquire);
-        let Some(peer) = (if peers.len() < MAX_PEERS || peers.contains_key(&key) {
-            Some(peers.entry(key).or_default())
-        } else {
-            None
-        }) else {
+        let admitted = |peer| {
+            self.waiting.fetch_add(1, Ordering::AcqRel);
+            Admission {
+                shared: Arc::clone(self),
+                peer,
+                waiting: true,
+            }
+        };
+        if peers.len() >= MAX_PEERS && !peers.contains_key(&key) {
             // Too many addresses to tell apart: each new one is a suspect.
-            return (waiting < SUSPECT_QUEUE).then(|| {
-                self.waiting.fetch_add(1, Ordering::AcqRel);
-                Admission {
-                    auth: self,
-                    peer: None,
-                    waiting: true,
-                }
-            });
-        };
-        let limit = if peer.recent_failures(now) > 0 {
-            SUSPECT_QUEUE
-        } else {
-            QUEUE
-        };
-        if peer.in_flight >= PER_PEER || waiting >= limit {
-            if peer.in_flight == 0 && peer.failures == 0 {
+            return (waiting < SUSPECT_QUEUE).then(|| admitted(None));
+        }
+        let peer = peers.entry(key).or_default();
+        let failures = peer.recent_failures(now);
+        let penalised = peer
+            .last_failure
+            .is_some_and(|at| now < at + penalty(failures));
+        let limit = if failures > 0 { SUSPECT_QUEUE } else { QUEUE };
+        if peer.in_flight >= PER_PEER || penalised || waiting >= limit {
+            if peer.in_flight == 0 && failures == 0 {
                 peers.remove(&key);
             }
             return None;
         }
         peer.in_flight += 1;
-        self.waiting.fetch_add(1, Ordering::AcqRel);
-        Some(Admission {
-            auth: self,
-            peer: Some(key),
-            waiting: true,
-        })
+        drop(peers);
+        Some(admitted(Some(key)))
     }
 
     /// Counts a check's outcome against its client; returns how long to delay
@@ -375,14 +437,17 @@ impl Authenticator {
         }
     }
 
-    /// Logs a refused request from `peer`: a warning at most every
+    /// Counts a refused request and logs it with `peer`: a warning at most every
     /// [`WARN_EVERY`] saying how many failed since the last one, the rest at
     /// debug level. Requests without credentials (browsers, probes) are only
     /// logged at debug level. Never logs what the client sent.
-    pub fn log_refusal(&self, outcome: AuthOutcome, peer: SocketAddr) {
+    fn tell(&self, outcome: AuthOutcome, peer: SocketAddr) {
         let Some(reason) = outcome.reason() else {
             return;
         };
+        if let Some(count) = &self.count {
+            count(reason);
+        }
         if outcome == AuthOutcome::Missing {
             tracing::debug!(%peer, reason, "request without credentials refused");
             return;
@@ -465,7 +530,21 @@ mod tests {
         parse(Path::new("/nonexistent/web.yml"), &text).unwrap()
     }
 
-    const HOME: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    /// An authenticator and the reasons it counted.
+    fn counted() -> (Authenticator, Arc<Mutex<Vec<&'static str>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        let count: RefusalCounter = Arc::new(move |r| sink.lock().unwrap().push(r));
+        (Authenticator::new(Some(count)), seen)
+    }
+
+    fn peer(ip: &str) -> SocketAddr {
+        SocketAddr::new(ip.parse().unwrap(), 40000)
+    }
+
+    fn key(ip: &str) -> PeerKey {
+        PeerKey::of(ip.parse().unwrap())
+    }
 
     #[test]
     fn basic_header_parsing() {
@@ -479,39 +558,70 @@ mod tests {
         assert_eq!(parse_basic(&HeaderValue::from_static("Basic")), None);
     }
 
-    #[tokio::test]
-    async fn authenticator_checks_and_caches() {
+    #[tokio::test(start_paused = true)]
+    async fn checks_count_refusals_cache_successes_and_penalise_failures() {
         let state = state_with(&[("alice", "right", 4)]);
-        let auth = Authenticator::default();
-        let check = |h: Option<HeaderValue>| {
+        let (auth, seen) = counted();
+        let home = peer("127.0.0.1");
+        let check = |h: Option<HeaderValue>, from: SocketAddr| {
             let (auth, state) = (&auth, &state);
-            async move { auth.check(state, h.as_ref(), HOME).await.0 }
+            async move { auth.check(state, h.as_ref(), from).await }
         };
-        assert_eq!(check(None).await, AuthOutcome::Missing);
         assert_eq!(
-            check(Some(HeaderValue::from_static("Bearer x"))).await,
-            AuthOutcome::Malformed
+            check(None, home).await,
+            (AuthOutcome::Missing, Duration::ZERO)
         );
         assert_eq!(
-            check(Some(basic("alice", "wrong"))).await,
-            AuthOutcome::Denied
+            check(Some(HeaderValue::from_static("Bearer x")), home).await,
+            (AuthOutcome::Malformed, Duration::ZERO)
         );
         assert_eq!(
-            check(Some(basic("bob", "right"))).await,
-            AuthOutcome::Denied
+            check(Some(basic("alice", "wrong")), home).await,
+            (AuthOutcome::Denied, PENALTY_BASE)
+        );
+        // Within the penalty the next guess is not checked at all.
+        let free = auth.slots.available_permits();
+        assert_eq!(
+            check(Some(basic("bob", "right")), home).await,
+            (AuthOutcome::Throttled, PENALTY_BASE)
+        );
+        assert_eq!(auth.slots.available_permits(), free);
+        // Another client is not slowed; an unknown user is denied.
+        assert_eq!(
+            check(Some(basic("bob", "right")), peer("127.0.0.3")).await,
+            (AuthOutcome::Denied, PENALTY_BASE)
+        );
+        tokio::time::sleep(PENALTY_BASE).await;
+        assert_eq!(
+            check(Some(basic("alice", "wrong")), home).await,
+            (AuthOutcome::Denied, PENALTY_BASE * 2),
+            "each failure doubles the penalty"
+        );
+        tokio::time::sleep(PENALTY_BASE * 2).await;
+        assert_eq!(
+            check(Some(basic("alice", "right")), home).await,
+            (AuthOutcome::Allowed, Duration::ZERO)
+        );
+        assert_eq!(auth.shared.cache.lock().unwrap().len(), 1);
+        assert_eq!(
+            check(Some(basic("alice", "right")), peer("10.1.1.1")).await,
+            (AuthOutcome::Allowed, Duration::ZERO),
+            "cached: no check"
         );
         assert_eq!(
-            check(Some(basic("alice", "right"))).await,
-            AuthOutcome::Allowed
+            *seen.lock().unwrap(),
+            [
+                "missing",
+                "malformed",
+                "denied",
+                "throttled",
+                "denied",
+                "denied"
+            ]
         );
-        assert_eq!(auth.cache.lock().unwrap().len(), 1);
-        assert_eq!(
-            check(Some(basic("alice", "right"))).await,
-            AuthOutcome::Allowed
-        );
-        // A success clears the client's failures; nothing is left behind.
-        assert!(auth.peers.lock().unwrap().is_empty());
-        assert_eq!(auth.waiting.load(Ordering::Acquire), 0);
+        // The success cleared its client's failures; only 127.0.0.3 is left.
+        assert_eq!(auth.shared.peers.lock().unwrap().len(), 1);
+        assert_eq!(auth.shared.waiting.load(Ordering::Acquire), 0);
         // Debug output never shows the hash.
         let hash = state.users["alice"].clone();
         assert!(!format!("{state:?}").contains(&hash));
@@ -532,24 +642,22 @@ mod tests {
             ("b".to_string(), bcrypt::hash("x", 5).unwrap()),
             ("c".to_string(), bcrypt::hash("y", 5).unwrap()),
         ]);
-        let decoys = decoys(&users);
+        let decoys = Decoys::new(&users);
         let costs: Vec<u32> = decoys
+            .hashes
             .iter()
             .map(|d| d.parse::<bcrypt::HashParts>().unwrap().get_cost())
             .collect();
         assert_eq!(costs, [4, 5]);
-        for d in &decoys {
+        for d in &decoys.hashes {
             assert_eq!(bcrypt::verify("", d).ok(), Some(false));
         }
+        let again = Decoys::new(&users);
         let mut seen = HashSet::new();
         for i in 0..64 {
             let name = format!("user{i}");
-            let pick = decoy_for(&decoys, &name);
-            assert_eq!(
-                pick,
-                decoy_for(&decoys, &name),
-                "the same name, the same decoy"
-            );
+            let pick = decoys.for_user(&name);
+            assert_eq!(pick, again.for_user(&name), "the same name, the same decoy");
             seen.insert(pick.to_string());
         }
         assert_eq!(seen.len(), 2, "unknown names spread over every cost in use");
@@ -559,7 +667,7 @@ mod tests {
     #[test]
     fn a_high_cost_user_is_not_told_apart_from_unknown_names_by_its_cost() {
         let state = state_with(&[("slow", "x", 6)]);
-        let decoy = decoy_for(&state.decoys, "nobody");
+        let decoy = state.decoys.for_user("nobody");
         assert_eq!(decoy.parse::<bcrypt::HashParts>().unwrap().get_cost(), 6);
     }
 
@@ -575,135 +683,119 @@ mod tests {
 
     #[test]
     fn peers_are_ipv4_addresses_and_ipv6_slash_64s() {
-        let a: IpAddr = "2001:db8::1".parse().unwrap();
-        let b: IpAddr = "2001:db8::ffff:2".parse().unwrap();
-        let c: IpAddr = "2001:db8:0:1::1".parse().unwrap();
-        assert_eq!(PeerKey::of(a), PeerKey::of(b));
-        assert_ne!(PeerKey::of(a), PeerKey::of(c));
-        let mapped: IpAddr = "::ffff:127.0.0.1".parse().unwrap();
-        assert_eq!(PeerKey::of(mapped), PeerKey::of(HOME));
+        assert_eq!(key("2001:db8::1"), key("2001:db8::ffff:2"));
+        assert_ne!(key("2001:db8::1"), key("2001:db8:0:1::1"));
+        assert_eq!(key("::ffff:127.0.0.1"), key("127.0.0.1"));
     }
 
     #[tokio::test(start_paused = true)]
     async fn admission_bounds_each_client_and_the_queue() {
         let auth = Authenticator::default();
+        let shared = &auth.shared;
         let now = Instant::now();
-        let attacker = PeerKey::of("127.0.0.2".parse().unwrap());
-        let first = auth.admit(attacker, now).unwrap();
-        let second = auth.admit(attacker, now).unwrap();
+        let attacker = key("127.0.0.2");
+        let first = shared.admit(attacker, now).unwrap();
+        let second = shared.admit(attacker, now).unwrap();
         assert!(
-            auth.admit(attacker, now).is_none(),
+            shared.admit(attacker, now).is_none(),
             "a third from one client"
         );
         drop(first);
-        let third = auth.admit(attacker, now).unwrap();
-        // A failure makes the client a suspect: it may queue only behind a few.
+        let third = shared.admit(attacker, now).unwrap();
         drop((second, third));
+        // A failure: no check until its penalty has passed, then the client is
+        // a suspect, which queues only behind a few.
         assert_eq!(
-            auth.record(attacker, AuthOutcome::Denied, now),
+            shared.record(attacker, AuthOutcome::Denied, now),
             PENALTY_BASE
         );
-        assert_eq!(
-            auth.record(attacker, AuthOutcome::Denied, now),
-            PENALTY_BASE * 2
-        );
+        assert!(shared.admit(attacker, now).is_none(), "within the penalty");
+        let later = now + PENALTY_BASE;
         let clean: Vec<_> = (0..SUSPECT_QUEUE)
-            .map(|i| {
-                auth.admit(PeerKey::of(IpAddr::from([10, 0, 0, i as u8])), now)
-                    .unwrap()
-            })
+            .map(|i| shared.admit(key(&format!("10.0.0.{i}")), later).unwrap())
             .collect();
         assert!(
-            auth.admit(attacker, now).is_none(),
-            "suspect behind a full queue"
+            shared.admit(attacker, later).is_none(),
+            "a suspect behind a full queue"
         );
-        let more_clean = auth
-            .admit(PeerKey::of("10.0.1.1".parse().unwrap()), now)
+        let more_clean = shared
+            .admit(key("10.0.1.1"), later)
             .expect("a clean client still queues");
+        drop((clean, more_clean));
+        assert!(shared.admit(attacker, later).is_some(), "after the penalty");
+        assert_eq!(shared.waiting.load(Ordering::Acquire), 0);
         // Throttled answers to the suspect are delayed by its penalty too.
         assert_eq!(
-            auth.record(attacker, AuthOutcome::Throttled, now),
-            PENALTY_BASE * 2
+            shared.record(attacker, AuthOutcome::Throttled, later),
+            PENALTY_BASE
         );
-        drop((clean, more_clean));
-        assert_eq!(auth.waiting.load(Ordering::Acquire), 0);
         // Failures are forgotten a while after the last one.
-        let later = now + FORGET_AFTER;
+        let much_later = now + FORGET_AFTER;
         assert_eq!(
-            auth.record(attacker, AuthOutcome::Throttled, later),
+            shared.record(attacker, AuthOutcome::Throttled, much_later),
             Duration::ZERO
         );
         assert_eq!(
-            auth.record(attacker, AuthOutcome::Denied, later),
+            shared.record(attacker, AuthOutcome::Denied, much_later),
             PENALTY_BASE
         );
         // A success clears them at once.
-        auth.record(attacker, AuthOutcome::Allowed, later);
+        shared.record(attacker, AuthOutcome::Allowed, much_later);
         assert_eq!(
-            auth.record(attacker, AuthOutcome::Throttled, later),
+            shared.record(attacker, AuthOutcome::Throttled, much_later),
             Duration::ZERO
         );
+        assert!(shared.peers.lock().unwrap().is_empty());
     }
 
     #[tokio::test]
-    async fn a_check_keeps_its_slot_until_bcrypt_returns_even_when_abandoned() {
+    async fn an_abandoned_check_keeps_its_slot_and_is_still_counted_and_penalised() {
         let state = state_with(&[("alice", "right", 12)]);
-        let auth = Authenticator::default();
+        let (auth, seen) = counted();
         let wrong = basic("alice", "wrong");
         for n in 0..Authenticator::MAX_CONCURRENT {
-            let peer = IpAddr::from([10, 0, 0, n as u8]);
-            let abandoned = auth.check(&state, Some(&wrong), peer);
-            // Polled until bcrypt runs, then dropped, as when its connection closes.
+            let from = peer(&format!("10.0.0.{n}"));
+            let abandoned = auth.check(&state, Some(&wrong), from);
+            // Polled until bcrypt runs, then dropped, as when its connection
+            // closes.
             let _ = tokio::time::timeout(Duration::from_millis(20), abandoned).await;
         }
         assert_eq!(auth.slots.available_permits(), 0, "bcrypt still running");
-        assert_eq!(auth.waiting.load(Ordering::Acquire), 0);
-        assert!(auth.peers.lock().unwrap().is_empty());
+        assert_eq!(auth.shared.waiting.load(Ordering::Acquire), 0);
+        // The runs finish their bookkeeping.
+        let _both = auth
+            .slots
+            .acquire_many(Authenticator::MAX_CONCURRENT as u32)
+            .await
+            .unwrap();
+        for _ in 0..100 {
+            if seen.lock().unwrap().len() == Authenticator::MAX_CONCURRENT {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(*seen.lock().unwrap(), ["denied", "denied"]);
+        let peers = auth.shared.peers.lock().unwrap();
+        assert!(
+            peers.values().all(|p| p.failures == 1 && p.in_flight == 0),
+            "{peers:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn clean_clients_queue_up_to_the_limit() {
         let auth = Authenticator::default();
+        let shared = &auth.shared;
         let now = Instant::now();
         let held: Vec<_> = (0..QUEUE)
             .map(|i| {
-                auth.admit(
-                    PeerKey::of(IpAddr::from([10, 0, (i / 256) as u8, i as u8])),
-                    now,
-                )
-                .unwrap()
+                shared
+                    .admit(key(&format!("10.0.{}.{}", i / 256, i % 256)), now)
+                    .unwrap()
             })
             .collect();
-        assert!(
-            auth.admit(PeerKey::of("10.9.9.9".parse().unwrap()), now)
-                .is_none()
-        );
+        assert!(shared.admit(key("10.9.9.9"), now).is_none());
         drop(held);
-        assert!(auth.peers.lock().unwrap().is_empty());
-    }
-
-    #[tokio::test]
-    async fn each_wrong_password_doubles_the_delay_of_the_answer() {
-        let state = state_with(&[("alice", "right", 4)]);
-        let auth = Authenticator::default();
-        for n in 1..=3u32 {
-            assert_eq!(
-                auth.check(&state, Some(&basic("alice", "wrong")), HOME)
-                    .await,
-                (AuthOutcome::Denied, penalty(n)),
-            );
-        }
-        // Another client is not slowed.
-        let other = "127.0.0.3".parse().unwrap();
-        assert_eq!(
-            auth.check(&state, Some(&basic("alice", "wrong")), other)
-                .await,
-            (AuthOutcome::Denied, PENALTY_BASE),
-        );
-        assert_eq!(
-            auth.check(&state, Some(&basic("alice", "right")), HOME)
-                .await,
-            (AuthOutcome::Allowed, Duration::ZERO),
-        );
+        assert!(shared.peers.lock().unwrap().is_empty());
     }
 }

@@ -98,7 +98,7 @@ pub struct WebState {
     /// Users and their bcrypt hashes; no authentication when empty.
     users: BTreeMap<String, String>,
     /// Hashes unknown users are checked against, one per bcrypt cost in use.
-    decoys: Vec<String>,
+    decoys: auth::Decoys,
     /// Headers added to every response.
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Requests allowed per interval, if limited.
@@ -216,7 +216,7 @@ pub fn parse(path: &Path, text: &str) -> Result<WebState, WebConfigError> {
     let client_certificate_required = tls.as_ref().is_some_and(|_| certificate_required);
     Ok(WebState {
         tls,
-        decoys: auth::decoys(&users),
+        decoys: auth::Decoys::new(&users),
         users,
         headers,
         rate_limit,
