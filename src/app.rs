@@ -12,7 +12,7 @@ use tokio::task::JoinSet;
 
 use crate::aws::{load_target_config, resolve_regions};
 use crate::collector::KINDS;
-use crate::config::{Config, PollSettings};
+use crate::config::{Config, Schedules};
 use crate::http::Server;
 use crate::metrics::{BuildInfo, Store};
 use crate::target::{Credentials, Key, Target};
@@ -62,10 +62,11 @@ pub fn describe(config: &Config, web: &Watcher) -> String {
             ),
         };
         out.push_str(&format!(
-            "target {:?}: regions {}; api {}; credentials: {creds}{}\n",
+            "target {:?}: regions {}; api {}; collectors {}; credentials: {creds}{}\n",
             t.name,
             t.regions.join(", "),
             t.api.as_str(),
+            t.collectors.list(),
             if t.expect_sandbox {
                 "; sandbox expected"
             } else {
@@ -73,15 +74,27 @@ pub fn describe(config: &Config, web: &Watcher) -> String {
             }
         ));
     }
-    let p = &config.poll;
-    out.push_str(&format!(
-        "{} poller(s), every {}, timeout {}, backoff up to {}, values kept {} after the last success\n",
-        keys(config).len(),
-        humantime::format_duration(p.interval),
-        humantime::format_duration(p.timeout),
-        humantime::format_duration(p.max_backoff),
-        humantime::format_duration(p.stale_after),
-    ));
+    let schedules = config.schedules();
+    for kind in KINDS {
+        let pollers: usize = config
+            .targets
+            .iter()
+            .filter(|t| t.collectors.enabled(kind.name()))
+            .map(|t| t.regions.len())
+            .sum();
+        if pollers == 0 {
+            continue;
+        }
+        let p = schedules.of(kind.name());
+        out.push_str(&format!(
+            "{} collector: {pollers} poller(s), every {}, timeout {}, backoff up to {}, values kept {} after the last success\n",
+            kind.name(),
+            humantime::format_duration(p.interval),
+            humantime::format_duration(p.timeout),
+            humantime::format_duration(p.max_backoff),
+            humantime::format_duration(p.stale_after),
+        ));
+    }
     out.push_str(&format!(
         "serving {} on {}\n",
         config.web.telemetry_path,
@@ -103,19 +116,23 @@ pub fn describe(config: &Config, web: &Watcher) -> String {
     out
 }
 
-/// Starts the pollers of every collector for every region of `target`. Its
-/// regions must have been resolved ([`crate::aws::resolve_regions`]).
+/// Starts the pollers of each collector `target` has on for every region of
+/// `target`. Its regions must have been resolved
+/// ([`crate::aws::resolve_regions`]).
 pub async fn start_pollers(
     target: &Target,
-    poll: &PollSettings,
+    schedules: &Schedules,
     base: &(dyn Fn() -> ConfigLoader + Sync),
     http_client: &SharedHttpClient,
     store: &Store,
 ) -> JoinSet<()> {
-    let sdk_config = load_target_config(target, poll, base, http_client).await;
+    let sdk_config = load_target_config(target, &schedules.account, base, http_client).await;
     let mut tasks = JoinSet::new();
     for kind in KINDS {
-        let pollers = kind.pollers(target, &sdk_config, store, *poll);
+        if !target.collectors.enabled(kind.name()) {
+            continue;
+        }
+        let pollers = kind.pollers(target, &sdk_config, store, schedules.of(kind.name()));
         tracing::debug!(
             collector = kind.name(),
             target = %target.name,
@@ -146,16 +163,16 @@ pub struct Changes {
 /// exactly the targets that changed.
 struct Fleet {
     store: Arc<Store>,
-    poll: PollSettings,
+    schedules: Schedules,
     http_client: SharedHttpClient,
     running: Vec<(Target, JoinSet<()>)>,
 }
 
 impl Fleet {
-    fn new(store: Arc<Store>, poll: PollSettings) -> Self {
+    fn new(store: Arc<Store>, schedules: Schedules) -> Self {
         Fleet {
             store,
-            poll,
+            schedules,
             http_client: crate::aws::shared_http_client(),
             running: Vec::new(),
         }
@@ -180,10 +197,14 @@ impl Fleet {
             }
             // Dropping `tasks` of a changed or removed target aborts its pollers.
         }
-        self.store.set_keys(
+        self.store.set_polled(
             targets
                 .iter()
-                .flat_map(|t| t.regions.iter().map(|r| Key::new(&t.name, r)))
+                .flat_map(|t| {
+                    t.regions
+                        .iter()
+                        .map(|r| (Key::new(&t.name, r), t.collectors))
+                })
                 .collect(),
         );
         for target in targets {
@@ -194,8 +215,14 @@ impl Fleet {
             if !changes.changed.contains(&target.name) {
                 changes.added.push(target.name.clone());
             }
-            let tasks =
-                start_pollers(target, &self.poll, base, &self.http_client, &self.store).await;
+            let tasks = start_pollers(
+                target,
+                &self.schedules,
+                base,
+                &self.http_client,
+                &self.store,
+            )
+            .await;
             self.running.push((target.clone(), tasks));
         }
         changes
@@ -270,7 +297,7 @@ pub async fn run(
     )?);
     let reported = Arc::clone(&store);
     web.report_to(move |applied| reported.set_web_reload_result(applied));
-    let mut fleet = Fleet::new(Arc::clone(&store), config.poll);
+    let mut fleet = Fleet::new(Arc::clone(&store), config.schedules());
     fleet.apply(&config.targets, base).await;
     let watch = tokio::spawn(Arc::clone(&web).watch());
     let server = Arc::new(Server::new(

@@ -42,7 +42,7 @@ pub fn poller<C: Collector>(
     store: &Store,
     settings: PollSettings,
 ) -> Poller {
-    let section = store.section::<C::Output>();
+    let section = store.section_with::<C::Output>(settings.stale_after);
     Box::pin(run(key, collector, section, settings))
 }
 
@@ -267,6 +267,7 @@ mod tests {
     struct Account;
 
     const NAMES: Names = Names {
+        collector: "test",
         up: ("t_up", "Up."),
         last_success: ("t_last_success_timestamp_seconds", "Last success."),
         errors: ("t_errors_total", "Errors."),

@@ -91,6 +91,58 @@ pub struct Target {
     /// The account is meant to stay in the sandbox (`expect_sandbox`): exported
     /// as `pinpoint_email_sandbox_expected`, which the InSandbox alert heeds.
     pub expect_sandbox: bool,
+    /// Which collectors poll it.
+    pub collectors: Collectors,
+}
+
+/// Which collectors poll a target: the `--collector.*` flags, overridden by
+/// the target's `collectors:` in the targets file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Collectors {
+    /// `account`: `GetAccount` (on by default).
+    pub account: bool,
+    /// `reputation`: CloudWatch's bounce and complaint rates (off by default:
+    /// it needs `cloudwatch:GetMetricData`).
+    pub reputation: bool,
+}
+
+impl Default for Collectors {
+    fn default() -> Self {
+        Collectors {
+            account: true,
+            reputation: false,
+        }
+    }
+}
+
+impl Collectors {
+    /// Every collector's name, as in flags and the targets file.
+    pub const NAMES: [&'static str; 2] = ["account", "reputation"];
+
+    /// Every collector on.
+    pub const ALL: Collectors = Collectors {
+        account: true,
+        reputation: true,
+    };
+
+    /// Whether the collector named `name` is on.
+    pub fn enabled(&self, name: &str) -> bool {
+        match name {
+            "account" => self.account,
+            "reputation" => self.reputation,
+            _ => false,
+        }
+    }
+
+    /// The names of the collectors that are on, comma separated.
+    pub fn list(&self) -> String {
+        Self::NAMES
+            .iter()
+            .filter(|n| self.enabled(n))
+            .copied()
+            .collect::<Vec<_>>()
+            .join(",")
+    }
 }
 
 /// Which account and region a series belongs to.

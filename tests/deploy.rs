@@ -92,7 +92,7 @@ fn shipped_targets_files_are_valid() {
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
         let targets =
-            parse_targets(&file, &text, &[], Default::default()).unwrap_or_else(|e| panic!("{e}"));
+            parse_targets(&file, &text, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
         assert!(
             targets.iter().all(|t| !t.regions.is_empty()),
             "{}: give every target its regions",

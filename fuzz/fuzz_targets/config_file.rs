@@ -7,7 +7,7 @@ use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
 use pinpoint_email_exporter::Api;
-use pinpoint_email_exporter::parse_targets;
+use pinpoint_email_exporter::{TargetDefaults, parse_targets};
 use pinpoint_email_exporter::validate_region;
 
 fuzz_target!(|data: &[u8]| {
@@ -17,8 +17,11 @@ fuzz_target!(|data: &[u8]| {
     match parse_targets(
         Path::new("fuzz.yml"),
         text,
-        &["us-east-1".to_string()],
-        Api::PinpointEmail,
+        &TargetDefaults {
+            regions: vec!["us-east-1".to_string()],
+            api: Api::PinpointEmail,
+            ..TargetDefaults::default()
+        },
     ) {
         Ok(targets) => {
             assert!(!targets.is_empty());

@@ -9,6 +9,7 @@
 //! the HTTP side work with any collector.
 
 pub mod account;
+pub mod reputation;
 
 use aws_config::SdkConfig;
 
@@ -36,4 +37,4 @@ pub trait Kind: Send + Sync + 'static {
 }
 
 /// Every collector the exporter has: one line per collector.
-pub const KINDS: &[&dyn Kind] = &[&account::AccountKind];
+pub const KINDS: &[&dyn Kind] = &[&account::AccountKind, &reputation::ReputationKind];

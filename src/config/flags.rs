@@ -87,6 +87,37 @@ pub struct Cli {
     #[arg(long = "poll.stale-after", value_name = "DURATION", value_parser = parse_duration)]
     pub poll_stale_after: Option<Duration>,
 
+    /// Enable the account collector: GetAccount (quota, send rate, sending,
+    /// production access and warm-up flags, enforcement status) [default: on]
+    #[arg(long = "collector.account", overrides_with = "no_collector_account")]
+    pub collector_account: bool,
+
+    /// Disable the account collector.
+    #[arg(long = "no-collector.account", overrides_with = "collector_account")]
+    pub no_collector_account: bool,
+
+    /// Enable the reputation collector: the bounce and complaint rates SES
+    /// publishes to CloudWatch (needs cloudwatch:GetMetricData) [default: off,
+    /// on with --demo]
+    #[arg(
+        long = "collector.reputation",
+        overrides_with = "no_collector_reputation"
+    )]
+    pub collector_reputation: bool,
+
+    /// Disable the reputation collector.
+    #[arg(
+        long = "no-collector.reputation",
+        overrides_with = "collector_reputation"
+    )]
+    pub no_collector_reputation: bool,
+
+    /// Time between two GetMetricData calls of the reputation collector for one
+    /// target and region (SES publishes the rates hourly at most) [default: 5m,
+    /// or --poll.interval with --demo]
+    #[arg(long = "collector.reputation.interval", value_name = "DURATION", value_parser = parse_duration)]
+    pub reputation_interval: Option<Duration>,
+
     /// YAML file listing the targets (AWS accounts) to poll, each with a name, its
     /// regions and how to get its credentials. See the README for the format.
     #[arg(long = "config.file", value_name = "FILE")]

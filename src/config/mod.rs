@@ -16,7 +16,7 @@ pub use flags::{Cli, LogFormat, LogLevel};
 pub use targets::parse_targets;
 
 use crate::parse::validate_region;
-use crate::target::{Api, Credentials, Target};
+use crate::target::{Api, Collectors, Credentials, Target};
 
 /// The port the exporter listens on by default. It lies outside the 9100-9999 range
 /// that Prometheus exporters conventionally share (now fully allocated) and is not
@@ -158,6 +158,40 @@ impl Default for PollSettings {
     }
 }
 
+/// What file targets get from the flags when they leave a key out.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TargetDefaults {
+    /// `--aws.regions`: the regions of targets that list none.
+    pub regions: Vec<String>,
+    /// `--aws.api`: the API of targets that set none.
+    pub api: Api,
+    /// The `--collector.*` flags: the collectors of targets that set none.
+    pub collectors: Collectors,
+}
+
+/// The poll settings of each collector.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Schedules {
+    /// The account collector's: the `--poll.*` flags.
+    pub account: PollSettings,
+    /// The reputation collector's: `--collector.reputation.interval`, with the
+    /// `--poll.*` timeout, backoff and staleness bounds stretched to fit it.
+    pub reputation: PollSettings,
+}
+
+impl Schedules {
+    /// The settings of the collector named `name`.
+    pub fn of(&self, name: &str) -> PollSettings {
+        match name {
+            "reputation" => self.reputation,
+            _ => self.account,
+        }
+    }
+}
+
+/// `--collector.reputation.interval` by default.
+pub const DEFAULT_REPUTATION_INTERVAL: Duration = Duration::from_secs(300);
+
 /// Settings of the HTTP server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebSettings {
@@ -192,10 +226,10 @@ pub struct Config {
     pub log_format: LogFormat,
     /// The targets file (`--config.file`), if any, kept for reloads.
     pub targets_file: Option<PathBuf>,
-    /// `--aws.regions`, the regions of file targets that list none (for reloads).
-    pub flag_regions: Vec<String>,
-    /// `--aws.api`, the API of file targets that set none (for reloads).
-    pub flag_api: Api,
+    /// What file targets get from the flags (for reloads).
+    pub target_defaults: TargetDefaults,
+    /// `--collector.reputation.interval`.
+    pub reputation_interval: Duration,
 }
 
 impl Config {
@@ -204,7 +238,21 @@ impl Config {
         let web = web_settings(&cli)?;
         let poll = poll_settings(&cli);
         validate_poll(&poll)?;
-        let flag_regions = flag_regions(&cli.regions)?;
+        let reputation_interval = cli.reputation_interval.unwrap_or(if cli.demo {
+            poll.interval
+        } else {
+            DEFAULT_REPUTATION_INTERVAL
+        });
+        validate_interval("--collector.reputation.interval", reputation_interval)?;
+        let defaults = TargetDefaults {
+            regions: flag_regions(&cli.regions)?,
+            api: cli.api,
+            collectors: Collectors {
+                account: !cli.no_collector_account,
+                // The demo shows every collector unless told otherwise.
+                reputation: cli.collector_reputation || (cli.demo && !cli.no_collector_reputation),
+            },
+        };
         let targets = match &cli.config_file {
             // The demo's regions come from its scenario: the binary fills them in.
             None if cli.demo => vec![Target {
@@ -213,15 +261,17 @@ impl Config {
                 credentials: Credentials::DefaultChain,
                 api: cli.api,
                 expect_sandbox: false,
+                collectors: defaults.collectors,
             }],
             None => vec![Target {
                 name: DEFAULT_TARGET.to_string(),
-                regions: flag_regions.clone(),
+                regions: defaults.regions.clone(),
                 credentials: Credentials::DefaultChain,
                 api: cli.api,
                 expect_sandbox: false,
+                collectors: defaults.collectors,
             }],
-            Some(path) => read_targets(path, &flag_regions, cli.api)?,
+            Some(path) => read_targets(path, &defaults)?,
         };
         Ok(Config {
             web,
@@ -232,30 +282,42 @@ impl Config {
             log_level: cli.log_level,
             log_format: cli.log_format,
             targets_file: cli.config_file,
-            flag_regions,
-            flag_api: cli.api,
+            target_defaults: defaults,
+            reputation_interval,
         })
+    }
+
+    /// The poll settings of every collector.
+    pub fn schedules(&self) -> Schedules {
+        let p = self.poll;
+        let interval = self.reputation_interval;
+        Schedules {
+            account: p,
+            reputation: PollSettings {
+                interval,
+                timeout: p.timeout.min(interval),
+                max_backoff: p.max_backoff.max(interval),
+                stale_after: p.stale_after.max(interval.saturating_mul(2)),
+                jitter: p.jitter,
+            },
+        }
     }
 
     /// Reads the targets file again (for a reload), with the same flag defaults as
     /// at start-up. `None` when the exporter runs without a file.
     pub fn reread_targets(&self) -> Option<Result<Vec<Target>, ConfigError>> {
         let path = self.targets_file.as_ref()?;
-        Some(read_targets(path, &self.flag_regions, self.flag_api))
+        Some(read_targets(path, &self.target_defaults))
     }
 }
 
 /// Reads and validates the targets file, with the flags' defaults.
-fn read_targets(
-    path: &Path,
-    flag_regions: &[String],
-    flag_api: Api,
-) -> Result<Vec<Target>, ConfigError> {
+fn read_targets(path: &Path, defaults: &TargetDefaults) -> Result<Vec<Target>, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    parse_targets(path, &text, flag_regions, flag_api)
+    parse_targets(path, &text, defaults)
 }
 
 fn web_settings(cli: &Cli) -> Result<WebSettings, ConfigError> {
@@ -379,6 +441,18 @@ fn validate_telemetry_path(path: &str) -> Result<String, ConfigError> {
 /// would overflow the clock.
 pub const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
 
+/// Checks the interval of a collector's own flag: from 1s to 24h.
+fn validate_interval(flag: &'static str, interval: Duration) -> Result<(), ConfigError> {
+    let fmt = |d: Duration| humantime::format_duration(d).to_string();
+    if interval < Duration::from_secs(1) || interval > MAX_WAIT {
+        return Err(ConfigError::Flag {
+            flag,
+            message: format!("{} must be from 1s to 24h", fmt(interval)),
+        });
+    }
+    Ok(())
+}
+
 fn validate_poll(p: &PollSettings) -> Result<(), ConfigError> {
     let fmt = |d: Duration| humantime::format_duration(d).to_string();
     for (flag, value) in [
@@ -466,6 +540,7 @@ mod tests {
                 credentials: Credentials::DefaultChain,
                 api: Api::Auto,
                 expect_sandbox: false,
+                collectors: Collectors::default(),
             }]
         );
     }
@@ -611,7 +686,11 @@ mod tests {
             .map(|e| e.unwrap().path())
             .collect();
         entries.sort();
-        let default_regions = vec!["eu-central-1".to_string()];
+        let defaults = TargetDefaults {
+            regions: vec!["eu-central-1".to_string()],
+            api: Api::PinpointEmail,
+            collectors: Collectors::default(),
+        };
         for path in entries {
             let name = path.file_name().unwrap().to_str().unwrap().to_string();
             let text = std::fs::read_to_string(&path).unwrap();
@@ -622,13 +701,13 @@ mod tests {
                     .next()
                     .and_then(|l| l.strip_prefix("# error: "))
                     .unwrap_or_else(|| panic!("{name}: first line must be `# error: ...`"));
-                let got = parse_targets(shown, &text, &default_regions, Api::PinpointEmail)
+                let got = parse_targets(shown, &text, &defaults)
                     .expect_err(&name)
                     .to_string();
                 assert_eq!(got, want, "{name}");
                 seen += 1;
             } else if name.ends_with(".ok.yml") {
-                let got = parse_targets(shown, &text, &default_regions, Api::PinpointEmail)
+                let got = parse_targets(shown, &text, &defaults)
                     .unwrap_or_else(|e| panic!("{name}: {e}"));
                 let want_path = path.with_extension("txt");
                 let got = format!("{got:#?}\n");

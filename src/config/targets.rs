@@ -4,9 +4,9 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{ConfigError, dedup};
+use super::{ConfigError, TargetDefaults, dedup};
 use crate::parse::{redact_yaml_error, validate_region};
-use crate::target::{Api, Credentials, DEFAULT_SESSION_NAME, Target};
+use crate::target::{Api, Collectors, Credentials, DEFAULT_SESSION_NAME, Target};
 
 /// The targets file, as written by the user.
 #[derive(Debug, Deserialize)]
@@ -28,6 +28,16 @@ struct FileTarget {
     api: Option<Api>,
     #[serde(default)]
     expect_sandbox: bool,
+    #[serde(default)]
+    collectors: FileCollectors,
+}
+
+/// A target's `collectors:`, overriding the `--collector.*` flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileCollectors {
+    account: Option<bool>,
+    reputation: Option<bool>,
 }
 
 /// How a target of the file gets credentials, or the key at fault and what is
@@ -73,14 +83,12 @@ fn credentials(
     })
 }
 
-/// Parses and validates the text of a targets file. `default_regions` (from
-/// `--aws.regions`) fills in targets that list no regions, `default_api` (from
-/// `--aws.api`) targets that set no `api`.
+/// Parses and validates the text of a targets file. `defaults` (from the
+/// flags) fill in what a target leaves out: its regions, `api` and collectors.
 pub fn parse_targets(
     path: &Path,
     text: &str,
-    default_regions: &[String],
-    default_api: Api,
+    defaults: &TargetDefaults,
 ) -> Result<Vec<Target>, ConfigError> {
     let parse_err = |message: String| ConfigError::Parse {
         path: path.to_path_buf(),
@@ -125,7 +133,7 @@ pub fn parse_targets(
             validate_region(region).map_err(|m| invalid(at(&format!("regions[{j}]")), m))?;
         }
         let regions = if t.regions.is_empty() {
-            default_regions.to_vec()
+            defaults.regions.clone()
         } else {
             dedup(t.regions)
         };
@@ -135,8 +143,15 @@ pub fn parse_targets(
             name: t.name,
             regions,
             credentials,
-            api: t.api.unwrap_or(default_api),
+            api: t.api.unwrap_or(defaults.api),
             expect_sandbox: t.expect_sandbox,
+            collectors: Collectors {
+                account: t.collectors.account.unwrap_or(defaults.collectors.account),
+                reputation: t
+                    .collectors
+                    .reputation
+                    .unwrap_or(defaults.collectors.reputation),
+            },
         });
     }
     Ok(targets)

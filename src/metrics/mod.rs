@@ -24,7 +24,7 @@ pub use openmetrics::{Format, accepts_gzip};
 pub use section::{Names, Output, Section};
 pub use text::{Family, Series, bool_value};
 
-use crate::target::Key;
+use crate::target::{Collectors, Key};
 use section::Exposed;
 
 /// How long an encoded exposition is served at most.
@@ -64,12 +64,26 @@ impl BuildInfo {
 struct Registered {
     typed: Arc<dyn Any + Send + Sync>,
     exposed: Arc<dyn Exposed>,
+    /// The collector whose section it is.
+    collector: &'static str,
+}
+
+/// The keys of `polled` whose target has `collector` on (every key for a
+/// collector [`Collectors`] does not name, such as the tests' own).
+fn keys_of(polled: &[(Key, Collectors)], collector: &str) -> Vec<Key> {
+    let named = Collectors::NAMES.contains(&collector);
+    polled
+        .iter()
+        .filter(|(_, c)| !named || c.enabled(collector))
+        .map(|(k, _)| k.clone())
+        .collect()
 }
 
 /// The state every poller writes and every scrape reads.
 pub struct Store {
-    /// Every configured (target, region), for sections made later.
-    keys: RwLock<Vec<Key>>,
+    /// Every configured (target, region) and its collectors, for sections made
+    /// later.
+    keys: RwLock<Vec<(Key, Collectors)>>,
     sections: RwLock<Vec<Registered>>,
     stale_after: Duration,
     exporter: Registry,
@@ -154,8 +168,14 @@ impl Store {
     }
 
     /// The section of the collector whose answers are `O`, made on first use
-    /// with the configured keys.
+    /// with the configured keys and the store's `stale_after`.
     pub fn section<O: Output>(&self) -> Arc<Section<O>> {
+        self.section_with(self.stale_after)
+    }
+
+    /// [`Store::section`], made (on first use) with its own `stale_after`:
+    /// values older than that are left out.
+    pub fn section_with<O: Output>(&self, stale_after: Duration) -> Arc<Section<O>> {
         let found = |sections: &[Registered]| {
             sections
                 .iter()
@@ -168,37 +188,57 @@ impl Store {
         if let Some(section) = found(&sections) {
             return section;
         }
+        let collector = O::NAMES.collector;
+        let keys = keys_of(
+            &self.keys.read().unwrap_or_else(|p| p.into_inner()),
+            collector,
+        );
         let section = Arc::new(Section::<O>::new(
-            &self.keys(),
-            self.stale_after,
+            &keys,
+            stale_after,
             Arc::clone(&self.generation),
         ));
         sections.push(Registered {
             typed: section.clone(),
             exposed: section.clone(),
+            collector,
         });
         section
     }
 
     /// The configured (target, region) pairs, sorted.
     pub fn keys(&self) -> Vec<Key> {
-        self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 
-    /// Replaces the configured (target, region) pairs, as after a reload: the
-    /// series of pairs that stay are kept untouched, those of pairs that go are
-    /// dropped (their error and duration series too), new pairs start pending
-    /// with zeroed error counters.
+    /// Replaces the configured (target, region) pairs, every collector polling
+    /// each; see [`Store::set_polled`].
     pub fn set_keys(&self, keys: Vec<Key>) {
-        let mut keys = keys;
-        keys.sort();
-        keys.dedup();
+        self.set_polled(keys.into_iter().map(|k| (k, Collectors::ALL)).collect());
+    }
+
+    /// Replaces the configured (target, region) pairs and the collectors that
+    /// poll each, as after a reload: in each collector's section, the series of
+    /// pairs that stay are kept untouched, those of pairs that go are dropped
+    /// (their error and duration series too), new pairs start pending with
+    /// zeroed error counters.
+    pub fn set_polled(&self, polled: Vec<(Key, Collectors)>) {
+        let mut polled = polled;
+        polled.sort_by(|a, b| a.0.cmp(&b.0));
+        polled.dedup_by(|a, b| a.0 == b.0);
         // Under the sections' lock, so a section made meanwhile gets these keys.
         let sections = self.sections.write().unwrap_or_else(|p| p.into_inner());
         for section in sections.iter() {
-            section.exposed.set_keys(&keys);
+            section
+                .exposed
+                .set_keys(&keys_of(&polled, section.collector));
         }
-        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = keys;
+        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = polled;
         drop(sections);
         self.generation.fetch_add(1, Ordering::Release);
     }
@@ -398,6 +438,7 @@ mod tests {
     struct Answer(f64);
 
     const NAMES: Names = Names {
+        collector: "test",
         up: ("t_up", "1 if the last call succeeded."),
         last_success: ("t_last_success_timestamp_seconds", "Last success."),
         errors: ("t_errors_total", "Failed calls."),

@@ -36,6 +36,8 @@ pub trait Output: Clone + std::fmt::Debug + Send + Sync + 'static {
 /// answers write (each with its HELP).
 #[derive(Debug)]
 pub struct Names {
+    /// The collector's name, as in `--collector.NAME`.
+    pub collector: &'static str,
     /// 1 if the last call succeeded: name and HELP.
     pub up: (&'static str, &'static str),
     /// Unix time of the last successful call: name and HELP.

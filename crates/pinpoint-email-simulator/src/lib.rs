@@ -21,12 +21,14 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 mod account;
+pub mod cloudwatch;
 pub mod scenario;
 mod server;
 pub mod sigv4;
 mod sts;
 
 pub use account::AccountState;
+pub use cloudwatch::CloudWatchStep;
 pub use scenario::{Scenario, Timeline};
 pub use sigv4::{AuthError, Secret, Signed, verify_sigv4};
 
@@ -136,6 +138,15 @@ enum Script {
 }
 
 impl Script {
+    /// What `GetMetricData` answers in this region now: a timeline's current
+    /// phase, else a healthy account's rates.
+    fn cloudwatch(&self) -> CloudWatchStep {
+        match self {
+            Script::Timeline(timeline, start) => timeline.cloudwatch_at(start.elapsed()),
+            Script::Steps(..) => CloudWatchStep::healthy(),
+        }
+    }
+
     fn next(&mut self) -> Step {
         match self {
             Script::Steps(steps, next) => {
@@ -154,6 +165,8 @@ struct State {
     roles: Vec<Role>,
     sessions: Vec<Session>,
     scripts: HashMap<String, Script>,
+    /// `GetMetricData` scripts by region: the steps and the next one.
+    cloudwatch_scripts: HashMap<String, (Vec<CloudWatchStep>, usize)>,
     default_script: Vec<Step>,
     /// The most recent [`MAX_CALLS_KEPT`] requests.
     calls: VecDeque<Call>,
@@ -161,6 +174,20 @@ struct State {
     calls_total: u64,
     pinpoint_email_gone: bool,
     clock_offset_secs: i64,
+}
+
+impl State {
+    /// The next `GetMetricData` answer of `region`.
+    fn next_cloudwatch(&mut self, region: &str) -> CloudWatchStep {
+        if let Some((steps, next)) = self.cloudwatch_scripts.get_mut(region) {
+            let step = steps[(*next).min(steps.len() - 1)].clone();
+            *next = (*next + 1).min(steps.len() - 1);
+            return step;
+        }
+        self.scripts
+            .get(region)
+            .map_or_else(CloudWatchStep::healthy, Script::cloudwatch)
+    }
 }
 
 /// A running simulator.
@@ -214,6 +241,20 @@ impl Simulator {
         lock(&self.state)
             .scripts
             .insert(region.to_string(), Script::Steps(steps, 0));
+    }
+
+    /// Replaces the `GetMetricData` script of `region`, starting from its first
+    /// step; each call takes the next, the last repeats. Regions without one
+    /// follow their scenario's timeline, or answer [`CloudWatchStep::healthy`].
+    pub fn set_cloudwatch_script(&self, region: &str, steps: Vec<CloudWatchStep>) {
+        let steps = if steps.is_empty() {
+            vec![CloudWatchStep::healthy()]
+        } else {
+            steps
+        };
+        lock(&self.state)
+            .cloudwatch_scripts
+            .insert(region.to_string(), (steps, 0));
     }
 
     /// Plays `scenario`: each of its regions follows its timeline from now on,

@@ -23,6 +23,13 @@
 //!         sent_per_second: 100      # the sent count climbs (capped at the quota)
 //! ```
 //!
+//! A phase may also change the reputation rates CloudWatch serves
+//! (`reputation: { bounce_rate: 0.03, complaint_rate: 0.0004, age: 2h }`, ratios,
+//! starting from a bounce rate of 0.004 and a complaint rate of 0.0002, with
+//! fresh datapoints), and say what `GetMetricData` answers (`cloudwatch: data`,
+//! the default, `missing` for no datapoints, `throttle`, `server_error` or
+//! `access_denied`).
+//!
 //! A phase's `answer` is `account` (the default), `throttle`, `drop` (close the
 //! connection) or `reset` (reset it: TCP RST); instead of `answer`, a phase may give `error: {status: 500, code:
 //! InternalFailure}` (an AWS error answer) or `body: "..."` (a 200 with that exact
@@ -35,7 +42,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::{AccountState, Step};
+use crate::{AccountState, CloudWatchStep, Step};
 
 /// Access key the simulator accepts when a scenario names none.
 pub const DEFAULT_ACCESS_KEY_ID: &str = "AKIDPINPOINTSIMULATOR";
@@ -125,6 +132,44 @@ pub struct Phase {
     /// Wait this long before answering.
     #[serde(default, deserialize_with = "optional_duration")]
     pub delay: Option<Duration>,
+    /// Changes to the reputation rates CloudWatch holds, at the start of the
+    /// phase.
+    #[serde(default)]
+    pub reputation: ReputationPatch,
+    /// What CloudWatch `GetMetricData` answers during the phase.
+    #[serde(default)]
+    pub cloudwatch: CloudWatchAnswer,
+}
+
+/// Changes to the reputation rates; fields left out keep their value (the
+/// first phase starts from [`CloudWatchStep::healthy`]).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReputationPatch {
+    /// `Reputation.BounceRate`, a ratio (0.05 is 5 %).
+    pub bounce_rate: Option<f64>,
+    /// `Reputation.ComplaintRate`, a ratio.
+    pub complaint_rate: Option<f64>,
+    /// How old the latest datapoints are.
+    #[serde(default, deserialize_with = "optional_duration")]
+    pub age: Option<Duration>,
+}
+
+/// What CloudWatch `GetMetricData` answers during a phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloudWatchAnswer {
+    /// The rates' latest datapoints.
+    #[default]
+    Data,
+    /// No datapoint in the window (an account that sends nothing).
+    Missing,
+    /// 400 `Throttling`.
+    Throttle,
+    /// 500 `InternalServiceFault`.
+    ServerError,
+    /// 403 `AccessDenied` (the identity lacks `cloudwatch:GetMetricData`).
+    AccessDenied,
 }
 
 /// What requests get during a phase.
@@ -362,6 +407,17 @@ impl Scenario {
                     }
                     _ => {}
                 }
+                for (field, rate) in [
+                    ("reputation.bounce_rate", phase.reputation.bounce_rate),
+                    ("reputation.complaint_rate", phase.reputation.complaint_rate),
+                ] {
+                    if rate.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
+                        return Err(invalid(
+                            at(field),
+                            "must be a ratio from 0 to 1 (0.05 is 5 %)".into(),
+                        ));
+                    }
+                }
                 if !phase.sent_per_second.is_finite() {
                     return Err(invalid(at("sent_per_second"), "must be a number".into()));
                 }
@@ -397,6 +453,51 @@ impl Scenario {
 impl Timeline {
     /// What the region answers `elapsed` after the scenario was loaded.
     pub fn step_at(&self, elapsed: Duration) -> Step {
+        let (state, _, phase) = self.at(elapsed);
+        match phase {
+            Some(phase) => phase.step(state),
+            None => Step::Account(state),
+        }
+    }
+
+    /// What CloudWatch `GetMetricData` answers `elapsed` after the scenario was
+    /// loaded.
+    pub fn cloudwatch_at(&self, elapsed: Duration) -> CloudWatchStep {
+        let (_, rates, phase) = self.at(elapsed);
+        let CloudWatchStep::Rates {
+            bounce_rate,
+            complaint_rate,
+            age_secs,
+        } = rates
+        else {
+            return rates;
+        };
+        match phase.map_or(CloudWatchAnswer::Data, |p| p.cloudwatch) {
+            CloudWatchAnswer::Data => CloudWatchStep::Rates {
+                bounce_rate,
+                complaint_rate,
+                age_secs,
+            },
+            CloudWatchAnswer::Missing => CloudWatchStep::Rates {
+                bounce_rate: None,
+                complaint_rate: None,
+                age_secs,
+            },
+            CloudWatchAnswer::Throttle => CloudWatchStep::Throttle,
+            CloudWatchAnswer::ServerError => CloudWatchStep::Error {
+                status: 500,
+                code: "InternalServiceFault".into(),
+            },
+            CloudWatchAnswer::AccessDenied => CloudWatchStep::Error {
+                status: 403,
+                code: "AccessDenied".into(),
+            },
+        }
+    }
+
+    /// The account state and reputation rates `elapsed` after the scenario was
+    /// loaded, and the phase then.
+    fn at(&self, elapsed: Duration) -> (AccountState, CloudWatchStep, Option<&Phase>) {
         let mut t = elapsed;
         if self.repeat {
             let total: Duration = self.phases.iter().filter_map(|p| p.duration).sum();
@@ -405,9 +506,11 @@ impl Timeline {
             }
         }
         let mut state = AccountState::healthy();
+        let mut rates = CloudWatchStep::healthy();
         let last = self.phases.len().saturating_sub(1);
         for (i, phase) in self.phases.iter().enumerate() {
             phase.account.apply(&mut state);
+            phase.reputation.apply(&mut rates);
             let within = match phase.duration {
                 Some(d) if i != last && t >= d => None,
                 _ => Some(t),
@@ -421,11 +524,32 @@ impl Timeline {
             if within.is_some() {
                 // Emails are counted whole.
                 state.sent_last_24_hours = state.sent_last_24_hours.floor();
-                return phase.step(state);
+                return (state, rates, Some(phase));
             }
             t -= spent;
         }
-        Step::Account(state)
+        (state, rates, None)
+    }
+}
+
+impl ReputationPatch {
+    fn apply(&self, rates: &mut CloudWatchStep) {
+        if let CloudWatchStep::Rates {
+            bounce_rate,
+            complaint_rate,
+            age_secs,
+        } = rates
+        {
+            if let Some(v) = self.bounce_rate {
+                *bounce_rate = Some(v);
+            }
+            if let Some(v) = self.complaint_rate {
+                *complaint_rate = Some(v);
+            }
+            if let Some(age) = self.age {
+                *age_secs = age.as_secs();
+            }
+        }
     }
 }
 

@@ -14,6 +14,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
+use crate::cloudwatch;
 use crate::sigv4::{self, verify_sigv4};
 use crate::sts::{assume_role, sts_error};
 use crate::{Call, MAX_CALLS_KEPT, Script, State, Step, lock};
@@ -144,6 +145,7 @@ async fn handle(
     let (action, service) = match (&parts.method, path.as_str()) {
         (&hyper::Method::POST, "/") => ("AssumeRole", "sts"),
         (&hyper::Method::GET, "/v1/email/account" | "/v2/email/account") => ("GetAccount", "ses"),
+        (&hyper::Method::POST, cloudwatch::GET_METRIC_DATA_PATH) => ("GetMetricData", "monitoring"),
         _ => ("unknown", "ses"),
     };
     let verdict = {
@@ -162,7 +164,7 @@ async fn handle(
         Ok(signed) => (signed.region.clone(), signed.access_key.clone(), None),
         Err(e) => (e.region.clone(), String::new(), Some(e.code)),
     };
-    let step = {
+    let (step, cloudwatch) = {
         let mut st = lock(state);
         if st.calls.len() >= MAX_CALLS_KEPT {
             st.calls.pop_front();
@@ -177,18 +179,28 @@ async fn handle(
             auth_error,
         });
         let v1_gone = st.pinpoint_email_gone && path.starts_with("/v1/");
-        if auth_error.is_none() && action == "GetAccount" && !v1_gone {
-            let default = Script::Steps(st.default_script.clone(), 0);
-            Some(st.scripts.entry(region).or_insert(default).next())
-        } else {
-            None
+        match action {
+            _ if auth_error.is_some() => (None, None),
+            "GetAccount" if !v1_gone => {
+                let default = Script::Steps(st.default_script.clone(), 0);
+                (
+                    Some(st.scripts.entry(region).or_insert(default).next()),
+                    None,
+                )
+            }
+            "GetMetricData" => (None, Some(st.next_cloudwatch(&region))),
+            _ => (None, None),
         }
     };
     if let Err(e) = verdict {
         return Ok(match action {
             "AssumeRole" => sts_error(StatusCode::FORBIDDEN, e.code, &e.message),
+            "GetMetricData" => cloudwatch::error(StatusCode::FORBIDDEN, e.code, &e.message),
             _ => aws_error(StatusCode::FORBIDDEN, e.code, e.message),
         });
+    }
+    if let Some(step) = cloudwatch {
+        return Ok(cloudwatch::answer(&step, &body));
     }
     match (action, step) {
         ("AssumeRole", _) => Ok(assume_role(&body, state)),

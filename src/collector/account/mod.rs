@@ -152,6 +152,7 @@ impl Collector for Configured {
 /// The account series: `pinpoint_email_up`, the poll error and duration series,
 /// and one gauge per account value.
 const NAMES: Names = Names {
+    collector: "account",
     up: (
         "pinpoint_email_up",
         "1 if the last GetAccount call succeeded, 0 if it failed.",

@@ -1,0 +1,325 @@
+//! The `reputation` collector: the account's bounce and complaint rates, the two
+//! figures AWS's reputation review watches, as SES publishes them to CloudWatch
+//! (namespace `AWS/SES`, `Reputation.BounceRate` and `Reputation.ComplaintRate`,
+//! account level, per region, as ratios). One `GetMetricData` call per target
+//! and region asks for both.
+
+use std::time::{Duration, SystemTime};
+
+use aws_config::{Region, SdkConfig};
+use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode};
+
+use super::{Kind, Poller};
+use crate::aws::classify_sdk_error;
+use crate::config::PollSettings;
+use crate::error::PollError;
+use crate::metrics::{Names, Output, Series, Store};
+use crate::poller::Collector;
+use crate::target::{Key, Target};
+
+/// How far back the latest datapoint is looked for: SES publishes the rates
+/// only while the account sends, so a quiet account's last one may be hours old.
+pub const LOOKBACK: Duration = Duration::from_secs(24 * 3600);
+
+/// The period the datapoints are averaged over, in seconds.
+pub const PERIOD_SECONDS: i32 = 300;
+
+/// Pages of results read at most; one page holds far more than a window of
+/// two metrics at this period.
+const MAX_PAGES: usize = 5;
+
+/// The metric names, and the query ids the answer is matched by.
+const BOUNCE: (&str, &str) = ("bounce", "Reputation.BounceRate");
+const COMPLAINT: (&str, &str) = ("complaint", "Reputation.ComplaintRate");
+
+/// The latest datapoint of a rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Datapoint {
+    /// The rate, a ratio (0.05 is 5 %).
+    pub value: f64,
+    /// The datapoint's time, as Unix seconds.
+    pub unix_seconds: f64,
+}
+
+/// What CloudWatch holds of one account's reputation in one region: the latest
+/// datapoint of each rate within [`LOOKBACK`], if any.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Reputation {
+    /// `Reputation.BounceRate`.
+    pub bounce_rate: Option<Datapoint>,
+    /// `Reputation.ComplaintRate`.
+    pub complaint_rate: Option<Datapoint>,
+}
+
+/// Builds the reputation collectors of a target: one per region.
+#[derive(Debug)]
+pub struct ReputationKind;
+
+impl Kind for ReputationKind {
+    fn name(&self) -> &'static str {
+        "reputation"
+    }
+
+    fn pollers(
+        &self,
+        target: &Target,
+        sdk_config: &SdkConfig,
+        store: &Store,
+        settings: PollSettings,
+    ) -> Vec<Poller> {
+        let client = aws_sdk_cloudwatch::Client::new(sdk_config);
+        target
+            .regions
+            .iter()
+            .map(|region| {
+                let source = CloudWatchSource {
+                    client: client.clone(),
+                    region: Region::new(region.clone()),
+                    timeout: settings.timeout,
+                };
+                crate::poller::poller(Key::new(&target.name, region), source, store, settings)
+            })
+            .collect()
+    }
+}
+
+/// [`Collector`] over CloudWatch `GetMetricData` in one region.
+#[derive(Debug, Clone)]
+struct CloudWatchSource {
+    client: aws_sdk_cloudwatch::Client,
+    region: Region,
+    timeout: Duration,
+}
+
+impl Collector for CloudWatchSource {
+    type Output = Reputation;
+
+    async fn collect(&self) -> Result<Reputation, PollError> {
+        let now = SystemTime::now();
+        let query = |(id, name): (&str, &str)| {
+            MetricDataQuery::builder()
+                .id(id)
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(
+                            Metric::builder()
+                                .namespace("AWS/SES")
+                                .metric_name(name)
+                                .build(),
+                        )
+                        .period(PERIOD_SECONDS)
+                        .stat("Average")
+                        .build(),
+                )
+                .return_data(true)
+                .build()
+        };
+        let mut pages = Vec::new();
+        let mut next_token = None;
+        for _ in 0..MAX_PAGES {
+            let in_region =
+                aws_sdk_cloudwatch::config::Builder::default().region(self.region.clone());
+            let page = self
+                .client
+                .get_metric_data()
+                .metric_data_queries(query(BOUNCE))
+                .metric_data_queries(query(COMPLAINT))
+                .start_time(DateTime::from(now - LOOKBACK))
+                .end_time(DateTime::from(now))
+                .scan_by(ScanBy::TimestampDescending)
+                .set_next_token(next_token.take())
+                .customize()
+                .config_override(in_region)
+                .send()
+                .await
+                .map_err(|e| classify_sdk_error(&e, self.timeout))?;
+            next_token = page.next_token().map(str::to_string);
+            pages.push(page);
+            if next_token.is_none() {
+                break;
+            }
+        }
+        reputation_from_pages(&pages)
+    }
+}
+
+/// The latest datapoint of each rate in the pages of one call.
+pub fn reputation_from_pages(pages: &[GetMetricDataOutput]) -> Result<Reputation, PollError> {
+    let mut reputation = Reputation::default();
+    for result in pages.iter().flat_map(|p| p.metric_data_results()) {
+        let id = result.id().unwrap_or_default();
+        match result.status_code() {
+            Some(StatusCode::InternalError) => {
+                return Err(PollError::Server(format!(
+                    "GetMetricData: CloudWatch could not read {id} (StatusCode InternalError)"
+                )));
+            }
+            Some(StatusCode::Forbidden) => {
+                return Err(PollError::Auth(format!(
+                    "GetMetricData: reading {id} is forbidden (StatusCode Forbidden)"
+                )));
+            }
+            _ => {}
+        }
+        let slot = match id {
+            id if id == BOUNCE.0 => &mut reputation.bounce_rate,
+            id if id == COMPLAINT.0 => &mut reputation.complaint_rate,
+            _ => continue,
+        };
+        let (timestamps, values) = (result.timestamps(), result.values());
+        if timestamps.len() != values.len() {
+            return Err(PollError::InvalidResponse(format!(
+                "GetMetricData: {id} has {} timestamps but {} values",
+                timestamps.len(),
+                values.len()
+            )));
+        }
+        for (at, value) in timestamps.iter().zip(values) {
+            if !value.is_finite() || !(0.0..=1.0).contains(value) {
+                return Err(PollError::InvalidResponse(format!(
+                    "GetMetricData: {id} has the value {value}, which is not a ratio from 0 to 1"
+                )));
+            }
+            let unix_seconds = at.as_secs_f64();
+            if slot.is_none_or(|d| unix_seconds > d.unix_seconds) {
+                *slot = Some(Datapoint {
+                    value: *value,
+                    unix_seconds,
+                });
+            }
+        }
+    }
+    Ok(reputation)
+}
+
+/// The reputation series: their own health, error and duration series, so a
+/// failing CloudWatch never touches `pinpoint_email_up` or the account values.
+const NAMES: Names = Names {
+    collector: "reputation",
+    up: (
+        "pinpoint_email_reputation_up",
+        "1 if the last CloudWatch GetMetricData call for the reputation rates succeeded, 0 if it failed.",
+    ),
+    last_success: (
+        "pinpoint_email_reputation_last_success_timestamp_seconds",
+        "Unix time of the last successful GetMetricData call for the reputation rates.",
+    ),
+    errors: (
+        "pinpoint_email_reputation_poll_errors_total",
+        "GetMetricData calls for the reputation rates that failed, by reason (throttled, timeout, network, auth, bad_request, server, invalid_response, other).",
+    ),
+    durations: (
+        "pinpoint_email_reputation_poll_duration_seconds",
+        "Duration of GetMetricData calls for the reputation rates, successful or not.",
+    ),
+    values: &[
+        (
+            "pinpoint_email_reputation_bounce_rate",
+            "The account's bounce rate (CloudWatch AWS/SES Reputation.BounceRate, a ratio: 0.05 is 5 %), its latest datapoint of the last 24 hours; absent when there is none. AWS reviews an account at 5 % and may pause its sending at 10 %.",
+        ),
+        (
+            "pinpoint_email_reputation_bounce_rate_timestamp_seconds",
+            "Unix time of the datapoint of pinpoint_email_reputation_bounce_rate.",
+        ),
+        (
+            "pinpoint_email_reputation_complaint_rate",
+            "The account's complaint rate (CloudWatch AWS/SES Reputation.ComplaintRate, a ratio: 0.001 is 0.1 %), its latest datapoint of the last 24 hours; absent when there is none. AWS reviews an account at 0.1 % and may pause its sending at 0.5 %.",
+        ),
+        (
+            "pinpoint_email_reputation_complaint_rate_timestamp_seconds",
+            "Unix time of the datapoint of pinpoint_email_reputation_complaint_rate.",
+        ),
+    ],
+    help_note: " Polled in the background (--collector.reputation.interval): the answer of the last successful call, at most {stale_after} old.",
+    from_config: &[],
+};
+
+impl Output for Reputation {
+    const NAMES: &'static Names = &NAMES;
+
+    fn write(&self, series: &mut Series<'_>) {
+        for (datapoint, name, timestamp) in [
+            (
+                self.bounce_rate,
+                "pinpoint_email_reputation_bounce_rate",
+                "pinpoint_email_reputation_bounce_rate_timestamp_seconds",
+            ),
+            (
+                self.complaint_rate,
+                "pinpoint_email_reputation_complaint_rate",
+                "pinpoint_email_reputation_complaint_rate_timestamp_seconds",
+            ),
+        ] {
+            if let Some(d) = datapoint {
+                series.gauge(name, d.value);
+                series.gauge(timestamp, d.unix_seconds);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_cloudwatch::types::MetricDataResult;
+
+    fn result(id: &str, points: &[(i64, f64)]) -> MetricDataResult {
+        MetricDataResult::builder()
+            .id(id)
+            .set_timestamps(Some(
+                points
+                    .iter()
+                    .map(|(t, _)| DateTime::from_secs(*t))
+                    .collect(),
+            ))
+            .set_values(Some(points.iter().map(|(_, v)| *v).collect()))
+            .status_code(StatusCode::Complete)
+            .build()
+    }
+
+    fn page(results: Vec<MetricDataResult>) -> GetMetricDataOutput {
+        GetMetricDataOutput::builder()
+            .set_metric_data_results(Some(results))
+            .build()
+    }
+
+    #[test]
+    fn the_latest_datapoint_of_each_rate_across_pages() {
+        let pages = [
+            page(vec![
+                result("bounce", &[(1_000, 0.01), (3_000, 0.03)]),
+                result("complaint", &[]),
+            ]),
+            page(vec![result("bounce", &[(2_000, 0.02)])]),
+        ];
+        let r = reputation_from_pages(&pages).unwrap();
+        assert_eq!(
+            r.bounce_rate,
+            Some(Datapoint {
+                value: 0.03,
+                unix_seconds: 3_000.0
+            })
+        );
+        assert_eq!(r.complaint_rate, None, "no datapoint: no value, no error");
+    }
+
+    #[test]
+    fn impossible_values_and_failed_queries_are_errors() {
+        for bad in [f64::NAN, -0.1, 1.5, f64::INFINITY] {
+            let err = reputation_from_pages(&[page(vec![result("bounce", &[(1, bad)])])]);
+            assert_eq!(err.unwrap_err().reason(), "invalid_response", "{bad}");
+        }
+        let failed = MetricDataResult::builder()
+            .id("complaint")
+            .status_code(StatusCode::InternalError)
+            .build();
+        assert_eq!(
+            reputation_from_pages(&[page(vec![failed])])
+                .unwrap_err()
+                .reason(),
+            "server"
+        );
+    }
+}
