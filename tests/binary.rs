@@ -226,7 +226,7 @@ fn config_check_prints_what_would_be_polled_without_secrets() {
     let file = home.join("targets.yml");
     std::fs::write(
         &file,
-        "targets:\n  - name: production\n  - name: partner\n    regions: [eu-west-1]\n    role_arn: arn:aws:iam::111122223333:role/reader\n    external_id: s3cr3t-external-id\n    api: sesv2\n",
+        "targets:\n  - name: production\n  - name: partner\n    regions: [eu-west-1]\n    role_arn: arn:aws:iam::111122223333:role/reader\n    external_id: s3cr3t-external-id\n    api: sesv2\n    collectors: { reputation: true }\n",
     )
     .unwrap();
     let (code, stdout, stderr) = run_to_end(
@@ -243,9 +243,10 @@ fn config_check_prints_what_would_be_polled_without_secrets() {
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(
         stdout,
-        "target \"production\": regions us-east-1, us-west-2; api auto; credentials: default AWS credential chain\n\
-         target \"partner\": regions eu-west-1; api sesv2; credentials: assume role arn:aws:iam::111122223333:role/reader (session \"pinpoint-email-exporter\", with external id)\n\
-         3 poller(s), every 1m, timeout 10s, backoff up to 10m, values kept 15m after the last success\n\
+        "target \"production\": regions us-east-1, us-west-2; api auto; collectors account; credentials: default AWS credential chain\n\
+         target \"partner\": regions eu-west-1; api sesv2; collectors account,reputation; credentials: assume role arn:aws:iam::111122223333:role/reader (session \"pinpoint-email-exporter\", with external id)\n\
+         account collector: 3 poller(s), every 1m, timeout 10s, backoff up to 10m, values kept 15m after the last success\n\
+         reputation collector: 1 poller(s), every 5m, timeout 10s, backoff up to 10m, values kept 15m after the last success\n\
          serving /metrics on [::]:10919\n\
          configuration OK\n"
     );

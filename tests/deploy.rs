@@ -150,12 +150,25 @@ fn json(path: &str) -> Value {
 
 #[test]
 fn iam_documents_grant_exactly_what_the_readme_says() {
-    // The exporter's identity: ses:GetAccount and nothing else.
+    // The exporter's identity: one statement per collector, named after it,
+    // each with the one read-only action the collector calls.
     let policy = json("deploy/iam/exporter-policy.json");
-    let statements = policy["Statement"].as_array().unwrap();
-    assert_eq!(statements.len(), 1);
-    assert_eq!(statements[0]["Effect"], "Allow");
-    assert_eq!(statements[0]["Action"], "ses:GetAccount");
+    let statements: Vec<(&str, &str)> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert_eq!(s["Effect"], "Allow");
+            (s["Sid"].as_str().unwrap(), s["Action"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        statements,
+        [
+            ("AccountCollector", "ses:GetAccount"),
+            ("ReputationCollector", "cloudwatch:GetMetricData")
+        ]
+    );
 
     // The source of assume-role targets: sts:AssumeRole on named roles only.
     let source = json("deploy/iam/assume-role-source-policy.json");

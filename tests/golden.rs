@@ -15,7 +15,7 @@ use std::time::Duration;
 use pinpoint_email_exporter::Account;
 use pinpoint_email_exporter::Key;
 use pinpoint_email_exporter::PollError;
-use pinpoint_email_exporter::{BuildInfo, Format, Store};
+use pinpoint_email_exporter::{BuildInfo, Datapoint, Format, Reputation, Store};
 
 fn account(status: &str, sent: f64, max: f64, rate: f64, production: bool) -> Account {
     Account {
@@ -122,6 +122,33 @@ fn populated() -> Store {
         ..account("HEALTHY", 3.0, 200.0, 1.0, false)
     };
     accounts.record(&keys[7], &Ok(staging), ms(70), t0);
+    // Reputation: rates over the warning thresholds, an account without
+    // datapoints (it sends nothing), and a CloudWatch call refused.
+    let reputation = store.section::<Reputation>();
+    let at = |value, unix_seconds| {
+        Some(Datapoint {
+            value,
+            unix_seconds,
+        })
+    };
+    reputation.record(
+        &keys[0],
+        &Ok(Reputation {
+            bounce_rate: at(0.031, t0 - 3600.0),
+            complaint_rate: at(0.0006, t0 - 3600.0),
+        }),
+        ms(60),
+        t0,
+    );
+    reputation.record(&keys[1], &Ok(Reputation::default()), ms(50), t0);
+    reputation.record(
+        &keys[2],
+        &Err(PollError::Auth(
+            "HTTP 403 AccessDenied: not authorized to perform cloudwatch:GetMetricData".into(),
+        )),
+        ms(40),
+        t0,
+    );
     store
 }
 
