@@ -10,7 +10,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::*;
-use pinpoint_email_simulator::{AccountState, Step};
+use pinpoint_email_exporter::unix_now;
+use pinpoint_email_simulator::{AccountState, CloudWatchStep, Step};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_polls_two_regions_through_aws_endpoint_url_and_stops_on_sigterm() {
@@ -67,6 +68,136 @@ async fn binary_polls_two_regions_through_aws_endpoint_url_and_stops_on_sigterm(
         !stderr.contains(SECRET_KEY),
         "the secret key leaked into the logs"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reputation_rates_come_from_cloudwatch_and_each_collector_fails_alone() {
+    let sim = simulator().await;
+    // us-east-1: GetAccount fails, CloudWatch answers (an hour-old datapoint);
+    // eu-west-1: GetAccount answers, CloudWatch fails; ap-southeast-2: both
+    // answer, but CloudWatch has no datapoint (an account that sends nothing).
+    sim.set_script(
+        "us-east-1",
+        vec![Step::Error {
+            status: 500,
+            code: "InternalFailure".into(),
+        }],
+    );
+    sim.set_cloudwatch_script(
+        "us-east-1",
+        vec![CloudWatchStep::Rates {
+            bounce_rate: Some(0.031),
+            complaint_rate: Some(0.0006),
+            age_secs: 3600,
+        }],
+    );
+    sim.set_cloudwatch_script(
+        "eu-west-1",
+        vec![CloudWatchStep::Error {
+            status: 500,
+            code: "InternalServiceFault".into(),
+        }],
+    );
+    sim.set_cloudwatch_script(
+        "ap-southeast-2",
+        vec![CloudWatchStep::Rates {
+            bounce_rate: None,
+            complaint_rate: None,
+            age_secs: 0,
+        }],
+    );
+    let home = temp_dir("reputation");
+    let addr = free_addr();
+    let child = simulated(&home, &sim)
+        .args([
+            "--web.listen-address",
+            &addr.to_string(),
+            "--aws.regions",
+            "us-east-1,eu-west-1,ap-southeast-2",
+            "--collector.reputation",
+        ])
+        .spawn()
+        .unwrap();
+    let process = Process::from(child);
+    wait_ready(addr).await;
+    let now = unix_now();
+    let m = get(addr, "/metrics").await.body;
+    let at = |region: &str| format!("account=\"default\",aws_region=\"{region}\"");
+    let value = |name: &str, region: &str| sample(&m, name, &at(region));
+    // us-east-1: the rates and their datapoint's time, though GetAccount fails.
+    assert_eq!(value("pinpoint_email_up", "us-east-1"), Some(0.0), "{m}");
+    assert_eq!(
+        value("pinpoint_email_reputation_up", "us-east-1"),
+        Some(1.0)
+    );
+    assert_eq!(
+        value("pinpoint_email_reputation_bounce_rate", "us-east-1"),
+        Some(0.031)
+    );
+    assert_eq!(
+        value("pinpoint_email_reputation_complaint_rate", "us-east-1"),
+        Some(0.0006)
+    );
+    for name in [
+        "pinpoint_email_reputation_bounce_rate_timestamp_seconds",
+        "pinpoint_email_reputation_complaint_rate_timestamp_seconds",
+    ] {
+        let t = value(name, "us-east-1").unwrap();
+        assert!(
+            t % 60.0 == 0.0 && t <= now - 3600.0 && t > now - 3600.0 - 120.0,
+            "{name} {t}, now {now}"
+        );
+    }
+    assert_eq!(
+        value("pinpoint_email_send_quota_max_emails", "us-east-1"),
+        None
+    );
+    // eu-west-1: the account values, though CloudWatch fails.
+    assert_eq!(value("pinpoint_email_up", "eu-west-1"), Some(1.0));
+    assert_eq!(
+        value("pinpoint_email_send_quota_max_emails", "eu-west-1"),
+        Some(50_000.0)
+    );
+    assert_eq!(
+        value("pinpoint_email_reputation_up", "eu-west-1"),
+        Some(0.0)
+    );
+    assert_eq!(
+        value("pinpoint_email_reputation_bounce_rate", "eu-west-1"),
+        None
+    );
+    let errors = |name: &str, region: &str| {
+        sample(&m, name, &format!("{},reason=\"server\"", at(region))).unwrap()
+    };
+    assert!(errors("pinpoint_email_reputation_poll_errors_total", "eu-west-1") >= 1.0);
+    assert_eq!(errors("pinpoint_email_poll_errors_total", "eu-west-1"), 0.0);
+    assert!(errors("pinpoint_email_poll_errors_total", "us-east-1") >= 1.0);
+    assert_eq!(
+        errors("pinpoint_email_reputation_poll_errors_total", "us-east-1"),
+        0.0
+    );
+    // ap-southeast-2: no datapoint is no sample and no error.
+    assert_eq!(
+        value("pinpoint_email_reputation_up", "ap-southeast-2"),
+        Some(1.0)
+    );
+    assert!(!m.contains(
+        "pinpoint_email_reputation_bounce_rate{account=\"default\",aws_region=\"ap-southeast-2\"}"
+    ));
+    // Every CloudWatch call was signed for the monitoring service with the
+    // region it asked for.
+    let calls = sim.calls();
+    for region in ["us-east-1", "eu-west-1", "ap-southeast-2"] {
+        assert!(
+            calls.iter().any(|c| c.action == "GetMetricData"
+                && c.region == region
+                && c.auth_error.is_none()),
+            "no signed GetMetricData call for {region}: {calls:?}"
+        );
+    }
+    assert!(calls.iter().all(|c| c.auth_error.is_none()), "{calls:?}");
+    let (exit, _, stderr) = process.terminate();
+    assert_eq!(exit.code(), Some(0), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -377,9 +508,12 @@ async fn the_simulators_printed_flags_poll_its_scenario() {
             "--aws.regions",
             "ap-southeast-2,eu-west-1,us-east-1",
             "--poll.interval",
-            "5s",
+            "1s",
             "--poll.max-backoff",
-            "10s"
+            "2s",
+            "--collector.reputation",
+            "--collector.reputation.interval",
+            "1s"
         ]
     );
     let addr = free_addr();
@@ -406,6 +540,13 @@ async fn the_simulators_printed_flags_poll_its_scenario() {
     )
     .unwrap();
     assert!((0.7..0.8).contains(&ratio), "{ratio}");
+    // The bounce rate of its first phases: 1.2 %, then 5.8 %.
+    let bounce = sample(
+        &m,
+        "pinpoint_email_reputation_bounce_rate",
+        "account=\"default\",aws_region=\"eu-west-1\"",
+    );
+    assert!(matches!(bounce, Some(0.012 | 0.058)), "{bounce:?}");
     let (exit, _, _) = exporter.terminate();
     assert_eq!(exit.code(), Some(0));
 }

@@ -118,14 +118,18 @@ fn compressed_rules() -> String {
 fn change_times() -> BTreeMap<&'static str, Duration> {
     let s = Scenario::from_file(&root().join("scenarios/alert-rehearsal.yml")).unwrap();
     let eu = &s.regions["eu-west-1"].phases;
-    let probation = eu[0].duration.unwrap();
-    let shutdown = probation + eu[1].duration.unwrap();
+    let bounces = eu[0].duration.unwrap();
+    assert!(eu[1].reputation.bounce_rate.unwrap() >= 0.05);
+    let probation = bounces + eu[1].duration.unwrap();
+    let shutdown = probation + eu[2].duration.unwrap();
     // us-east-1 starts at 70 % and climbs 1 % a second (checked below).
     let us = &s.regions["us-east-1"].phases[0];
     let max = us.account.max_24_hour_send.unwrap();
     let start = us.account.sent_last_24_hours.unwrap();
     let at_ratio = |r: f64| Duration::from_secs_f64((r * max - start) / us.sent_per_second);
     BTreeMap::from([
+        ("PinpointEmailBounceRateCritical", bounces),
+        ("PinpointEmailBounceRateHigh", bounces),
         ("PinpointEmailAccountProbation", probation),
         ("PinpointEmailAccountShutdown", shutdown),
         ("PinpointEmailSendingDisabled", shutdown),
@@ -185,6 +189,9 @@ async fn from_aws_state_to_a_delivered_alert() {
             dir.join("targets.yml").to_str().unwrap(),
             "--poll.interval",
             "1s",
+            "--collector.reputation",
+            "--collector.reputation.interval",
+            "1s",
         ]),
         sim.endpoint_url(),
         SECRET_KEY,
@@ -230,6 +237,8 @@ async fn from_aws_state_to_a_delivered_alert() {
     let t0 = Instant::now();
     let changes = change_times();
     let expected: BTreeSet<(String, String)> = [
+        ("PinpointEmailBounceRateCritical", "pinpoint/eu-west-1"),
+        ("PinpointEmailBounceRateHigh", "pinpoint/eu-west-1"),
         ("PinpointEmailAccountProbation", "pinpoint/eu-west-1"),
         ("PinpointEmailAccountShutdown", "pinpoint/eu-west-1"),
         ("PinpointEmailSendingDisabled", "pinpoint/eu-west-1"),
@@ -321,8 +330,23 @@ async fn from_aws_state_to_a_delivered_alert() {
             delivered_at.saturating_sub(change).as_secs_f64(),
         ));
     }
+    // The point of the reputation collector: the bounce-rate alert fires before
+    // AWS's verdict. In this timeline the rate crosses 5 % 15 s before
+    // PROBATION, standing for the hours a real account's rate climbs first.
+    let at = |name: &str| first_firing[&(name.to_string(), "pinpoint/eu-west-1".to_string())];
+    let lead =
+        at("PinpointEmailAccountProbation").saturating_sub(at("PinpointEmailBounceRateCritical"));
+    report.push_str(&format!(
+        "\nPinpointEmailBounceRateCritical fired {:.1}s before PinpointEmailAccountProbation (the bounce rate crossed 5 % {:.0}s before the status changed).\n",
+        lead.as_secs_f64(),
+        (changes["PinpointEmailAccountProbation"] - changes["PinpointEmailBounceRateCritical"]).as_secs_f64()
+    ));
+    assert!(
+        at("PinpointEmailBounceRateCritical") < at("PinpointEmailAccountProbation"),
+        "the bounce-rate alert must fire before PROBATION: {first_firing:?}"
+    );
     report.push_str(
-        "\n(`fired after` includes each rule's shortened `for:`: 0 s for the status alerts, 5 s for sending disabled and quota high, 2 s for quota nearly exhausted, 15 s for the prediction. The test sees firing alerts by polling the Prometheus API every 250 ms, so `fired after` can exceed `delivered after`, which the webhook records as it arrives.)\n",
+        "\n(`fired after` includes each rule's shortened `for:`: 0 s for the status alerts, 5 s for sending disabled, quota high and the critical bounce rate, 15 s for the bounce-rate warning, 2 s for quota nearly exhausted, 15 s for the prediction. The test sees firing alerts by polling the Prometheus API every 250 ms, so `fired after` can exceed `delivered after`, which the webhook records as it arrives.)\n",
     );
     let path = root().join("target/e2e-report.txt");
     std::fs::write(&path, &report).unwrap();

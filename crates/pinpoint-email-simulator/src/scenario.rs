@@ -361,7 +361,7 @@ impl Scenario {
     }
 
     /// The exporter flags that poll this scenario's regions often enough to see
-    /// every phase.
+    /// every phase, with the reputation collector on.
     pub fn exporter_flags(&self) -> Vec<String> {
         let regions: Vec<&str> = self.regions.keys().map(String::as_str).collect();
         vec![
@@ -371,6 +371,9 @@ impl Scenario {
             humantime::format_duration(self.poll_interval()).to_string(),
             "--poll.max-backoff".into(),
             humantime::format_duration(self.poll_max_backoff()).to_string(),
+            "--collector.reputation".into(),
+            "--collector.reputation.interval".into(),
+            humantime::format_duration(self.poll_interval()).to_string(),
         ]
     }
 
@@ -733,8 +736,8 @@ regions:
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/alert-rehearsal.yml"),
         )
         .unwrap();
-        // Its PROBATION phase lasts 20 s: polled at least four times.
-        assert_eq!(rehearsal.poll_interval(), Duration::from_secs(5));
+        // Its shortest phase (the bounce rate at 1.2 %) lasts 5 s.
+        assert_eq!(rehearsal.poll_interval(), Duration::from_secs(1));
     }
 
     #[test]
@@ -749,5 +752,44 @@ regions:
             }
         }
         assert!(n >= 2, "{n} scenarios in {}", dir.display());
+    }
+
+    #[test]
+    fn the_demo_bounce_rate_climbs_past_2_and_5_percent_before_probation() {
+        let demo = Scenario::demo().unwrap();
+        let eu = &demo.regions["eu-west-1"];
+        let first = |what: &dyn Fn(Duration) -> bool| {
+            (0..300u64)
+                .map(Duration::from_secs)
+                .find(|t| what(*t))
+                .unwrap()
+        };
+        let bounce = |t: Duration| match eu.cloudwatch_at(t) {
+            CloudWatchStep::Rates { bounce_rate, .. } => bounce_rate.unwrap_or(0.0),
+            other => panic!("{other:?}"),
+        };
+        let probation = first(
+            &|t| matches!(eu.step_at(t), Step::Account(a) if a.enforcement_status == "PROBATION"),
+        );
+        let over_2 = first(&|t| bounce(t) >= 0.02);
+        let over_5 = first(&|t| bounce(t) >= 0.05);
+        assert!(
+            over_2 < over_5 && over_5 < probation,
+            "{over_2:?} {over_5:?} {probation:?}"
+        );
+        assert!(probation - over_5 >= Duration::from_secs(20));
+        // A region without datapoints and one whose CloudWatch throttles.
+        let ap = &demo.regions["ap-southeast-2"];
+        assert!(matches!(
+            ap.cloudwatch_at(Duration::ZERO),
+            CloudWatchStep::Rates {
+                bounce_rate: None,
+                ..
+            }
+        ));
+        assert_eq!(
+            ap.cloudwatch_at(Duration::from_secs(70)),
+            CloudWatchStep::Throttle
+        );
     }
 }
