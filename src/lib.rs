@@ -51,6 +51,7 @@ pub use app::{describe, keys, run};
 pub use aws::{default_loader, resolve_regions, static_loader};
 pub use collector::Collector;
 pub use collector::account::{Account, Source, TargetClients};
+pub use collector::dedicated_ips::{DedicatedIp, DedicatedIps};
 pub use collector::reputation::{Datapoint, Reputation};
 pub use config::{Cli, Config, Jitter, LogFormat, LogLevel, TargetDefaults, parse_targets};
 pub use error::PollError;

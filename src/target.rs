@@ -93,7 +93,13 @@ pub struct Target {
     pub expect_sandbox: bool,
     /// Which collectors poll it.
     pub collectors: Collectors,
+    /// The most dedicated IPs exported per region
+    /// (`--collector.dedicated-ips.max-ips`).
+    pub max_dedicated_ips: usize,
 }
+
+/// `--collector.dedicated-ips.max-ips` by default.
+pub const DEFAULT_MAX_DEDICATED_IPS: usize = 256;
 
 /// Which collectors poll a target: the `--collector.*` flags, overridden by
 /// the target's `collectors:` in the targets file.
@@ -104,6 +110,9 @@ pub struct Collectors {
     /// `reputation`: CloudWatch's bounce and complaint rates (off by default:
     /// it needs `cloudwatch:GetMetricData`).
     pub reputation: bool,
+    /// `dedicated-ips`: the warm-up of each dedicated IP (off by default: it
+    /// needs `ses:GetDedicatedIps`).
+    pub dedicated_ips: bool,
 }
 
 impl Default for Collectors {
@@ -111,18 +120,20 @@ impl Default for Collectors {
         Collectors {
             account: true,
             reputation: false,
+            dedicated_ips: false,
         }
     }
 }
 
 impl Collectors {
     /// Every collector's name, as in flags and the targets file.
-    pub const NAMES: [&'static str; 2] = ["account", "reputation"];
+    pub const NAMES: [&'static str; 3] = ["account", "reputation", "dedicated-ips"];
 
     /// Every collector on.
     pub const ALL: Collectors = Collectors {
         account: true,
         reputation: true,
+        dedicated_ips: true,
     };
 
     /// Whether the collector named `name` is on.
@@ -130,6 +141,7 @@ impl Collectors {
         match name {
             "account" => self.account,
             "reputation" => self.reputation,
+            "dedicated-ips" => self.dedicated_ips,
             _ => false,
         }
     }

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use common::*;
 use pinpoint_email_exporter::unix_now;
-use pinpoint_email_simulator::{AccountState, CloudWatchStep, Step};
+use pinpoint_email_simulator::{
+    AccountState, CloudWatchStep, DedicatedIpState, DedicatedIpsStep, Step,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn binary_polls_two_regions_through_aws_endpoint_url_and_stops_on_sigterm() {
@@ -196,6 +198,197 @@ async fn reputation_rates_come_from_cloudwatch_and_each_collector_fails_alone() 
         );
     }
     assert!(calls.iter().all(|c| c.auth_error.is_none()), "{calls:?}");
+    let (exit, _, stderr) = process.terminate();
+    assert_eq!(exit.code(), Some(0), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dedicated_ips_of_every_page_through_either_api_capped_and_failing_alone() {
+    let sim = simulator().await;
+    // us-east-1 (Pinpoint Email target): 250 addresses, three pages of the
+    // API, more than the cap of 200. eu-west-1 (SES v2 target): a managed pool
+    // and one address warming up; its GetAccount fails. ap-southeast-2: the
+    // call fails, GetAccount answers.
+    let ip = |i: usize, pool: &str, p: i32, status: &str| DedicatedIpState {
+        ip: format!("198.51.{}.{}", i / 256, i % 256),
+        pool: Some(pool.into()),
+        warmup_percentage: p,
+        warmup_status: status.into(),
+    };
+    sim.set_dedicated_ips_script(
+        "us-east-1",
+        vec![DedicatedIpsStep::Ips(
+            (0..250).map(|i| ip(i, "bulk", 100, "DONE")).collect(),
+        )],
+    );
+    sim.set_dedicated_ips_script(
+        "eu-west-1",
+        vec![DedicatedIpsStep::Ips(vec![
+            ip(1, "managed", -1, "NOT_APPLICABLE"),
+            ip(2, "transactional", 45, "IN_PROGRESS"),
+        ])],
+    );
+    sim.set_script(
+        "eu-west-1",
+        vec![Step::Error {
+            status: 500,
+            code: "InternalFailure".into(),
+        }],
+    );
+    sim.set_dedicated_ips_script(
+        "ap-southeast-2",
+        vec![DedicatedIpsStep::Error {
+            status: 403,
+            code: "AccessDeniedException".into(),
+        }],
+    );
+    let home = temp_dir("dedicated-ips");
+    let file = home.join("targets.yml");
+    std::fs::write(
+        &file,
+        "targets:\n  - name: v1\n    api: pinpoint-email\n    regions: [us-east-1, ap-southeast-2]\n  - name: v2\n    api: sesv2\n    regions: [eu-west-1]\n",
+    )
+    .unwrap();
+    let addr = free_addr();
+    let child = simulated(&home, &sim)
+        .args([
+            "--web.listen-address",
+            &addr.to_string(),
+            "--config.file",
+            file.to_str().unwrap(),
+            "--collector.dedicated-ips",
+            "--collector.dedicated-ips.max-ips",
+            "200",
+        ])
+        .spawn()
+        .unwrap();
+    let process = Process::from(child);
+    wait_ready(addr).await;
+    let m = get(addr, "/metrics").await.body;
+    let at = |account: &str, region: &str| format!("account=\"{account}\",aws_region=\"{region}\"");
+    // us-east-1: every page read, 200 exported, 50 counted as dropped.
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_dedicated_ips_up",
+            &at("v1", "us-east-1")
+        ),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        sample(&m, "pinpoint_email_dedicated_ips", &at("v1", "us-east-1")),
+        Some(250.0)
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_dedicated_ips_dropped",
+            &at("v1", "us-east-1")
+        ),
+        Some(50.0)
+    );
+    let exported = m
+        .lines()
+        .filter(|l| l.starts_with("pinpoint_email_dedicated_ip_warmup_percentage{account=\"v1\""))
+        .count();
+    assert_eq!(exported, 200);
+    // eu-west-1: through SES v2, a managed pool without a percentage; the
+    // account collector fails alone.
+    assert_eq!(
+        sample(&m, "pinpoint_email_up", &at("v2", "eu-west-1")),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_dedicated_ips_up",
+            &at("v2", "eu-west-1")
+        ),
+        Some(1.0)
+    );
+    let warming = format!(
+        "{},ip=\"198.51.0.2\",pool=\"transactional\"",
+        at("v2", "eu-west-1")
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_dedicated_ip_warmup_percentage",
+            &warming
+        ),
+        Some(45.0)
+    );
+    for (status, v) in [("IN_PROGRESS", 1.0), ("DONE", 0.0), ("NOT_APPLICABLE", 0.0)] {
+        assert_eq!(
+            sample(
+                &m,
+                "pinpoint_email_dedicated_ip_warmup_status",
+                &format!("{warming},status=\"{status}\"")
+            ),
+            Some(v),
+            "{status}"
+        );
+    }
+    let managed = format!(
+        "{},ip=\"198.51.0.1\",pool=\"managed\"",
+        at("v2", "eu-west-1")
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_dedicated_ip_warmup_percentage",
+            &managed
+        ),
+        None
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_dedicated_ip_warmup_status",
+            &format!("{managed},status=\"NOT_APPLICABLE\"")
+        ),
+        Some(1.0)
+    );
+    // ap-southeast-2: GetDedicatedIps refused, the account values served.
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_dedicated_ips_up",
+            &at("v1", "ap-southeast-2")
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_dedicated_ips_poll_errors_total",
+            &format!("{},reason=\"auth\"", at("v1", "ap-southeast-2"))
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&m, "pinpoint_email_up", &at("v1", "ap-southeast-2")),
+        Some(1.0)
+    );
+    // Each API's path, every page.
+    let calls = sim.calls();
+    let pages = |path: &str, region: &str| {
+        calls
+            .iter()
+            .filter(|c| c.path == path && c.region == region)
+            .count()
+    };
+    assert_eq!(
+        pages("/v1/email/dedicated-ips", "us-east-1"),
+        3,
+        "{calls:?}"
+    );
+    assert_eq!(
+        pages("/v2/email/dedicated-ips", "eu-west-1"),
+        1,
+        "{calls:?}"
+    );
     let (exit, _, stderr) = process.terminate();
     assert_eq!(exit.code(), Some(0), "{stderr}");
 }
@@ -513,6 +706,9 @@ async fn the_simulators_printed_flags_poll_its_scenario() {
             "2s",
             "--collector.reputation",
             "--collector.reputation.interval",
+            "1s",
+            "--collector.dedicated-ips",
+            "--collector.dedicated-ips.interval",
             "1s"
         ]
     );

@@ -166,7 +166,8 @@ fn iam_documents_grant_exactly_what_the_readme_says() {
         statements,
         [
             ("AccountCollector", "ses:GetAccount"),
-            ("ReputationCollector", "cloudwatch:GetMetricData")
+            ("ReputationCollector", "cloudwatch:GetMetricData"),
+            ("DedicatedIpsCollector", "ses:GetDedicatedIps")
         ]
     );
 

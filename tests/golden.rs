@@ -15,7 +15,9 @@ use std::time::Duration;
 use pinpoint_email_exporter::Account;
 use pinpoint_email_exporter::Key;
 use pinpoint_email_exporter::PollError;
-use pinpoint_email_exporter::{BuildInfo, Datapoint, Format, Reputation, Store};
+use pinpoint_email_exporter::{
+    BuildInfo, Datapoint, DedicatedIp, DedicatedIps, Format, Reputation, Store,
+};
 
 fn account(status: &str, sent: f64, max: f64, rate: f64, production: bool) -> Account {
     Account {
@@ -147,6 +149,27 @@ fn populated() -> Store {
             "HTTP 403 AccessDenied: not authorized to perform cloudwatch:GetMetricData".into(),
         )),
         ms(40),
+        t0,
+    );
+    // Dedicated IPs: one warming up, one done, one in a managed pool, and more
+    // than the cap.
+    let ip = |ip: &str, pool: &str, p: Option<u8>, status: &str| DedicatedIp {
+        ip: ip.into(),
+        pool: pool.into(),
+        warmup_percentage: p,
+        warmup_status: status.into(),
+    };
+    store.section::<DedicatedIps>().record(
+        &keys[0],
+        &Ok(DedicatedIps {
+            ips: vec![
+                ip("198.51.100.7", "marketing", Some(40), "IN_PROGRESS"),
+                ip("198.51.100.8", "marketing", Some(100), "DONE"),
+                ip("198.51.100.20", "managed", None, "NOT_APPLICABLE"),
+            ],
+            dropped: 2,
+        }),
+        ms(70),
         t0,
     );
     store

@@ -57,6 +57,9 @@ fn alerts() -> Vec<(String, serde_yaml_ng::Value)> {
 }
 
 #[cfg(feature = "external-tools")]
+/// The promtool test files of `tests/rules`.
+const TEST_FILES: [&str; 2] = ["alerts_test.yml", "dedicated_ips_test.yml"];
+
 #[test]
 fn promtool_checks_and_unit_tests_the_rules() {
     let out = run_ok(
@@ -70,7 +73,8 @@ fn promtool_checks_and_unit_tests_the_rules() {
     );
     let out = run_ok(
         Command::new(common::promtool())
-            .args(["test", "rules", "alerts_test.yml"])
+            .args(["test", "rules"])
+            .args(TEST_FILES)
             .current_dir(root().join("tests/rules")),
     );
     assert!(out.contains("SUCCESS"), "{out}");
@@ -78,10 +82,13 @@ fn promtool_checks_and_unit_tests_the_rules() {
 
 #[test]
 fn every_alert_is_tested_firing_and_not_firing() {
-    let tests = yaml(&root().join("tests/rules/alerts_test.yml"));
     let mut firing = BTreeSet::new();
     let mut quiet = BTreeSet::new();
-    for t in tests["tests"].as_sequence().unwrap() {
+    let files: Vec<_> = TEST_FILES
+        .iter()
+        .map(|f| yaml(&root().join("tests/rules").join(f)))
+        .collect();
+    for t in files.iter().flat_map(|f| f["tests"].as_sequence().unwrap()) {
         for case in t["alert_rule_test"].as_sequence().unwrap() {
             let name = case["alertname"].as_str().unwrap().to_string();
             let fires = case["exp_alerts"]

@@ -9,6 +9,7 @@
 //! the HTTP side work with any collector.
 
 pub mod account;
+pub mod dedicated_ips;
 pub mod reputation;
 
 use aws_config::SdkConfig;
@@ -37,4 +38,8 @@ pub trait Kind: Send + Sync + 'static {
 }
 
 /// Every collector the exporter has: one line per collector.
-pub const KINDS: &[&dyn Kind] = &[&account::AccountKind, &reputation::ReputationKind];
+pub const KINDS: &[&dyn Kind] = &[
+    &account::AccountKind,
+    &reputation::ReputationKind,
+    &dedicated_ips::DedicatedIpsKind,
+];

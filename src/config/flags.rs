@@ -118,6 +118,35 @@ pub struct Cli {
     #[arg(long = "collector.reputation.interval", value_name = "DURATION", value_parser = parse_duration)]
     pub reputation_interval: Option<Duration>,
 
+    /// Enable the dedicated-IPs collector: the warm-up of each dedicated IP
+    /// address (needs ses:GetDedicatedIps) [default: off, on with --demo]
+    #[arg(
+        long = "collector.dedicated-ips",
+        overrides_with = "no_collector_dedicated_ips"
+    )]
+    pub collector_dedicated_ips: bool,
+
+    /// Disable the dedicated-IPs collector.
+    #[arg(
+        long = "no-collector.dedicated-ips",
+        overrides_with = "collector_dedicated_ips"
+    )]
+    pub no_collector_dedicated_ips: bool,
+
+    /// Time between two GetDedicatedIps calls (every page) of one target and
+    /// region [default: 10m, or --poll.interval with --demo]
+    #[arg(long = "collector.dedicated-ips.interval", value_name = "DURATION", value_parser = parse_duration)]
+    pub dedicated_ips_interval: Option<Duration>,
+
+    /// The most dedicated IP addresses exported per target and region; the
+    /// rest are counted in pinpoint_email_dedicated_ips_dropped
+    #[arg(
+        long = "collector.dedicated-ips.max-ips",
+        value_name = "N",
+        default_value_t = crate::target::DEFAULT_MAX_DEDICATED_IPS
+    )]
+    pub max_dedicated_ips: usize,
+
     /// YAML file listing the targets (AWS accounts) to poll, each with a name, its
     /// regions and how to get its credentials. See the README for the format.
     #[arg(long = "config.file", value_name = "FILE")]

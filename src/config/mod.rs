@@ -167,6 +167,8 @@ pub struct TargetDefaults {
     pub api: Api,
     /// The `--collector.*` flags: the collectors of targets that set none.
     pub collectors: Collectors,
+    /// `--collector.dedicated-ips.max-ips`.
+    pub max_dedicated_ips: usize,
 }
 
 /// The poll settings of each collector.
@@ -177,6 +179,9 @@ pub struct Schedules {
     /// The reputation collector's: `--collector.reputation.interval`, with the
     /// `--poll.*` timeout, backoff and staleness bounds stretched to fit it.
     pub reputation: PollSettings,
+    /// The dedicated-IPs collector's: `--collector.dedicated-ips.interval`,
+    /// stretched alike.
+    pub dedicated_ips: PollSettings,
 }
 
 impl Schedules {
@@ -184,6 +189,7 @@ impl Schedules {
     pub fn of(&self, name: &str) -> PollSettings {
         match name {
             "reputation" => self.reputation,
+            "dedicated-ips" => self.dedicated_ips,
             _ => self.account,
         }
     }
@@ -191,6 +197,9 @@ impl Schedules {
 
 /// `--collector.reputation.interval` by default.
 pub const DEFAULT_REPUTATION_INTERVAL: Duration = Duration::from_secs(300);
+
+/// `--collector.dedicated-ips.interval` by default.
+pub const DEFAULT_DEDICATED_IPS_INTERVAL: Duration = Duration::from_secs(600);
 
 /// Settings of the HTTP server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,6 +239,8 @@ pub struct Config {
     pub target_defaults: TargetDefaults,
     /// `--collector.reputation.interval`.
     pub reputation_interval: Duration,
+    /// `--collector.dedicated-ips.interval`.
+    pub dedicated_ips_interval: Duration,
 }
 
 impl Config {
@@ -244,6 +255,20 @@ impl Config {
             DEFAULT_REPUTATION_INTERVAL
         });
         validate_interval("--collector.reputation.interval", reputation_interval)?;
+        let dedicated_ips_interval = cli.dedicated_ips_interval.unwrap_or(if cli.demo {
+            poll.interval
+        } else {
+            DEFAULT_DEDICATED_IPS_INTERVAL
+        });
+        validate_interval("--collector.dedicated-ips.interval", dedicated_ips_interval)?;
+        if cli.max_dedicated_ips == 0 {
+            return Err(ConfigError::Flag {
+                flag: "--collector.dedicated-ips.max-ips",
+                message:
+                    "must be at least 1; turn the collector off with --no-collector.dedicated-ips"
+                        .into(),
+            });
+        }
         let defaults = TargetDefaults {
             regions: flag_regions(&cli.regions)?,
             api: cli.api,
@@ -251,7 +276,10 @@ impl Config {
                 account: !cli.no_collector_account,
                 // The demo shows every collector unless told otherwise.
                 reputation: cli.collector_reputation || (cli.demo && !cli.no_collector_reputation),
+                dedicated_ips: cli.collector_dedicated_ips
+                    || (cli.demo && !cli.no_collector_dedicated_ips),
             },
+            max_dedicated_ips: cli.max_dedicated_ips,
         };
         let targets = match &cli.config_file {
             // The demo's regions come from its scenario: the binary fills them in.
@@ -262,6 +290,7 @@ impl Config {
                 api: cli.api,
                 expect_sandbox: false,
                 collectors: defaults.collectors,
+                max_dedicated_ips: defaults.max_dedicated_ips,
             }],
             None => vec![Target {
                 name: DEFAULT_TARGET.to_string(),
@@ -270,6 +299,7 @@ impl Config {
                 api: cli.api,
                 expect_sandbox: false,
                 collectors: defaults.collectors,
+                max_dedicated_ips: defaults.max_dedicated_ips,
             }],
             Some(path) => read_targets(path, &defaults)?,
         };
@@ -284,22 +314,24 @@ impl Config {
             targets_file: cli.config_file,
             target_defaults: defaults,
             reputation_interval,
+            dedicated_ips_interval,
         })
     }
 
     /// The poll settings of every collector.
     pub fn schedules(&self) -> Schedules {
         let p = self.poll;
-        let interval = self.reputation_interval;
+        let at = |interval: Duration| PollSettings {
+            interval,
+            timeout: p.timeout.min(interval),
+            max_backoff: p.max_backoff.max(interval),
+            stale_after: p.stale_after.max(interval.saturating_mul(2)),
+            jitter: p.jitter,
+        };
         Schedules {
             account: p,
-            reputation: PollSettings {
-                interval,
-                timeout: p.timeout.min(interval),
-                max_backoff: p.max_backoff.max(interval),
-                stale_after: p.stale_after.max(interval.saturating_mul(2)),
-                jitter: p.jitter,
-            },
+            reputation: at(self.reputation_interval),
+            dedicated_ips: at(self.dedicated_ips_interval),
         }
     }
 
@@ -541,6 +573,7 @@ mod tests {
                 api: Api::Auto,
                 expect_sandbox: false,
                 collectors: Collectors::default(),
+                max_dedicated_ips: crate::target::DEFAULT_MAX_DEDICATED_IPS,
             }]
         );
     }
@@ -690,6 +723,7 @@ mod tests {
             regions: vec!["eu-central-1".to_string()],
             api: Api::PinpointEmail,
             collectors: Collectors::default(),
+            max_dedicated_ips: crate::target::DEFAULT_MAX_DEDICATED_IPS,
         };
         for path in entries {
             let name = path.file_name().unwrap().to_str().unwrap().to_string();

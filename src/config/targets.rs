@@ -38,6 +38,7 @@ struct FileTarget {
 struct FileCollectors {
     account: Option<bool>,
     reputation: Option<bool>,
+    dedicated_ips: Option<bool>,
 }
 
 /// How a target of the file gets credentials, or the key at fault and what is
@@ -151,7 +152,12 @@ pub fn parse_targets(
                     .collectors
                     .reputation
                     .unwrap_or(defaults.collectors.reputation),
+                dedicated_ips: t
+                    .collectors
+                    .dedicated_ips
+                    .unwrap_or(defaults.collectors.dedicated_ips),
             },
+            max_dedicated_ips: defaults.max_dedicated_ips,
         });
     }
     Ok(targets)

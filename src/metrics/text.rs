@@ -101,6 +101,17 @@ impl<'a> Series<'a> {
         self.push(name, Some(label), value);
     }
 
+    /// A sample of `name` with more labels (any order).
+    pub fn with_labels(&mut self, name: &'static str, extra: &[(&'static str, &str)], value: f64) {
+        let mut labels = vec![
+            ("account", self.key.target.as_str()),
+            ("aws_region", self.key.region.as_str()),
+        ];
+        labels.extend_from_slice(extra);
+        labels.sort_by(|a, b| a.0.cmp(b.0));
+        write_sample(self.by_name.entry(name).or_default(), name, &labels, value);
+    }
+
     /// A state set: one sample per value of `label`, 1 for the current ones and 0
     /// for the others; the `known` values are always present, any other value in
     /// `current` gets its own sample.

@@ -22,6 +22,7 @@ use tokio::time::Instant;
 
 mod account;
 pub mod cloudwatch;
+pub mod dedicated_ips;
 pub mod scenario;
 mod server;
 pub mod sigv4;
@@ -29,6 +30,7 @@ mod sts;
 
 pub use account::AccountState;
 pub use cloudwatch::CloudWatchStep;
+pub use dedicated_ips::{DedicatedIpState, DedicatedIpsStep};
 pub use scenario::{Scenario, Timeline};
 pub use sigv4::{AuthError, Secret, Signed, verify_sigv4};
 
@@ -138,6 +140,14 @@ enum Script {
 }
 
 impl Script {
+    /// What `GetDedicatedIps` answers in this region now.
+    fn dedicated_ips(&self) -> DedicatedIpsStep {
+        match self {
+            Script::Timeline(timeline, start) => timeline.dedicated_ips_at(start.elapsed()),
+            Script::Steps(..) => DedicatedIpsStep::Ips(Vec::new()),
+        }
+    }
+
     /// What `GetMetricData` answers in this region now: a timeline's current
     /// phase, else a healthy account's rates.
     fn cloudwatch(&self) -> CloudWatchStep {
@@ -167,6 +177,9 @@ struct State {
     scripts: HashMap<String, Script>,
     /// `GetMetricData` scripts by region: the steps and the next one.
     cloudwatch_scripts: HashMap<String, (Vec<CloudWatchStep>, usize)>,
+    /// `GetDedicatedIps` scripts by region: the steps and the next one (a
+    /// call's pages all take the same step).
+    dedicated_ips_scripts: HashMap<String, (Vec<DedicatedIpsStep>, usize)>,
     default_script: Vec<Step>,
     /// The most recent [`MAX_CALLS_KEPT`] requests.
     calls: VecDeque<Call>,
@@ -177,6 +190,22 @@ struct State {
 }
 
 impl State {
+    /// The `GetDedicatedIps` answer of `region`: the next step for a call's
+    /// first page, the same step for its further pages.
+    fn dedicated_ips(&mut self, region: &str, first_page: bool) -> DedicatedIpsStep {
+        if let Some((steps, next)) = self.dedicated_ips_scripts.get_mut(region) {
+            if !first_page {
+                return steps[next.saturating_sub(1).min(steps.len() - 1)].clone();
+            }
+            let step = steps[(*next).min(steps.len() - 1)].clone();
+            *next = (*next + 1).min(steps.len());
+            return step;
+        }
+        self.scripts
+            .get(region)
+            .map_or(DedicatedIpsStep::Ips(Vec::new()), Script::dedicated_ips)
+    }
+
     /// The next `GetMetricData` answer of `region`.
     fn next_cloudwatch(&mut self, region: &str) -> CloudWatchStep {
         if let Some((steps, next)) = self.cloudwatch_scripts.get_mut(region) {
@@ -254,6 +283,20 @@ impl Simulator {
         };
         lock(&self.state)
             .cloudwatch_scripts
+            .insert(region.to_string(), (steps, 0));
+    }
+
+    /// Replaces the `GetDedicatedIps` script of `region`: each call (its first
+    /// page) takes the next step, the last repeats. Regions without one follow
+    /// their scenario's timeline, or have no dedicated IP.
+    pub fn set_dedicated_ips_script(&self, region: &str, steps: Vec<DedicatedIpsStep>) {
+        let steps = if steps.is_empty() {
+            vec![DedicatedIpsStep::Ips(Vec::new())]
+        } else {
+            steps
+        };
+        lock(&self.state)
+            .dedicated_ips_scripts
             .insert(region.to_string(), (steps, 0));
     }
 

@@ -30,6 +30,11 @@
 //! the default, `missing` for no datapoints, `throttle`, `server_error` or
 //! `access_denied`).
 //!
+//! A phase may list the account's dedicated IPs (`dedicated_ips: [{ ip:
+//! 198.51.100.7, pool: marketing, warmup_percentage: 40, warmup_status:
+//! IN_PROGRESS }]`, kept by the phases after it) and say what `GetDedicatedIps`
+//! answers (`dedicated_ips_answer:`, with the values of `cloudwatch:`).
+//!
 //! A phase's `answer` is `account` (the default), `throttle`, `drop` (close the
 //! connection) or `reset` (reset it: TCP RST); instead of `answer`, a phase may give `error: {status: 500, code:
 //! InternalFailure}` (an AWS error answer) or `body: "..."` (a 200 with that exact
@@ -42,7 +47,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::{AccountState, CloudWatchStep, Step};
+use crate::{AccountState, CloudWatchStep, DedicatedIpState, DedicatedIpsStep, Step};
 
 /// Access key the simulator accepts when a scenario names none.
 pub const DEFAULT_ACCESS_KEY_ID: &str = "AKIDPINPOINTSIMULATOR";
@@ -138,7 +143,13 @@ pub struct Phase {
     pub reputation: ReputationPatch,
     /// What CloudWatch `GetMetricData` answers during the phase.
     #[serde(default)]
-    pub cloudwatch: CloudWatchAnswer,
+    pub cloudwatch: CallAnswer,
+    /// The account's dedicated IPs from the start of the phase on (none before
+    /// a phase lists them).
+    pub dedicated_ips: Option<Vec<DedicatedIpState>>,
+    /// What `GetDedicatedIps` answers during the phase.
+    #[serde(default)]
+    pub dedicated_ips_answer: CallAnswer,
 }
 
 /// Changes to the reputation rates; fields left out keep their value (the
@@ -155,20 +166,22 @@ pub struct ReputationPatch {
     pub age: Option<Duration>,
 }
 
-/// What CloudWatch `GetMetricData` answers during a phase.
+/// What CloudWatch `GetMetricData` or `GetDedicatedIps` answers during a
+/// phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum CloudWatchAnswer {
-    /// The rates' latest datapoints.
+pub enum CallAnswer {
+    /// The data: the rates' latest datapoints, the dedicated IPs.
     #[default]
     Data,
-    /// No datapoint in the window (an account that sends nothing).
+    /// None: no datapoint in the window (an account that sends nothing), no
+    /// dedicated IP.
     Missing,
-    /// 400 `Throttling`.
+    /// Throttled: CloudWatch's 400 `Throttling`, SES's 429.
     Throttle,
-    /// 500 `InternalServiceFault`.
+    /// 500: CloudWatch's `InternalServiceFault`, SES's `InternalFailure`.
     ServerError,
-    /// 403 `AccessDenied` (the identity lacks `cloudwatch:GetMetricData`).
+    /// 403 `AccessDenied` (the identity lacks the permission).
     AccessDenied,
 }
 
@@ -361,7 +374,7 @@ impl Scenario {
     }
 
     /// The exporter flags that poll this scenario's regions often enough to see
-    /// every phase, with the reputation collector on.
+    /// every phase, with every collector on.
     pub fn exporter_flags(&self) -> Vec<String> {
         let regions: Vec<&str> = self.regions.keys().map(String::as_str).collect();
         vec![
@@ -373,6 +386,9 @@ impl Scenario {
             humantime::format_duration(self.poll_max_backoff()).to_string(),
             "--collector.reputation".into(),
             "--collector.reputation.interval".into(),
+            humantime::format_duration(self.poll_interval()).to_string(),
+            "--collector.dedicated-ips".into(),
+            "--collector.dedicated-ips.interval".into(),
             humantime::format_duration(self.poll_interval()).to_string(),
         ]
     }
@@ -418,6 +434,14 @@ impl Scenario {
                         return Err(invalid(
                             at(field),
                             "must be a ratio from 0 to 1 (0.05 is 5 %)".into(),
+                        ));
+                    }
+                }
+                for (j, ip) in phase.dedicated_ips.iter().flatten().enumerate() {
+                    if ip.ip.is_empty() || !(-1..=100).contains(&ip.warmup_percentage) {
+                        return Err(invalid(
+                            at(&format!("dedicated_ips[{j}]")),
+                            "needs an ip and a warmup_percentage from 0 to 100 (or -1)".into(),
                         ));
                     }
                 }
@@ -475,25 +499,57 @@ impl Timeline {
         else {
             return rates;
         };
-        match phase.map_or(CloudWatchAnswer::Data, |p| p.cloudwatch) {
-            CloudWatchAnswer::Data => CloudWatchStep::Rates {
+        match phase.map_or(CallAnswer::Data, |p| p.cloudwatch) {
+            CallAnswer::Data => CloudWatchStep::Rates {
                 bounce_rate,
                 complaint_rate,
                 age_secs,
             },
-            CloudWatchAnswer::Missing => CloudWatchStep::Rates {
+            CallAnswer::Missing => CloudWatchStep::Rates {
                 bounce_rate: None,
                 complaint_rate: None,
                 age_secs,
             },
-            CloudWatchAnswer::Throttle => CloudWatchStep::Throttle,
-            CloudWatchAnswer::ServerError => CloudWatchStep::Error {
+            CallAnswer::Throttle => CloudWatchStep::Throttle,
+            CallAnswer::ServerError => CloudWatchStep::Error {
                 status: 500,
                 code: "InternalServiceFault".into(),
             },
-            CloudWatchAnswer::AccessDenied => CloudWatchStep::Error {
+            CallAnswer::AccessDenied => CloudWatchStep::Error {
                 status: 403,
                 code: "AccessDenied".into(),
+            },
+        }
+    }
+
+    /// What `GetDedicatedIps` answers `elapsed` after the scenario was loaded.
+    pub fn dedicated_ips_at(&self, elapsed: Duration) -> DedicatedIpsStep {
+        let (_, _, phase) = self.at(elapsed);
+        let Some(phase) = phase else {
+            return DedicatedIpsStep::Ips(Vec::new());
+        };
+        // The list of the latest phase up to this one that gives one.
+        let at = self
+            .phases
+            .iter()
+            .position(|p| std::ptr::eq(p, phase))
+            .unwrap_or(0);
+        let ips = self.phases[..=at]
+            .iter()
+            .rev()
+            .find_map(|p| p.dedicated_ips.clone())
+            .unwrap_or_default();
+        match phase.dedicated_ips_answer {
+            CallAnswer::Data => DedicatedIpsStep::Ips(ips),
+            CallAnswer::Missing => DedicatedIpsStep::Ips(Vec::new()),
+            CallAnswer::Throttle => DedicatedIpsStep::Throttle,
+            CallAnswer::ServerError => DedicatedIpsStep::Error {
+                status: 500,
+                code: "InternalFailure".into(),
+            },
+            CallAnswer::AccessDenied => DedicatedIpsStep::Error {
+                status: 403,
+                code: "AccessDeniedException".into(),
             },
         }
     }

@@ -15,6 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
 use crate::cloudwatch;
+use crate::dedicated_ips::{self, DedicatedIpsStep};
 use crate::sigv4::{self, verify_sigv4};
 use crate::sts::{assume_role, sts_error};
 use crate::{Call, MAX_CALLS_KEPT, Script, State, Step, lock};
@@ -146,6 +147,9 @@ async fn handle(
         (&hyper::Method::POST, "/") => ("AssumeRole", "sts"),
         (&hyper::Method::GET, "/v1/email/account" | "/v2/email/account") => ("GetAccount", "ses"),
         (&hyper::Method::POST, cloudwatch::GET_METRIC_DATA_PATH) => ("GetMetricData", "monitoring"),
+        (&hyper::Method::GET, "/v1/email/dedicated-ips" | "/v2/email/dedicated-ips") => {
+            ("GetDedicatedIps", "ses")
+        }
         _ => ("unknown", "ses"),
     };
     let verdict = {
@@ -164,7 +168,8 @@ async fn handle(
         Ok(signed) => (signed.region.clone(), signed.access_key.clone(), None),
         Err(e) => (e.region.clone(), String::new(), Some(e.code)),
     };
-    let (step, cloudwatch) = {
+    let query = parts.uri.query().unwrap_or("").to_string();
+    let (step, cloudwatch, dedicated_ips) = {
         let mut st = lock(state);
         if st.calls.len() >= MAX_CALLS_KEPT {
             st.calls.pop_front();
@@ -180,16 +185,21 @@ async fn handle(
         });
         let v1_gone = st.pinpoint_email_gone && path.starts_with("/v1/");
         match action {
-            _ if auth_error.is_some() => (None, None),
+            _ if auth_error.is_some() => (None, None, None),
             "GetAccount" if !v1_gone => {
                 let default = Script::Steps(st.default_script.clone(), 0);
                 (
                     Some(st.scripts.entry(region).or_insert(default).next()),
                     None,
+                    None,
                 )
             }
-            "GetMetricData" => (None, Some(st.next_cloudwatch(&region))),
-            _ => (None, None),
+            "GetMetricData" => (None, Some(st.next_cloudwatch(&region)), None),
+            "GetDedicatedIps" if !v1_gone => {
+                let first_page = !query.contains("NextToken=");
+                (None, None, Some(st.dedicated_ips(&region, first_page)))
+            }
+            _ => (None, None, None),
         }
     };
     if let Err(e) = verdict {
@@ -202,10 +212,28 @@ async fn handle(
     if let Some(step) = cloudwatch {
         return Ok(cloudwatch::answer(&step, &body));
     }
+    if let Some(step) = dedicated_ips {
+        return Ok(match step {
+            DedicatedIpsStep::Ips(ips) => match dedicated_ips::page(&ips, &query) {
+                Ok(body) => json(StatusCode::OK, body),
+                Err(message) => aws_error(StatusCode::BAD_REQUEST, "BadRequestException", message),
+            },
+            DedicatedIpsStep::Throttle => aws_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequestsException",
+                "Too many requests have been made to the operation.".into(),
+            ),
+            DedicatedIpsStep::Error { status, code } => {
+                let status =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                aws_error(status, &code, format!("simulated {code}"))
+            }
+        });
+    }
     match (action, step) {
         ("AssumeRole", _) => Ok(assume_role(&body, state)),
         (_, Some(step)) => answer(step, path.starts_with("/v2/")).await,
-        ("GetAccount", None) => Ok(aws_error(
+        ("GetAccount" | "GetDedicatedIps", None) => Ok(aws_error(
             StatusCode::NOT_FOUND,
             "UnknownOperationException",
             "The Amazon Pinpoint Email API has reached its end of support; use the Amazon SES v2 API.".into(),

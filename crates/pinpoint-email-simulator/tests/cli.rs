@@ -81,9 +81,15 @@ fn prints_the_command_that_points_the_exporter_at_it_and_serves_signed_requests_
             "--aws.regions",
             "ap-southeast-2,eu-west-1,us-east-1",
             "--poll.interval",
-            "5s",
+            "1s",
             "--poll.max-backoff",
-            "10s"
+            "2s",
+            "--collector.reputation",
+            "--collector.reputation.interval",
+            "1s",
+            "--collector.dedicated-ips",
+            "--collector.dedicated-ips.interval",
+            "1s"
         ],
         "{banner}"
     );

@@ -1,0 +1,334 @@
+//! The `dedicated-ips` collector: the warm-up of each dedicated IP address of
+//! the account (`GetDedicatedIps`, every page), through the API the target
+//! uses: Pinpoint Email `GET /v1/email/dedicated-ips` or SES v2
+//! `GET /v2/email/dedicated-ips`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use aws_config::{Region, SdkConfig};
+
+use super::{Kind, Poller};
+use crate::aws::{classify_sdk_error, operation_gone};
+use crate::config::PollSettings;
+use crate::error::PollError;
+use crate::metrics::{Names, Output, Series};
+use crate::poller::Collector;
+use crate::target::{Api, Key, Target};
+
+/// Warm-up statuses always exported, 0 when not current (`NOT_APPLICABLE` is
+/// SES v2's, for managed pools).
+pub const KNOWN_WARMUP_STATUSES: [&str; 3] = ["IN_PROGRESS", "DONE", "NOT_APPLICABLE"];
+
+/// Addresses asked for per page: the most the APIs give.
+const PAGE_SIZE: i32 = 100;
+
+/// Pages read at most per call: 10,000 addresses, far beyond any account.
+const MAX_PAGES: usize = 100;
+
+/// One dedicated IP address and its warm-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DedicatedIp {
+    /// `Ip`.
+    pub ip: String,
+    /// `PoolName`; empty when the address is in no pool.
+    pub pool: String,
+    /// `WarmupPercentage`, 0 to 100; `None` for managed pools (AWS's -1).
+    pub warmup_percentage: Option<u8>,
+    /// `WarmupStatus` as AWS spells it.
+    pub warmup_status: String,
+}
+
+/// The dedicated IPs of one account in one region: at most the configured
+/// number, in (pool, address) order, and how many more there were.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DedicatedIps {
+    /// The addresses exported.
+    pub ips: Vec<DedicatedIp>,
+    /// Addresses left out by `--collector.dedicated-ips.max-ips`.
+    pub dropped: usize,
+}
+
+impl DedicatedIps {
+    /// The addresses of every page, sorted, cut to `max_ips`. Percentages out
+    /// of 0 to 100 other than AWS's -1 are an invalid answer.
+    pub fn from_pages(
+        pages: Vec<(String, Option<String>, i32, String)>,
+        max_ips: usize,
+    ) -> Result<Self, PollError> {
+        let mut ips = Vec::with_capacity(pages.len());
+        for (ip, pool, percentage, status) in pages {
+            let warmup_percentage = match percentage {
+                -1 => None,
+                p => Some(u8::try_from(p).ok().filter(|p| *p <= 100).ok_or_else(|| {
+                    PollError::InvalidResponse(format!(
+                        "GetDedicatedIps: {ip} has the warm-up percentage {p}, not 0 to 100"
+                    ))
+                })?),
+            };
+            ips.push(DedicatedIp {
+                ip,
+                pool: pool.unwrap_or_default(),
+                warmup_percentage,
+                warmup_status: status,
+            });
+        }
+        ips.sort_by(|a, b| (&a.pool, &a.ip).cmp(&(&b.pool, &b.ip)));
+        ips.dedup_by(|a, b| a.ip == b.ip && a.pool == b.pool);
+        let dropped = ips.len().saturating_sub(max_ips);
+        ips.truncate(max_ips);
+        Ok(DedicatedIps { ips, dropped })
+    }
+}
+
+/// Builds the dedicated-IP collectors of a target: one per region.
+#[derive(Debug)]
+pub struct DedicatedIpsKind;
+
+impl Kind for DedicatedIpsKind {
+    fn name(&self) -> &'static str {
+        "dedicated-ips"
+    }
+
+    fn pollers(
+        &self,
+        target: &Target,
+        sdk_config: &SdkConfig,
+        store: &crate::metrics::Store,
+        settings: PollSettings,
+    ) -> Vec<Poller> {
+        let pinpoint = aws_sdk_pinpointemail::Client::new(sdk_config);
+        let sesv2 = aws_sdk_sesv2::Client::new(sdk_config);
+        target
+            .regions
+            .iter()
+            .map(|region| {
+                let source = DedicatedIpsSource {
+                    pinpoint: pinpoint.clone(),
+                    sesv2: sesv2.clone(),
+                    region: Region::new(region.clone()),
+                    timeout: settings.timeout,
+                    max_ips: target.max_dedicated_ips,
+                    use_sesv2: AtomicBool::new(target.api == Api::Sesv2),
+                    fall_back: target.api == Api::Auto,
+                };
+                crate::poller::poller(Key::new(&target.name, region), source, store, settings)
+            })
+            .collect()
+    }
+}
+
+/// [`Collector`] over `GetDedicatedIps` in one region: Pinpoint Email, or SES
+/// v2; with `api: auto`, Pinpoint Email until it answers that the operation is
+/// gone, then SES v2 for good.
+#[derive(Debug)]
+struct DedicatedIpsSource {
+    pinpoint: aws_sdk_pinpointemail::Client,
+    sesv2: aws_sdk_sesv2::Client,
+    region: Region,
+    timeout: Duration,
+    max_ips: usize,
+    use_sesv2: AtomicBool,
+    fall_back: bool,
+}
+
+type Page = Vec<(String, Option<String>, i32, String)>;
+
+impl DedicatedIpsSource {
+    async fn pinpoint(&self) -> Result<Page, (PollError, bool)> {
+        let mut all = Vec::new();
+        let mut token = None;
+        for _ in 0..MAX_PAGES {
+            let in_region =
+                aws_sdk_pinpointemail::config::Builder::default().region(self.region.clone());
+            let out = self
+                .pinpoint
+                .get_dedicated_ips()
+                .page_size(PAGE_SIZE)
+                .set_next_token(token.take())
+                .customize()
+                .config_override(in_region)
+                .send()
+                .await
+                .map_err(|e| (classify_sdk_error(&e, self.timeout), operation_gone(&e)))?;
+            all.extend(out.dedicated_ips().iter().map(|d| {
+                (
+                    d.ip().to_string(),
+                    d.pool_name().map(str::to_string),
+                    d.warmup_percentage(),
+                    d.warmup_status().as_str().to_string(),
+                )
+            }));
+            token = out.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    async fn sesv2(&self) -> Result<Page, PollError> {
+        let mut all = Vec::new();
+        let mut token = None;
+        for _ in 0..MAX_PAGES {
+            let in_region = aws_sdk_sesv2::config::Builder::default().region(self.region.clone());
+            let out = self
+                .sesv2
+                .get_dedicated_ips()
+                .page_size(PAGE_SIZE)
+                .set_next_token(token.take())
+                .customize()
+                .config_override(in_region)
+                .send()
+                .await
+                .map_err(|e| classify_sdk_error(&e, self.timeout))?;
+            all.extend(out.dedicated_ips().iter().map(|d| {
+                (
+                    d.ip().to_string(),
+                    d.pool_name().map(str::to_string),
+                    d.warmup_percentage(),
+                    d.warmup_status().as_str().to_string(),
+                )
+            }));
+            token = out.next_token().map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(all)
+    }
+}
+
+impl Collector for DedicatedIpsSource {
+    type Output = DedicatedIps;
+
+    async fn collect(&self) -> Result<DedicatedIps, PollError> {
+        let pages = if self.use_sesv2.load(Ordering::Relaxed) {
+            self.sesv2().await?
+        } else {
+            match self.pinpoint().await {
+                Ok(pages) => pages,
+                Err((_, true)) if self.fall_back => {
+                    self.use_sesv2.store(true, Ordering::Relaxed);
+                    self.sesv2().await?
+                }
+                Err((err, _)) => return Err(err),
+            }
+        };
+        DedicatedIps::from_pages(pages, self.max_ips)
+    }
+}
+
+/// The dedicated-IP series, with their own health, error and duration series.
+const NAMES: Names = Names {
+    collector: "dedicated-ips",
+    up: (
+        "pinpoint_email_dedicated_ips_up",
+        "1 if the last GetDedicatedIps call succeeded, 0 if it failed.",
+    ),
+    last_success: (
+        "pinpoint_email_dedicated_ips_last_success_timestamp_seconds",
+        "Unix time of the last successful GetDedicatedIps call.",
+    ),
+    errors: (
+        "pinpoint_email_dedicated_ips_poll_errors_total",
+        "GetDedicatedIps calls that failed, by reason (throttled, timeout, network, auth, bad_request, server, invalid_response, other).",
+    ),
+    durations: (
+        "pinpoint_email_dedicated_ips_poll_duration_seconds",
+        "Duration of GetDedicatedIps calls (every page), successful or not.",
+    ),
+    values: &[
+        (
+            "pinpoint_email_dedicated_ip_warmup_percentage",
+            "Warm-up progress of the dedicated IP address (WarmupPercentage, 0 to 100), labels ip and pool; absent for managed pools, which AWS warms up itself.",
+        ),
+        (
+            "pinpoint_email_dedicated_ip_warmup_status",
+            "Warm-up status of the dedicated IP address (WarmupStatus): 1 for the current status, 0 for the others (IN_PROGRESS, DONE, NOT_APPLICABLE, and any other AWS sends), labels ip and pool.",
+        ),
+        (
+            "pinpoint_email_dedicated_ips",
+            "Dedicated IP addresses of the account in the region, exported or not.",
+        ),
+        (
+            "pinpoint_email_dedicated_ips_dropped",
+            "Dedicated IP addresses of the last answer left out by --collector.dedicated-ips.max-ips.",
+        ),
+    ],
+    help_note: " Polled in the background (--collector.dedicated-ips.interval): the answer of the last successful call, at most {stale_after} old.",
+    from_config: &[],
+};
+
+impl Output for DedicatedIps {
+    const NAMES: &'static Names = &NAMES;
+
+    fn write(&self, series: &mut Series<'_>) {
+        series.gauge(
+            "pinpoint_email_dedicated_ips",
+            (self.ips.len() + self.dropped) as f64,
+        );
+        series.gauge("pinpoint_email_dedicated_ips_dropped", self.dropped as f64);
+        for ip in &self.ips {
+            let labels = [("ip", ip.ip.as_str()), ("pool", ip.pool.as_str())];
+            if let Some(p) = ip.warmup_percentage {
+                series.with_labels(
+                    "pinpoint_email_dedicated_ip_warmup_percentage",
+                    &labels,
+                    f64::from(p),
+                );
+            }
+            let mut statuses: Vec<&str> = KNOWN_WARMUP_STATUSES.to_vec();
+            if !statuses.contains(&ip.warmup_status.as_str()) {
+                statuses.push(&ip.warmup_status);
+            }
+            for status in statuses {
+                series.with_labels(
+                    "pinpoint_email_dedicated_ip_warmup_status",
+                    &[labels[0], labels[1], ("status", status)],
+                    f64::from(u8::from(status == ip.warmup_status)),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(
+        ip: &str,
+        pool: Option<&str>,
+        p: i32,
+        status: &str,
+    ) -> (String, Option<String>, i32, String) {
+        (ip.into(), pool.map(str::to_string), p, status.into())
+    }
+
+    #[test]
+    fn sorted_cut_to_the_cap_with_managed_pools_without_a_percentage() {
+        let ips = DedicatedIps::from_pages(
+            vec![
+                page("198.51.100.9", Some("b"), 100, "DONE"),
+                page("198.51.100.2", Some("a"), 40, "IN_PROGRESS"),
+                page("198.51.100.5", None, -1, "NOT_APPLICABLE"),
+            ],
+            2,
+        )
+        .unwrap();
+        assert_eq!(ips.dropped, 1);
+        assert_eq!(ips.ips[0].ip, "198.51.100.5");
+        assert_eq!(ips.ips[0].warmup_percentage, None);
+        assert_eq!(ips.ips[1].pool, "a");
+        assert_eq!(ips.ips[1].warmup_percentage, Some(40));
+    }
+
+    #[test]
+    fn impossible_percentages_are_invalid() {
+        for p in [101, -2, i32::MAX] {
+            let err = DedicatedIps::from_pages(vec![page("198.51.100.1", None, p, "DONE")], 10);
+            assert_eq!(err.unwrap_err().reason(), "invalid_response", "{p}");
+        }
+    }
+}
