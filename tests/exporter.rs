@@ -474,6 +474,9 @@ async fn sesv2_targets_serve_the_same_metrics_plus_the_sesv2_only_ones() {
     account.vdm_enabled = true;
     account.review_status = Some("DENIED".into());
     account.suppressed_reasons = vec!["BOUNCE".into()];
+    account.vdm_engagement_metrics = true;
+    account.pricing_plan = Some("PRO".into());
+    account.next_pricing_plan = Some("ENTERPRISE".into());
     sim.set_script("eu-west-1", vec![Step::Account(account)]);
     let exporter = start(
         config(&[
@@ -519,6 +522,43 @@ async fn sesv2_targets_serve_the_same_metrics_plus_the_sesv2_only_ones() {
         Some(1.0)
     );
     assert_eq!(sample(&m, "pinpoint_email_vdm_enabled", W1), Some(1.0));
+    assert_eq!(
+        sample(&m, "pinpoint_email_vdm_engagement_metrics_enabled", W1),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_vdm_optimized_shared_delivery_enabled",
+            W1
+        ),
+        Some(0.0)
+    );
+    for (plan, want) in [
+        ("NONE", 0.0),
+        ("ESSENTIALS", 0.0),
+        ("PRO", 1.0),
+        ("ENTERPRISE", 0.0),
+    ] {
+        let labels = format!("{W1},plan=\"{plan}\"");
+        assert_eq!(
+            sample(&m, "pinpoint_email_pricing_plan", &labels),
+            Some(want),
+            "{plan}"
+        );
+    }
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_pricing_plan_next",
+            &format!("{W1},plan=\"ENTERPRISE\"")
+        ),
+        Some(1.0)
+    );
+    // Free text and personal data of the answer stay out.
+    for text in ["example.com", "Order confirmations", "CaseId", "0123456789"] {
+        assert!(!m.contains(text), "{text}");
+    }
     for (status, want) in [
         ("PENDING", 0.0),
         ("FAILED", 0.0),

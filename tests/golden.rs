@@ -114,6 +114,10 @@ fn populated() -> Store {
         vdm_enabled: Some(true),
         review_status: Some("PENDING".into()),
         suppressed_reasons: Some(vec!["COMPLAINT".into()]),
+        vdm_engagement_metrics_enabled: Some(true),
+        vdm_optimized_shared_delivery_enabled: Some(false),
+        pricing_plan: Some("ESSENTIALS".into()),
+        next_pricing_plan: Some("PRO".into()),
         ..account("HEALTHY", 150.0, 200.0, 1.0, false)
     };
     accounts.record(&keys[6], &Ok(sesv2), ms(90), t0);

@@ -29,6 +29,22 @@ pub struct AccountState {
     /// SES v2: `SuppressionAttributes.SuppressedReasons`.
     #[serde(default)]
     pub suppressed_reasons: Vec<String>,
+    /// SES v2: `VdmAttributes.DashboardAttributes.EngagementMetrics` is
+    /// `ENABLED`.
+    #[serde(default)]
+    pub vdm_engagement_metrics: bool,
+    /// SES v2: `VdmAttributes.GuardianAttributes.OptimizedSharedDelivery` is
+    /// `ENABLED`.
+    #[serde(default)]
+    pub vdm_optimized_shared_delivery: bool,
+    /// SES v2: `PricingAttributes.CurrentPlan`; `None` leaves
+    /// `PricingAttributes` out.
+    #[serde(default)]
+    pub pricing_plan: Option<String>,
+    /// SES v2: `PricingAttributes.NextPlan`, a change scheduled for the next
+    /// month.
+    #[serde(default)]
+    pub next_pricing_plan: Option<String>,
 }
 
 impl AccountState {
@@ -45,6 +61,10 @@ impl AccountState {
             vdm_enabled: false,
             review_status: Some("GRANTED".to_string()),
             suppressed_reasons: vec!["BOUNCE".to_string(), "COMPLAINT".to_string()],
+            vdm_engagement_metrics: false,
+            vdm_optimized_shared_delivery: false,
+            pricing_plan: Some("ESSENTIALS".to_string()),
+            next_pricing_plan: None,
         }
     }
 
@@ -54,9 +74,18 @@ impl AccountState {
         let mut v: serde_json::Value = serde_json::from_str(&self.to_json()).unwrap_or_default();
         v["SuppressionAttributes"] =
             serde_json::json!({ "SuppressedReasons": self.suppressed_reasons });
+        let status = |on: bool| if on { "ENABLED" } else { "DISABLED" };
         v["VdmAttributes"] = serde_json::json!({
-            "VdmEnabled": if self.vdm_enabled { "ENABLED" } else { "DISABLED" },
+            "VdmEnabled": status(self.vdm_enabled),
+            "DashboardAttributes": { "EngagementMetrics": status(self.vdm_engagement_metrics) },
+            "GuardianAttributes": { "OptimizedSharedDelivery": status(self.vdm_optimized_shared_delivery) },
         });
+        if let Some(plan) = &self.pricing_plan {
+            v["PricingAttributes"] = serde_json::json!({ "CurrentPlan": plan });
+            if let Some(next) = &self.next_pricing_plan {
+                v["PricingAttributes"]["NextPlan"] = serde_json::json!(next);
+            }
+        }
         if let Some(status) = &self.review_status {
             v["Details"] = serde_json::json!({
                 "MailType": "TRANSACTIONAL",

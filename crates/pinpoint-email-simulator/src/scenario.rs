@@ -234,6 +234,16 @@ pub struct AccountPatch {
     pub review_status: Option<String>,
     /// SES v2: `SuppressionAttributes.SuppressedReasons` (BOUNCE, COMPLAINT).
     pub suppressed_reasons: Option<Vec<String>>,
+    /// SES v2: VDM engagement metrics (`DashboardAttributes.EngagementMetrics`).
+    pub vdm_engagement_metrics: Option<bool>,
+    /// SES v2: VDM optimized shared delivery
+    /// (`GuardianAttributes.OptimizedSharedDelivery`).
+    pub vdm_optimized_shared_delivery: Option<bool>,
+    /// SES v2: `PricingAttributes.CurrentPlan` (NONE, ESSENTIALS, PRO,
+    /// ENTERPRISE).
+    pub pricing_plan: Option<String>,
+    /// SES v2: `PricingAttributes.NextPlan`.
+    pub next_pricing_plan: Option<String>,
 }
 
 impl AccountPatch {
@@ -250,8 +260,16 @@ impl AccountPatch {
             dedicated_ip_auto_warmup_enabled,
             enforcement_status,
             vdm_enabled,
-            suppressed_reasons
+            suppressed_reasons,
+            vdm_engagement_metrics,
+            vdm_optimized_shared_delivery
         );
+        if let Some(plan) = &self.pricing_plan {
+            s.pricing_plan = Some(plan.clone());
+        }
+        if let Some(plan) = &self.next_pricing_plan {
+            s.next_pricing_plan = Some(plan.clone());
+        }
         if let Some(status) = &self.review_status {
             s.review_status = Some(status.clone());
         }

@@ -25,6 +25,9 @@ pub const MAX_EARLIER_STATUSES: usize = 8;
 /// Production access review statuses always exported (SES v2), 0 when not current.
 pub const KNOWN_REVIEW_STATUSES: [&str; 4] = ["PENDING", "FAILED", "GRANTED", "DENIED"];
 
+/// Pricing plans always exported (SES v2), 0 when not current.
+pub const KNOWN_PRICING_PLANS: [&str; 4] = ["NONE", "ESSENTIALS", "PRO", "ENTERPRISE"];
+
 /// Suppression list reasons always exported (SES v2).
 pub const KNOWN_SUPPRESSION_REASONS: [&str; 2] = ["BOUNCE", "COMPLAINT"];
 
@@ -58,6 +61,17 @@ pub struct Account {
     pub review_status: Option<String>,
     /// SES v2 only: `SuppressionAttributes.SuppressedReasons` (BOUNCE, COMPLAINT).
     pub suppressed_reasons: Option<Vec<String>>,
+    /// SES v2 only: VDM's engagement metrics
+    /// (`VdmAttributes.DashboardAttributes.EngagementMetrics` is `ENABLED`).
+    pub vdm_engagement_metrics_enabled: Option<bool>,
+    /// SES v2 only: VDM's optimized shared delivery
+    /// (`VdmAttributes.GuardianAttributes.OptimizedSharedDelivery` is `ENABLED`).
+    pub vdm_optimized_shared_delivery_enabled: Option<bool>,
+    /// SES v2 only: `PricingAttributes.CurrentPlan`.
+    pub pricing_plan: Option<String>,
+    /// SES v2 only: `PricingAttributes.NextPlan`, a change scheduled for the
+    /// next monthly cycle.
+    pub next_pricing_plan: Option<String>,
     /// Not from AWS: the target's `expect_sandbox`, so the rules can tell an
     /// account meant to stay in the sandbox.
     pub sandbox_expected: bool,
@@ -219,6 +233,22 @@ const NAMES: Names = Names {
             "SES v2 only: 1 if the account-level suppression list adds addresses for this reason (SuppressionAttributes.SuppressedReasons), else 0.",
         ),
         (
+            "pinpoint_email_pricing_plan",
+            "SES v2 only: the account's pricing plan (PricingAttributes.CurrentPlan): 1 for the current plan, 0 for the others; absent when AWS sends none.",
+        ),
+        (
+            "pinpoint_email_pricing_plan_next",
+            "SES v2 only: 1 for the plan a scheduled change switches to at the next monthly cycle (PricingAttributes.NextPlan); absent when no change is scheduled.",
+        ),
+        (
+            "pinpoint_email_vdm_engagement_metrics_enabled",
+            "SES v2 only: 1 if Virtual Deliverability Manager's engagement metrics (opens and clicks) are enabled (VdmAttributes.DashboardAttributes.EngagementMetrics).",
+        ),
+        (
+            "pinpoint_email_vdm_optimized_shared_delivery_enabled",
+            "SES v2 only: 1 if Virtual Deliverability Manager's optimized shared delivery is enabled (VdmAttributes.GuardianAttributes.OptimizedSharedDelivery).",
+        ),
+        (
             "pinpoint_email_vdm_enabled",
             "SES v2 only: 1 if Virtual Deliverability Manager is enabled for the account (VdmAttributes.VdmEnabled).",
         ),
@@ -272,6 +302,30 @@ impl Output for Account {
         );
         if let Some(vdm) = self.vdm_enabled {
             series.gauge("pinpoint_email_vdm_enabled", bool_value(vdm));
+        }
+        if let Some(on) = self.vdm_engagement_metrics_enabled {
+            series.gauge(
+                "pinpoint_email_vdm_engagement_metrics_enabled",
+                bool_value(on),
+            );
+        }
+        if let Some(on) = self.vdm_optimized_shared_delivery_enabled {
+            series.gauge(
+                "pinpoint_email_vdm_optimized_shared_delivery_enabled",
+                bool_value(on),
+            );
+        }
+        if let Some(plan) = self.pricing_plan.as_deref() {
+            series.state_set(
+                "pinpoint_email_pricing_plan",
+                "plan",
+                &KNOWN_PRICING_PLANS,
+                |p| p == plan,
+                std::iter::once(plan),
+            );
+        }
+        if let Some(next) = self.next_pricing_plan.as_deref() {
+            series.labelled("pinpoint_email_pricing_plan_next", ("plan", next), 1.0);
         }
         if let Some(review) = self.review_status.as_deref() {
             series.state_set(

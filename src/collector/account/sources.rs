@@ -265,6 +265,26 @@ pub fn account_from_sesv2(out: &SesV2Output) -> Result<Account, PollError> {
                 .map(|r| r.as_str().to_string())
                 .collect()
         }),
+        vdm_engagement_metrics_enabled: out
+            .vdm_attributes()
+            .and_then(|v| v.dashboard_attributes())
+            .and_then(|d| d.engagement_metrics())
+            .map(|s| s.as_str() == "ENABLED"),
+        vdm_optimized_shared_delivery_enabled: out
+            .vdm_attributes()
+            .and_then(|v| v.guardian_attributes())
+            .and_then(|g| g.optimized_shared_delivery())
+            .map(|s| s.as_str() == "ENABLED"),
+        pricing_plan: out
+            .pricing_attributes()
+            .and_then(|p| p.current_plan())
+            .map(|p| p.as_str().to_string()),
+        next_pricing_plan: out
+            .pricing_attributes()
+            .and_then(|p| p.next_plan())
+            .map(|p| p.as_str().to_string()),
+        // Left out on purpose: Details' website, use case and contact
+        // addresses (free text and personal data).
         ..Account::default()
     })
 }
