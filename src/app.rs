@@ -35,6 +35,15 @@ pub fn keys(config: &Config) -> Vec<Key> {
         .collect()
 }
 
+/// How many pollers `config` runs: one per collector, target and region.
+pub fn poller_count(config: &Config) -> usize {
+    config
+        .targets
+        .iter()
+        .map(|t| t.regions.len() * t.collectors.list().split(',').count())
+        .sum()
+}
+
 /// A human-readable list of what would be polled, for `--config.check`. It names
 /// credential sources but never prints secrets.
 pub fn describe(config: &Config, web: &Watcher) -> String {

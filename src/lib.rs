@@ -47,7 +47,7 @@ mod target;
 mod web;
 
 // What the binary, the fuzz targets, the examples and the tests use.
-pub use app::{describe, keys, run};
+pub use app::{describe, keys, poller_count, run};
 pub use aws::{default_loader, resolve_regions, static_loader};
 pub use collector::Collector;
 pub use collector::account::{Account, Source, TargetClients};

@@ -98,7 +98,7 @@ async fn run(mut config: Config) -> ExitCode {
         version = %build.version,
         revision = %build.revision,
         address = %addresses.join(", "),
-        pollers = pinpoint_email_exporter::keys(&config).len(),
+        pollers = pinpoint_email_exporter::poller_count(&config),
         interval = %humantime::format_duration(config.poll.interval),
         "pinpoint-email-exporter listening"
     );

@@ -56,10 +56,10 @@ fn alerts() -> Vec<(String, serde_yaml_ng::Value)> {
         .collect()
 }
 
-#[cfg(feature = "external-tools")]
 /// The promtool test files of `tests/rules`.
 const TEST_FILES: [&str; 2] = ["alerts_test.yml", "dedicated_ips_test.yml"];
 
+#[cfg(feature = "external-tools")]
 #[test]
 fn promtool_checks_and_unit_tests_the_rules() {
     let out = run_ok(

@@ -23,7 +23,8 @@ pub const KNOWN_WARMUP_STATUSES: [&str; 3] = ["IN_PROGRESS", "DONE", "NOT_APPLIC
 /// Addresses asked for per page: the most the APIs give.
 const PAGE_SIZE: i32 = 100;
 
-/// Pages read at most per call: 10,000 addresses, far beyond any account.
+/// Pages read at most per call: 10,000 addresses, far beyond any account; an
+/// answer with more is an error rather than a silently partial count.
 const MAX_PAGES: usize = 100;
 
 /// One dedicated IP address and its warm-up.
@@ -138,6 +139,7 @@ impl DedicatedIpsSource {
     async fn pinpoint(&self) -> Result<Page, (PollError, bool)> {
         let mut all = Vec::new();
         let mut token = None;
+        let mut seen = Vec::new();
         for _ in 0..MAX_PAGES {
             let in_region =
                 aws_sdk_pinpointemail::config::Builder::default().region(self.region.clone());
@@ -159,17 +161,18 @@ impl DedicatedIpsSource {
                     d.warmup_status().as_str().to_string(),
                 )
             }));
-            token = out.next_token().map(str::to_string);
+            token = next_token(token_seen(&mut seen, out.next_token())).map_err(|e| (e, false))?;
             if token.is_none() {
-                break;
+                return Ok(all);
             }
         }
-        Ok(all)
+        Err((too_many_pages(), false))
     }
 
     async fn sesv2(&self) -> Result<Page, PollError> {
         let mut all = Vec::new();
         let mut token = None;
+        let mut seen = Vec::new();
         for _ in 0..MAX_PAGES {
             let in_region = aws_sdk_sesv2::config::Builder::default().region(self.region.clone());
             let out = self
@@ -190,13 +193,48 @@ impl DedicatedIpsSource {
                     d.warmup_status().as_str().to_string(),
                 )
             }));
-            token = out.next_token().map(str::to_string);
+            token = next_token(token_seen(&mut seen, out.next_token()))?;
             if token.is_none() {
-                break;
+                return Ok(all);
             }
         }
-        Ok(all)
+        Err(too_many_pages())
     }
+}
+
+/// A page's `NextToken`, and whether an earlier page of the same call gave it
+/// already (the tokens seen are kept in `seen`).
+fn token_seen<'a>(seen: &mut Vec<String>, token: Option<&'a str>) -> (Option<&'a str>, bool) {
+    match token {
+        Some(t) if seen.iter().any(|s| s == t) => (Some(t), true),
+        Some(t) => {
+            seen.push(t.to_string());
+            (Some(t), false)
+        }
+        None => (None, false),
+    }
+}
+
+/// The token to ask the next page with: none when the answer is complete; an
+/// empty or repeated token is an invalid answer (it would ask for the same
+/// pages forever).
+fn next_token((token, repeated): (Option<&str>, bool)) -> Result<Option<String>, PollError> {
+    match token {
+        None => Ok(None),
+        Some("") => Err(PollError::InvalidResponse(
+            "GetDedicatedIps: an empty NextToken".into(),
+        )),
+        Some(t) if repeated => Err(PollError::InvalidResponse(format!(
+            "GetDedicatedIps: the NextToken {t:?} came twice; the pages would never end"
+        ))),
+        Some(t) => Ok(Some(t.to_string())),
+    }
+}
+
+fn too_many_pages() -> PollError {
+    PollError::InvalidResponse(format!(
+        "GetDedicatedIps: more than {MAX_PAGES} pages of {PAGE_SIZE} addresses; the answer would be incomplete"
+    ))
 }
 
 impl Collector for DedicatedIpsSource {
@@ -322,6 +360,20 @@ mod tests {
         assert_eq!(ips.ips[0].warmup_percentage, None);
         assert_eq!(ips.ips[1].pool, "a");
         assert_eq!(ips.ips[1].warmup_percentage, Some(40));
+    }
+
+    #[test]
+    fn paging_ends_and_never_loops() {
+        let mut seen = Vec::new();
+        assert_eq!(
+            next_token(token_seen(&mut seen, Some("2"))).unwrap(),
+            Some("2".into())
+        );
+        assert_eq!(next_token(token_seen(&mut seen, None)).unwrap(), None);
+        let repeated = next_token(token_seen(&mut seen, Some("2")));
+        assert_eq!(repeated.unwrap_err().reason(), "invalid_response");
+        let empty = next_token(token_seen(&mut seen, Some("")));
+        assert_eq!(empty.unwrap_err().reason(), "invalid_response");
     }
 
     #[test]

@@ -159,7 +159,7 @@ impl Default for PollSettings {
 }
 
 /// What file targets get from the flags when they leave a key out.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetDefaults {
     /// `--aws.regions`: the regions of targets that list none.
     pub regions: Vec<String>,
@@ -169,6 +169,18 @@ pub struct TargetDefaults {
     pub collectors: Collectors,
     /// `--collector.dedicated-ips.max-ips`.
     pub max_dedicated_ips: usize,
+}
+
+impl Default for TargetDefaults {
+    /// No regions, `auto`, the default collectors and cap.
+    fn default() -> Self {
+        TargetDefaults {
+            regions: Vec::new(),
+            api: Api::default(),
+            collectors: Collectors::default(),
+            max_dedicated_ips: crate::target::DEFAULT_MAX_DEDICATED_IPS,
+        }
+    }
 }
 
 /// The poll settings of each collector.
@@ -281,6 +293,12 @@ impl Config {
             },
             max_dedicated_ips: cli.max_dedicated_ips,
         };
+        if defaults.collectors.list().is_empty() && cli.config_file.is_none() {
+            return Err(ConfigError::Flag {
+                flag: "--no-collector.account",
+                message: "every collector is off, so nothing would be polled; turn one on (e.g. --collector.reputation)".into(),
+            });
+        }
         let targets = match &cli.config_file {
             // The demo's regions come from its scenario: the binary fills them in.
             None if cli.demo => vec![Target {
@@ -321,9 +339,11 @@ impl Config {
     /// The poll settings of every collector.
     pub fn schedules(&self) -> Schedules {
         let p = self.poll;
+        // The SDK enforces --poll.timeout for every call of a target, whatever
+        // its collector; calls of one poller never overlap, whatever its interval.
         let at = |interval: Duration| PollSettings {
             interval,
-            timeout: p.timeout.min(interval),
+            timeout: p.timeout,
             max_backoff: p.max_backoff.max(interval),
             stale_after: p.stale_after.max(interval.saturating_mul(2)),
             jitter: p.jitter,

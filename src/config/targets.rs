@@ -140,23 +140,30 @@ pub fn parse_targets(
         };
         let credentials = credentials(t.profile, t.role_arn, t.external_id, t.role_session_name)
             .map_err(|(field, m)| invalid(at(field), m))?;
+        let collectors = Collectors {
+            account: t.collectors.account.unwrap_or(defaults.collectors.account),
+            reputation: t
+                .collectors
+                .reputation
+                .unwrap_or(defaults.collectors.reputation),
+            dedicated_ips: t
+                .collectors
+                .dedicated_ips
+                .unwrap_or(defaults.collectors.dedicated_ips),
+        };
+        if collectors.list().is_empty() {
+            return Err(invalid(
+                at("collectors"),
+                "every collector is off for this target, so nothing would poll it; turn one on or remove the target".into(),
+            ));
+        }
         targets.push(Target {
             name: t.name,
             regions,
             credentials,
             api: t.api.unwrap_or(defaults.api),
             expect_sandbox: t.expect_sandbox,
-            collectors: Collectors {
-                account: t.collectors.account.unwrap_or(defaults.collectors.account),
-                reputation: t
-                    .collectors
-                    .reputation
-                    .unwrap_or(defaults.collectors.reputation),
-                dedicated_ips: t
-                    .collectors
-                    .dedicated_ips
-                    .unwrap_or(defaults.collectors.dedicated_ips),
-            },
+            collectors,
             max_dedicated_ips: defaults.max_dedicated_ips,
         });
     }

@@ -557,6 +557,37 @@ mod tests {
     }
 
     #[test]
+    fn a_reload_that_turns_a_collector_off_or_on_touches_only_its_section() {
+        use crate::collector::account::Account;
+        use crate::collector::reputation::Reputation;
+        use crate::target::Collectors;
+        let s = store();
+        let both = Collectors {
+            reputation: true,
+            ..Collectors::default()
+        };
+        let (t, u) = (Key::new("t", "us-east-1"), Key::new("u", "eu-west-1"));
+        s.set_polled(vec![(t.clone(), both), (u.clone(), Collectors::default())]);
+        let accounts = s.section::<Account>();
+        let reputation = s.section::<Reputation>();
+        for key in [&t, &u] {
+            accounts.record(key, &Ok(Account::default()), Duration::ZERO, 1.0);
+        }
+        assert_eq!(s.pending(), vec![t.clone()], "t's reputation, not u's");
+        reputation.record(&t, &Ok(Reputation::default()), Duration::ZERO, 1.0);
+        assert!(s.pending().is_empty());
+        let before = text(&s);
+        assert!(before.contains("pinpoint_email_reputation_up{account=\"t\""));
+        assert!(!before.contains("pinpoint_email_reputation_poll_errors_total{account=\"u\""));
+        // Reload: t's reputation off, u's on.
+        s.set_polled(vec![(t.clone(), Collectors::default()), (u.clone(), both)]);
+        assert!(reputation.snapshot(&t).is_none(), "t's reputation dropped");
+        assert!(accounts.snapshot(&t).is_some(), "t's account kept");
+        assert!(accounts.snapshot(&u).is_some(), "u's account kept");
+        assert_eq!(s.pending(), vec![u.clone()], "u's reputation pending");
+    }
+
+    #[test]
     fn pending_until_first_call_and_keys_follow_reloads() {
         let s = store();
         let answers = s.section::<Answer>();

@@ -92,7 +92,7 @@ impl AccountState {
                 "WebsiteURL": "https://example.com",
                 "ContactLanguage": "EN",
                 "UseCaseDescription": "Order confirmations and password resets.",
-                "AdditionalContactEmailAddresses": [],
+                "AdditionalContactEmailAddresses": ["postmaster@example.com"],
                 "ReviewDetails": { "Status": status, "CaseId": "0123456789" },
             });
         }

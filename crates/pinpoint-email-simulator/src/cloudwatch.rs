@@ -141,7 +141,9 @@ fn decode_item(d: &mut minicbor::Decoder<'_>, depth: usize) -> Result<Item, Stri
                     }
                     _ => {}
                 }
-                let key = d.str().map_err(e)?.to_string();
+                let Item::Text(key) = decode_item(d, depth + 1)? else {
+                    return Err("a map key that is not text".into());
+                };
                 entries.push((key, decode_item(d, depth + 1)?));
                 n += 1;
             }
@@ -166,6 +168,13 @@ fn decode_item(d: &mut minicbor::Decoder<'_>, depth: usize) -> Result<Item, Stri
             Item::Array(items)
         }
         Type::String => Item::Text(d.str().map_err(e)?.to_string()),
+        Type::StringIndef => {
+            let mut text = String::new();
+            for chunk in d.str_iter().map_err(e)? {
+                text.push_str(chunk.map_err(e)?);
+            }
+            Item::Text(text)
+        }
         Type::U8 | Type::U16 | Type::U32 | Type::U64 => Item::Number(d.u64().map_err(e)? as f64),
         Type::I8 | Type::I16 | Type::I32 | Type::I64 => Item::Number(d.i64().map_err(e)? as f64),
         Type::F16 | Type::F32 | Type::F64 => Item::Number(d.f64().map_err(e)?),
@@ -401,6 +410,24 @@ mod tests {
                 metric: BOUNCE_RATE.into()
             }]
         );
+    }
+
+    #[test]
+    fn indefinite_length_text_is_text() {
+        let mut e = minicbor::Encoder::new(Vec::new());
+        e.begin_map().unwrap();
+        e.begin_str().unwrap().str("Id").unwrap().end().unwrap();
+        e.begin_str()
+            .unwrap()
+            .str("boun")
+            .unwrap()
+            .str("ce")
+            .unwrap()
+            .end()
+            .unwrap();
+        e.end().unwrap();
+        let item = decode(&e.into_writer()).unwrap();
+        assert_eq!(item.get("Id").and_then(Item::text), Some("bounce"));
     }
 
     #[test]
