@@ -7,8 +7,8 @@ use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
 use pinpoint_email_exporter::Api;
-use pinpoint_email_exporter::{TargetDefaults, parse_targets};
 use pinpoint_email_exporter::validate_region;
+use pinpoint_email_exporter::{TargetDefaults, parse_targets};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
