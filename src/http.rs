@@ -395,12 +395,19 @@ impl Server {
                     }
                 }
                 AuthOutcome::Throttled => too_many_requests(),
-                AuthOutcome::Missing | AuthOutcome::Malformed | AuthOutcome::Denied => {
+                AuthOutcome::Missing
+                | AuthOutcome::Malformed
+                | AuthOutcome::Denied
+                | AuthOutcome::LockedOut => {
                     let mut resp = text(StatusCode::UNAUTHORIZED, "401 unauthorized\n");
                     resp.headers_mut().insert(
                         WWW_AUTHENTICATE,
                         HeaderValue::from_static("Basic realm=\"pinpoint-email-exporter\""),
                     );
+                    if outcome == AuthOutcome::LockedOut {
+                        resp.headers_mut()
+                            .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+                    }
                     resp
                 }
             }

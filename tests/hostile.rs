@@ -523,8 +523,8 @@ async fn a_wrong_password_flood_never_locks_prometheus_out() {
         uncached < uncached_bound,
         "an uncached scrape took {uncached:?}, more than {uncached_bound:?}"
     );
-    // Only refusals; most at once (429), the others after a check and the
-    // attacker's growing penalty (401), if it stays to read them.
+    // Only refusals: 429 while its checks fill its places, 401 once checked or
+    // locked out by its penalty.
     assert!(count(429) > 0);
     assert_eq!(statuses.len(), count(401) + count(429), "only 401 and 429");
 
@@ -542,8 +542,17 @@ async fn a_wrong_password_flood_never_locks_prometheus_out() {
         "reason=\"throttled\"",
     )
     .unwrap();
+    let locked_out = sample(
+        &answer.body,
+        "pinpoint_email_exporter_web_auth_failures_total",
+        "reason=\"locked_out\"",
+    )
+    .unwrap();
     // At least what the attacker read: it may leave before reading an answer.
-    assert!(denied as usize >= count(401), "{denied}");
+    assert!(
+        (denied + locked_out) as usize >= count(401),
+        "{denied} + {locked_out}"
+    );
     assert!(throttled as usize >= count(429), "{throttled}");
     let (exit, _, _) = process.terminate();
     assert_eq!(exit.code(), Some(0));

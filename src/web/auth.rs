@@ -12,8 +12,10 @@
 //!   429 at once;
 //! - a client address whose checks failed recently waits behind at most
 //!   [`SUSPECT_QUEUE`] other checks (a clean one behind [`QUEUE`]), and its
-//!   failure answers are delayed by a penalty that doubles with each failure up
-//!   to [`PENALTY_MAX`]: repeated wrong passwords slow that client, not everyone;
+//!   each wrong password locks it out of checks (401 at once, no bcrypt) for a
+//!   penalty that doubles with each failure up to [`PENALTY_MAX`], and delays
+//!   its refusals by that penalty, at most [`ANSWER_DELAY_MAX`]: repeated wrong
+//!   passwords slow that client, not everyone;
 //! - an unknown user is checked against a decoy hash of a cost in use, chosen by
 //!   the name, so it takes as long as some real user.
 //!
@@ -47,11 +49,15 @@ pub enum AuthOutcome {
     Denied,
     /// Not checked: too many checks waiting, or this client has too many.
     Throttled,
+    /// Not checked: this client's last wrong password was too recent (its
+    /// penalty has not passed).
+    LockedOut,
 }
 
 impl AuthOutcome {
     /// Every reason a request can be refused, as the failure counter's label.
-    pub const REASONS: [&'static str; 4] = ["missing", "malformed", "denied", "throttled"];
+    pub const REASONS: [&'static str; 5] =
+        ["missing", "malformed", "denied", "locked_out", "throttled"];
 
     /// Why the request was refused, `None` when it was let in.
     pub fn reason(self) -> Option<&'static str> {
@@ -61,6 +67,7 @@ impl AuthOutcome {
             AuthOutcome::Malformed => Some("malformed"),
             AuthOutcome::Denied => Some("denied"),
             AuthOutcome::Throttled => Some("throttled"),
+            AuthOutcome::LockedOut => Some("locked_out"),
         }
     }
 }
@@ -88,8 +95,14 @@ pub const QUEUE_WAIT: Duration = Duration::from_secs(2);
 /// each further one.
 pub const PENALTY_BASE: Duration = Duration::from_millis(100);
 
-/// The longest delay of a failure answer.
+/// The longest penalty: the time a client is locked out of checks after its
+/// last wrong password.
 pub const PENALTY_MAX: Duration = Duration::from_secs(5);
+
+/// The longest a refusal is delayed: short of a scraper's timeout (Prometheus
+/// scraping every second times out after one), so a misconfigured scraper
+/// sees 401, not a timeout.
+pub const ANSWER_DELAY_MAX: Duration = Duration::from_millis(500);
 
 /// A client's failures are forgotten this long after its last one.
 pub const FORGET_AFTER: Duration = Duration::from_secs(60);
@@ -325,7 +338,11 @@ impl Authenticator {
         if known && shared.cached(&key) {
             return (AuthOutcome::Allowed, Duration::ZERO);
         }
-        let Some(mut admission) = shared.admit(PeerKey::of(peer.ip()), Instant::now()) else {
+        let client = PeerKey::of(peer.ip());
+        if shared.locked_out(client, Instant::now()) {
+            return shared.refuse(AuthOutcome::LockedOut, peer);
+        }
+        let Some(mut admission) = shared.admit(client, Instant::now()) else {
             return shared.refuse(AuthOutcome::Throttled, peer);
         };
         let slot = Arc::clone(&self.slots).acquire_owned();
@@ -368,6 +385,15 @@ impl Shared {
         (outcome, delay)
     }
 
+    /// Whether `key`'s penalty since its last wrong password has not passed.
+    fn locked_out(&self, key: PeerKey, now: Instant) -> bool {
+        lock(&self.peers).get(&key).is_some_and(|p| {
+            let failures = p.recent_failures(now);
+            p.last_failure
+                .is_some_and(|at| failures > 0 && now < at + penalty(failures))
+        })
+    }
+
     /// A place for a check from `peer`, or `None` when it must be refused: the
     /// client has [`PER_PEER`] checks already, its penalty since its last
     /// failure has not passed, or the queue is full for it.
@@ -407,8 +433,12 @@ impl Shared {
     }
 
     /// Counts a check's outcome against its client; returns how long to delay
-    /// the answer.
+    /// the answer: the client's penalty, at most [`ANSWER_DELAY_MAX`].
     fn record(&self, key: PeerKey, outcome: AuthOutcome, now: Instant) -> Duration {
+        self.record_penalty(key, outcome, now).min(ANSWER_DELAY_MAX)
+    }
+
+    fn record_penalty(&self, key: PeerKey, outcome: AuthOutcome, now: Instant) -> Duration {
         let mut peers = lock(&self.peers);
         match outcome {
             AuthOutcome::Allowed => {
@@ -430,7 +460,7 @@ impl Shared {
                 peer.last_failure = Some(now);
                 penalty(peer.failures)
             }
-            AuthOutcome::Throttled => {
+            AuthOutcome::Throttled | AuthOutcome::LockedOut => {
                 penalty(peers.get(&key).map_or(0, |p| p.recent_failures(now)))
             }
             AuthOutcome::Missing | AuthOutcome::Malformed => Duration::ZERO,
@@ -583,7 +613,7 @@ mod tests {
         let free = auth.slots.available_permits();
         assert_eq!(
             check(Some(basic("bob", "right")), home).await,
-            (AuthOutcome::Throttled, PENALTY_BASE)
+            (AuthOutcome::LockedOut, PENALTY_BASE)
         );
         assert_eq!(auth.slots.available_permits(), free);
         // Another client is not slowed; an unknown user is denied.
@@ -614,7 +644,7 @@ mod tests {
                 "missing",
                 "malformed",
                 "denied",
-                "throttled",
+                "locked_out",
                 "denied",
                 "denied"
             ]
@@ -669,6 +699,23 @@ mod tests {
         let state = state_with(&[("slow", "x", 6)]);
         let decoy = state.decoys.for_user("nobody");
         assert_eq!(decoy.parse::<bcrypt::HashParts>().unwrap().get_cost(), 6);
+    }
+
+    #[test]
+    fn answers_are_delayed_at_most_half_a_second() {
+        let auth = Authenticator::default();
+        let now = Instant::now();
+        let k = key("127.0.0.9");
+        let delays: Vec<Duration> = (0..5)
+            .map(|_| auth.shared.record(k, AuthOutcome::Denied, now))
+            .collect();
+        assert_eq!(
+            delays,
+            [100, 200, 400, 500, 500].map(Duration::from_millis),
+            "the penalty doubles, the delay stops at ANSWER_DELAY_MAX"
+        );
+        assert!(auth.shared.locked_out(k, now + Duration::from_millis(1500)));
+        assert!(!auth.shared.locked_out(k, now + Duration::from_millis(1600)));
     }
 
     #[test]
