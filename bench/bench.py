@@ -190,7 +190,7 @@ def start_simulator(procs, scenario):
 
 def polls_done(url):
     text = get(url)[1].decode()
-    return sum(float(v) for v in re.findall(r"^pinpoint_email_poll_duration_seconds_count\{.*\} (\S+)$", text, re.M))
+    return sum(float(v) for v in re.findall(r"^pinpoint_email_polls_total\{.*\} (\S+)$", text, re.M))
 
 
 def scrape_path(procs, tmp, a):

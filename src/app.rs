@@ -298,12 +298,15 @@ pub async fn run(
             tracing::warn!(warning = %warning, "web config");
         }
     }
-    let store = Arc::new(Store::new(
-        keys(config),
-        config.poll.stale_after,
-        &BuildInfo::current(),
-        true,
-    )?);
+    let store = Arc::new(
+        Store::new(
+            keys(config),
+            config.poll.stale_after,
+            &BuildInfo::current(),
+            true,
+        )?
+        .with_durations_per_target(config.durations_per_target),
+    );
     let reported = Arc::clone(&store);
     web.report_to(move |applied| reported.set_web_reload_result(applied));
     let mut fleet = Fleet::new(Arc::clone(&store), config.schedules());

@@ -270,6 +270,7 @@ mod tests {
         collector: "test",
         up: ("t_up", "Up."),
         last_success: ("t_last_success_timestamp_seconds", "Last success."),
+        calls: ("t_calls_total", "Calls."),
         errors: ("t_errors_total", "Errors."),
         durations: ("t_duration_seconds", "Durations."),
         values: &[],

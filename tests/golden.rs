@@ -176,6 +176,12 @@ fn populated() -> Store {
         ms(70),
         t0,
     );
+    store.section::<DedicatedIps>().record(
+        &keys[1],
+        &Err(PollError::Auth("AccessDeniedException".into())),
+        ms(40),
+        t0,
+    );
     store
 }
 

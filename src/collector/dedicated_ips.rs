@@ -268,13 +268,17 @@ const NAMES: Names = Names {
         "pinpoint_email_dedicated_ips_last_success_timestamp_seconds",
         "Unix time of the last successful GetDedicatedIps call.",
     ),
+    calls: (
+        "pinpoint_email_dedicated_ips_polls_total",
+        "GetDedicatedIps calls (every page of one counts once) made by the background pollers, successful or not.",
+    ),
     errors: (
         "pinpoint_email_dedicated_ips_poll_errors_total",
         "GetDedicatedIps calls that failed, by reason (throttled, timeout, network, auth, bad_request, server, invalid_response, other).",
     ),
     durations: (
         "pinpoint_email_dedicated_ips_poll_duration_seconds",
-        "Duration of GetDedicatedIps calls (every page), successful or not.",
+        "Duration of GetDedicatedIps calls (every page), successful or not, of every target of the region (of each target with --metrics.poll-duration-per-target).",
     ),
     values: &[
         (

@@ -206,13 +206,17 @@ const NAMES: Names = Names {
         "pinpoint_email_reputation_last_success_timestamp_seconds",
         "Unix time of the last successful GetMetricData call for the reputation rates.",
     ),
+    calls: (
+        "pinpoint_email_reputation_polls_total",
+        "GetMetricData calls for the reputation rates made by the background pollers, successful or not.",
+    ),
     errors: (
         "pinpoint_email_reputation_poll_errors_total",
         "GetMetricData calls for the reputation rates that failed, by reason (throttled, timeout, network, auth, bad_request, server, invalid_response, other).",
     ),
     durations: (
         "pinpoint_email_reputation_poll_duration_seconds",
-        "Duration of GetMetricData calls for the reputation rates, successful or not.",
+        "Duration of GetMetricData calls for the reputation rates, successful or not, of every target of the region (of each target with --metrics.poll-duration-per-target).",
     ),
     values: &[
         (

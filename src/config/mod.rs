@@ -253,6 +253,8 @@ pub struct Config {
     pub reputation_interval: Duration,
     /// `--collector.dedicated-ips.interval`.
     pub dedicated_ips_interval: Duration,
+    /// `--metrics.poll-duration-per-target`.
+    pub durations_per_target: bool,
 }
 
 impl Config {
@@ -333,6 +335,7 @@ impl Config {
             target_defaults: defaults,
             reputation_interval,
             dedicated_ips_interval,
+            durations_per_target: cli.durations_per_target,
         })
     }
 

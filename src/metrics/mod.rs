@@ -86,6 +86,8 @@ pub struct Store {
     keys: RwLock<Vec<(Key, Collectors)>>,
     sections: RwLock<Vec<Registered>>,
     stale_after: Duration,
+    /// `--metrics.poll-duration-per-target`.
+    durations_per_target: bool,
     exporter: Registry,
     reload_ok: prometheus::IntGauge,
     web_reload_ok: prometheus::IntGauge,
@@ -156,6 +158,7 @@ impl Store {
             keys: RwLock::new(Vec::new()),
             sections: RwLock::new(Vec::new()),
             stale_after,
+            durations_per_target: false,
             exporter,
             reload_ok,
             web_reload_ok,
@@ -165,6 +168,14 @@ impl Store {
         };
         store.set_keys(keys);
         Ok(store)
+    }
+
+    /// The store with each collector's call duration histogram per (target,
+    /// region) rather than per region (`--metrics.poll-duration-per-target`):
+    /// 13 more series per poller. Sections made before keep theirs.
+    pub fn with_durations_per_target(mut self, on: bool) -> Self {
+        self.durations_per_target = on;
+        self
     }
 
     /// The section of the collector whose answers are `O`, made on first use
@@ -196,6 +207,7 @@ impl Store {
         let section = Arc::new(Section::<O>::new(
             &keys,
             stale_after,
+            self.durations_per_target,
             Arc::clone(&self.generation),
         ));
         sections.push(Registered {
@@ -441,6 +453,7 @@ mod tests {
         collector: "test",
         up: ("t_up", "1 if the last call succeeded."),
         last_success: ("t_last_success_timestamp_seconds", "Last success."),
+        calls: ("t_calls_total", "Calls."),
         errors: ("t_errors_total", "Failed calls."),
         durations: ("t_duration_seconds", "Call durations."),
         values: &[("t_value", "The value.")],

@@ -42,9 +42,15 @@ pub struct Names {
     pub up: (&'static str, &'static str),
     /// Unix time of the last successful call: name and HELP.
     pub last_success: (&'static str, &'static str),
-    /// Failed calls by `reason`: name and HELP.
+    /// Calls made, per (target, region): name and HELP. It exists from the
+    /// start of a poller until its target or region leaves the configuration,
+    /// so the rules tell what an exporter polls by it.
+    pub calls: (&'static str, &'static str),
+    /// Failed calls by `reason`, per (target, region), each reason's series
+    /// made by its first failure: name and HELP.
     pub errors: (&'static str, &'static str),
-    /// Call durations: name and HELP.
+    /// Call durations, per region (per target and region with
+    /// `--metrics.poll-duration-per-target`): name and HELP.
     pub durations: (&'static str, &'static str),
     /// Every gauge [`Output::write`] may write: name and HELP.
     pub values: &'static [(&'static str, &'static str)],
@@ -78,6 +84,27 @@ pub struct Snapshot<O> {
     pub last_error: Option<PollError>,
 }
 
+/// Call durations: cumulative counts per bucket of [`DURATION_BUCKETS`], the
+/// count and the sum.
+#[derive(Debug, Clone, Default)]
+struct Histogram {
+    buckets: [u64; DURATION_BUCKETS.len()],
+    calls: u64,
+    seconds: f64,
+}
+
+impl Histogram {
+    fn observe(&mut self, seconds: f64) {
+        self.calls += 1;
+        self.seconds += seconds;
+        for (count, bound) in self.buckets.iter_mut().zip(DURATION_BUCKETS) {
+            if seconds <= bound {
+                *count += 1;
+            }
+        }
+    }
+}
+
 /// What a section keeps of one (target, region).
 #[derive(Debug)]
 struct Slot<O> {
@@ -85,12 +112,8 @@ struct Slot<O> {
     snapshot: Option<Arc<Snapshot<O>>>,
     /// Failed calls by reason, in the order of [`PollError::REASONS`].
     errors: [u64; PollError::REASONS.len()],
-    /// Call durations: cumulative counts per bucket of [`DURATION_BUCKETS`].
-    buckets: [u64; DURATION_BUCKETS.len()],
-    /// Calls made.
-    calls: u64,
-    /// Seconds spent in calls.
-    seconds: f64,
+    /// Its calls' durations (exported with `--metrics.poll-duration-per-target`).
+    durations: Histogram,
 }
 
 impl<O> Default for Slot<O> {
@@ -98,27 +121,46 @@ impl<O> Default for Slot<O> {
         Slot {
             snapshot: None,
             errors: [0; PollError::REASONS.len()],
-            buckets: [0; DURATION_BUCKETS.len()],
-            calls: 0,
-            seconds: 0.0,
+            durations: Histogram::default(),
         }
     }
+}
+
+/// The slots of a section, and the call durations of each region over its
+/// targets.
+#[derive(Debug)]
+struct Slots<O> {
+    by_key: BTreeMap<Key, Slot<O>>,
+    /// Kept while a key of the region is configured; a key that goes leaves
+    /// its calls counted, as a counter must.
+    by_region: BTreeMap<String, Histogram>,
 }
 
 /// The results of one collector for every configured (target, region).
 #[derive(Debug)]
 pub struct Section<O: Output> {
-    slots: RwLock<BTreeMap<Key, Slot<O>>>,
+    slots: RwLock<Slots<O>>,
     stale_after: Duration,
+    /// Export the duration histogram per (target, region) instead of per region.
+    durations_per_target: bool,
     /// The store's change counter: bumped by every record.
     generation: Arc<AtomicU64>,
 }
 
 impl<O: Output> Section<O> {
-    pub(super) fn new(keys: &[Key], stale_after: Duration, generation: Arc<AtomicU64>) -> Self {
+    pub(super) fn new(
+        keys: &[Key],
+        stale_after: Duration,
+        durations_per_target: bool,
+        generation: Arc<AtomicU64>,
+    ) -> Self {
         let section = Section {
-            slots: RwLock::new(BTreeMap::new()),
+            slots: RwLock::new(Slots {
+                by_key: BTreeMap::new(),
+                by_region: BTreeMap::new(),
+            }),
             stale_after,
+            durations_per_target,
             generation,
         };
         section.set_keys(keys);
@@ -136,17 +178,14 @@ impl<O: Output> Section<O> {
         unix_seconds: f64,
     ) {
         let mut map = self.write_map();
-        let Some(slot) = map.get_mut(key) else {
+        let seconds = took.as_secs_f64();
+        if let Some(region) = map.by_region.get_mut(&key.region) {
+            region.observe(seconds);
+        }
+        let Some(slot) = map.by_key.get_mut(key) else {
             return;
         };
-        let seconds = took.as_secs_f64();
-        slot.calls += 1;
-        slot.seconds += seconds;
-        for (count, bound) in slot.buckets.iter_mut().zip(DURATION_BUCKETS) {
-            if seconds <= bound {
-                *count += 1;
-            }
-        }
+        slot.durations.observe(seconds);
         let previous = slot.snapshot.take();
         let next = match outcome {
             Ok(value) => {
@@ -182,16 +221,16 @@ impl<O: Output> Section<O> {
 
     /// The current snapshot of `key`, if it has been polled.
     pub fn snapshot(&self, key: &Key) -> Option<Arc<Snapshot<O>>> {
-        self.read_map().get(key)?.snapshot.clone()
+        self.read_map().by_key.get(key)?.snapshot.clone()
     }
 
-    fn read_map(&self) -> RwLockReadGuard<'_, BTreeMap<Key, Slot<O>>> {
+    fn read_map(&self) -> RwLockReadGuard<'_, Slots<O>> {
         // A writer never panics while holding the lock, but if one did the data
         // is still whole snapshots: keep serving them.
         self.slots.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn write_map(&self) -> RwLockWriteGuard<'_, BTreeMap<Key, Slot<O>>> {
+    fn write_map(&self) -> RwLockWriteGuard<'_, Slots<O>> {
         self.slots.write().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -199,8 +238,8 @@ impl<O: Output> Section<O> {
 /// What the store needs of a section, whatever its collector.
 pub(super) trait Exposed: Send + Sync {
     /// Makes the configured (target, region) pairs `keys`: pairs that stay keep
-    /// their series, pairs that go lose them, new pairs start pending with every
-    /// error counter at zero (so rate() and increase() work from the first failure).
+    /// their series, pairs that go lose them, new pairs start pending with no
+    /// call counted.
     fn set_keys(&self, keys: &[Key]);
     /// Pairs not called yet.
     fn pending(&self) -> Vec<Key>;
@@ -212,9 +251,15 @@ impl<O: Output> Exposed for Section<O> {
     fn set_keys(&self, keys: &[Key]) {
         let mut map = self.write_map();
         let wanted: std::collections::BTreeSet<&Key> = keys.iter().collect();
-        map.retain(|k, _| wanted.contains(k));
+        map.by_key.retain(|k, _| wanted.contains(k));
+        let regions: std::collections::BTreeSet<&str> =
+            keys.iter().map(|k| k.region.as_str()).collect();
+        map.by_region.retain(|r, _| regions.contains(r.as_str()));
+        for region in regions {
+            map.by_region.entry(region.to_string()).or_default();
+        }
         for key in wanted {
-            map.entry(key.clone()).or_default();
+            map.by_key.entry(key.clone()).or_default();
         }
         drop(map);
         self.generation.fetch_add(1, Ordering::Release);
@@ -222,6 +267,7 @@ impl<O: Output> Exposed for Section<O> {
 
     fn pending(&self) -> Vec<Key> {
         self.read_map()
+            .by_key
             .iter()
             .filter(|(_, slot)| slot.snapshot.is_none())
             .map(|(k, _)| k.clone())
@@ -231,10 +277,10 @@ impl<O: Output> Exposed for Section<O> {
     fn families(&self, now: Instant) -> Vec<Family> {
         let names = O::NAMES;
         let map = self.read_map();
-        let mut families = call_families(names, &map);
+        let mut families = call_families(names, &map, self.durations_per_target);
         // Samples by metric name; the map's (target, region) order is kept.
         let mut by_name: BTreeMap<&'static str, String> = BTreeMap::new();
-        for (key, slot) in map.iter() {
+        for (key, slot) in map.by_key.iter() {
             let Some(snap) = &slot.snapshot else {
                 continue;
             };
@@ -272,19 +318,32 @@ impl<O: Output> Exposed for Section<O> {
     }
 }
 
-/// The error counters and call duration histograms of a section, as the
-/// `prometheus` crate would encode them: series ordered by their label values in
-/// label name order (`account`, then `aws_region`, then `reason`), which is the
-/// map's order.
-fn call_families<O>(names: &Names, map: &BTreeMap<Key, Slot<O>>) -> Vec<Family> {
-    let keys: Vec<(&Key, &Slot<O>)> = map.iter().collect();
+/// The call counters, error counters and call duration histograms of a
+/// section, as the `prometheus` crate would encode them: series ordered by
+/// their label values in label name order (`account`, then `aws_region`, then
+/// `reason`), which is the maps' order.
+fn call_families<O>(names: &Names, map: &Slots<O>, durations_per_target: bool) -> Vec<Family> {
+    let (name, help) = names.calls;
+    let mut calls = String::new();
+    for (key, slot) in &map.by_key {
+        write_sample(
+            &mut calls,
+            name,
+            &[("account", &key.target), ("aws_region", &key.region)],
+            slot.durations.calls as f64,
+        );
+    }
+    let calls = Family::new(name, help, "counter", &calls);
 
     let (name, help) = names.errors;
     let mut errors = String::new();
     let mut reasons: Vec<(usize, &str)> = PollError::REASONS.iter().copied().enumerate().collect();
     reasons.sort_unstable_by_key(|&(_, reason)| reason);
-    for (key, slot) in &keys {
+    for (key, slot) in &map.by_key {
         for &(i, reason) in &reasons {
+            if slot.errors[i] == 0 {
+                continue;
+            }
             write_sample(
                 &mut errors,
                 name,
@@ -297,43 +356,52 @@ fn call_families<O>(names: &Names, map: &BTreeMap<Key, Slot<O>>) -> Vec<Family> 
             );
         }
     }
-    let errors = Family::new(name, help, "counter", &errors);
+    let mut families = vec![calls];
+    if !errors.is_empty() {
+        families.push(Family::new(name, help, "counter", &errors));
+    }
 
     let (name, help) = names.durations;
     let mut durations = String::new();
-    // Names and `le` values are the same for every key: format them once.
+    // Names and `le` values are the same for every series: format them once.
     let (bucket, sum, count) = (
         format!("{name}_bucket"),
         format!("{name}_sum"),
         format!("{name}_count"),
     );
     let bounds: Vec<String> = DURATION_BUCKETS.iter().map(f64::to_string).collect();
-    for (key, slot) in &keys {
-        let [account, region] = [
-            ("account", key.target.as_str()),
-            ("aws_region", key.region.as_str()),
-        ];
-        for (n, le) in slot.buckets.iter().zip(&bounds) {
-            write_sample(
-                &mut durations,
-                &bucket,
-                &[account, region, ("le", le)],
-                *n as f64,
+    let mut histogram = |labels: &[(&str, &str)], h: &Histogram| {
+        let with_le = |le: &'static str| labels.iter().copied().chain([("le", le)]);
+        for (n, le) in h.buckets.iter().zip(&bounds) {
+            let labels: Vec<(&str, &str)> = labels
+                .iter()
+                .copied()
+                .chain([("le", le.as_str())])
+                .collect();
+            write_sample(&mut durations, &bucket, &labels, *n as f64);
+        }
+        let inf: Vec<(&str, &str)> = with_le("+Inf").collect();
+        write_sample(&mut durations, &bucket, &inf, h.calls as f64);
+        write_sample(&mut durations, &sum, labels, h.seconds);
+        write_sample(&mut durations, &count, labels, h.calls as f64);
+    };
+    if durations_per_target {
+        for (key, slot) in &map.by_key {
+            histogram(
+                &[
+                    ("account", key.target.as_str()),
+                    ("aws_region", key.region.as_str()),
+                ],
+                &slot.durations,
             );
         }
-        write_sample(
-            &mut durations,
-            &bucket,
-            &[account, region, ("le", "+Inf")],
-            slot.calls as f64,
-        );
-        write_sample(&mut durations, &sum, &[account, region], slot.seconds);
-        write_sample(
-            &mut durations,
-            &count,
-            &[account, region],
-            slot.calls as f64,
-        );
+    } else {
+        for (region, h) in &map.by_region {
+            histogram(&[("aws_region", region.as_str())], h);
+        }
     }
-    vec![errors, Family::new(name, help, "histogram", &durations)]
+    if !durations.is_empty() {
+        families.push(Family::new(name, help, "histogram", &durations));
+    }
+    families
 }

@@ -175,13 +175,17 @@ const NAMES: Names = Names {
         "pinpoint_email_last_success_timestamp_seconds",
         "Unix time of the last successful GetAccount call.",
     ),
+    calls: (
+        "pinpoint_email_polls_total",
+        "GetAccount calls made by the background pollers, successful or not.",
+    ),
     errors: (
         "pinpoint_email_poll_errors_total",
         "GetAccount calls that failed, by reason (throttled, timeout, network, auth, bad_request, server, invalid_response, other).",
     ),
     durations: (
         "pinpoint_email_poll_duration_seconds",
-        "Duration of GetAccount calls made by the background pollers, successful or not.",
+        "Duration of GetAccount calls made by the background pollers, successful or not, of every target of the region (of each target with --metrics.poll-duration-per-target).",
     ),
     values: &[
         (
@@ -456,6 +460,68 @@ mod tests {
         assert_eq!(ones, 1, "{t}");
     }
 
+    /// Series of the account collector for `account`, `us-east-1`, in `text`.
+    fn series_of(text: &str, account: &str) -> usize {
+        let account = format!("account=\"{account}\"");
+        text.lines()
+            .filter(|l| !l.starts_with('#') && l.contains(&account))
+            .filter(|l| l.contains("aws_region=\"us-east-1\""))
+            .filter(|l| !l.starts_with("pinpoint_email_reputation_"))
+            .filter(|l| !l.starts_with("pinpoint_email_dedicated_ips_"))
+            .count()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_polled_account_costs_at_most_20_series_and_durations_are_per_region() {
+        let keys = [Key::new("t", "us-east-1"), Key::new("u", "us-east-1")];
+        for per_target in [false, true] {
+            let store = Store::new(
+                keys.to_vec(),
+                Duration::from_secs(60),
+                &BuildInfo {
+                    version: "v".into(),
+                    revision: "r".into(),
+                },
+                false,
+            )
+            .unwrap()
+            .with_durations_per_target(per_target);
+            let section = store.section::<Account>();
+            section.record(
+                &keys[0],
+                &Ok(account("HEALTHY", 1.0, 10.0)),
+                Duration::ZERO,
+                1.0,
+            );
+            section.record(
+                &keys[1],
+                &Ok(account("HEALTHY", 1.0, 10.0)),
+                Duration::ZERO,
+                1.0,
+            );
+            let text = String::from_utf8(store.encode().to_vec()).unwrap();
+            // up, last success, calls, and 13 values.
+            let want = if per_target { 16 + 13 } else { 16 };
+            assert_eq!(series_of(&text, "t"), want, "{text}");
+            let count = if per_target {
+                "pinpoint_email_poll_duration_seconds_count{account=\"t\",aws_region=\"us-east-1\"} 1\n"
+            } else {
+                "pinpoint_email_poll_duration_seconds_count{aws_region=\"us-east-1\"} 2\n"
+            };
+            assert!(text.contains(count), "{text}");
+            // A failure adds its reason's counter, and only that one.
+            section.record(
+                &keys[0],
+                &Err(PollError::Throttled("slow down".into())),
+                Duration::ZERO,
+                2.0,
+            );
+            tokio::time::advance(crate::metrics::ENCODE_CACHE_TTL).await;
+            let text = String::from_utf8(store.encode().to_vec()).unwrap();
+            assert_eq!(series_of(&text, "t"), want + 1, "{text}");
+        }
+    }
+
     #[test]
     fn earlier_statuses_are_bounded() {
         let mut previous = account("HEALTHY", 0.0, 1.0);
@@ -523,7 +589,7 @@ mod tests {
             [
                 "last_success_timestamp_seconds gauge",
                 "poll_duration_seconds histogram",
-                "poll_errors_total counter",
+                "polls_total counter",
                 "up gauge"
             ],
             "{t}"
