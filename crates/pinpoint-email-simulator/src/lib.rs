@@ -23,6 +23,7 @@ use tokio::time::Instant;
 mod account;
 pub mod cloudwatch;
 pub mod dedicated_ips;
+pub mod organizations;
 pub mod scenario;
 mod server;
 pub mod sigv4;
@@ -31,6 +32,7 @@ mod sts;
 pub use account::AccountState;
 pub use cloudwatch::CloudWatchStep;
 pub use dedicated_ips::{DedicatedIpState, DedicatedIpsStep};
+pub use organizations::{Member, Organization};
 pub use scenario::{Scenario, Timeline};
 pub use sigv4::{AuthError, Secret, Signed, verify_sigv4};
 
@@ -77,10 +79,13 @@ pub struct Call {
     pub region: String,
     /// The request path.
     pub path: String,
-    /// The operation: `GetAccount`, `AssumeRole`, or `unknown`.
+    /// The operation: `GetAccount`, `AssumeRole`, `ListAccounts`, ..., or `unknown`.
     pub action: &'static str,
     /// The access key id the request was signed with (empty when unsigned).
     pub access_key: String,
+    /// The member account whose assumed role signed it (empty for other
+    /// credentials).
+    pub account: String,
     /// `None` when the signature was valid, else the error code answered.
     pub auth_error: Option<&'static str>,
 }
@@ -174,6 +179,12 @@ struct State {
     credentials: HashMap<String, Secret>,
     roles: Vec<Role>,
     sessions: Vec<Session>,
+    /// The member account of each access key issued for a role of the
+    /// organization, and when it expires.
+    session_accounts: HashMap<String, (String, std::time::SystemTime)>,
+    /// How long `AssumeRole` credentials last; 1 hour when unset, as AWS.
+    session_duration: Option<std::time::Duration>,
+    organization: Organization,
     scripts: HashMap<String, Script>,
     /// `GetMetricData` scripts by region: the steps and the next one.
     cloudwatch_scripts: HashMap<String, (Vec<CloudWatchStep>, usize)>,
@@ -330,6 +341,26 @@ impl Simulator {
             arn: role_arn.to_string(),
             external_id: external_id.map(str::to_string),
         });
+    }
+
+    /// Makes the organization `org`: Organizations answers from it, `AssumeRole`
+    /// assumes its role in its ACTIVE members, and `GetAccount` signed with
+    /// such a role answers the member's account state.
+    pub fn set_organization(&self, org: Organization) {
+        lock(&self.state).organization = org;
+    }
+
+    /// Changes the organization in place (add or close accounts, make its API
+    /// fail) for the calls that follow.
+    pub fn update_organization(&self, change: impl FnOnce(&mut Organization)) {
+        change(&mut lock(&self.state).organization);
+    }
+
+    /// How long `AssumeRole` credentials last (AWS: 1 hour by default);
+    /// requests signed with expired ones are refused with 403
+    /// `ExpiredTokenException`.
+    pub fn set_session_duration(&self, duration: std::time::Duration) {
+        lock(&self.state).session_duration = Some(duration);
     }
 
     /// The `AssumeRole` sessions issued so far.

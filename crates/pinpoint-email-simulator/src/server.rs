@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 use crate::cloudwatch;
 use crate::dedicated_ips::{self, DedicatedIpsStep};
+use crate::organizations;
 use crate::sigv4::{self, verify_sigv4};
 use crate::sts::{assume_role, sts_error};
 use crate::{Call, MAX_CALLS_KEPT, Script, State, Step, lock};
@@ -143,7 +144,22 @@ async fn handle(
     };
     let body = body.to_bytes();
     let path = parts.uri.path().to_string();
+    let organizations_op = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.strip_prefix(organizations::TARGET_PREFIX))
+        .map(|op| match op {
+            "ListAccounts" => "ListAccounts",
+            "ListAccountsForParent" => "ListAccountsForParent",
+            "ListOrganizationalUnitsForParent" => "ListOrganizationalUnitsForParent",
+            "ListTagsForResource" => "ListTagsForResource",
+            _ => "unknown",
+        });
     let (action, service) = match (&parts.method, path.as_str()) {
+        (&hyper::Method::POST, "/") if organizations_op.is_some() => {
+            (organizations_op.unwrap_or("unknown"), "organizations")
+        }
         (&hyper::Method::POST, "/") => ("AssumeRole", "sts"),
         (&hyper::Method::GET, "/v1/email/account" | "/v2/email/account") => ("GetAccount", "ses"),
         (&hyper::Method::POST, cloudwatch::GET_METRIC_DATA_PATH) => ("GetMetricData", "monitoring"),
@@ -164,50 +180,84 @@ async fn handle(
             }
         })
     };
-    let (region, access_key, auth_error) = match &verdict {
+    let (region, access_key, mut auth_error) = match &verdict {
         Ok(signed) => (signed.region.clone(), signed.access_key.clone(), None),
         Err(e) => (e.region.clone(), String::new(), Some(e.code)),
     };
     let query = parts.uri.query().unwrap_or("").to_string();
-    let (step, cloudwatch, dedicated_ips) = {
+    let (step, cloudwatch, dedicated_ips, organization) = {
         let mut st = lock(state);
         if st.calls.len() >= MAX_CALLS_KEPT {
             st.calls.pop_front();
         }
         st.calls_total += 1;
+        let (account, expired) = match st.session_accounts.get(&access_key) {
+            Some((account, expires)) => (account.clone(), *expires < std::time::SystemTime::now()),
+            None => (String::new(), false),
+        };
+        if expired && auth_error.is_none() {
+            auth_error = Some("ExpiredTokenException");
+        }
+        // The member's own account, while it is in the organization.
+        let member = st
+            .organization
+            .member(&account)
+            .map(|m| Step::Account(m.account.clone()));
         st.calls.push_back(Call {
             at: Instant::now(),
             region: region.clone(),
             path: path.clone(),
             action,
             access_key,
+            account,
             auth_error,
         });
         let v1_gone = st.pinpoint_email_gone && path.starts_with("/v1/");
+        let org = (service == "organizations").then(|| st.organization.clone());
         match action {
-            _ if auth_error.is_some() => (None, None, None),
+            _ if auth_error.is_some() => (None, None, None, None),
+            "GetAccount" if !v1_gone && member.is_some() => (member, None, None, None),
             "GetAccount" if !v1_gone => {
                 let default = Script::Steps(st.default_script.clone(), 0);
                 (
                     Some(st.scripts.entry(region).or_insert(default).next()),
                     None,
                     None,
+                    None,
                 )
             }
-            "GetMetricData" => (None, Some(st.next_cloudwatch(&region)), None),
+            "GetMetricData" => (None, Some(st.next_cloudwatch(&region)), None, None),
             "GetDedicatedIps" if !v1_gone => {
                 let first_page = !query.contains("NextToken=");
-                (None, None, Some(st.dedicated_ips(&region, first_page)))
+                (
+                    None,
+                    None,
+                    Some(st.dedicated_ips(&region, first_page)),
+                    None,
+                )
             }
-            _ => (None, None, None),
+            _ => (None, None, None, org),
         }
     };
+    if auth_error == Some("ExpiredTokenException") {
+        return Ok(aws_error(
+            StatusCode::FORBIDDEN,
+            "ExpiredTokenException",
+            "The security token included in the request is expired".into(),
+        ));
+    }
     if let Err(e) = verdict {
         return Ok(match action {
+            _ if service == "organizations" => {
+                organizations::error(StatusCode::BAD_REQUEST, e.code, &e.message)
+            }
             "AssumeRole" => sts_error(StatusCode::FORBIDDEN, e.code, &e.message),
             "GetMetricData" => cloudwatch::error(StatusCode::FORBIDDEN, e.code, &e.message),
             _ => aws_error(StatusCode::FORBIDDEN, e.code, e.message),
         });
+    }
+    if let Some(org) = organization {
+        return Ok(organizations::answer(&org, action, &body));
     }
     if let Some(step) = cloudwatch {
         return Ok(cloudwatch::answer(&step, &body));

@@ -31,10 +31,14 @@ pub(crate) fn assume_role(body: &[u8], state: &Mutex<State>) -> Response<Full<By
     };
     let external_id = field("ExternalId");
     let mut st = lock(state);
-    let allowed = st
-        .roles
-        .iter()
-        .any(|r| r.arn == role_arn && (r.external_id.is_none() || r.external_id == external_id));
+    let member = st
+        .organization
+        .member_role(&role_arn, external_id.as_deref())
+        .map(|m| m.id.clone());
+    let allowed = member.is_some()
+        || st.roles.iter().any(|r| {
+            r.arn == role_arn && (r.external_id.is_none() || r.external_id == external_id)
+        });
     if !allowed {
         return sts_error(
             StatusCode::FORBIDDEN,
@@ -49,14 +53,19 @@ pub(crate) fn assume_role(body: &[u8], state: &Mutex<State>) -> Response<Full<By
         session_token: Some(format!("simulated-token-{n}-{}", fastrand::u64(..))),
     };
     st.credentials.insert(access_key.clone(), secret.clone());
+    let lasts = st.session_duration.unwrap_or(Duration::from_secs(3600));
+    let expires = std::time::SystemTime::now() + lasts;
+    if let Some(account) = member {
+        st.session_accounts
+            .insert(access_key.clone(), (account, expires));
+    }
     st.sessions.push(Session {
         role_arn: role_arn.clone(),
         session_name: session_name.clone(),
         external_id,
         access_key: access_key.clone(),
     });
-    let expiration =
-        humantime::format_rfc3339_seconds(std::time::SystemTime::now() + Duration::from_secs(3600));
+    let expiration = humantime::format_rfc3339_seconds(expires);
     let xml = format!(
         "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
 <AssumeRoleResult><Credentials><AccessKeyId>{access_key}</AccessKeyId>\
