@@ -4,18 +4,20 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use aws_config::ConfigLoader;
-use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_config::{ConfigLoader, SdkConfig};
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 
-use crate::aws::{load_target_config, resolve_regions};
+use crate::aws::{Sources, load_target_config, resolve_discovery_regions, resolve_regions};
 use crate::collector::KINDS;
 use crate::config::{Config, Schedules};
+use crate::discovery::{self, Found};
 use crate::http::Server;
 use crate::metrics::{BuildInfo, Store};
-use crate::target::{Credentials, Key, Target};
+use crate::target::{Credentials, Discovery, Key, Member, Shard, Target};
 use crate::web::Watcher;
 
 /// What can stop the exporter from starting.
@@ -35,12 +37,14 @@ pub fn keys(config: &Config) -> Vec<Key> {
         .collect()
 }
 
-/// How many pollers `config` runs: one per collector, target and region.
+/// How many pollers `config` runs for its listed targets (discovered ones
+/// come later): one per collector, target and region of this shard.
 pub fn poller_count(config: &Config) -> usize {
     config
         .targets
         .iter()
-        .map(|t| t.regions.len() * t.collectors.list().split(',').count())
+        .filter(|t| config.shard.owns(&t.name))
+        .map(|t| t.regions.len() * t.collectors.count())
         .sum()
 }
 
@@ -83,21 +87,73 @@ pub fn describe(config: &Config, web: &Watcher) -> String {
             }
         ));
     }
+    for d in &config.discoveries {
+        let caller = match &d.credentials {
+            Credentials::DefaultChain => "the default AWS credential chain".to_string(),
+            Credentials::Profile(p) => format!("profile {p:?}"),
+            Credentials::AssumeRole { role_arn, .. } => format!("role {role_arn}"),
+        };
+        let mut scope = if d.parents.is_empty() {
+            "every ACTIVE account".to_string()
+        } else {
+            format!(
+                "ACTIVE accounts under {} (recursively)",
+                d.parents.join(", ")
+            )
+        };
+        if !d.tags.is_empty() {
+            let tags: Vec<String> = d.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            scope.push_str(&format!(" tagged {}", tags.join(", ")));
+        }
+        out.push_str(&format!(
+            "discover {:?}: {scope} of the AWS Organization (ListAccounts{}{}), as {caller}, every {}; each account's target named {:?} assumes arn:aws:iam::<account>:role/{} (session {:?}{}); regions {}; api {}; collectors {}{} (AWS is not called by --config.check; --config.discover lists the accounts)\n",
+            d.name,
+            if d.parents.is_empty() { "" } else { "ForParent, ListOrganizationalUnitsForParent" },
+            if d.tags.is_empty() { "" } else { ", ListTagsForResource" },
+            humantime::format_duration(d.refresh),
+            d.name_template,
+            d.role_name,
+            d.session_name,
+            if d.external_id.is_some() { ", with external id" } else { "" },
+            d.template.regions.join(", "),
+            d.template.api.as_str(),
+            d.template.collectors.list(),
+            if d.template.expect_sandbox { "; sandbox expected" } else { "" },
+        ));
+    }
+    if config.shard.count > 1 {
+        let owned = config
+            .targets
+            .iter()
+            .filter(|t| config.shard.owns(&t.name))
+            .count();
+        out.push_str(&format!(
+            "shard {} of {}: polls {owned} of the {} listed target(s), and the discovered accounts that hash to it\n",
+            config.shard.index,
+            config.shard.count,
+            config.targets.len()
+        ));
+    }
     let schedules = config.schedules();
     for kind in KINDS {
         let pollers: usize = config
             .targets
             .iter()
-            .filter(|t| t.collectors.enabled(kind.name()))
+            .filter(|t| t.collectors.enabled(kind.name()) && config.shard.owns(&t.name))
             .map(|t| t.regions.len())
             .sum();
-        if pollers == 0 {
+        let discovering = config
+            .discoveries
+            .iter()
+            .any(|d| d.template.collectors.enabled(kind.name()));
+        if pollers == 0 && !discovering {
             continue;
         }
         let p = schedules.of(kind.name());
         out.push_str(&format!(
-            "{} collector: {pollers} poller(s), every {}, timeout {}, backoff up to {}, values kept {} after the last success\n",
+            "{} collector: {pollers} poller(s){}, every {}, timeout {}, backoff up to {}, values kept {} after the last success\n",
             kind.name(),
+            if discovering { " and one per discovered account and region" } else { "" },
             humantime::format_duration(p.interval),
             humantime::format_duration(p.timeout),
             humantime::format_duration(p.max_backoff),
@@ -126,22 +182,20 @@ pub fn describe(config: &Config, web: &Watcher) -> String {
 }
 
 /// Starts the pollers of each collector `target` has on for every region of
-/// `target`. Its regions must have been resolved
-/// ([`crate::aws::resolve_regions`]).
-pub async fn start_pollers(
+/// `target`, calling AWS with `sdk_config`. Its regions must have been
+/// resolved ([`crate::aws::resolve_regions`]).
+pub fn start_pollers(
     target: &Target,
     schedules: &Schedules,
-    base: &(dyn Fn() -> ConfigLoader + Sync),
-    http_client: &SharedHttpClient,
+    sdk_config: &SdkConfig,
     store: &Store,
 ) -> JoinSet<()> {
-    let sdk_config = load_target_config(target, &schedules.account, base, http_client).await;
     let mut tasks = JoinSet::new();
     for kind in KINDS {
         if !target.collectors.enabled(kind.name()) {
             continue;
         }
-        let pollers = kind.pollers(target, &sdk_config, store, schedules.of(kind.name()));
+        let pollers = kind.pollers(target, sdk_config, store, schedules.of(kind.name()));
         tracing::debug!(
             collector = kind.name(),
             target = %target.name,
@@ -168,38 +222,66 @@ pub struct Changes {
     pub unchanged: Vec<String>,
 }
 
-/// The running pollers, grouped by target so that a reload can stop and start
-/// exactly the targets that changed.
-struct Fleet {
+/// Every target of `file` and of `found` (the accounts of each discovery's
+/// last successful listing), in that order, that `shard` polls. A
+/// discovered account whose target name is already taken (by a target of
+/// the file or an earlier discovery) is left out.
+pub fn owned_targets(
+    targets: &[Target],
+    discoveries: &[Discovery],
+    found: &BTreeMap<String, Vec<Member>>,
+    shard: Shard,
+) -> Vec<Target> {
+    let mut all: Vec<Target> = targets.to_vec();
+    let mut names: BTreeSet<String> = all.iter().map(|t| t.name.clone()).collect();
+    for d in discoveries {
+        for member in found.get(&d.name).into_iter().flatten() {
+            let target = d.target(member);
+            if names.insert(target.name.clone()) {
+                all.push(target);
+            } else {
+                tracing::debug!(discovery = %d.name, account = %member.id, name = %target.name, "discovered account left out: its target name is taken");
+            }
+        }
+    }
+    all.retain(|t| shard.owns(&t.name));
+    all
+}
+
+/// The running pollers, grouped by target so that a reload or a discovery
+/// can stop and start exactly the targets that changed.
+struct Fleet<'a> {
     store: Arc<Store>,
     schedules: Schedules,
-    http_client: SharedHttpClient,
+    sources: Sources<'a>,
     running: Vec<(Target, JoinSet<()>)>,
 }
 
-impl Fleet {
-    fn new(store: Arc<Store>, schedules: Schedules) -> Self {
+impl<'a> Fleet<'a> {
+    fn new(
+        store: Arc<Store>,
+        schedules: Schedules,
+        base: &'a (dyn Fn() -> ConfigLoader + Sync),
+    ) -> Self {
         Fleet {
             store,
+            sources: Sources::new(base, schedules.account, crate::aws::shared_http_client()),
             schedules,
-            http_client: crate::aws::shared_http_client(),
             running: Vec::new(),
         }
     }
 
     /// Makes the running pollers those of `targets`.
-    async fn apply(
-        &mut self,
-        targets: &[Target],
-        base: &(dyn Fn() -> ConfigLoader + Sync),
-    ) -> Changes {
+    async fn apply(&mut self, targets: &[Target]) -> Changes {
         let mut changes = Changes::default();
-        let mut kept = Vec::new();
+        let wanted: BTreeMap<&str, &Target> =
+            targets.iter().map(|t| (t.name.as_str(), t)).collect();
+        let mut kept = BTreeMap::new();
         for (old, tasks) in std::mem::take(&mut self.running) {
-            match targets.iter().find(|t| t.name == old.name) {
-                Some(new) if *new == old => {
+            match wanted.get(old.name.as_str()) {
+                Some(new) if **new == old => {
                     changes.unchanged.push(old.name.clone());
-                    kept.push((old, tasks));
+                    kept.insert(old.name.clone(), (old, tasks));
                 }
                 Some(_) => changes.changed.push(old.name.clone()),
                 None => changes.removed.push(old.name.clone()),
@@ -216,22 +298,25 @@ impl Fleet {
                 })
                 .collect(),
         );
+        let pollers = |name: &str| -> usize {
+            targets
+                .iter()
+                .filter(|t| t.collectors.enabled(name))
+                .map(|t| t.regions.len())
+                .sum()
+        };
+        let schedules = self.schedules.for_fleet(pollers);
+        let changed: BTreeSet<String> = changes.changed.iter().cloned().collect();
         for target in targets {
-            if let Some(i) = kept.iter().position(|(t, _)| t.name == target.name) {
-                self.running.push(kept.swap_remove(i));
+            if let Some(running) = kept.remove(&target.name) {
+                self.running.push(running);
                 continue;
             }
-            if !changes.changed.contains(&target.name) {
+            if !changed.contains(&target.name) {
                 changes.added.push(target.name.clone());
             }
-            let tasks = start_pollers(
-                target,
-                &self.schedules,
-                base,
-                &self.http_client,
-                &self.store,
-            )
-            .await;
+            let sdk_config = self.sources.target_config(target).await;
+            let tasks = start_pollers(target, &schedules, &sdk_config, &self.store);
             self.running.push((target.clone(), tasks));
         }
         changes
@@ -245,28 +330,130 @@ impl Fleet {
     }
 }
 
+/// The running discoveries and what each found last.
+struct Discoveries {
+    running: Vec<(Discovery, tokio::task::JoinHandle<()>)>,
+    found: BTreeMap<String, Vec<Member>>,
+    sender: mpsc::Sender<Found>,
+}
+
+impl Discoveries {
+    /// Makes the running discoveries those of `wanted`: unchanged ones go on
+    /// (keeping what they found), changed ones restart (keeping what they
+    /// found until their first listing), removed ones stop and forget.
+    async fn apply(
+        &mut self,
+        wanted: &[Discovery],
+        base: &(dyn Fn() -> ConfigLoader + Sync),
+        poll: &crate::config::PollSettings,
+        store: &Arc<Store>,
+    ) {
+        let mut keep = Vec::new();
+        for (d, task) in std::mem::take(&mut self.running) {
+            if wanted.contains(&d) {
+                keep.push((d, task));
+            } else {
+                task.abort();
+            }
+        }
+        self.found
+            .retain(|name, _| wanted.iter().any(|d| &d.name == name));
+        let names: Vec<&str> = wanted.iter().map(|d| d.name.as_str()).collect();
+        store.keep_discoveries(&names);
+        let http_client = crate::aws::shared_http_client();
+        for d in wanted {
+            if let Some(i) = keep.iter().position(|(k, _)| k == d) {
+                self.running.push(keep.swap_remove(i));
+                continue;
+            }
+            let caller = Target {
+                credentials: d.credentials.clone(),
+                ..d.template.clone()
+            };
+            let sdk_config = load_target_config(&caller, poll, base, &http_client).await;
+            let task = tokio::spawn(discovery::run(
+                d.clone(),
+                discovery::client(&sdk_config),
+                poll.timeout,
+                Arc::clone(store),
+                self.sender.clone(),
+            ));
+            self.running.push((d.clone(), task));
+        }
+    }
+
+    fn stop(&mut self) {
+        for (_, task) in self.running.drain(..) {
+            task.abort();
+        }
+    }
+}
+
+/// The fixed targets and discoveries of the configuration (from start-up,
+/// then the last good reload), the shard, and the fleet polling what they
+/// give this shard.
+struct Targets<'a> {
+    fixed: Vec<Target>,
+    discoveries: Discoveries,
+    configured: Vec<Discovery>,
+    shard: Shard,
+    fleet: Fleet<'a>,
+}
+
+impl Targets<'_> {
+    /// Polls what the configuration and the discoveries' last listings give
+    /// this shard.
+    async fn refresh(&mut self) -> Changes {
+        let owned = owned_targets(
+            &self.fixed,
+            &self.configured,
+            &self.discoveries.found,
+            self.shard,
+        );
+        self.fleet.store.set_shard(self.shard, owned.len());
+        self.fleet.apply(&owned).await
+    }
+}
+
 /// Re-reads the targets file and applies it; an invalid file is logged and
 /// changes nothing.
-async fn reload_targets(
+async fn reload_targets<'a>(
     config: &Config,
-    fleet: &mut Fleet,
-    base: &(dyn Fn() -> ConfigLoader + Sync),
+    targets: &mut Targets<'a>,
+    base: &'a (dyn Fn() -> ConfigLoader + Sync),
 ) -> Option<Changes> {
-    let mut targets = match config.reread_targets()? {
+    let store = Arc::clone(&targets.fleet.store);
+    let mut file = match config.reread_targets()? {
         Ok(t) => t,
         Err(err) => {
-            fleet.store.set_reload_result(false);
+            store.set_reload_result(false);
             tracing::error!(error = %err, "config file not reloaded; keeping the running targets");
             return None;
         }
     };
-    if let Err(err) = resolve_regions(&mut targets, base).await {
-        fleet.store.set_reload_result(false);
+    let resolved = match resolve_regions(&mut file.targets, base).await {
+        Ok(()) => resolve_discovery_regions(&mut file.discoveries, base).await,
+        Err(err) => Err(err),
+    };
+    if let Err(err) = resolved {
+        store.set_reload_result(false);
         tracing::error!(error = %err, "config file not reloaded; keeping the running targets");
         return None;
     }
-    let changes = fleet.apply(&targets, base).await;
-    fleet.store.set_reload_result(true);
+    // Profiles and credentials are read anew.
+    targets.fleet.sources = Sources::new(
+        base,
+        targets.fleet.schedules.account,
+        crate::aws::shared_http_client(),
+    );
+    targets
+        .discoveries
+        .apply(&file.discoveries, base, &config.poll, &store)
+        .await;
+    targets.fixed = file.targets;
+    targets.configured = file.discoveries;
+    let changes = targets.refresh().await;
+    store.set_reload_result(true);
     tracing::info!(
         added = ?changes.added,
         removed = ?changes.removed,
@@ -277,11 +464,44 @@ async fn reload_targets(
     Some(changes)
 }
 
+/// Runs each discovery of `config` once and returns, per discovery, the
+/// targets it makes with the shard that polls each, or why it failed.
+pub async fn discover_once(
+    config: &Config,
+    base: &(dyn Fn() -> ConfigLoader + Sync),
+) -> Vec<(String, Result<Vec<(Target, u32)>, crate::error::PollError>)> {
+    let http_client = crate::aws::shared_http_client();
+    let mut out = Vec::new();
+    for d in &config.discoveries {
+        let caller = Target {
+            credentials: d.credentials.clone(),
+            ..d.template.clone()
+        };
+        let sdk_config = load_target_config(&caller, &config.poll, base, &http_client).await;
+        let client = discovery::client(&sdk_config);
+        let listed = discovery::list_members(&client, d, config.poll.timeout)
+            .await
+            .map(|members| {
+                members
+                    .iter()
+                    .map(|m| {
+                        let t = d.target(m);
+                        let shard = Shard::of(&t.name, config.shard.count);
+                        (t, shard)
+                    })
+                    .collect()
+            });
+        out.push((d.name.clone(), listed));
+    }
+    out
+}
+
 /// Runs the exporter on already bound `listeners` until `shutdown` resolves:
-/// builds the AWS clients from `base`, starts the pollers, serves HTTP with the
-/// web config `web` loaded at start-up. Each notification of `reload` (SIGHUP in
-/// the binary) re-reads the targets file and the web config file. Returns once
-/// in-flight requests have finished and the pollers are stopped.
+/// builds the AWS clients from `base`, starts the discoveries and the
+/// pollers, serves HTTP with the web config `web` loaded at start-up. Each
+/// notification of `reload` (SIGHUP in the binary) re-reads the targets file
+/// and the web config file. Returns once in-flight requests have finished and
+/// the pollers are stopped.
 pub async fn run(
     config: &Config,
     web: Watcher,
@@ -309,8 +529,23 @@ pub async fn run(
     );
     let reported = Arc::clone(&store);
     web.report_to(move |applied| reported.set_web_reload_result(applied));
-    let mut fleet = Fleet::new(Arc::clone(&store), config.schedules());
-    fleet.apply(&config.targets, base).await;
+    let (sender, mut found) = mpsc::channel::<Found>(16);
+    let mut targets = Targets {
+        fixed: config.targets.clone(),
+        discoveries: Discoveries {
+            running: Vec::new(),
+            found: BTreeMap::new(),
+            sender,
+        },
+        configured: config.discoveries.clone(),
+        shard: config.shard,
+        fleet: Fleet::new(Arc::clone(&store), config.schedules(), base),
+    };
+    targets.refresh().await;
+    targets
+        .discoveries
+        .apply(&config.discoveries, base, &config.poll, &store)
+        .await;
     let watch = tokio::spawn(Arc::clone(&web).watch());
     let server = Arc::new(Server::new(
         store,
@@ -327,13 +562,31 @@ pub async fn run(
                 if config.targets_file.is_none() {
                     tracing::info!("reload requested; there is no --config.file to re-read");
                 }
-                reload_targets(config, &mut fleet, base).await;
+                reload_targets(config, &mut targets, base).await;
                 let web = Arc::clone(&web);
                 let _ = tokio::task::spawn_blocking(move || web.recheck()).await;
+            }
+            Some((name, members)) = found.recv() => {
+                // Only the newest listing of a discovery still configured counts.
+                if targets.configured.iter().any(|d| d.name == name) {
+                    targets.discoveries.found.insert(name.clone(), members);
+                    let changes = targets.refresh().await;
+                    if !(changes.added.is_empty() && changes.removed.is_empty() && changes.changed.is_empty()) {
+                        tracing::info!(
+                            discovery = %name,
+                            added = changes.added.len(),
+                            removed = changes.removed.len(),
+                            changed = changes.changed.len(),
+                            unchanged = changes.unchanged.len(),
+                            "discovered accounts applied"
+                        );
+                    }
+                }
             }
         }
     }
     watch.abort();
-    fleet.stop().await;
+    targets.discoveries.stop();
+    targets.fleet.stop().await;
     Ok(())
 }

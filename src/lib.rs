@@ -37,6 +37,7 @@ mod collector;
 mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
+mod discovery;
 mod error;
 mod http;
 mod listen;
@@ -47,16 +48,18 @@ mod target;
 mod web;
 
 // What the binary, the fuzz targets, the examples and the tests use.
-pub use app::{describe, keys, poller_count, run};
-pub use aws::{default_loader, resolve_regions, static_loader};
+pub use app::{describe, discover_once, keys, owned_targets, poller_count, run};
+pub use aws::{default_loader, resolve_discovery_regions, resolve_regions, static_loader};
 pub use collector::Collector;
 pub use collector::account::{Account, Source, TargetClients};
 pub use collector::dedicated_ips::{DedicatedIp, DedicatedIps};
 pub use collector::reputation::{Datapoint, Reputation};
-pub use config::{Cli, Config, Jitter, LogFormat, LogLevel, TargetDefaults, parse_targets};
+pub use config::{
+    Cli, Config, Jitter, LogFormat, LogLevel, TargetDefaults, TargetsFile, parse_targets,
+};
 pub use error::PollError;
 pub use listen::{bind_all, systemd_sockets};
 pub use metrics::{BuildInfo, Format, Store, unix_now};
 pub use parse::validate_region;
-pub use target::{Api, Key, Target};
+pub use target::{Api, Credentials, Discovery, Key, Member, Shard, Target};
 pub use web::{Watcher, parse as parse_web_config};

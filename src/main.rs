@@ -9,7 +9,7 @@ use pinpoint_email_exporter::Watcher;
 #[cfg(feature = "demo")]
 use pinpoint_email_exporter::demo;
 use pinpoint_email_exporter::{Cli, Config, LogFormat, LogLevel};
-use pinpoint_email_exporter::{default_loader, resolve_regions};
+use pinpoint_email_exporter::{default_loader, resolve_discovery_regions, resolve_regions};
 
 use tokio::sync::Notify;
 use tracing_subscriber::EnvFilter;
@@ -54,9 +54,11 @@ async fn run(mut config: Config) -> ExitCode {
     let prepared = if config.demo {
         demo_regions(&mut config)
     } else {
-        resolve_regions(&mut config.targets, &default_loader)
-            .await
-            .map_err(|e| e.to_string())
+        match resolve_regions(&mut config.targets, &default_loader).await {
+            Ok(()) => resolve_discovery_regions(&mut config.discoveries, &default_loader).await,
+            Err(err) => Err(err),
+        }
+        .map_err(|e| e.to_string())
     };
     if let Err(err) = prepared {
         eprintln!("pinpoint-email-exporter: {err}");
@@ -66,6 +68,9 @@ async fn run(mut config: Config) -> ExitCode {
         print!("{}", pinpoint_email_exporter::describe(&config, &web));
         println!("configuration OK");
         return ExitCode::SUCCESS;
+    }
+    if config.discover_only {
+        return discover(&config).await;
     }
     let listeners = if config.web.systemd_socket {
         pinpoint_email_exporter::systemd_sockets()
@@ -115,6 +120,47 @@ async fn run(mut config: Config) -> ExitCode {
             tracing::error!(error = %err, "exporter failed");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `--config.discover`: runs each discovery once and prints the targets it
+/// makes and the shard of each; exit code 1 when a discovery fails.
+async fn discover(config: &Config) -> ExitCode {
+    let mut failed = false;
+    for (name, listed) in pinpoint_email_exporter::discover_once(config, &default_loader).await {
+        match listed {
+            Ok(targets) => {
+                println!("discovery {name:?}: {} account(s)", targets.len());
+                for (target, shard) in targets {
+                    let role = match &target.credentials {
+                        pinpoint_email_exporter::Credentials::AssumeRole { role_arn, .. } => {
+                            role_arn.as_str()
+                        }
+                        _ => "",
+                    };
+                    let mine = if config.shard.count > 1 && shard == config.shard.index {
+                        " (this shard)"
+                    } else {
+                        ""
+                    };
+                    println!(
+                        "  target {:?}: assume {role}; regions {}; shard {shard} of {}{mine}",
+                        target.name,
+                        target.regions.join(", "),
+                        config.shard.count
+                    );
+                }
+            }
+            Err(err) => {
+                failed = true;
+                println!("discovery {name:?} failed ({}): {err}", err.reason());
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

@@ -95,10 +95,23 @@ impl Schedule {
     }
 }
 
-/// The spread of the first calls: each task waits a random part of this before its
-/// first call, so many regions do not fire at once.
-pub fn startup_spread(interval: Duration) -> Duration {
-    (interval / 4).min(Duration::from_secs(1))
+/// First calls per second, at most, that a collector's new pollers make
+/// together.
+pub const FIRST_CALLS_PER_SECOND: u32 = 100;
+
+/// The spread of the first calls of `pollers` pollers of one collector: each
+/// waits a random part of it before its first call. A few pollers start
+/// within a second (a quarter of the interval if shorter); many spread so
+/// that together they make at most [`FIRST_CALLS_PER_SECOND`] first calls a
+/// second, and over the whole interval at most, which is also how their
+/// later calls are spread: 10,000 pollers at 60s call about 167 times a
+/// second from the start, never 10,000 at once.
+pub fn first_poll_spread(interval: Duration, pollers: usize) -> Duration {
+    let few = (interval / 4).min(Duration::from_secs(1));
+    let pollers = u32::try_from(pollers).unwrap_or(u32::MAX);
+    let paced = Duration::from_secs(1) * (pollers / FIRST_CALLS_PER_SECOND)
+        + Duration::from_secs(1) * (pollers % FIRST_CALLS_PER_SECOND) / FIRST_CALLS_PER_SECOND;
+    paced.max(few).min(interval)
 }
 
 /// Calls `collector` for `key` forever, writing each outcome into its `section`
@@ -115,7 +128,7 @@ pub async fn run<C: Collector>(
     let jitter = || settings.jitter.sample();
     let mut schedule = Schedule::new(settings.interval, settings.max_backoff);
     let mut log = ChangeLog::default();
-    tokio::time::sleep(startup_spread(settings.interval).mul_f64(jitter().clamp(0.0, 1.0))).await;
+    tokio::time::sleep(settings.spread.mul_f64(jitter().clamp(0.0, 1.0))).await;
     loop {
         let started = Instant::now();
         // The SDK enforces --poll.timeout itself; this outer limit only guards
@@ -194,6 +207,20 @@ mod tests {
 
     fn throttled() -> PollError {
         PollError::Throttled("slow down".into())
+    }
+
+    #[test]
+    fn first_calls_spread_at_100_a_second_up_to_the_interval() {
+        let spread = |pollers| first_poll_spread(MIN, pollers).as_millis();
+        assert_eq!(spread(1), 1000);
+        assert_eq!(spread(100), 1000);
+        assert_eq!(spread(250), 2500);
+        assert_eq!(spread(1000), 10_000);
+        assert_eq!(spread(10_000), 60_000, "never more than the interval");
+        assert_eq!(
+            first_poll_spread(Duration::from_secs(2), 1).as_millis(),
+            500
+        );
     }
 
     #[test]
@@ -341,6 +368,7 @@ mod tests {
             stale_after: Duration::from_secs(600),
             // 1.0 makes every delay its upper bound, so times are exact.
             jitter: Jitter::Fixed(1.0),
+            spread: Duration::from_secs(1),
         };
         let start = Instant::now();
         let script = vec![
@@ -374,6 +402,7 @@ mod tests {
             stale_after: Duration::from_secs(600),
             // 1.0 makes every delay its upper bound, so times are exact.
             jitter: Jitter::Fixed(1.0),
+            spread: Duration::from_secs(1),
         };
         let start = Instant::now();
         let (calls, _store, task) = spawn(vec![Ok(healthy())], Duration::from_secs(4), settings);
@@ -395,6 +424,7 @@ mod tests {
             stale_after: Duration::from_secs(600),
             // 1.0 makes every delay its upper bound, so times are exact.
             jitter: Jitter::Fixed(1.0),
+            spread: Duration::from_secs(1),
         };
         let start = Instant::now();
         let (calls, store, task) = spawn(vec![Ok(healthy())], Duration::from_secs(3600), settings);

@@ -146,6 +146,11 @@ impl Collectors {
         }
     }
 
+    /// How many collectors are on.
+    pub fn count(&self) -> usize {
+        Self::NAMES.iter().filter(|n| self.enabled(n)).count()
+    }
+
     /// The names of the collectors that are on, comma separated.
     pub fn list(&self) -> String {
         Self::NAMES
@@ -154,6 +159,165 @@ impl Collectors {
             .copied()
             .collect::<Vec<_>>()
             .join(",")
+    }
+}
+
+/// A targets-file entry that makes one target per account of an AWS
+/// Organization (`discover: organizations:`), each assuming `role_name` in
+/// its account. `Debug` leaves the external id out.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Discovery {
+    /// Names the discovery in its own metrics (`discovery` label).
+    pub name: String,
+    /// What each discovered target gets: its regions (resolved like a
+    /// target's), API, collectors and sandbox expectation.
+    pub template: Target,
+    /// The role assumed in every member account.
+    pub role_name: String,
+    /// The external id the member roles require, if any.
+    pub external_id: Option<String>,
+    /// The session name of the member roles.
+    pub session_name: String,
+    /// Only accounts under these roots or organizational units, recursively;
+    /// every account of the organization when empty.
+    pub parents: Vec<String>,
+    /// Only accounts carrying every one of these tags.
+    pub tags: std::collections::BTreeMap<String, String>,
+    /// How often the accounts are listed again.
+    pub refresh: std::time::Duration,
+    /// Whose credentials call Organizations.
+    pub credentials: Credentials,
+    /// The target name of an account: `{account_id}`, optionally with
+    /// `{account_name}`.
+    pub name_template: String,
+}
+
+impl std::fmt::Debug for Discovery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Discovery")
+            .field("name", &self.name)
+            .field("regions", &self.template.regions)
+            .field("role_name", &self.role_name)
+            .field(
+                "external_id",
+                &self.external_id.as_ref().map(|_| "<redacted>"),
+            )
+            .field("session_name", &self.session_name)
+            .field("parents", &self.parents)
+            .field("tags", &self.tags)
+            .field("refresh", &self.refresh)
+            .field("credentials", &self.credentials)
+            .field("name_template", &self.name_template)
+            .field("api", &self.template.api)
+            .field("expect_sandbox", &self.template.expect_sandbox)
+            .field("collectors", &self.template.collectors)
+            .field("max_dedicated_ips", &self.template.max_dedicated_ips)
+            .finish()
+    }
+}
+
+/// `refresh` of a discovery that sets none.
+pub const DEFAULT_DISCOVERY_REFRESH: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// `name_template` of a discovery that sets none.
+pub const DEFAULT_NAME_TEMPLATE: &str = "{account_id}";
+
+/// An ACTIVE account a discovery found.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Member {
+    /// Its 12-digit id.
+    pub id: String,
+    /// Its name in the organization.
+    pub name: String,
+    /// The partition of its ARN (`aws`, `aws-us-gov`, `aws-cn`).
+    pub partition: String,
+}
+
+impl Discovery {
+    /// The target polling `member`: the template's settings, the member role's
+    /// credentials, and the name the template gives it.
+    pub fn target(&self, member: &Member) -> Target {
+        Target {
+            name: self.target_name(member),
+            credentials: Credentials::AssumeRole {
+                role_arn: format!(
+                    "arn:{}:iam::{}:role/{}",
+                    member.partition, member.id, self.role_name
+                ),
+                external_id: self.external_id.clone(),
+                session_name: self.session_name.clone(),
+                source_profile: None,
+            },
+            ..self.template.clone()
+        }
+    }
+
+    /// The name of `member`'s target: `name_template` with `{account_id}` and
+    /// `{account_name}` (letters, digits, `_`, `-` and `.` kept, anything else
+    /// `_`) filled in, at most 64 characters.
+    pub fn target_name(&self, member: &Member) -> String {
+        let name: String = member
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let without_name = self
+            .name_template
+            .replace("{account_id}", &member.id)
+            .replace("{account_name}", "");
+        let room = 64usize.saturating_sub(without_name.len());
+        let name: String = name.chars().take(room).collect();
+        self.name_template
+            .replace("{account_id}", &member.id)
+            .replace("{account_name}", &name)
+    }
+}
+
+/// Which share of the targets this exporter polls (`--shard.count`,
+/// `--shard.index`): a target belongs to the shard that scores highest for
+/// its name (rendezvous hashing), so adding a shard moves only the targets
+/// the new shard wins, and removing one only that shard's targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This exporter's shard, from 0.
+    pub index: u32,
+    /// How many shards there are.
+    pub count: u32,
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard { index: 0, count: 1 }
+    }
+}
+
+impl Shard {
+    /// The shard of `count` that polls the target named `name`.
+    pub fn of(name: &str, count: u32) -> u32 {
+        use sha2::{Digest, Sha256};
+        (0..count.max(1))
+            .max_by_key(|shard| {
+                let digest = Sha256::new()
+                    .chain_update(name.as_bytes())
+                    .chain_update([0])
+                    .chain_update(shard.to_be_bytes())
+                    .finalize();
+                let mut first = [0u8; 8];
+                first.copy_from_slice(&digest[..8]);
+                (u64::from_be_bytes(first), *shard)
+            })
+            .unwrap_or(0)
+    }
+
+    /// Whether this shard polls the target named `name`.
+    pub fn owns(&self, name: &str) -> bool {
+        self.count <= 1 || Self::of(name, self.count) == self.index
     }
 }
 
@@ -179,6 +343,85 @@ impl Key {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shards_split_targets_evenly_and_a_new_shard_takes_only_its_share() {
+        let names: Vec<String> = (0..3000).map(|i| format!("{:012}", 100_000 + i)).collect();
+        let of = |count: u32| -> Vec<u32> { names.iter().map(|n| Shard::of(n, count)).collect() };
+        let (three, four) = (of(3), of(4));
+        for shard in 0..4 {
+            let n = four.iter().filter(|s| **s == shard).count();
+            assert!((600..=900).contains(&n), "shard {shard} of 4 has {n}");
+        }
+        // Going from 3 to 4 shards moves targets only to the new shard.
+        let moved: Vec<(u32, u32)> = three
+            .iter()
+            .zip(&four)
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| (*a, *b))
+            .collect();
+        assert!(moved.iter().all(|(_, to)| *to == 3), "{moved:?}");
+        assert!((600..=900).contains(&moved.len()), "{}", moved.len());
+        // Each target is owned by exactly one of the shards.
+        for name in &names {
+            let owners = (0..4)
+                .filter(|i| {
+                    Shard {
+                        index: *i,
+                        count: 4,
+                    }
+                    .owns(name)
+                })
+                .count();
+            assert_eq!(owners, 1);
+        }
+        // Stable: the same name always lands on the same shard.
+        assert_eq!(Shard::of("prod", 4), Shard::of("prod", 4));
+        assert!(Shard::default().owns("anything"));
+    }
+
+    #[test]
+    fn discovered_targets_are_named_by_the_template() {
+        let template = Target {
+            name: String::new(),
+            regions: vec!["us-east-1".into()],
+            credentials: Credentials::DefaultChain,
+            api: Api::Auto,
+            expect_sandbox: false,
+            collectors: Collectors::default(),
+            max_dedicated_ips: DEFAULT_MAX_DEDICATED_IPS,
+        };
+        let mut d = Discovery {
+            name: "org".into(),
+            template,
+            role_name: "exporter".into(),
+            external_id: Some("s3cr3t-ext".into()),
+            session_name: DEFAULT_SESSION_NAME.into(),
+            parents: vec![],
+            tags: Default::default(),
+            refresh: DEFAULT_DISCOVERY_REFRESH,
+            credentials: Credentials::DefaultChain,
+            name_template: DEFAULT_NAME_TEMPLATE.into(),
+        };
+        let member = Member {
+            id: "111122223333".into(),
+            name: "Payments (prod) ".repeat(8),
+            partition: "aws-us-gov".into(),
+        };
+        let t = d.target(&member);
+        assert_eq!(t.name, "111122223333");
+        assert_eq!(t.regions, ["us-east-1"]);
+        let Credentials::AssumeRole { role_arn, .. } = &t.credentials else {
+            panic!("{t:?}")
+        };
+        assert_eq!(role_arn, "arn:aws-us-gov:iam::111122223333:role/exporter");
+        d.name_template = "{account_name}-{account_id}".into();
+        let name = d.target_name(&member);
+        assert_eq!(name.len(), 64, "{name}");
+        assert!(name.starts_with("Payments__prod__Payments"), "{name}");
+        assert!(name.ends_with("-111122223333"), "{name}");
+        assert!(!format!("{d:?}").contains("s3cr3t"));
+    }
 
     #[test]
     fn debug_never_shows_the_external_id() {

@@ -91,8 +91,9 @@ fn shipped_targets_files_are_valid() {
     assert!(files.len() >= 3, "{files:?}");
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
-        let targets =
-            parse_targets(&file, &text, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+        let targets = parse_targets(&file, &text, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .targets;
         assert!(
             targets.iter().all(|t| !t.regions.is_empty()),
             "{}: give every target its regions",

@@ -9,17 +9,19 @@
 
 mod errors;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 pub use errors::{classify_sdk_error, operation_gone};
 
 use crate::config::{ConfigError, PollSettings};
-use crate::target::{Credentials, Target};
+use crate::target::{Credentials, Discovery, Target};
 
 /// Idle connections kept per AWS endpoint. Polls of one region are spread over
 /// the interval, so a few cover even a hundred targets; without a bound every
@@ -32,7 +34,7 @@ pub const POOL_MAX_IDLE_PER_HOST: usize = 8;
 /// standard `HTTPS_PROXY`/`NO_PROXY` variables) for every SDK client of the
 /// process. Without it each (target, region) client builds its own connection
 /// pool and TLS configuration, about 175 KiB each.
-pub fn shared_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+pub fn shared_http_client() -> SharedHttpClient {
     use aws_smithy_http_client::{ConnectorBuilder, proxy::ProxyConfig, tls};
     // The SDK's default client, built once: connectors are cached per timeout
     // settings inside the shared client, so every SDK client reuses them.
@@ -50,59 +52,116 @@ pub fn shared_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpC
     })
 }
 
-/// Loads the shared AWS configuration of one target: its credentials (standard
-/// chain, named profile, or assumed role), the exporter's timeouts, and no SDK
-/// retries. `base` yields the loader to start from; the binary passes
-/// `aws_config::defaults`, tests pass one pointed at a local endpoint.
-pub async fn load_target_config(
-    target: &Target,
-    poll: &PollSettings,
-    base: &(dyn Fn() -> ConfigLoader + Sync),
-    http_client: &aws_smithy_runtime_api::client::http::SharedHttpClient,
-) -> SdkConfig {
-    let timeouts = TimeoutConfig::builder()
-        .operation_timeout(poll.timeout)
-        .connect_timeout(poll.timeout.min(Duration::from_secs(5)))
-        .read_timeout(poll.timeout)
-        .build();
-    let mut loader = base()
-        .timeout_config(timeouts)
-        .retry_config(RetryConfig::disabled())
-        .http_client(http_client.clone());
-    let profile = match &target.credentials {
-        Credentials::DefaultChain => None,
-        Credentials::Profile(p) => Some(p),
-        Credentials::AssumeRole { source_profile, .. } => source_profile.as_ref(),
-    };
-    if let Some(p) = profile {
-        loader = loader.profile_name(p);
+/// How long before expiry an assumed role's credentials are renewed, at
+/// most: the SDK renews them at the first call after a random point between
+/// half this and this before they expire, so accounts whose calls are spread
+/// renew spread too, and never during a call that needs them.
+pub const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(600);
+
+/// The AWS configurations that targets start from, loaded once per named
+/// profile (`None`: the standard chain) and shared: every target of a
+/// profile shares its credential provider and cache, so a thousand
+/// assume-role targets make one web identity or IMDS call, not a thousand.
+pub struct Sources<'a> {
+    base: &'a (dyn Fn() -> ConfigLoader + Sync),
+    poll: PollSettings,
+    http_client: SharedHttpClient,
+    loaded: HashMap<Option<String>, SdkConfig>,
+}
+
+impl<'a> Sources<'a> {
+    /// Sources from `base` with the timeouts of `poll` and the shared
+    /// `http_client`; nothing is loaded yet.
+    pub fn new(
+        base: &'a (dyn Fn() -> ConfigLoader + Sync),
+        poll: PollSettings,
+        http_client: SharedHttpClient,
+    ) -> Self {
+        Sources {
+            base,
+            poll,
+            http_client,
+            loaded: HashMap::new(),
+        }
     }
-    let source = loader.load().await;
-    match &target.credentials {
-        Credentials::AssumeRole {
+
+    /// The configuration of `profile`, loaded on first use.
+    async fn source(&mut self, profile: Option<&String>) -> SdkConfig {
+        if let Some(config) = self.loaded.get(&profile.cloned()) {
+            return config.clone();
+        }
+        let timeouts = TimeoutConfig::builder()
+            .operation_timeout(self.poll.timeout)
+            .connect_timeout(self.poll.timeout.min(Duration::from_secs(5)))
+            .read_timeout(self.poll.timeout)
+            .build();
+        let mut loader = (self.base)()
+            .timeout_config(timeouts)
+            .retry_config(RetryConfig::disabled())
+            .http_client(self.http_client.clone());
+        if let Some(p) = profile {
+            loader = loader.profile_name(p);
+        }
+        let config = loader.load().await;
+        self.loaded.insert(profile.cloned(), config.clone());
+        config
+    }
+
+    /// The AWS configuration of one target: its credentials (standard chain,
+    /// named profile, or an assumed role with its own credential cache), the
+    /// exporter's timeouts, and no SDK retries.
+    pub async fn target_config(&mut self, target: &Target) -> SdkConfig {
+        let profile = match &target.credentials {
+            Credentials::DefaultChain => None,
+            Credentials::Profile(p) => Some(p),
+            Credentials::AssumeRole { source_profile, .. } => source_profile.as_ref(),
+        };
+        let source = self.source(profile).await;
+        let Credentials::AssumeRole {
             role_arn,
             external_id,
             session_name,
             ..
-        } => {
-            let mut builder = aws_config::sts::AssumeRoleProvider::builder(role_arn)
-                .session_name(session_name)
-                .configure(&source);
-            if let Some(id) = external_id {
-                builder = builder.external_id(id);
-            }
-            // STS needs a region even when the source config has none.
-            if let (None, Some(r)) = (source.region(), target.regions.first()) {
-                builder = builder.region(Region::new(r.clone()));
-            }
-            let provider = builder.build().await;
-            source
-                .into_builder()
-                .credentials_provider(SharedCredentialsProvider::new(provider))
-                .build()
+        } = &target.credentials
+        else {
+            return source;
+        };
+        let mut builder = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+            .session_name(session_name)
+            .configure(&source);
+        if let Some(id) = external_id {
+            builder = builder.external_id(id);
         }
-        _ => source,
+        // STS needs a region even when the source config has none.
+        if let (None, Some(r)) = (source.region(), target.regions.first()) {
+            builder = builder.region(Region::new(r.clone()));
+        }
+        let provider = builder.build().await;
+        source
+            .into_builder()
+            .credentials_provider(SharedCredentialsProvider::new(provider))
+            .identity_cache(
+                aws_config::identity::IdentityCache::lazy()
+                    .buffer_time(RENEW_BEFORE_EXPIRY)
+                    .build(),
+            )
+            .build()
     }
+}
+
+/// Loads the AWS configuration of one target on its own (see
+/// [`Sources::target_config`]). `base` yields the loader to start from; the
+/// binary passes `aws_config::defaults`, tests pass one pointed at a local
+/// endpoint.
+pub async fn load_target_config(
+    target: &Target,
+    poll: &PollSettings,
+    base: &(dyn Fn() -> ConfigLoader + Sync),
+    http_client: &SharedHttpClient,
+) -> SdkConfig {
+    Sources::new(base, *poll, http_client.clone())
+        .target_config(target)
+        .await
 }
 
 /// The default base loader: the standard AWS config chain.
@@ -207,6 +266,27 @@ pub async fn resolve_regions(
 ) -> Result<(), ConfigError> {
     check_profiles(targets).await?;
     default_regions(targets, base).await
+}
+
+/// [`resolve_regions`] for discoveries: checks the profile whose credentials
+/// call Organizations, and fills in the regions of discoveries that list none
+/// from the AWS config chain (of that profile).
+pub async fn resolve_discovery_regions(
+    discoveries: &mut [Discovery],
+    base: &(dyn Fn() -> ConfigLoader + Sync),
+) -> Result<(), ConfigError> {
+    let mut callers: Vec<Target> = discoveries
+        .iter()
+        .map(|d| Target {
+            credentials: d.credentials.clone(),
+            ..d.template.clone()
+        })
+        .collect();
+    resolve_regions(&mut callers, base).await?;
+    for (d, caller) in discoveries.iter_mut().zip(callers) {
+        d.template.regions = caller.regions;
+    }
+    Ok(())
 }
 
 async fn default_regions(

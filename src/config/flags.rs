@@ -168,6 +168,21 @@ pub struct Cli {
     #[arg(long = "config.check")]
     pub config_check: bool,
 
+    /// Run each `discover:` of the config file once against AWS, print the
+    /// targets it finds (and which shard polls each), and exit.
+    #[arg(long = "config.discover", conflicts_with = "config_check")]
+    pub config_discover: bool,
+
+    /// How many exporters share the targets (and discovered accounts): each
+    /// polls those whose name hashes to its --shard.index.
+    #[arg(long = "shard.count", value_name = "N", default_value_t = 1)]
+    pub shard_count: u32,
+
+    /// This exporter's shard, from 0: a number, or a StatefulSet pod name
+    /// such as pinpoint-email-exporter-2, whose ordinal it takes.
+    #[arg(long = "shard.index", value_name = "INDEX", default_value = "0")]
+    pub shard_index: String,
+
     /// Only log messages with the given severity or above.
     #[arg(long = "log.level", value_name = "LEVEL", value_enum, default_value_t = LogLevel::Info)]
     pub log_level: LogLevel,

@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use flags::{Cli, LogFormat, LogLevel};
-pub use targets::parse_targets;
+pub use targets::{TargetsFile, parse_targets};
 
 use crate::parse::validate_region;
-use crate::target::{Api, Collectors, Credentials, Target};
+use crate::target::{Api, Collectors, Credentials, Discovery, Shard, Target};
 
 /// The port the exporter listens on by default. It lies outside the 9100-9999 range
 /// that Prometheus exporters conventionally share (now fully allocated) and is not
@@ -123,6 +123,10 @@ pub struct PollSettings {
     pub stale_after: Duration,
     /// Where the random parts of the schedule come from.
     pub jitter: Jitter,
+    /// Each poller's first call waits a random part of this
+    /// ([`crate::poller::first_poll_spread`]), so that many pollers never
+    /// call at once.
+    pub spread: Duration,
 }
 
 /// The source of the schedule's random parts (start-up spread, backoff): random in
@@ -154,6 +158,7 @@ impl Default for PollSettings {
             max_backoff: Duration::from_secs(600),
             stale_after: Duration::from_secs(900),
             jitter: Jitter::Random,
+            spread: crate::poller::first_poll_spread(Duration::from_secs(60), 1),
         }
     }
 }
@@ -197,6 +202,19 @@ pub struct Schedules {
 }
 
 impl Schedules {
+    /// These schedules for a fleet where `pollers(name)` pollers of each
+    /// collector run: their first calls spread to fit.
+    pub fn for_fleet(mut self, pollers: impl Fn(&str) -> usize) -> Schedules {
+        for (name, p) in [
+            ("account", &mut self.account),
+            ("reputation", &mut self.reputation),
+            ("dedicated-ips", &mut self.dedicated_ips),
+        ] {
+            p.spread = crate::poller::first_poll_spread(p.interval, pollers(name));
+        }
+        self
+    }
+
     /// The settings of the collector named `name`.
     pub fn of(&self, name: &str) -> PollSettings {
         match name {
@@ -235,8 +253,15 @@ pub struct Config {
     pub web: WebSettings,
     /// Poller timing.
     pub poll: PollSettings,
-    /// What to poll.
+    /// What to poll: the targets listed one by one (every shard's).
     pub targets: Vec<Target>,
+    /// The targets file's discoveries, each making targets of an
+    /// organization's accounts.
+    pub discoveries: Vec<Discovery>,
+    /// Which share of the targets this exporter polls.
+    pub shard: Shard,
+    /// `--config.discover` was given: run each discovery once, print, exit.
+    pub discover_only: bool,
     /// `--config.check` was given.
     pub check_only: bool,
     /// `--demo` was given: poll the built-in simulator.
@@ -301,9 +326,10 @@ impl Config {
                 message: "every collector is off, so nothing would be polled; turn one on (e.g. --collector.reputation)".into(),
             });
         }
-        let targets = match &cli.config_file {
+        let shard = shard(&cli)?;
+        let file = match &cli.config_file {
             // The demo's regions come from its scenario: the binary fills them in.
-            None if cli.demo => vec![Target {
+            None if cli.demo => TargetsFile::fixed(vec![Target {
                 name: DEMO_TARGET.to_string(),
                 regions: Vec::new(),
                 credentials: Credentials::DefaultChain,
@@ -311,8 +337,8 @@ impl Config {
                 expect_sandbox: false,
                 collectors: defaults.collectors,
                 max_dedicated_ips: defaults.max_dedicated_ips,
-            }],
-            None => vec![Target {
+            }]),
+            None => TargetsFile::fixed(vec![Target {
                 name: DEFAULT_TARGET.to_string(),
                 regions: defaults.regions.clone(),
                 credentials: Credentials::DefaultChain,
@@ -320,13 +346,22 @@ impl Config {
                 expect_sandbox: false,
                 collectors: defaults.collectors,
                 max_dedicated_ips: defaults.max_dedicated_ips,
-            }],
+            }]),
             Some(path) => read_targets(path, &defaults)?,
         };
+        if cli.config_discover && file.discoveries.is_empty() {
+            return Err(ConfigError::Flag {
+                flag: "--config.discover",
+                message: "the targets file has no `discover:` target to run; see the README's Organizations section".into(),
+            });
+        }
         Ok(Config {
             web,
             poll,
-            targets,
+            targets: file.targets,
+            discoveries: file.discoveries,
+            shard,
+            discover_only: cli.config_discover,
             check_only: cli.config_check,
             demo: cli.demo,
             log_level: cli.log_level,
@@ -350,6 +385,7 @@ impl Config {
             max_backoff: p.max_backoff.max(interval),
             stale_after: p.stale_after.max(interval.saturating_mul(2)),
             jitter: p.jitter,
+            spread: crate::poller::first_poll_spread(interval, 1),
         };
         Schedules {
             account: p,
@@ -360,19 +396,49 @@ impl Config {
 
     /// Reads the targets file again (for a reload), with the same flag defaults as
     /// at start-up. `None` when the exporter runs without a file.
-    pub fn reread_targets(&self) -> Option<Result<Vec<Target>, ConfigError>> {
+    pub fn reread_targets(&self) -> Option<Result<TargetsFile, ConfigError>> {
         let path = self.targets_file.as_ref()?;
         Some(read_targets(path, &self.target_defaults))
     }
 }
 
 /// Reads and validates the targets file, with the flags' defaults.
-fn read_targets(path: &Path, defaults: &TargetDefaults) -> Result<Vec<Target>, ConfigError> {
+fn read_targets(path: &Path, defaults: &TargetDefaults) -> Result<TargetsFile, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,
     })?;
     parse_targets(path, &text, defaults)
+}
+
+/// `--shard.count` and `--shard.index`; the index may be a StatefulSet pod
+/// name, whose ordinal it takes.
+fn shard(cli: &Cli) -> Result<Shard, ConfigError> {
+    let err = |flag, message: String| ConfigError::Flag { flag, message };
+    if cli.shard_count == 0 {
+        return Err(err("--shard.count", "must be at least 1".into()));
+    }
+    let text = cli.shard_index.trim();
+    let ordinal = text.rsplit('-').next().unwrap_or(text);
+    let index: u32 = ordinal.parse().map_err(|_| {
+        err(
+            "--shard.index",
+            format!("{text:?} is neither a number nor a StatefulSet pod name ending in its ordinal, such as pinpoint-email-exporter-2"),
+        )
+    })?;
+    if index >= cli.shard_count {
+        return Err(err(
+            "--shard.index",
+            format!(
+                "{index} is not below --shard.count {}; shards are numbered from 0",
+                cli.shard_count
+            ),
+        ));
+    }
+    Ok(Shard {
+        index,
+        count: cli.shard_count,
+    })
 }
 
 fn web_settings(cli: &Cli) -> Result<WebSettings, ConfigError> {
@@ -425,6 +491,7 @@ fn poll_settings(cli: &Cli) -> PollSettings {
             .poll_stale_after
             .unwrap_or_else(|| defaults.stale_after.max(interval.saturating_mul(2))),
         jitter: Jitter::Random,
+        spread: crate::poller::first_poll_spread(interval, 1),
     }
 }
 

@@ -1,12 +1,37 @@
 //! The targets file (`--config.file`): its schema and validation.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use super::{ConfigError, TargetDefaults, dedup};
-use crate::parse::{redact_yaml_error, validate_region};
-use crate::target::{Api, Collectors, Credentials, DEFAULT_SESSION_NAME, Target};
+use crate::parse::{parse_duration, redact_yaml_error, validate_region};
+use crate::target::{
+    Api, Collectors, Credentials, DEFAULT_DISCOVERY_REFRESH, DEFAULT_NAME_TEMPLATE,
+    DEFAULT_SESSION_NAME, Discovery, Target,
+};
+
+/// What a targets file lists: fixed targets, and discoveries that make
+/// targets of an organization's accounts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TargetsFile {
+    /// The targets listed one by one.
+    pub targets: Vec<Target>,
+    /// The `discover:` entries.
+    pub discoveries: Vec<Discovery>,
+}
+
+impl TargetsFile {
+    /// Fixed targets only.
+    pub fn fixed(targets: Vec<Target>) -> Self {
+        TargetsFile {
+            targets,
+            discoveries: Vec::new(),
+        }
+    }
+}
 
 /// The targets file, as written by the user.
 #[derive(Debug, Deserialize)]
@@ -30,6 +55,31 @@ struct FileTarget {
     expect_sandbox: bool,
     #[serde(default)]
     collectors: FileCollectors,
+    discover: Option<FileDiscover>,
+}
+
+/// A target's `discover:`: where its accounts come from.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileDiscover {
+    organizations: FileOrganizations,
+}
+
+/// `discover: organizations:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileOrganizations {
+    role_name: String,
+    external_id: Option<String>,
+    role_session_name: Option<String>,
+    #[serde(default)]
+    parents: Vec<String>,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    refresh: Option<String>,
+    profile: Option<String>,
+    role_arn: Option<String>,
+    name_template: Option<String>,
 }
 
 /// A target's `collectors:`, overriding the `--collector.*` flags.
@@ -90,7 +140,7 @@ pub fn parse_targets(
     path: &Path,
     text: &str,
     defaults: &TargetDefaults,
-) -> Result<Vec<Target>, ConfigError> {
+) -> Result<TargetsFile, ConfigError> {
     let parse_err = |message: String| ConfigError::Parse {
         path: path.to_path_buf(),
         message,
@@ -118,10 +168,13 @@ pub fn parse_targets(
     }
 
     let mut targets: Vec<Target> = Vec::with_capacity(file.targets.len());
+    let mut discoveries: Vec<Discovery> = Vec::new();
     for (i, t) in file.targets.into_iter().enumerate() {
         let at = |field: &str| format!("targets[{i}].{field}");
         validate_target_name(&t.name).map_err(|m| invalid(at("name"), m))?;
-        if targets.iter().any(|prev| prev.name == t.name) {
+        let taken = targets.iter().any(|prev| prev.name == t.name)
+            || discoveries.iter().any(|prev| prev.name == t.name);
+        if taken {
             return Err(invalid(
                 at("name"),
                 format!(
@@ -138,19 +191,46 @@ pub fn parse_targets(
         } else {
             dedup(t.regions)
         };
+        if let Some(discover) = t.discover {
+            for (key, set) in [
+                ("profile", t.profile.is_some()),
+                ("role_arn", t.role_arn.is_some()),
+                ("external_id", t.external_id.is_some()),
+                ("role_session_name", t.role_session_name.is_some()),
+            ] {
+                if set {
+                    return Err(invalid(
+                        at(key),
+                        format!(
+                            "a discover target takes {key} under discover.organizations (for the member roles or the Organizations calls); move it there"
+                        ),
+                    ));
+                }
+            }
+            let template = Target {
+                name: t.name.clone(),
+                regions: regions.clone(),
+                credentials: Credentials::DefaultChain,
+                api: t.api.unwrap_or(defaults.api),
+                expect_sandbox: t.expect_sandbox,
+                collectors: target_collectors(&t.collectors, defaults),
+                max_dedicated_ips: defaults.max_dedicated_ips,
+            };
+            if template.collectors.list().is_empty() {
+                return Err(invalid(
+                    at("collectors"),
+                    "every collector is off for this target, so nothing would poll it; turn one on or remove the target".into(),
+                ));
+            }
+            let org = discover.organizations;
+            let at = |field: &str| at(&format!("discover.organizations.{field}"));
+            discoveries
+                .push(discovery(t.name, template, org, &at).map_err(|(f, m)| invalid(f, m))?);
+            continue;
+        }
         let credentials = credentials(t.profile, t.role_arn, t.external_id, t.role_session_name)
             .map_err(|(field, m)| invalid(at(field), m))?;
-        let collectors = Collectors {
-            account: t.collectors.account.unwrap_or(defaults.collectors.account),
-            reputation: t
-                .collectors
-                .reputation
-                .unwrap_or(defaults.collectors.reputation),
-            dedicated_ips: t
-                .collectors
-                .dedicated_ips
-                .unwrap_or(defaults.collectors.dedicated_ips),
-        };
+        let collectors = target_collectors(&t.collectors, defaults);
         if collectors.list().is_empty() {
             return Err(invalid(
                 at("collectors"),
@@ -167,7 +247,131 @@ pub fn parse_targets(
             max_dedicated_ips: defaults.max_dedicated_ips,
         });
     }
-    Ok(targets)
+    Ok(TargetsFile {
+        targets,
+        discoveries,
+    })
+}
+
+/// A target's collectors: its `collectors:`, else the flags'.
+fn target_collectors(file: &FileCollectors, defaults: &TargetDefaults) -> Collectors {
+    Collectors {
+        account: file.account.unwrap_or(defaults.collectors.account),
+        reputation: file.reputation.unwrap_or(defaults.collectors.reputation),
+        dedicated_ips: file
+            .dedicated_ips
+            .unwrap_or(defaults.collectors.dedicated_ips),
+    }
+}
+
+/// A discovery of the file, or the key at fault (as `at` names it) and what
+/// is wrong with it.
+fn discovery(
+    name: String,
+    template: Target,
+    org: FileOrganizations,
+    at: &dyn Fn(&str) -> String,
+) -> Result<Discovery, (String, String)> {
+    let fail = |field: &str, message: String| (at(field), message);
+    validate_role_name(&org.role_name).map_err(|m| fail("role_name", m))?;
+    if let Some(id) = &org.external_id {
+        validate_external_id(id).map_err(|m| fail("external_id", m))?;
+    }
+    let session_name = org
+        .role_session_name
+        .unwrap_or_else(|| DEFAULT_SESSION_NAME.to_string());
+    validate_session_name(&session_name).map_err(|m| fail("role_session_name", m))?;
+    for (j, parent) in org.parents.iter().enumerate() {
+        validate_parent(parent).map_err(|m| fail(&format!("parents[{j}]"), m))?;
+    }
+    if org.tags.keys().any(|k| k.trim().is_empty()) {
+        return Err(fail("tags", "a tag key must not be empty".into()));
+    }
+    let refresh = match &org.refresh {
+        None => DEFAULT_DISCOVERY_REFRESH,
+        Some(text) => parse_duration(text).map_err(|m| fail("refresh", m))?,
+    };
+    if refresh < Duration::from_secs(1) || refresh > super::MAX_WAIT {
+        return Err(fail("refresh", "must be from 1s to 24h, e.g. 1h".into()));
+    }
+    // The Organizations calls use the standard chain, a profile, or a role
+    // (in the management or delegated administrator account).
+    let credentials =
+        credentials(org.profile, org.role_arn, None, None).map_err(|(field, m)| fail(field, m))?;
+    let name_template = org
+        .name_template
+        .unwrap_or_else(|| DEFAULT_NAME_TEMPLATE.to_string());
+    validate_name_template(&name_template).map_err(|m| fail("name_template", m))?;
+    Ok(Discovery {
+        name,
+        template,
+        role_name: org.role_name,
+        external_id: org.external_id,
+        session_name,
+        parents: dedup(org.parents),
+        tags: org.tags,
+        refresh,
+        credentials,
+        name_template,
+    })
+}
+
+fn validate_role_name(name: &str) -> Result<(), String> {
+    // IAM's limits for a role name, with an optional path before it.
+    let base = name.rsplit('/').next().unwrap_or("");
+    let ok = (1..=64).contains(&base.len())
+        && name.len() <= 512
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b))
+        && !name.starts_with('/');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not an IAM role name such as pinpoint-email-exporter (1 to 64 characters of letters, digits and +=,.@_-, optionally after a path)"
+        ))
+    }
+}
+
+fn validate_parent(parent: &str) -> Result<(), String> {
+    let rest = parent
+        .strip_prefix("ou-")
+        .or_else(|| parent.strip_prefix("r-"));
+    let ok = rest.is_some_and(|r| {
+        !r.is_empty()
+            && r.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{parent:?} is not an organizational unit id (ou-ab12-cdef3456) or root id (r-ab12)"
+        ))
+    }
+}
+
+fn validate_name_template(template: &str) -> Result<(), String> {
+    let rest = template
+        .replace("{account_id}", "")
+        .replace("{account_name}", "");
+    if !template.contains("{account_id}") {
+        return Err(format!(
+            "{template:?} must contain {{account_id}}, which keeps the names of two accounts apart"
+        ));
+    }
+    let ok = rest
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        && template.replace("{account_name}", "").len() - "{account_id}".len() + 12 <= 64;
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{template:?} may hold {{account_id}}, {{account_name}} and letters, digits, '_', '-' and '.', at most 64 characters once filled in"
+        ))
+    }
 }
 
 fn validate_target_name(name: &str) -> Result<(), String> {

@@ -92,6 +92,10 @@ pub struct Store {
     reload_ok: prometheus::IntGauge,
     web_reload_ok: prometheus::IntGauge,
     auth_failures: prometheus::IntCounterVec,
+    discovery: DiscoveryMetrics,
+    shard_index: prometheus::IntGauge,
+    shard_count: prometheus::IntGauge,
+    targets: prometheus::IntGauge,
     /// Bumped by every recorded call and change of keys, so a cached exposition
     /// is never older than the newest result.
     generation: Arc<AtomicU64>,
@@ -151,6 +155,23 @@ impl Store {
             auth_failures.with_label_values(&[reason]);
         }
         exporter.register(Box::new(auth_failures.clone()))?;
+        let discovery = DiscoveryMetrics::new(&exporter)?;
+        let shard_index = prometheus::IntGauge::new(
+            "pinpoint_email_exporter_shard_index",
+            "This exporter's shard (--shard.index), from 0.",
+        )?;
+        exporter.register(Box::new(shard_index.clone()))?;
+        let shard_count = prometheus::IntGauge::new(
+            "pinpoint_email_exporter_shards",
+            "How many exporters share the targets (--shard.count).",
+        )?;
+        shard_count.set(1);
+        exporter.register(Box::new(shard_count.clone()))?;
+        let targets = prometheus::IntGauge::new(
+            "pinpoint_email_exporter_targets",
+            "Targets this exporter polls: those of the targets file and of its discoveries that hash to its shard.",
+        )?;
+        exporter.register(Box::new(targets.clone()))?;
         if process_metrics {
             register_process_collector(&exporter)?;
         }
@@ -163,6 +184,10 @@ impl Store {
             reload_ok,
             web_reload_ok,
             auth_failures,
+            discovery,
+            shard_index,
+            shard_count,
+            targets,
             generation: Arc::new(AtomicU64::new(0)),
             cache: Mutex::new(None),
         };
@@ -274,6 +299,41 @@ impl Store {
         self.generation.fetch_add(1, Ordering::Release);
     }
 
+    /// Records the outcome of a listing of discovery `name`: how many accounts
+    /// it found, or why it failed.
+    pub fn record_discovery(&self, name: &str, outcome: Result<usize, &crate::error::PollError>) {
+        let d = &self.discovery;
+        match outcome {
+            Ok(accounts) => {
+                d.up.with_label_values(&[name]).set(1.0);
+                d.last_success.with_label_values(&[name]).set(unix_now());
+                d.accounts
+                    .with_label_values(&[name])
+                    .set(i64::try_from(accounts).unwrap_or(i64::MAX));
+            }
+            Err(err) => {
+                d.up.with_label_values(&[name]).set(0.0);
+                d.errors.with_label_values(&[name, err.reason()]).inc();
+            }
+        }
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Drops the series of discoveries other than `names` (after a reload
+    /// removed some).
+    pub fn keep_discoveries(&self, names: &[&str]) {
+        self.discovery.keep(names);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Records which shard this exporter is and how many targets it polls.
+    pub fn set_shard(&self, shard: crate::target::Shard, targets: usize) {
+        self.shard_index.set(i64::from(shard.index));
+        self.shard_count.set(i64::from(shard.count));
+        self.targets.set(i64::try_from(targets).unwrap_or(i64::MAX));
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
     /// Keys some collector has not completed a call for yet (for `/readyz`).
     pub fn pending(&self) -> Vec<Key> {
         let mut pending: Vec<Key> = self.exposed().iter().flat_map(|s| s.pending()).collect();
@@ -366,6 +426,74 @@ impl Store {
         let body = encoded.variant(format, gzip);
         *cache = Some(encoded);
         body
+    }
+}
+
+/// The series of the discoveries, labelled by `discovery`.
+struct DiscoveryMetrics {
+    up: prometheus::GaugeVec,
+    last_success: prometheus::GaugeVec,
+    accounts: prometheus::IntGaugeVec,
+    errors: prometheus::IntCounterVec,
+    /// Discoveries with series, for [`DiscoveryMetrics::keep`].
+    names: Mutex<std::collections::BTreeSet<String>>,
+}
+
+impl DiscoveryMetrics {
+    fn new(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let by_name = &["discovery"];
+        let up = prometheus::GaugeVec::new(
+            Opts::new(
+                "pinpoint_email_discovery_up",
+                "1 if the last listing of the discovery's AWS Organization accounts succeeded, 0 if it failed (the accounts of the last successful listing stay polled).",
+            ),
+            by_name,
+        )?;
+        let last_success = prometheus::GaugeVec::new(
+            Opts::new(
+                "pinpoint_email_discovery_last_success_timestamp_seconds",
+                "Unix time of the discovery's last successful listing.",
+            ),
+            by_name,
+        )?;
+        let accounts = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "pinpoint_email_discovery_accounts",
+                "Accounts the discovery's last successful listing found: ACTIVE, under its parents, with its tags (every shard's).",
+            ),
+            by_name,
+        )?;
+        let errors = prometheus::IntCounterVec::new(
+            Opts::new(
+                "pinpoint_email_discovery_errors_total",
+                "Failed listings of the discovery, by reason (throttled, timeout, network, auth, bad_request, server, invalid_response, other).",
+            ),
+            &["discovery", "reason"],
+        )?;
+        registry.register(Box::new(up.clone()))?;
+        registry.register(Box::new(last_success.clone()))?;
+        registry.register(Box::new(accounts.clone()))?;
+        registry.register(Box::new(errors.clone()))?;
+        Ok(DiscoveryMetrics {
+            up,
+            last_success,
+            accounts,
+            errors,
+            names: Mutex::new(Default::default()),
+        })
+    }
+
+    fn keep(&self, names: &[&str]) {
+        let mut known = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        for gone in known.iter().filter(|n| !names.contains(&n.as_str())) {
+            let _ = self.up.remove_label_values(&[gone]);
+            let _ = self.last_success.remove_label_values(&[gone]);
+            let _ = self.accounts.remove_label_values(&[gone]);
+            for reason in crate::error::PollError::REASONS {
+                let _ = self.errors.remove_label_values(&[gone, reason]);
+            }
+        }
+        *known = names.iter().map(|n| n.to_string()).collect();
     }
 }
 

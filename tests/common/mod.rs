@@ -240,7 +240,11 @@ pub async fn wait_ok(addr: SocketAddr, path: &str, limit: Duration, context: imp
 /// The value of the sample `name{labels}` in an exposition, labels given in the
 /// exposition's (sorted) order, e.g. `account="default",aws_region="us-east-1"`.
 pub fn sample(text: &str, name: &str, labels: &str) -> Option<f64> {
-    let prefix = format!("{name}{{{labels}}} ");
+    let prefix = if labels.is_empty() {
+        format!("{name} ")
+    } else {
+        format!("{name}{{{labels}}} ")
+    };
     text.lines()
         .find_map(|l| l.strip_prefix(&prefix))
         .map(|v| v.parse().expect("sample value"))

@@ -1,0 +1,256 @@
+//! Organization discovery: the ACTIVE accounts of an AWS Organization (all,
+//! or those under given organizational units, recursively, optionally only
+//! those carrying given tags), listed with the Organizations API on an
+//! interval. The fleet makes one target per account ([`Discovery::target`]).
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
+
+use aws_config::{Region, SdkConfig};
+use aws_sdk_organizations::Client;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::aws::classify_sdk_error;
+use crate::error::PollError;
+use crate::metrics::Store;
+use crate::target::{Discovery, Member};
+
+/// The most organizational units one listing walks; a larger tree is taken
+/// for a loop in the answers and fails the listing.
+pub const MAX_UNITS: usize = 10_000;
+
+/// The most pages of one list; more is taken for a token loop.
+pub const MAX_PAGES: usize = 10_000;
+
+/// How soon a failed listing is tried again, at most (never later than the
+/// discovery's `refresh`).
+pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(60);
+
+/// The Organizations client of a discovery, from the configuration of its
+/// caller. Organizations is a global service: the SDK sends every region's
+/// calls to its one endpoint, and a region is only needed to resolve it.
+pub fn client(sdk_config: &SdkConfig) -> Client {
+    let mut builder = aws_sdk_organizations::config::Builder::from(sdk_config);
+    if sdk_config.region().is_none() {
+        builder = builder.region(Region::new("us-east-1"));
+    }
+    Client::from_conf(builder.build())
+}
+
+/// The accounts `discovery` selects, by id: ACTIVE ones, under its parents
+/// (every account when it names none), with all of its tags.
+pub async fn list_members(
+    client: &Client,
+    discovery: &Discovery,
+    timeout: Duration,
+) -> Result<Vec<Member>, PollError> {
+    let mut found: BTreeMap<String, aws_sdk_organizations::types::Account> = BTreeMap::new();
+    if discovery.parents.is_empty() {
+        let mut pages = Pages::default();
+        loop {
+            let page = client
+                .list_accounts()
+                .set_next_token(pages.token.clone())
+                .send()
+                .await
+                .map_err(|e| classify_sdk_error(&e, timeout))?;
+            for account in page.accounts() {
+                found.insert(
+                    account.id().unwrap_or_default().to_string(),
+                    account.clone(),
+                );
+            }
+            if !pages.next(page.next_token())? {
+                break;
+            }
+        }
+    } else {
+        let mut queue: VecDeque<String> = discovery.parents.iter().cloned().collect();
+        let mut seen: BTreeSet<String> = queue.iter().cloned().collect();
+        while let Some(parent) = queue.pop_front() {
+            let mut pages = Pages::default();
+            loop {
+                let page = client
+                    .list_accounts_for_parent()
+                    .parent_id(&parent)
+                    .set_next_token(pages.token.clone())
+                    .send()
+                    .await
+                    .map_err(|e| classify_sdk_error(&e, timeout))?;
+                for account in page.accounts() {
+                    found.insert(
+                        account.id().unwrap_or_default().to_string(),
+                        account.clone(),
+                    );
+                }
+                if !pages.next(page.next_token())? {
+                    break;
+                }
+            }
+            let mut pages = Pages::default();
+            loop {
+                let page = client
+                    .list_organizational_units_for_parent()
+                    .parent_id(&parent)
+                    .set_next_token(pages.token.clone())
+                    .send()
+                    .await
+                    .map_err(|e| classify_sdk_error(&e, timeout))?;
+                for unit in page.organizational_units() {
+                    let Some(id) = unit.id() else { continue };
+                    if seen.insert(id.to_string()) {
+                        queue.push_back(id.to_string());
+                    }
+                }
+                if !pages.next(page.next_token())? {
+                    break;
+                }
+            }
+            if seen.len() > MAX_UNITS {
+                return Err(PollError::InvalidResponse(format!(
+                    "more than {MAX_UNITS} organizational units under {:?}",
+                    discovery.parents
+                )));
+            }
+        }
+    }
+    let mut members = Vec::with_capacity(found.len());
+    for (id, account) in found {
+        if !is_active(&account) || !valid_account_id(&id) {
+            continue;
+        }
+        if !discovery.tags.is_empty() && !has_tags(client, &id, &discovery.tags, timeout).await? {
+            continue;
+        }
+        let partition = account
+            .arn()
+            .and_then(|arn| arn.split(':').nth(1))
+            .filter(|p| p.starts_with("aws"))
+            .unwrap_or("aws")
+            .to_string();
+        members.push(Member {
+            id,
+            name: account.name().unwrap_or_default().to_string(),
+            partition,
+        });
+    }
+    Ok(members)
+}
+
+/// Whether an account is ACTIVE: its `State`, or the older `Status` when an
+/// answer has no `State`.
+fn is_active(account: &aws_sdk_organizations::types::Account) -> bool {
+    match (account.state(), account.status()) {
+        (Some(state), _) => state.as_str() == "ACTIVE",
+        (None, Some(status)) => status.as_str() == "ACTIVE",
+        (None, None) => false,
+    }
+}
+
+fn valid_account_id(id: &str) -> bool {
+    id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether account `id` carries every one of `wanted`.
+async fn has_tags(
+    client: &Client,
+    id: &str,
+    wanted: &BTreeMap<String, String>,
+    timeout: Duration,
+) -> Result<bool, PollError> {
+    let mut tags: BTreeMap<String, String> = BTreeMap::new();
+    let mut pages = Pages::default();
+    loop {
+        let page = client
+            .list_tags_for_resource()
+            .resource_id(id)
+            .set_next_token(pages.token.clone())
+            .send()
+            .await
+            .map_err(|e| classify_sdk_error(&e, timeout))?;
+        for tag in page.tags() {
+            tags.insert(tag.key().to_string(), tag.value().to_string());
+        }
+        if !pages.next(page.next_token())? {
+            break;
+        }
+    }
+    Ok(wanted.iter().all(|(k, v)| tags.get(k) == Some(v)))
+}
+
+/// The paging of one list: the token to send, and a guard against a token
+/// that repeats or pages without end.
+#[derive(Debug, Default)]
+struct Pages {
+    token: Option<String>,
+    seen: BTreeSet<String>,
+}
+
+impl Pages {
+    /// Takes the answer's `NextToken`: whether there is a next page.
+    fn next(&mut self, token: Option<&str>) -> Result<bool, PollError> {
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            return Ok(false);
+        };
+        if !self.seen.insert(token.to_string()) || self.seen.len() > MAX_PAGES {
+            return Err(PollError::InvalidResponse(
+                "Organizations repeated a NextToken or sent more pages than any organization has"
+                    .into(),
+            ));
+        }
+        self.token = Some(token.to_string());
+        Ok(true)
+    }
+}
+
+/// What a discovery reports to the fleet: its name and the accounts of its
+/// last successful listing.
+pub type Found = (String, Vec<Member>);
+
+/// Lists the accounts of `discovery` now and then every `refresh`, sending
+/// each successful listing to `found` and recording every outcome in
+/// `store`. A failed listing keeps the last good one (nothing is sent) and
+/// is tried again after [`RETRY_AFTER_FAILURE`]. Runs until aborted or until
+/// `found` is closed.
+pub async fn run(
+    discovery: Discovery,
+    client: Client,
+    timeout: Duration,
+    store: std::sync::Arc<Store>,
+    found: mpsc::Sender<Found>,
+) {
+    let mut last_error: Option<PollError> = None;
+    loop {
+        let started = Instant::now();
+        let outcome = list_members(&client, &discovery, timeout).await;
+        let delay = match outcome {
+            Ok(members) => {
+                store.record_discovery(&discovery.name, Ok(members.len()));
+                if last_error.take().is_some() {
+                    tracing::info!(discovery = %discovery.name, accounts = members.len(), "discovery recovered");
+                } else {
+                    tracing::debug!(discovery = %discovery.name, accounts = members.len(), "discovery listed the accounts");
+                }
+                if found.send((discovery.name.clone(), members)).await.is_err() {
+                    return;
+                }
+                discovery.refresh
+            }
+            Err(err) => {
+                store.record_discovery(&discovery.name, Err(&err));
+                let delay = discovery.refresh.min(RETRY_AFTER_FAILURE);
+                if last_error.as_ref() != Some(&err) {
+                    tracing::warn!(
+                        discovery = %discovery.name, reason = err.reason(), error = %err,
+                        retry_in = ?delay,
+                        "discovery failed; keeping the accounts of the last successful listing"
+                    );
+                }
+                last_error = Some(err);
+                delay
+            }
+        };
+        tokio::time::sleep_until(started + delay).await;
+    }
+}
