@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::aws::classify_sdk_error;
 use crate::error::PollError;
-use crate::metrics::Store;
+use crate::metrics::{Store, unix_now};
 use crate::target::{Discovery, Member};
 
 /// The most organizational units one listing walks; a larger tree is taken
@@ -226,7 +226,7 @@ pub async fn run(
         let outcome = list_members(&client, &discovery, timeout).await;
         let delay = match outcome {
             Ok(members) => {
-                store.record_discovery(&discovery.name, Ok(members.len()));
+                store.record_discovery(&discovery.name, Ok(members.len()), unix_now());
                 if last_error.take().is_some() {
                     tracing::info!(discovery = %discovery.name, accounts = members.len(), "discovery recovered");
                 } else {
@@ -238,7 +238,7 @@ pub async fn run(
                 discovery.refresh
             }
             Err(err) => {
-                store.record_discovery(&discovery.name, Err(&err));
+                store.record_discovery(&discovery.name, Err(&err), unix_now());
                 let delay = discovery.refresh.min(RETRY_AFTER_FAILURE);
                 if last_error.as_ref() != Some(&err) {
                     tracing::warn!(

@@ -88,12 +88,13 @@ fn shipped_targets_files_are_valid() {
     }
     let mut files = Vec::new();
     walk(&root().join("deploy"), &mut files);
-    assert!(files.len() >= 3, "{files:?}");
+    assert!(files.len() >= 2, "{files:?}");
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
-        let targets = parse_targets(&file, &text, &Default::default())
-            .unwrap_or_else(|e| panic!("{e}"))
-            .targets;
+        let parsed =
+            parse_targets(&file, &text, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+        let mut targets = parsed.targets;
+        targets.extend(parsed.discoveries.into_iter().map(|d| d.template));
         assert!(
             targets.iter().all(|t| !t.regions.is_empty()),
             "{}: give every target its regions",
@@ -184,6 +185,25 @@ fn iam_documents_grant_exactly_what_the_readme_says() {
             );
         }
     }
+
+    // Organization discovery: list the accounts, and assume one role name in
+    // the organization's accounts only.
+    let discovery = json("deploy/iam/organization-discovery-policy.json");
+    let [list, assume] = discovery["Statement"].as_array().unwrap().as_slice() else {
+        panic!("two statements")
+    };
+    for action in list["Action"].as_array().unwrap() {
+        assert!(
+            action.as_str().unwrap().starts_with("organizations:List"),
+            "{action}"
+        );
+    }
+    assert_eq!(assume["Action"], "sts:AssumeRole");
+    assert_eq!(
+        assume["Resource"],
+        "arn:aws:iam::*:role/pinpoint-email-exporter"
+    );
+    assert!(assume["Condition"]["StringEquals"]["aws:ResourceOrgID"].is_string());
 
     // Trust policies are resource policies (parliament audits identity policies
     // only): each trusts one principal, with a condition.

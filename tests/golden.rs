@@ -182,6 +182,13 @@ fn populated() -> Store {
         ms(40),
         t0,
     );
+    store.record_discovery("org", Ok(120), t0);
+    store.record_discovery(
+        "org",
+        Err(&PollError::Throttled("slow down".into())),
+        t0 + 3600.0,
+    );
+    store.set_shard(pinpoint_email_exporter::Shard { index: 1, count: 3 }, 8);
     store
 }
 

@@ -299,14 +299,19 @@ impl Store {
         self.generation.fetch_add(1, Ordering::Release);
     }
 
-    /// Records the outcome of a listing of discovery `name`: how many accounts
-    /// it found, or why it failed.
-    pub fn record_discovery(&self, name: &str, outcome: Result<usize, &crate::error::PollError>) {
+    /// Records the outcome of a listing of discovery `name` that ended at
+    /// `unix_seconds`: how many accounts it found, or why it failed.
+    pub fn record_discovery(
+        &self,
+        name: &str,
+        outcome: Result<usize, &crate::error::PollError>,
+        unix_seconds: f64,
+    ) {
         let d = &self.discovery;
         match outcome {
             Ok(accounts) => {
                 d.up.with_label_values(&[name]).set(1.0);
-                d.last_success.with_label_values(&[name]).set(unix_now());
+                d.last_success.with_label_values(&[name]).set(unix_seconds);
                 d.accounts
                     .with_label_values(&[name])
                     .set(i64::try_from(accounts).unwrap_or(i64::MAX));
