@@ -571,6 +571,7 @@ pub async fn run(
                 if targets.configured.iter().any(|d| d.name == name) {
                     targets.discoveries.found.insert(name.clone(), members);
                     let changes = targets.refresh().await;
+                    targets.fleet.store.discovery_applied(&name);
                     if !(changes.added.is_empty() && changes.removed.is_empty() && changes.changed.is_empty()) {
                         tracing::info!(
                             discovery = %name,

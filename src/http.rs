@@ -443,6 +443,16 @@ impl Server {
         match path {
             "/healthz" => text(StatusCode::OK, "ok\n"),
             "/readyz" => {
+                let discovering = self.store.pending_discoveries();
+                if !discovering.is_empty() {
+                    return text(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        &format!(
+                            "not ready: waiting for the first listing of discovery {}\n",
+                            discovering.join(", ")
+                        ),
+                    );
+                }
                 let pending = self.store.pending();
                 if pending.is_empty() {
                     text(
@@ -450,14 +460,21 @@ impl Server {
                         "ready: every target and region polled at least once\n",
                     )
                 } else {
+                    // Named up to a point: with thousands pending, a count says enough.
+                    const NAMED: usize = 20;
                     let list: Vec<String> = pending
                         .iter()
+                        .take(NAMED)
                         .map(|k| format!("{}/{}", k.target, k.region))
                         .collect();
+                    let more = match pending.len().saturating_sub(NAMED) {
+                        0 => String::new(),
+                        n => format!(" and {n} more"),
+                    };
                     text(
                         StatusCode::SERVICE_UNAVAILABLE,
                         &format!(
-                            "not ready: waiting for the first poll of {}\n",
+                            "not ready: waiting for the first poll of {}{more}\n",
                             list.join(", ")
                         ),
                     )

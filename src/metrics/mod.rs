@@ -308,6 +308,10 @@ impl Store {
         unix_seconds: f64,
     ) {
         let d = &self.discovery;
+        if outcome.is_err() {
+            // A successful listing stops being pending once it is applied.
+            self.discovery_applied(name);
+        }
         match outcome {
             Ok(accounts) => {
                 d.up.with_label_values(&[name]).set(1.0);
@@ -329,6 +333,28 @@ impl Store {
     pub fn keep_discoveries(&self, names: &[&str]) {
         self.discovery.keep(names);
         self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Records that the accounts of a listing of discovery `name` are polled
+    /// (their keys set): it is no longer pending.
+    pub fn discovery_applied(&self, name: &str) {
+        self.discovery
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+    }
+
+    /// Discoveries whose first listing (successful or not) has not ended: the
+    /// exporter is not ready until they have.
+    pub fn pending_discoveries(&self) -> Vec<String> {
+        self.discovery
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     /// Records which shard this exporter is and how many targets it polls.
@@ -442,6 +468,8 @@ struct DiscoveryMetrics {
     errors: prometheus::IntCounterVec,
     /// Discoveries with series, for [`DiscoveryMetrics::keep`].
     names: Mutex<std::collections::BTreeSet<String>>,
+    /// Discoveries whose first listing has not ended yet.
+    pending: Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl DiscoveryMetrics {
@@ -485,11 +513,20 @@ impl DiscoveryMetrics {
             accounts,
             errors,
             names: Mutex::new(Default::default()),
+            pending: Mutex::new(Default::default()),
         })
     }
 
     fn keep(&self, names: &[&str]) {
         let mut known = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.retain(|n| names.contains(&n.as_str()));
+        pending.extend(
+            names
+                .iter()
+                .filter(|n| !known.contains(**n))
+                .map(|n| n.to_string()),
+        );
         for gone in known.iter().filter(|n| !names.contains(&n.as_str())) {
             let _ = self.up.remove_label_values(&[gone]);
             let _ = self.last_success.remove_label_values(&[gone]);
@@ -731,6 +768,26 @@ mod tests {
         assert!(accounts.snapshot(&t).is_some(), "t's account kept");
         assert!(accounts.snapshot(&u).is_some(), "u's account kept");
         assert_eq!(s.pending(), vec![u.clone()], "u's reputation pending");
+    }
+
+    #[test]
+    fn a_discovery_is_pending_until_its_first_listing_fails_or_is_applied() {
+        let s = store();
+        s.keep_discoveries(&["org"]);
+        assert_eq!(s.pending_discoveries(), ["org"]);
+        s.record_discovery("org", Ok(3), 1.0);
+        assert_eq!(s.pending_discoveries(), ["org"], "listed, not yet applied");
+        s.discovery_applied("org");
+        assert!(s.pending_discoveries().is_empty());
+        s.keep_discoveries(&["org", "other"]);
+        assert_eq!(s.pending_discoveries(), ["other"], "only the new one");
+        s.record_discovery("other", Err(&PollError::Auth("denied".into())), 2.0);
+        assert!(s.pending_discoveries().is_empty(), "a failure ends waiting");
+        s.keep_discoveries(&["org"]);
+        assert!(
+            !text(&s).contains("discovery=\"other\""),
+            "a removed discovery's series go"
+        );
     }
 
     #[test]
