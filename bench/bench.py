@@ -13,6 +13,11 @@ this machine, in one run. Loopback only; every load is bounded in time.
 3. Scaling: 1, 10, 100, 1,000 pollers against the simulator with 100 ms of
    injected latency: first round time, CPU per poll, RSS, /metrics size, scrape
    p99 while every poller polls every 2 s.
+4. An organization: 50 and 500 accounts discovered in the simulator's AWS
+   Organization, each polled through its own assumed role in 20 regions
+   (1,000 and 10,000 pollers) at the default 60 s interval: time to the first
+   complete round, CPU per poll, RSS, /metrics size raw and gzipped, scrape
+   p99 while polling, STS calls.
 
 Writes results.json, benchmarks.md (a table) and benchmarks.png (a chart) into
 --out. Timings are figures for the docs, never pass/fail: only a crash fails.
@@ -43,6 +48,9 @@ CLK = os.sysconf("SC_CLK_TCK")
 ACCESS_KEY, SECRET_KEY = "AKIDPINPOINTSIMULATOR", "pinpoint-email-simulator-secret"
 REGIONS = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1",
            "eu-west-2", "eu-central-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1"]
+# Twenty regions where SES sends mail: an organization polled everywhere.
+ORG_REGIONS = REGIONS + ["ca-central-1", "eu-north-1", "eu-south-1", "eu-west-3", "ap-south-1",
+                         "ap-northeast-2", "ap-northeast-3", "sa-east-1", "me-south-1", "af-south-1"]
 
 
 def free_port():
@@ -300,6 +308,77 @@ def scaling(procs, tmp, a):
     return rows
 
 
+def org_targets_file(tmp, regions):
+    lines = ["targets:", "  - name: org", f"    regions: [{', '.join(regions)}]", "    api: pinpoint-email",
+             "    discover:", "      organizations:", "        role_name: pinpoint-email-exporter"]
+    return write(os.path.join(tmp, f"org-{len(regions)}.yml"), "\n".join(lines) + "\n")
+
+
+def polled_pairs(url):
+    """(account, region) pairs with at least one completed GetAccount call."""
+    text = get(url, timeout=30)[1].decode()
+    return len(re.findall(r"^pinpoint_email_polls_total\{.*\} [1-9]", text, re.M))
+
+
+def gzip_size(url):
+    req = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(req, timeout=30) as r:
+        assert r.headers.get("Content-Encoding") == "gzip"
+        return len(r.read())
+
+
+def organization(procs, tmp, a):
+    rows = []
+    for accounts, nregions in a.org_sizes:
+        regions = ORG_REGIONS[:nregions]
+        n = accounts * nregions
+        sim_port = free_port()
+        procs.start(f"org-sim{n}", [SIMULATOR, "--scenario", scenario_file(tmp, REGIONS[:1]),
+                                    "--web.listen-address", f"127.0.0.1:{sim_port}",
+                                    "--organization.accounts", str(accounts)])
+        sim = f"http://127.0.0.1:{sim_port}"
+        wait_ok(sim + "/_simulator/stats")
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        t0 = time.monotonic()
+        p = procs.start(f"org{n}", [EXPORTER, "--config.file", org_targets_file(tmp, regions),
+                                    "--poll.interval", a.org_interval,
+                                    "--web.listen-address", f"127.0.0.1:{port}"], exporter_env(sim_port))
+        wait_ok(base + "/healthz")
+        while True:
+            try:
+                if polled_pairs(base + "/metrics") >= n:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() - t0 > 600:
+                sys.exit(f"bench: {n} pollers did not complete a round in 600 s")
+            time.sleep(0.5)
+        first_round = time.monotonic() - t0
+        # One interval of polling, without scrapes; then scrapes while polling.
+        c0, polls0, w0 = cpu_seconds(p.pid), polls_done(base + "/metrics"), time.monotonic()
+        time.sleep(a.org_window)
+        polls = polls_done(base + "/metrics") - polls0
+        cpu = cpu_seconds(p.pid) - c0
+        window = time.monotonic() - w0
+        scrape = wrk(base + "/metrics", a.scale_seconds, connections=2)
+        stats = json.loads(get(sim + "/_simulator/stats")[1])
+        rows.append({
+            "accounts": accounts, "regions": nregions, "pollers": n, "first_round_s": first_round,
+            "cpu_us_per_poll": cpu / max(polls, 1) * 1e6, "polls": polls,
+            "polls_per_second": polls / window,
+            "rss_mib": status_kib(p.pid, "VmRSS") / 1024, "peak_rss_mib": status_kib(p.pid, "VmHWM") / 1024,
+            "metrics_bytes": len(get(base + "/metrics", timeout=30)[1]),
+            "metrics_gzip_bytes": gzip_size(base + "/metrics"),
+            "scrape_p99_ms": scrape["p99_ms"], "scrapes": scrape["requests"],
+            "sts_calls": stats["calls_by_action"].get("AssumeRole", 0),
+            "sts_max_per_second": stats["assume_role_max_per_second"],
+            "run_s": time.monotonic() - t0,
+        })
+        procs.stop_all()
+    return rows
+
+
 def at_least_a_tick(value, tick, unit):
     """A CPU figure; /proc counts CPU in ticks, so zero means less than one."""
     if value == 0:
@@ -345,6 +424,27 @@ def markdown(r):
         out += ["", f"From {small['pollers']} to {big['pollers']:,} pollers, RSS grows by {per:.0f} KiB per poller "
                 f"and /metrics by {(big['metrics_bytes'] - small['metrics_bytes']) / (big['pollers'] - small['pollers']) / 1024:.1f} KiB per poller. "
                 "The first round includes process start-up and the up to 1 s random spread of the first polls."]
+    org = r.get("organization", [])
+    if org:
+        out += ["", f"### An organization (every account through its own role, {org[0]['regions']} regions, "
+                f"--poll.interval {r['org_interval']})", "",
+                "| accounts | pollers | first complete round | CPU per poll | RSS (peak) | /metrics raw | gzip | "
+                "scrape p99 while polling | AssumeRole calls (most in one second) |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for row in org:
+            tick_us = 1e6 / CLK / max(row["polls"], 1)
+            out.append(f"| {row['accounts']:,} | {row['pollers']:,} | {row['first_round_s']:.1f} s | "
+                       f"{at_least_a_tick(row['cpu_us_per_poll'], tick_us, 'µs')} | "
+                       f"{row['rss_mib']:.1f} MiB ({row['peak_rss_mib']:.1f}) | "
+                       f"{row['metrics_bytes'] / 1024 / 1024:.2f} MiB | {row['metrics_gzip_bytes'] / 1024:.0f} KiB | "
+                       f"{row['scrape_p99_ms']:.1f} ms | {row['sts_calls']:,} ({row['sts_max_per_second']}) |")
+        if len(org) >= 2:
+            small, big = org[0], org[-1]
+            out += ["", f"From {small['pollers']:,} to {big['pollers']:,} pollers, CPU per poll went from "
+                    f"{small['cpu_us_per_poll']:.0f} to {big['cpu_us_per_poll']:.0f} µs, RSS per poller from "
+                    f"{small['rss_mib'] * 1024 / small['pollers']:.1f} to {big['rss_mib'] * 1024 / big['pollers']:.1f} KiB, "
+                    f"/metrics per poller from {small['metrics_bytes'] / small['pollers']:.0f} to "
+                    f"{big['metrics_bytes'] / big['pollers']:.0f} bytes."]
     return "\n".join(out) + "\n"
 
 
@@ -352,7 +452,8 @@ def chart(r, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    org = r.get("organization", [])
+    fig, axes = plt.subplots(1, 4 if org else 3, figsize=(20 if org else 15, 4.5))
     s = r["scrape"]
     short = {"pinpoint-email-exporter": "this\nexporter", "node_exporter (loadavg, time)": "node_exporter",
              "Python prometheus_client": "Python\nprometheus_client", "ceiling: hyper, pre-rendered bytes": "ceiling\n(pre-rendered)"}
@@ -374,6 +475,17 @@ def chart(r, path):
     ax.set_xlabel("pollers")
     ax.set_title("scaling")
     ax.legend()
+    if org:
+        ax = axes[3]
+        n = [row["pollers"] for row in org]
+        ax.plot(n, [row["rss_mib"] for row in org], "o-", label="RSS, MiB")
+        ax.plot(n, [row["cpu_us_per_poll"] / 10 for row in org], "s-", label="CPU per poll, 10 µs")
+        ax.plot(n, [row["scrape_p99_ms"] for row in org], "^-", label="scrape p99, ms")
+        ax.plot(n, [row["first_round_s"] for row in org], "v-", label="first complete round, s")
+        ax.set_xscale("log")
+        ax.set_xlabel("pollers (accounts x regions)")
+        ax.set_title("an organization, 60 s interval")
+        ax.legend()
     fig.suptitle(f"pinpoint-email-exporter benchmarks, {r['date']}, {r['machine']}")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
@@ -384,10 +496,16 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="a short run that only checks the suite works")
     ap.add_argument("--out", required=True)
     ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--only-organization", action="store_true",
+                    help="run only the organization measurement (writes organization.json/.md)")
     a = ap.parse_args()
     a.seconds, a.runs, a.idle_seconds, a.scale_seconds, a.quiet_seconds = \
         (1, 1, 2, 1, 3) if a.smoke else (10, 3, 60, 5, 10)
     a.pollers = [1, 10] if a.smoke else [1, 10, 100, 1000]
+    # (accounts, regions); the smoke run polls every 2 s to finish quickly.
+    a.org_sizes = [(5, 4)] if a.smoke else [(50, 20), (500, 20)]
+    a.org_interval, a.org_window = ("2s", 3) if a.smoke else ("60s", 60)
+    a.only_org = a.only_organization
     for tool in (EXPORTER, SIMULATOR, CEILING):
         if not os.path.exists(tool):
             sys.exit(f"bench: {tool} missing: run bench/run, which builds it")
@@ -398,8 +516,16 @@ def main():
     tmp = tempfile.mkdtemp(prefix="pee-bench-")
     procs = Procs(tmp)
     try:
+        if a.only_org:
+            org = organization(procs, tmp, a)
+            result = {"organization": org, "org_interval": a.org_interval}
+            write(os.path.join(a.out, "organization.json"), json.dumps(result, indent=2) + "\n")
+            print(json.dumps(result, indent=2))
+            return
         result = scrape_path(procs, tmp, a)
         result["scaling"] = scaling(procs, tmp, a)
+        result["organization"] = organization(procs, tmp, a)
+        result["org_interval"] = a.org_interval
     finally:
         procs.stop_all()
     with open("/proc/cpuinfo") as f:

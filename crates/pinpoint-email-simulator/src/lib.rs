@@ -196,6 +196,10 @@ struct State {
     calls: VecDeque<Call>,
     /// Requests received since start, including those no longer kept.
     calls_total: u64,
+    /// Requests received since start, by operation.
+    calls_by_action: std::collections::BTreeMap<&'static str, u64>,
+    /// `AssumeRole` requests received in each second (Unix time) since start.
+    assume_role_seconds: std::collections::BTreeMap<u64, u64>,
     pinpoint_email_gone: bool,
     clock_offset_secs: i64,
 }
@@ -402,6 +406,13 @@ impl Simulator {
         lock(&self.state).calls_total
     }
 
+    /// Statistics of the requests since start, as `GET /_simulator/stats`
+    /// serves them (a JSON object): the total, the count per operation, and
+    /// the most `AssumeRole` requests received in one second.
+    pub fn stats(&self) -> serde_json::Value {
+        stats(&lock(&self.state))
+    }
+
     /// The requests received so far for `region`.
     pub fn calls_for(&self, region: &str) -> Vec<Call> {
         lock(&self.state)
@@ -411,6 +422,14 @@ impl Simulator {
             .cloned()
             .collect()
     }
+}
+
+fn stats(st: &State) -> serde_json::Value {
+    serde_json::json!({
+        "calls_total": st.calls_total,
+        "calls_by_action": st.calls_by_action,
+        "assume_role_max_per_second": st.assume_role_seconds.values().max().copied().unwrap_or(0),
+    })
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {

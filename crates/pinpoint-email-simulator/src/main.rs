@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use pinpoint_email_simulator::organizations::{Member, Organization};
 use pinpoint_email_simulator::{Scenario, Simulator};
 
 /// Serves the GetAccount API of Amazon Pinpoint Email (GET /v1/email/account) and
@@ -30,6 +31,24 @@ struct Cli {
         default_value = "127.0.0.1:10920"
     )]
     listen_address: SocketAddr,
+
+    /// Simulate an AWS Organization of this many ACTIVE accounts (ids from
+    /// 100000000000), each letting --organization.role-name be assumed and
+    /// answering GetAccount on its own.
+    #[arg(long = "organization.accounts", value_name = "N", default_value_t = 0)]
+    organization_accounts: usize,
+
+    /// The role every account of the organization lets be assumed.
+    #[arg(
+        long = "organization.role-name",
+        value_name = "NAME",
+        default_value = "pinpoint-email-exporter"
+    )]
+    organization_role_name: String,
+
+    /// How long AssumeRole credentials last (AWS: 1h by default).
+    #[arg(long = "sts.session-duration", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    session_duration: Option<std::time::Duration>,
 }
 
 fn main() -> ExitCode {
@@ -69,6 +88,18 @@ fn main() -> ExitCode {
         let creds = scenario.credentials.clone();
         let simulator = Simulator::start(listener, &creds.access_key_id, &creds.secret_access_key);
         simulator.load_scenario(&scenario);
+        if cli.organization_accounts > 0 {
+            simulator.set_organization(Organization {
+                members: (0..cli.organization_accounts)
+                    .map(|i| Member::active(format!("{}", 100_000_000_000 + i), format!("account-{i}")))
+                    .collect(),
+                role_name: cli.organization_role_name.clone(),
+                ..Organization::default()
+            });
+        }
+        if let Some(d) = cli.session_duration {
+            simulator.set_session_duration(d);
+        }
         println!(
             "pinpoint-email-simulator listening on {}, playing {name}\n\
              Point the exporter at it:\n  \

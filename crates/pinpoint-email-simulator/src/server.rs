@@ -127,6 +127,9 @@ struct Dropped {
     reset: bool,
 }
 
+/// Unsigned `GET` of the simulator's own statistics (not an AWS API).
+pub const STATS_PATH: &str = "/_simulator/stats";
+
 /// Largest request body read; STS requests are a few hundred bytes.
 const MAX_BODY: usize = 64 * 1024;
 
@@ -144,6 +147,9 @@ async fn handle(
     };
     let body = body.to_bytes();
     let path = parts.uri.path().to_string();
+    if parts.method == hyper::Method::GET && path == STATS_PATH {
+        return Ok(json(StatusCode::OK, crate::stats(&lock(state)).to_string()));
+    }
     let organizations_op = parts
         .headers
         .get("x-amz-target")
@@ -191,6 +197,13 @@ async fn handle(
             st.calls.pop_front();
         }
         st.calls_total += 1;
+        *st.calls_by_action.entry(action).or_default() += 1;
+        if action == "AssumeRole" {
+            let second = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            *st.assume_role_seconds.entry(second).or_default() += 1;
+        }
         let (account, expired) = match st.session_accounts.get(&access_key) {
             Some((account, expires)) => (account.clone(), *expires < std::time::SystemTime::now()),
             None => (String::new(), false),
