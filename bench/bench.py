@@ -506,7 +506,7 @@ def main():
     a.org_sizes = [(5, 4)] if a.smoke else [(50, 20), (500, 20)]
     a.org_interval, a.org_window = ("2s", 3) if a.smoke else ("60s", 60)
     a.only_org = a.only_organization
-    for tool in (EXPORTER, SIMULATOR, CEILING):
+    for tool in (EXPORTER, SIMULATOR) + (() if a.only_org else (CEILING,)):
         if not os.path.exists(tool):
             sys.exit(f"bench: {tool} missing: run bench/run, which builds it")
     for tool in ("wrk", "prometheus-node-exporter"):

@@ -316,7 +316,8 @@ impl<'a> Fleet<'a> {
                 changes.added.push(target.name.clone());
             }
             let sdk_config = self.sources.target_config(target).await;
-            let tasks = start_pollers(target, &schedules, &sdk_config, &self.store);
+            let at = self.schedules.account.jitter.sample();
+            let tasks = start_pollers(target, &schedules.for_target(at), &sdk_config, &self.store);
             self.running.push((target.clone(), tasks));
         }
         changes

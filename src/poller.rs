@@ -128,7 +128,7 @@ pub async fn run<C: Collector>(
     let jitter = || settings.jitter.sample();
     let mut schedule = Schedule::new(settings.interval, settings.max_backoff);
     let mut log = ChangeLog::default();
-    tokio::time::sleep(settings.spread.mul_f64(jitter().clamp(0.0, 1.0))).await;
+    tokio::time::sleep(settings.offset + settings.spread.mul_f64(jitter().clamp(0.0, 1.0))).await;
     loop {
         let started = Instant::now();
         // The SDK enforces --poll.timeout itself; this outer limit only guards
@@ -369,6 +369,7 @@ mod tests {
             // 1.0 makes every delay its upper bound, so times are exact.
             jitter: Jitter::Fixed(1.0),
             spread: Duration::from_secs(1),
+            offset: Duration::ZERO,
         };
         let start = Instant::now();
         let script = vec![
@@ -403,6 +404,7 @@ mod tests {
             // 1.0 makes every delay its upper bound, so times are exact.
             jitter: Jitter::Fixed(1.0),
             spread: Duration::from_secs(1),
+            offset: Duration::ZERO,
         };
         let start = Instant::now();
         let (calls, _store, task) = spawn(vec![Ok(healthy())], Duration::from_secs(4), settings);
@@ -425,6 +427,7 @@ mod tests {
             // 1.0 makes every delay its upper bound, so times are exact.
             jitter: Jitter::Fixed(1.0),
             spread: Duration::from_secs(1),
+            offset: Duration::ZERO,
         };
         let start = Instant::now();
         let (calls, store, task) = spawn(vec![Ok(healthy())], Duration::from_secs(3600), settings);

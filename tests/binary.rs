@@ -579,6 +579,65 @@ fn config_check_prints_what_would_be_polled_without_secrets() {
     assert!(!stdout.contains("should-never") && !stderr.contains("should-never"));
 }
 
+#[test]
+fn config_check_describes_discoveries_and_shards_without_calling_aws() {
+    let home = temp_dir("config-check-discover");
+    let file = home.join("targets.yml");
+    std::fs::write(
+        &file,
+        "targets:\n  - name: a\n  - name: b\n  - name: c\n  - name: org\n    discover:\n      organizations:\n        role_name: exporter\n        external_id: s3cr3t-external-id\n        parents: [ou-ab12-cdef3456]\n        tags: {ses: \"true\"}\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = run_to_end(
+        command(&home)
+            // Nothing listens here: a call to AWS would fail the check.
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+            .args([
+                "--config.file",
+                &file.display().to_string(),
+                "--aws.regions",
+                "us-east-1",
+                "--shard.count",
+                "3",
+                "--shard.index",
+                "pinpoint-email-exporter-2",
+                "--config.check",
+            ]),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("discover \"org\": ACTIVE accounts under ou-ab12-cdef3456 (recursively) tagged ses=true of the AWS Organization (ListAccountsForParent, ListOrganizationalUnitsForParent, ListTagsForResource), as the default AWS credential chain, every 1h; each account's target named \"{account_id}\" assumes arn:aws:iam::<account>:role/exporter (session \"pinpoint-email-exporter\", with external id); regions us-east-1"),
+        "{stdout}"
+    );
+    let owned = ["a", "b", "c"]
+        .iter()
+        .filter(|n| pinpoint_email_exporter::Shard { index: 2, count: 3 }.owns(n))
+        .count();
+    assert!(
+        stdout.contains(&format!(
+            "shard 2 of 3: polls {owned} of the 3 listed target(s)"
+        )),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("s3cr3t") && !stderr.contains("s3cr3t"));
+    // --config.discover without a discovery is a configuration error.
+    std::fs::write(&file, "targets:\n  - name: a\n").unwrap();
+    let (code, _, stderr) = run_to_end(command(&home).args([
+        "--config.file",
+        &file.display().to_string(),
+        "--config.discover",
+    ]));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("no `discover:` target"), "{stderr}");
+    let (code, _, stderr) =
+        run_to_end(command(&home).args(["--shard.count", "2", "--shard.index", "2"]));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--shard.index: 2 is not below --shard.count 2"),
+        "{stderr}"
+    );
+}
+
 /// Flags in the first column of the README's flags table.
 fn readme_flags() -> std::collections::BTreeSet<String> {
     let table = readme_section("flags-table");

@@ -127,6 +127,10 @@ pub struct PollSettings {
     /// ([`crate::poller::first_poll_spread`]), so that many pollers never
     /// call at once.
     pub spread: Duration,
+    /// And waits this much before that: one offset per target, so that the
+    /// first calls of a target's regions (and its one AssumeRole) come
+    /// together while targets spread.
+    pub offset: Duration,
 }
 
 /// The source of the schedule's random parts (start-up spread, backoff): random in
@@ -159,6 +163,7 @@ impl Default for PollSettings {
             stale_after: Duration::from_secs(900),
             jitter: Jitter::Random,
             spread: crate::poller::first_poll_spread(Duration::from_secs(60), 1),
+            offset: Duration::ZERO,
         }
     }
 }
@@ -211,6 +216,29 @@ impl Schedules {
             ("dedicated-ips", &mut self.dedicated_ips),
         ] {
             p.spread = crate::poller::first_poll_spread(p.interval, pollers(name));
+        }
+        self
+    }
+
+    /// These schedules for one target of the fleet, `at` (in `[0, 1]`) of the
+    /// way through: where a collector's first calls spread over more than a
+    /// second or so ([`Schedules::for_fleet`]), the target's first calls start
+    /// at its own offset in that span and spread over the short span of a
+    /// few pollers only. A target's regions share its credentials, so its
+    /// first calls (and its one AssumeRole) come together while targets
+    /// spread evenly: 500 accounts in 20 regions make their 500 AssumeRole
+    /// calls over the minute, not in its first seconds.
+    pub fn for_target(mut self, at: f64) -> Schedules {
+        for p in [
+            &mut self.account,
+            &mut self.reputation,
+            &mut self.dedicated_ips,
+        ] {
+            let few = crate::poller::first_poll_spread(p.interval, 1);
+            if p.spread > few {
+                p.offset = (p.spread - few).mul_f64(at.clamp(0.0, 1.0));
+                p.spread = few;
+            }
         }
         self
     }
@@ -386,6 +414,7 @@ impl Config {
             stale_after: p.stale_after.max(interval.saturating_mul(2)),
             jitter: p.jitter,
             spread: crate::poller::first_poll_spread(interval, 1),
+            offset: Duration::ZERO,
         };
         Schedules {
             account: p,
@@ -492,6 +521,7 @@ fn poll_settings(cli: &Cli) -> PollSettings {
             .unwrap_or_else(|| defaults.stale_after.max(interval.saturating_mul(2))),
         jitter: Jitter::Random,
         spread: crate::poller::first_poll_spread(interval, 1),
+        offset: Duration::ZERO,
     }
 }
 
@@ -850,6 +880,19 @@ mod tests {
             "only {seen} config cases found in {}",
             dir.display()
         );
+    }
+
+    #[test]
+    fn a_large_fleet_spreads_targets_and_a_targets_regions_start_together() {
+        let config = Config::from_cli(cli(&[])).unwrap();
+        let big = config.schedules().for_fleet(|_| 10_000);
+        assert_eq!(big.account.spread, Duration::from_secs(60));
+        let t = big.for_target(0.5);
+        assert_eq!(t.account.offset, Duration::from_millis(29_500));
+        assert_eq!(t.account.spread, Duration::from_secs(1));
+        let small = config.schedules().for_fleet(|_| 12).for_target(0.5);
+        assert_eq!(small.account.offset, Duration::ZERO);
+        assert_eq!(small.account.spread, Duration::from_secs(1));
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub struct Member {
     pub tags: BTreeMap<String, String>,
     /// What `GetAccount` answers to its assumed roles, in every region.
     pub account: AccountState,
+    /// Whether the organization's role exists in it (false: `AssumeRole` is
+    /// denied, as for an account where the role was never deployed).
+    pub assumable: bool,
 }
 
 impl Member {
@@ -51,6 +54,7 @@ impl Member {
             parent: ROOT.into(),
             tags: BTreeMap::new(),
             account: AccountState::healthy(),
+            assumable: true,
         }
     }
 }
@@ -86,7 +90,7 @@ impl Organization {
         }
         self.members
             .iter()
-            .find(|m| m.id == account && m.state == "ACTIVE")
+            .find(|m| m.id == account && m.state == "ACTIVE" && m.assumable)
     }
 
     /// The member `id`.
