@@ -424,6 +424,12 @@ def markdown(r):
         out += ["", f"From {small['pollers']} to {big['pollers']:,} pollers, RSS grows by {per:.0f} KiB per poller "
                 f"and /metrics by {(big['metrics_bytes'] - small['metrics_bytes']) / (big['pollers'] - small['pollers']) / 1024:.1f} KiB per poller. "
                 "The first round includes process start-up and the up to 1 s random spread of the first polls."]
+    out += org_markdown(r)
+    return "\n".join(out) + "\n"
+
+
+def org_markdown(r):
+    out = []
     org = r.get("organization", [])
     if org:
         out += ["", f"### An organization (every account through its own role, {org[0]['regions']} regions, "
@@ -445,7 +451,33 @@ def markdown(r):
                     f"{small['rss_mib'] * 1024 / small['pollers']:.1f} to {big['rss_mib'] * 1024 / big['pollers']:.1f} KiB, "
                     f"/metrics per poller from {small['metrics_bytes'] / small['pollers']:.0f} to "
                     f"{big['metrics_bytes'] / big['pollers']:.0f} bytes."]
-    return "\n".join(out) + "\n"
+    return out
+
+
+def org_chart(r, ax):
+    org = r["organization"]
+    n = [row["pollers"] for row in org]
+    ax.plot(n, [row["rss_mib"] for row in org], "o-", label="RSS, MiB")
+    ax.plot(n, [row["cpu_us_per_poll"] / 10 for row in org], "s-", label="CPU per poll, 10 µs")
+    ax.plot(n, [row["scrape_p99_ms"] for row in org], "^-", label="scrape p99, ms")
+    ax.plot(n, [row["first_round_s"] for row in org], "v-", label="first complete round, s")
+    ax.set_xscale("log")
+    ax.set_xlabel("pollers (accounts x regions)")
+    ax.set_title(f"an organization, {r['org_interval']} interval")
+    ax.legend()
+
+
+def render_organization(r, out):
+    """organization.md and organization.png from an organization result."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    write(os.path.join(out, "organization.md"), "\n".join(org_markdown(r)).lstrip() + "\n")
+    fig, ax = plt.subplots(1, 1, figsize=(7, 4.5))
+    org_chart(r, ax)
+    fig.suptitle(f"pinpoint-email-exporter: an AWS Organization, {r.get('date', '')}")
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "organization.png"), dpi=90)
 
 
 def chart(r, path):
@@ -476,16 +508,7 @@ def chart(r, path):
     ax.set_title("scaling")
     ax.legend()
     if org:
-        ax = axes[3]
-        n = [row["pollers"] for row in org]
-        ax.plot(n, [row["rss_mib"] for row in org], "o-", label="RSS, MiB")
-        ax.plot(n, [row["cpu_us_per_poll"] / 10 for row in org], "s-", label="CPU per poll, 10 µs")
-        ax.plot(n, [row["scrape_p99_ms"] for row in org], "^-", label="scrape p99, ms")
-        ax.plot(n, [row["first_round_s"] for row in org], "v-", label="first complete round, s")
-        ax.set_xscale("log")
-        ax.set_xlabel("pollers (accounts x regions)")
-        ax.set_title("an organization, 60 s interval")
-        ax.legend()
+        org_chart(r, axes[3])
     fig.suptitle(f"pinpoint-email-exporter benchmarks, {r['date']}, {r['machine']}")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
@@ -498,7 +521,13 @@ def main():
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--only-organization", action="store_true",
                     help="run only the organization measurement (writes organization.json/.md)")
+    ap.add_argument("--render", metavar="JSON",
+                    help="only write organization.md and .png into --out from an organization.json")
     a = ap.parse_args()
+    if a.render:
+        with open(a.render) as f:
+            render_organization(json.load(f), a.out)
+        return
     a.seconds, a.runs, a.idle_seconds, a.scale_seconds, a.quiet_seconds = \
         (1, 1, 2, 1, 3) if a.smoke else (10, 3, 60, 5, 10)
     a.pollers = [1, 10] if a.smoke else [1, 10, 100, 1000]
@@ -518,8 +547,9 @@ def main():
     try:
         if a.only_org:
             org = organization(procs, tmp, a)
-            result = {"organization": org, "org_interval": a.org_interval}
+            result = {"organization": org, "org_interval": a.org_interval, "date": time.strftime("%Y-%m-%d")}
             write(os.path.join(a.out, "organization.json"), json.dumps(result, indent=2) + "\n")
+            render_organization(result, a.out)
             print(json.dumps(result, indent=2))
             return
         result = scrape_path(procs, tmp, a)

@@ -349,3 +349,53 @@ async fn two_shards_poll_every_target_exactly_once() {
         exporter.stop().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_runs_each_discovery_once_and_prints_its_targets() {
+    let sim = simulator().await;
+    sim.set_organization(organization(4));
+    let home = temp_dir("organization-discover-once");
+    let file = targets_file(&home, "");
+    let mut cmd = simulated(&home, &sim);
+    cmd.args([
+        "--config.file",
+        &file,
+        "--config.discover",
+        "--shard.count",
+        "2",
+    ]);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Accounts 2 and 3 are ACTIVE; 0 is SUSPENDED, 1 PENDING_CLOSURE.
+    let mut want = String::from("discovery \"org\": 2 account(s)\n");
+    for i in [2, 3] {
+        let name = id(i);
+        let shard = pinpoint_email_exporter::Shard::of(&name, 2);
+        let mine = if shard == 0 { " (this shard)" } else { "" };
+        want.push_str(&format!(
+            "  target \"{name}\": assume arn:aws:iam::{name}:role/{ROLE}; regions us-east-1; shard {shard} of 2{mine}\n"
+        ));
+    }
+    assert_eq!(stdout, want);
+    // It failing is exit code 1, with the reason.
+    sim.update_organization(|org| org.failing = Some("AccessDeniedException".into()));
+    let mut cmd = simulated(&home, &sim);
+    cmd.args(["--config.file", &file, "--config.discover"]);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.starts_with("discovery \"org\" failed (auth): "),
+        "{stdout}"
+    );
+}
