@@ -333,15 +333,26 @@ impl<'a> Fleet<'a> {
 
 /// The running discoveries and what each found last.
 struct Discoveries {
-    running: Vec<(Discovery, tokio::task::JoinHandle<()>)>,
+    /// Each discovery, the generation of its task, the task.
+    running: Vec<(Discovery, u64, tokio::task::JoinHandle<()>)>,
     found: BTreeMap<String, Vec<Member>>,
     sender: mpsc::Sender<Found>,
+    next_generation: u64,
+}
+
+/// Whether `a` and `b` select the same accounts: the same parents, tags and
+/// caller. Other changes (regions, collectors, role) apply to the accounts
+/// already found.
+fn same_selection(a: &Discovery, b: &Discovery) -> bool {
+    a.parents == b.parents && a.tags == b.tags && a.credentials == b.credentials
 }
 
 impl Discoveries {
     /// Makes the running discoveries those of `wanted`: unchanged ones go on
-    /// (keeping what they found), changed ones restart (keeping what they
-    /// found until their first listing), removed ones stop and forget.
+    /// (keeping what they found); changed ones restart, keeping what they
+    /// found only if they select the same accounts (else they are pending
+    /// again, and poll nothing until their first listing); removed ones stop
+    /// and forget.
     async fn apply(
         &mut self,
         wanted: &[Discovery],
@@ -350,11 +361,21 @@ impl Discoveries {
         store: &Arc<Store>,
     ) {
         let mut keep = Vec::new();
-        for (d, task) in std::mem::take(&mut self.running) {
+        for (d, generation, task) in std::mem::take(&mut self.running) {
             if wanted.contains(&d) {
-                keep.push((d, task));
-            } else {
-                task.abort();
+                keep.push((d, generation, task));
+                continue;
+            }
+            task.abort();
+            // Ended before its series are forgotten, so it records nothing after.
+            let _ = task.await;
+            let narrower = wanted
+                .iter()
+                .find(|w| w.name == d.name)
+                .is_some_and(|w| !same_selection(w, &d));
+            if narrower {
+                self.found.remove(&d.name);
+                store.discovery_pending(&d.name);
             }
         }
         self.found
@@ -363,7 +384,7 @@ impl Discoveries {
         store.keep_discoveries(&names);
         let http_client = crate::aws::shared_http_client();
         for d in wanted {
-            if let Some(i) = keep.iter().position(|(k, _)| k == d) {
+            if let Some(i) = keep.iter().position(|(k, _, _)| k == d) {
                 self.running.push(keep.swap_remove(i));
                 continue;
             }
@@ -372,19 +393,28 @@ impl Discoveries {
                 ..d.template.clone()
             };
             let sdk_config = load_target_config(&caller, poll, base, &http_client).await;
+            self.next_generation += 1;
             let task = tokio::spawn(discovery::run(
                 d.clone(),
+                self.next_generation,
                 discovery::client(&sdk_config),
                 poll.timeout,
                 Arc::clone(store),
                 self.sender.clone(),
             ));
-            self.running.push((d.clone(), task));
+            self.running.push((d.clone(), self.next_generation, task));
         }
     }
 
+    /// Whether a listing of `name` by the task of `generation` is current.
+    fn current(&self, name: &str, generation: u64) -> bool {
+        self.running
+            .iter()
+            .any(|(d, g, _)| d.name == name && *g == generation)
+    }
+
     fn stop(&mut self) {
-        for (_, task) in self.running.drain(..) {
+        for (_, _, task) in self.running.drain(..) {
             task.abort();
         }
     }
@@ -480,13 +510,16 @@ pub async fn discover_once(
         };
         let sdk_config = load_target_config(&caller, &config.poll, base, &http_client).await;
         let client = discovery::client(&sdk_config);
+        // As the daemon would poll them: a name a fixed target has is left out.
         let listed = discovery::list_members(&client, d, config.poll.timeout)
             .await
             .map(|members| {
-                members
-                    .iter()
-                    .map(|m| {
-                        let t = d.target(m);
+                let found = BTreeMap::from([(d.name.clone(), members)]);
+                let all = Shard { index: 0, count: 1 };
+                owned_targets(&config.targets, std::slice::from_ref(d), &found, all)
+                    .into_iter()
+                    .filter(|t| !config.targets.iter().any(|f| f.name == t.name))
+                    .map(|t| {
                         let shard = Shard::of(&t.name, config.shard.count);
                         (t, shard)
                     })
@@ -537,6 +570,7 @@ pub async fn run(
             running: Vec::new(),
             found: BTreeMap::new(),
             sender,
+            next_generation: 0,
         },
         configured: config.discoveries.clone(),
         shard: config.shard,
@@ -567,9 +601,10 @@ pub async fn run(
                 let web = Arc::clone(&web);
                 let _ = tokio::task::spawn_blocking(move || web.recheck()).await;
             }
-            Some((name, members)) = found.recv() => {
-                // Only the newest listing of a discovery still configured counts.
-                if targets.configured.iter().any(|d| d.name == name) {
+            Some((name, generation, members)) = found.recv() => {
+                // Only listings of a discovery's current task count: one a
+                // reload replaced may have sent its last before it stopped.
+                if targets.discoveries.current(&name, generation) {
                     targets.discoveries.found.insert(name.clone(), members);
                     let changes = targets.refresh().await;
                     targets.fleet.store.discovery_applied(&name);

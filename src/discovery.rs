@@ -31,7 +31,11 @@ pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(60);
 /// caller. Organizations is a global service: the SDK sends every region's
 /// calls to its one endpoint, and a region is only needed to resolve it.
 pub fn client(sdk_config: &SdkConfig) -> Client {
-    let mut builder = aws_sdk_organizations::config::Builder::from(sdk_config);
+    // Unlike the pollers, a listing is many calls in a row against
+    // Organizations' low rate limits: a throttled page is retried (with the
+    // SDK's backoff) rather than the whole listing thrown away.
+    let mut builder = aws_sdk_organizations::config::Builder::from(sdk_config)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(5));
     if sdk_config.region().is_none() {
         builder = builder.region(Region::new("us-east-1"));
     }
@@ -204,9 +208,11 @@ impl Pages {
     }
 }
 
-/// What a discovery reports to the fleet: its name and the accounts of its
-/// last successful listing.
-pub type Found = (String, Vec<Member>);
+/// What a discovery reports to the fleet: its name, the generation of the
+/// task (a reload that changes a discovery starts a new one, and listings of
+/// the old one still in flight are dropped), and the accounts of its last
+/// successful listing.
+pub type Found = (String, u64, Vec<Member>);
 
 /// Lists the accounts of `discovery` now and then every `refresh`, sending
 /// each successful listing to `found` and recording every outcome in
@@ -215,6 +221,7 @@ pub type Found = (String, Vec<Member>);
 /// `found` is closed.
 pub async fn run(
     discovery: Discovery,
+    generation: u64,
     client: Client,
     timeout: Duration,
     store: std::sync::Arc<Store>,
@@ -232,7 +239,11 @@ pub async fn run(
                 } else {
                     tracing::debug!(discovery = %discovery.name, accounts = members.len(), "discovery listed the accounts");
                 }
-                if found.send((discovery.name.clone(), members)).await.is_err() {
+                if found
+                    .send((discovery.name.clone(), generation, members))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 discovery.refresh

@@ -399,3 +399,70 @@ async fn the_binary_runs_each_discovery_once_and_prints_its_targets() {
         "{stdout}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_narrows_widens_and_removes_a_discovery() {
+    const N: usize = 60;
+    let sim = simulator().await;
+    sim.set_organization(organization(N));
+    let dir = temp_dir("organization-reload");
+    let file = targets_file(&dir, "");
+    let exporter = start_exporter(&sim, &file, &[]).await;
+    wait_ready(exporter.addr).await;
+    assert_eq!(polled(&metrics(exporter.addr).await), active(N, |_| true));
+
+    // Narrower: only ou-sales. The accounts of the old selection go at once.
+    let sales = active(N, |i| (40..50).contains(&i));
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("refresh: 1s", "refresh: 1s\n        parents: [ou-sales]"),
+    )
+    .unwrap();
+    exporter.reload.notify_one();
+    eventually(Duration::from_secs(30), "only ou-sales polled", || async {
+        polled(&metrics(exporter.addr).await) == sales
+    })
+    .await;
+
+    // The same selection in one more region: the accounts found stay.
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("regions: [us-east-1]", "regions: [us-east-1, eu-west-1]"),
+    )
+    .unwrap();
+    exporter.reload.notify_one();
+    eventually(
+        Duration::from_secs(30),
+        "ou-sales in both regions",
+        || async {
+            let m = metrics(exporter.addr).await;
+            polled(&m) == sales
+                && sales.iter().all(|a| {
+                    sample(
+                        &m,
+                        "pinpoint_email_up",
+                        &format!("account=\"{a}\",aws_region=\"eu-west-1\""),
+                    ) == Some(1.0)
+                })
+        },
+    )
+    .await;
+
+    // Removed: its accounts and its own series go.
+    std::fs::write(
+        &file,
+        "targets:\n  - name: fixed\n    regions: [us-east-1]\n",
+    )
+    .unwrap();
+    exporter.reload.notify_one();
+    eventually(Duration::from_secs(30), "only the fixed target", || async {
+        let m = metrics(exporter.addr).await;
+        polled(&m) == BTreeSet::from(["fixed".to_string()]) && !m.contains("discovery=\"org\"")
+    })
+    .await;
+    exporter.stop().await;
+}

@@ -23,7 +23,13 @@ fuzz_target!(|data: &[u8]| {
             ..TargetDefaults::default()
         },
     ) {
-        Ok(targets) => {
+        Ok(file) => {
+            // Fixed targets and the templates of the discoveries alike.
+            let targets: Vec<_> = file
+                .targets
+                .iter()
+                .chain(file.discoveries.iter().map(|d| &d.template))
+                .collect();
             assert!(!targets.is_empty());
             for (i, t) in targets.iter().enumerate() {
                 assert!(!t.name.is_empty());
@@ -36,6 +42,10 @@ fuzz_target!(|data: &[u8]| {
                     "duplicate name {:?}",
                     t.name
                 );
+            }
+            for d in &file.discoveries {
+                assert!(d.name_template.contains("{account_id}"));
+                assert!(!d.role_name.is_empty());
             }
         }
         Err(err) => {

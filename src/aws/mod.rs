@@ -66,7 +66,9 @@ pub struct Sources<'a> {
     base: &'a (dyn Fn() -> ConfigLoader + Sync),
     poll: PollSettings,
     http_client: SharedHttpClient,
-    loaded: HashMap<Option<String>, SdkConfig>,
+    /// Each profile's configuration and its credentials, cached for every
+    /// assumed role of the profile.
+    loaded: HashMap<Option<String>, (SdkConfig, Option<SharedCredentialsProvider>)>,
 }
 
 impl<'a> Sources<'a> {
@@ -85,10 +87,14 @@ impl<'a> Sources<'a> {
         }
     }
 
-    /// The configuration of `profile`, loaded on first use.
-    async fn source(&mut self, profile: Option<&String>) -> SdkConfig {
-        if let Some(config) = self.loaded.get(&profile.cloned()) {
-            return config.clone();
+    /// The configuration of `profile`, loaded on first use, and its
+    /// credentials behind one shared cache.
+    async fn source(
+        &mut self,
+        profile: Option<&String>,
+    ) -> (SdkConfig, Option<SharedCredentialsProvider>) {
+        if let Some(loaded) = self.loaded.get(&profile.cloned()) {
+            return loaded.clone();
         }
         let timeouts = TimeoutConfig::builder()
             .operation_timeout(self.poll.timeout)
@@ -103,8 +109,12 @@ impl<'a> Sources<'a> {
             loader = loader.profile_name(p);
         }
         let config = loader.load().await;
-        self.loaded.insert(profile.cloned(), config.clone());
-        config
+        let cached = config
+            .credentials_provider()
+            .map(|inner| SharedCredentialsProvider::new(CachedCredentials::new(inner)));
+        self.loaded
+            .insert(profile.cloned(), (config.clone(), cached.clone()));
+        (config, cached)
     }
 
     /// The AWS configuration of one target: its credentials (standard chain,
@@ -116,7 +126,7 @@ impl<'a> Sources<'a> {
             Credentials::Profile(p) => Some(p),
             Credentials::AssumeRole { source_profile, .. } => source_profile.as_ref(),
         };
-        let source = self.source(profile).await;
+        let (source, cached) = self.source(profile).await;
         let Credentials::AssumeRole {
             role_arn,
             external_id,
@@ -136,7 +146,13 @@ impl<'a> Sources<'a> {
         if let (None, Some(r)) = (source.region(), target.regions.first()) {
             builder = builder.region(Region::new(r.clone()));
         }
-        let provider = builder.build().await;
+        // The SDK's AssumeRole provider resolves its source credentials on
+        // every call to STS (it turns the source's cache off); one cache per
+        // profile makes a thousand roles one source lookup.
+        let provider = match cached {
+            Some(cached) => builder.build_from_provider(cached).await,
+            None => builder.build().await,
+        };
         source
             .into_builder()
             .credentials_provider(SharedCredentialsProvider::new(provider))
@@ -146,6 +162,47 @@ impl<'a> Sources<'a> {
                     .build(),
             )
             .build()
+    }
+}
+
+/// Credentials of a source, shared by every role assumed with them: loaded
+/// once and again only when they come within [`RENEW_BEFORE_EXPIRY`] of
+/// expiring (never for credentials without an expiry, such as keys); one
+/// load at a time, the other callers waiting for its result.
+#[derive(Debug)]
+struct CachedCredentials {
+    inner: SharedCredentialsProvider,
+    cached: tokio::sync::Mutex<Option<aws_credential_types::Credentials>>,
+}
+
+impl CachedCredentials {
+    fn new(inner: SharedCredentialsProvider) -> Self {
+        CachedCredentials {
+            inner,
+            cached: tokio::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl aws_credential_types::provider::ProvideCredentials for CachedCredentials {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        aws_credential_types::provider::future::ProvideCredentials::new(async move {
+            let mut cached = self.cached.lock().await;
+            if let Some(credentials) = cached.as_ref() {
+                let renew_at = std::time::SystemTime::now() + RENEW_BEFORE_EXPIRY;
+                if credentials.expiry().is_none_or(|expiry| expiry > renew_at) {
+                    return Ok(credentials.clone());
+                }
+            }
+            let credentials = self.inner.provide_credentials().await?;
+            *cached = Some(credentials.clone());
+            Ok(credentials)
+        })
     }
 }
 
@@ -309,4 +366,66 @@ async fn default_regions(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::SystemTime;
+
+    use aws_credential_types::provider::{ProvideCredentials, future};
+
+    use super::*;
+
+    /// Counts its loads; its credentials expire `lasts` after each.
+    #[derive(Debug)]
+    struct Counting {
+        loads: Arc<AtomicU32>,
+        lasts: Option<Duration>,
+    }
+
+    impl ProvideCredentials for Counting {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            let n = self.loads.fetch_add(1, Ordering::SeqCst);
+            let expiry = self.lasts.map(|d| SystemTime::now() + d);
+            future::ProvideCredentials::ready(Ok(aws_credential_types::Credentials::new(
+                format!("AKID{n}"),
+                "secret",
+                None,
+                expiry,
+                "counting",
+            )))
+        }
+    }
+
+    async fn loads_after_calls(lasts: Option<Duration>, calls: usize) -> u32 {
+        let loads = Arc::new(AtomicU32::new(0));
+        let cached = CachedCredentials::new(SharedCredentialsProvider::new(Counting {
+            loads: Arc::clone(&loads),
+            lasts,
+        }));
+        for _ in 0..calls {
+            cached.provide_credentials().await.unwrap();
+        }
+        loads.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn source_credentials_load_once_until_they_near_expiry() {
+        assert_eq!(loads_after_calls(None, 500).await, 1, "keys never expire");
+        assert_eq!(
+            loads_after_calls(Some(Duration::from_secs(3600)), 500).await,
+            1,
+            "an hour's session serves every role"
+        );
+        assert_eq!(
+            loads_after_calls(Some(RENEW_BEFORE_EXPIRY / 2), 3).await,
+            3,
+            "credentials about to expire are loaded again"
+        );
+    }
 }

@@ -448,7 +448,12 @@ fn shard(cli: &Cli) -> Result<Shard, ConfigError> {
         return Err(err("--shard.count", "must be at least 1".into()));
     }
     let text = cli.shard_index.trim();
-    let ordinal = text.rsplit('-').next().unwrap_or(text);
+    // A pod name's ordinal follows its last '-'; a bare number has none.
+    let ordinal = match text.rsplit_once('-') {
+        Some((name, ordinal)) if !name.is_empty() => ordinal,
+        Some(_) => "",
+        None => text,
+    };
     let index: u32 = ordinal.parse().map_err(|_| {
         err(
             "--shard.index",
@@ -880,6 +885,23 @@ mod tests {
             "only {seen} config cases found in {}",
             dir.display()
         );
+    }
+
+    #[test]
+    fn shard_index_is_a_number_or_a_pod_name() {
+        let index = |i: &str| {
+            Config::from_cli(cli(&["--shard.count", "4", &format!("--shard.index={i}")]))
+                .map(|c| c.shard.index)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(index("3"), Ok(3));
+        assert_eq!(index("pinpoint-email-exporter-2"), Ok(2));
+        for bad in ["-1", "exporter", "exporter-", "exporter-4"] {
+            assert!(
+                index(bad).is_err_and(|e| e.starts_with("invalid flag --shard.index")),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

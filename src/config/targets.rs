@@ -356,6 +356,9 @@ fn validate_name_template(template: &str) -> Result<(), String> {
     let rest = template
         .replace("{account_id}", "")
         .replace("{account_name}", "");
+    if template.matches("{account_name}").count() > 1 {
+        return Err(format!("{template:?} may hold {{account_name}} once"));
+    }
     if !template.contains("{account_id}") {
         return Err(format!(
             "{template:?} must contain {{account_id}}, which keeps the names of two accounts apart"

@@ -335,6 +335,16 @@ impl Store {
         self.generation.fetch_add(1, Ordering::Release);
     }
 
+    /// Makes discovery `name` pending again: the exporter is not ready until
+    /// its next listing is applied or fails.
+    pub fn discovery_pending(&self, name: &str) {
+        self.discovery
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_string());
+    }
+
     /// Records that the accounts of a listing of discovery `name` are polled
     /// (their keys set): it is no longer pending.
     pub fn discovery_applied(&self, name: &str) {
