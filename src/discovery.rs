@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use aws_config::{Region, SdkConfig};
 use aws_sdk_organizations::Client;
+use aws_sdk_organizations::types::Account;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -49,66 +50,53 @@ pub async fn list_members(
     discovery: &Discovery,
     timeout: Duration,
 ) -> Result<Vec<Member>, PollError> {
-    let mut found: BTreeMap<String, aws_sdk_organizations::types::Account> = BTreeMap::new();
+    let mut accounts: Vec<Account> = Vec::new();
     if discovery.parents.is_empty() {
-        let mut pages = Pages::default();
-        loop {
+        accounts = every_page(|token| async move {
             let page = client
                 .list_accounts()
-                .set_next_token(pages.token.clone())
+                .set_next_token(token)
                 .send()
                 .await
                 .map_err(|e| classify_sdk_error(&e, timeout))?;
-            for account in page.accounts() {
-                found.insert(
-                    account.id().unwrap_or_default().to_string(),
-                    account.clone(),
-                );
-            }
-            if !pages.next(page.next_token())? {
-                break;
-            }
-        }
+            Ok((page.accounts.unwrap_or_default(), page.next_token))
+        })
+        .await?;
     } else {
         let mut queue: VecDeque<String> = discovery.parents.iter().cloned().collect();
         let mut seen: BTreeSet<String> = queue.iter().cloned().collect();
         while let Some(parent) = queue.pop_front() {
-            let mut pages = Pages::default();
-            loop {
-                let page = client
-                    .list_accounts_for_parent()
-                    .parent_id(&parent)
-                    .set_next_token(pages.token.clone())
-                    .send()
-                    .await
-                    .map_err(|e| classify_sdk_error(&e, timeout))?;
-                for account in page.accounts() {
-                    found.insert(
-                        account.id().unwrap_or_default().to_string(),
-                        account.clone(),
-                    );
-                }
-                if !pages.next(page.next_token())? {
-                    break;
-                }
-            }
-            let mut pages = Pages::default();
-            loop {
+            let parent = &parent;
+            accounts.extend(
+                every_page(|token| async move {
+                    let page = client
+                        .list_accounts_for_parent()
+                        .parent_id(parent)
+                        .set_next_token(token)
+                        .send()
+                        .await
+                        .map_err(|e| classify_sdk_error(&e, timeout))?;
+                    Ok((page.accounts.unwrap_or_default(), page.next_token))
+                })
+                .await?,
+            );
+            let units = every_page(|token| async move {
                 let page = client
                     .list_organizational_units_for_parent()
-                    .parent_id(&parent)
-                    .set_next_token(pages.token.clone())
+                    .parent_id(parent)
+                    .set_next_token(token)
                     .send()
                     .await
                     .map_err(|e| classify_sdk_error(&e, timeout))?;
-                for unit in page.organizational_units() {
-                    let Some(id) = unit.id() else { continue };
-                    if seen.insert(id.to_string()) {
-                        queue.push_back(id.to_string());
-                    }
-                }
-                if !pages.next(page.next_token())? {
-                    break;
+                Ok((
+                    page.organizational_units.unwrap_or_default(),
+                    page.next_token,
+                ))
+            })
+            .await?;
+            for id in units.iter().filter_map(|u| u.id()) {
+                if seen.insert(id.to_string()) {
+                    queue.push_back(id.to_string());
                 }
             }
             if seen.len() > MAX_UNITS {
@@ -119,6 +107,11 @@ pub async fn list_members(
             }
         }
     }
+    // By id: an account under two listed parents counts once.
+    let found: BTreeMap<String, Account> = accounts
+        .into_iter()
+        .map(|a| (a.id().unwrap_or_default().to_string(), a))
+        .collect();
     let mut members = Vec::with_capacity(found.len());
     for (id, account) in found {
         if !is_active(&account) || !valid_account_id(&id) {
@@ -144,7 +137,7 @@ pub async fn list_members(
 
 /// Whether an account is ACTIVE: its `State`, or the older `Status` when an
 /// answer has no `State`.
-fn is_active(account: &aws_sdk_organizations::types::Account) -> bool {
+fn is_active(account: &Account) -> bool {
     match (account.state(), account.status()) {
         (Some(state), _) => state.as_str() == "ACTIVE",
         (None, Some(status)) => status.as_str() == "ACTIVE",
@@ -163,24 +156,39 @@ async fn has_tags(
     wanted: &BTreeMap<String, String>,
     timeout: Duration,
 ) -> Result<bool, PollError> {
-    let mut tags: BTreeMap<String, String> = BTreeMap::new();
-    let mut pages = Pages::default();
-    loop {
+    let tags: BTreeMap<String, String> = every_page(|token| async move {
         let page = client
             .list_tags_for_resource()
             .resource_id(id)
-            .set_next_token(pages.token.clone())
+            .set_next_token(token)
             .send()
             .await
             .map_err(|e| classify_sdk_error(&e, timeout))?;
-        for tag in page.tags() {
-            tags.insert(tag.key().to_string(), tag.value().to_string());
-        }
-        if !pages.next(page.next_token())? {
-            break;
+        Ok((page.tags.unwrap_or_default(), page.next_token))
+    })
+    .await?
+    .into_iter()
+    .map(|tag| (tag.key, tag.value))
+    .collect();
+    Ok(wanted.iter().all(|(k, v)| tags.get(k) == Some(v)))
+}
+
+/// Every item of a list, page by page: `page` fetches the page of a token
+/// (`None` for the first) and returns its items and the next token.
+async fn every_page<T, F, Fut>(mut page: F) -> Result<Vec<T>, PollError>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), PollError>>,
+{
+    let mut pages = Pages::default();
+    let mut all = Vec::new();
+    loop {
+        let (items, next) = page(pages.token.clone()).await?;
+        all.extend(items);
+        if !pages.next(next.as_deref())? {
+            return Ok(all);
         }
     }
-    Ok(wanted.iter().all(|(k, v)| tags.get(k) == Some(v)))
 }
 
 /// The paging of one list: the token to send, and a guard against a token

@@ -137,69 +137,80 @@ type Page = Vec<(String, Option<String>, i32, String)>;
 
 impl DedicatedIpsSource {
     async fn pinpoint(&self) -> Result<Page, (PollError, bool)> {
-        let mut all = Vec::new();
-        let mut token = None;
-        let mut seen = Vec::new();
-        for _ in 0..MAX_PAGES {
+        let page = |token| async move {
             let in_region =
                 aws_sdk_pinpointemail::config::Builder::default().region(self.region.clone());
             let out = self
                 .pinpoint
                 .get_dedicated_ips()
                 .page_size(PAGE_SIZE)
-                .set_next_token(token.take())
+                .set_next_token(token)
                 .customize()
                 .config_override(in_region)
                 .send()
                 .await
                 .map_err(|e| (classify_sdk_error(&e, self.timeout), operation_gone(&e)))?;
-            all.extend(out.dedicated_ips().iter().map(|d| {
+            let ips = out.dedicated_ips().iter().map(|d| {
                 (
                     d.ip().to_string(),
                     d.pool_name().map(str::to_string),
                     d.warmup_percentage(),
                     d.warmup_status().as_str().to_string(),
                 )
-            }));
-            token = next_token(token_seen(&mut seen, out.next_token())).map_err(|e| (e, false))?;
-            if token.is_none() {
-                return Ok(all);
-            }
-        }
-        Err((too_many_pages(), false))
+            });
+            Ok((ips.collect(), out.next_token().map(str::to_string)))
+        };
+        every_page(page, |e| (e, false)).await
     }
 
     async fn sesv2(&self) -> Result<Page, PollError> {
-        let mut all = Vec::new();
-        let mut token = None;
-        let mut seen = Vec::new();
-        for _ in 0..MAX_PAGES {
+        let page = |token| async move {
             let in_region = aws_sdk_sesv2::config::Builder::default().region(self.region.clone());
             let out = self
                 .sesv2
                 .get_dedicated_ips()
                 .page_size(PAGE_SIZE)
-                .set_next_token(token.take())
+                .set_next_token(token)
                 .customize()
                 .config_override(in_region)
                 .send()
                 .await
                 .map_err(|e| classify_sdk_error(&e, self.timeout))?;
-            all.extend(out.dedicated_ips().iter().map(|d| {
+            let ips = out.dedicated_ips().iter().map(|d| {
                 (
                     d.ip().to_string(),
                     d.pool_name().map(str::to_string),
                     d.warmup_percentage(),
                     d.warmup_status().as_str().to_string(),
                 )
-            }));
-            token = next_token(token_seen(&mut seen, out.next_token()))?;
-            if token.is_none() {
-                return Ok(all);
-            }
-        }
-        Err(too_many_pages())
+            });
+            Ok((ips.collect(), out.next_token().map(str::to_string)))
+        };
+        every_page(page, |e| e).await
     }
+}
+
+/// Every page of one `GetDedicatedIps` call through either API: `page` asks
+/// for the page of a token (`None` first) and returns its addresses and the
+/// next token; `invalid` makes an answer that pages wrongly (repeated or empty
+/// tokens, more than [`MAX_PAGES`]) the API's error type.
+async fn every_page<E, F, Fut>(mut page: F, invalid: fn(PollError) -> E) -> Result<Page, E>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Page, Option<String>), E>>,
+{
+    let mut all = Vec::new();
+    let mut token = None;
+    let mut seen = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let (ips, next) = page(token.take()).await?;
+        all.extend(ips);
+        token = next_token(token_seen(&mut seen, next.as_deref())).map_err(invalid)?;
+        if token.is_none() {
+            return Ok(all);
+        }
+    }
+    Err(invalid(too_many_pages()))
 }
 
 /// A page's `NextToken`, and whether an earlier page of the same call gave it
