@@ -21,6 +21,13 @@ const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse(); // exits with code 2 on unknown flags or bad values
+    if cli.version {
+        print!(
+            "{}",
+            pinpoint_email_exporter::BuildInfo::current().version_text()
+        );
+        return ExitCode::SUCCESS;
+    }
     let config = match Config::from_cli(cli) {
         Ok(c) => c,
         Err(err) => {

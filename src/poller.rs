@@ -334,6 +334,7 @@ mod tests {
                 &crate::metrics::BuildInfo {
                     version: "v".into(),
                     revision: "r".into(),
+                    ..Default::default()
                 },
                 false,
             )

@@ -687,11 +687,45 @@ fn help_and_version_exit_0() {
     ] {
         assert!(stdout.contains(flag), "--help lacks {flag}");
     }
-    let (code, stdout, _) = run_to_end(command(&home).arg("--version"));
+    // As Prometheus projects print it; other flags do not matter.
+    let (code, stdout, _) = run_to_end(command(&home).args(["--version", "--poll.interval", "0s"]));
     assert_eq!(code, Some(0));
+    let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(
-        stdout.trim(),
-        format!("pinpoint-email-exporter {}", env!("CARGO_PKG_VERSION"))
+        lines[0],
+        format!(
+            "pinpoint-email-exporter, version {} (branch: {}, revision: {})",
+            env!("CARGO_PKG_VERSION"),
+            env!("PINPOINT_EMAIL_EXPORTER_BRANCH"),
+            env!("PINPOINT_EMAIL_EXPORTER_REVISION")
+        ),
+        "{stdout}"
+    );
+    let field = |name: &str| {
+        lines
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("{name} missing: {stdout}"))
+            .to_string()
+    };
+    let date = field("build date:");
+    assert!(
+        date.len() == 17 && date.as_bytes()[8] == b'-' && date.starts_with("20"),
+        "{date}"
+    );
+    let rustc = std::process::Command::new(option_env!("RUSTC").unwrap_or("rustc"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    let rustc = String::from_utf8_lossy(&rustc.stdout);
+    assert!(
+        rustc.contains(&field("rustc version:")),
+        "{rustc} vs {stdout}"
+    );
+    assert_eq!(
+        field("platform:"),
+        format!("{}/{}", std::env::consts::OS, std::env::consts::ARCH)
     );
 }
 

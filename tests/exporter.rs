@@ -935,7 +935,10 @@ async fn build_info_names_the_commit_it_was_built_from() {
     let m = get(exporter.addr, "/metrics").await.body;
     exporter.stop().await;
     let want = format!(
-        "pinpoint_email_exporter_build_info{{revision=\"{want}\",version=\"{}\"}} 1",
+        "pinpoint_email_exporter_build_info{{branch=\"{}\",build_date=\"{}\",revision=\"{want}\",rustversion=\"{}\",version=\"{}\"}} 1",
+        env!("PINPOINT_EMAIL_EXPORTER_BRANCH"),
+        env!("PINPOINT_EMAIL_EXPORTER_BUILD_DATE"),
+        env!("PINPOINT_EMAIL_EXPORTER_RUSTC_VERSION"),
         env!("CARGO_PKG_VERSION")
     );
     assert!(m.lines().any(|l| l == want), "want {want} in:\n{m}");

@@ -54,6 +54,9 @@ fn populated() -> Store {
         &BuildInfo {
             version: "0.0.0-golden".into(),
             revision: "golden".into(),
+            branch: "main".into(),
+            build_date: "20261127-12:00:00".into(),
+            rust_version: "1.95.0".into(),
         },
         false,
     )

@@ -17,8 +17,18 @@ use crate::target::Api;
 /// Credentials and endpoints come from the standard AWS chain (AWS_* environment
 /// variables, profiles, SSO, web identity / IRSA, ECS, EC2 instance profile).
 #[derive(Debug, Parser)]
-#[command(name = "pinpoint-email-exporter", version, about, long_about)]
+#[command(
+    name = "pinpoint-email-exporter",
+    about,
+    long_about,
+    disable_version_flag = true
+)]
 pub struct Cli {
+    /// Print the version, source revision and branch, build date, rustc
+    /// version and platform, and exit.
+    #[arg(long = "version")]
+    pub version: bool,
+
     /// Address to listen on for HTTP requests: HOST:PORT, [IPv6]:PORT, or :PORT for
     /// every interface, IPv4 and IPv6. Repeat it to listen on several addresses,
     /// each with the same TLS and authentication.

@@ -38,24 +38,49 @@ pub fn unix_now() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// Build information exported as `pinpoint_email_exporter_build_info`.
-#[derive(Debug, Clone)]
+/// Build information: `--version`, and the labels of
+/// `pinpoint_email_exporter_build_info`.
+#[derive(Debug, Clone, Default)]
 pub struct BuildInfo {
     /// Crate version.
     pub version: String,
     /// Source revision (git commit), or `unknown`.
     pub revision: String,
+    /// Git branch built (`HEAD` when detached), or `unknown`.
+    pub branch: String,
+    /// Build date, UTC, `YYYYMMDD-HH:MM:SS`.
+    pub build_date: String,
+    /// Version of the rustc that built it.
+    pub rust_version: String,
 }
 
 impl BuildInfo {
-    /// The build information of this binary: `revision` is the git commit it was
-    /// built from (`build.rs`), or `PINPOINT_EMAIL_EXPORTER_REVISION` when set at
-    /// build time.
+    /// The build information of this binary, as `build.rs` found it: the git
+    /// commit and branch it was built from (or `PINPOINT_EMAIL_EXPORTER_REVISION`
+    /// and `..._BRANCH` given at build time), the build date (of
+    /// `SOURCE_DATE_EPOCH` when given) and the rustc version.
     pub fn current() -> Self {
         BuildInfo {
             version: env!("CARGO_PKG_VERSION").to_string(),
             revision: env!("PINPOINT_EMAIL_EXPORTER_REVISION").to_string(),
+            branch: env!("PINPOINT_EMAIL_EXPORTER_BRANCH").to_string(),
+            build_date: env!("PINPOINT_EMAIL_EXPORTER_BUILD_DATE").to_string(),
+            rust_version: env!("PINPOINT_EMAIL_EXPORTER_RUSTC_VERSION").to_string(),
         }
+    }
+
+    /// What `--version` prints, in the layout of Prometheus projects.
+    pub fn version_text(&self) -> String {
+        format!(
+            "pinpoint-email-exporter, version {} (branch: {}, revision: {})\n  build date:       {}\n  rustc version:    {}\n  platform:         {}/{}\n",
+            self.version,
+            self.branch,
+            self.revision,
+            self.build_date,
+            self.rust_version,
+            std::env::consts::OS,
+            std::env::consts::ARCH,
+        )
     }
 }
 
@@ -124,12 +149,18 @@ impl Store {
         let build_info = prometheus::IntGaugeVec::new(
             Opts::new(
                 "pinpoint_email_exporter_build_info",
-                "A metric with a constant value 1, labelled by the exporter's version and source revision.",
+                "A metric with a constant value 1, labelled by the exporter's version, source revision and branch, build date and rustc version.",
             ),
-            &["version", "revision"],
+            &["version", "revision", "branch", "build_date", "rustversion"],
         )?;
         build_info
-            .with_label_values(&[build.version.as_str(), build.revision.as_str()])
+            .with_label_values(&[
+                build.version.as_str(),
+                build.revision.as_str(),
+                build.branch.as_str(),
+                build.build_date.as_str(),
+                build.rust_version.as_str(),
+            ])
             .set(1);
         exporter.register(Box::new(build_info))?;
         let reload_ok = prometheus::IntGauge::new(
@@ -655,6 +686,7 @@ mod tests {
             &BuildInfo {
                 version: "v".into(),
                 revision: "r".into(),
+                ..Default::default()
             },
             false,
         )

@@ -405,6 +405,7 @@ mod tests {
             &BuildInfo {
                 version: "v".into(),
                 revision: "r".into(),
+                ..Default::default()
             },
             false,
         )
@@ -481,6 +482,7 @@ mod tests {
                 &BuildInfo {
                     version: "v".into(),
                     revision: "r".into(),
+                    ..Default::default()
                 },
                 false,
             )
