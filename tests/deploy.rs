@@ -231,3 +231,110 @@ fn iam_documents_grant_exactly_what_the_readme_says() {
         "eks.amazonaws.com/role-arn: arn:aws:iam::111122223333:role/pinpoint-email-exporter"
     ));
 }
+
+/// The systemd layout as the README installs it, read as the service's user:
+/// the unit runs as the sysusers.d user, whose group owns the configuration
+/// directory (0750) and the targets file (0640), and the binary starts with
+/// the installed ARGS. The previous layout (a root:root directory, which a
+/// dynamic user could not read) fails the same way the service did. Runs the
+/// binary under `setpriv` with that user's ids, so it needs root (CI is root).
+#[cfg(feature = "external-tools")]
+#[test]
+fn the_installed_systemd_layout_is_readable_by_the_service_user() {
+    use std::os::unix::fs::{PermissionsExt, chown};
+    use std::process::Command;
+
+    let euid = Command::new("id").arg("-u").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&euid.stdout).trim(),
+        "0",
+        "this test gives files to another user: run it as root (CI does)"
+    );
+    // The unit's user is the one sysusers.d makes.
+    let unit = read("deploy/systemd/pinpoint-email-exporter.service");
+    let sysusers = read("deploy/systemd/pinpoint-email-exporter.sysusers");
+    assert!(unit.lines().any(|l| l == "User=pinpoint-email-exporter"));
+    assert!(unit.lines().any(|l| l == "Group=pinpoint-email-exporter"));
+    assert!(!unit.contains("DynamicUser=yes"));
+    assert!(
+        sysusers
+            .lines()
+            .any(|l| l.starts_with("u pinpoint-email-exporter "))
+    );
+    // Ids no account of this machine has: the service user and its group.
+    let (uid, gid) = (64_901, 64_901);
+    let tmp = tempfile_dir();
+    let bin = tmp.join("usr/local/bin/pinpoint-email-exporter");
+    let etc = tmp.join("etc/pinpoint-email-exporter");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::create_dir_all(&etc).unwrap();
+    for dir in [
+        tmp.as_path(),
+        &tmp.join("usr"),
+        &tmp.join("usr/local"),
+        &tmp.join("usr/local/bin"),
+        &tmp.join("etc"),
+    ] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    // install -m 0755 the binary.
+    std::fs::copy(env!("CARGO_BIN_EXE_pinpoint-email-exporter"), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // install -d -m 0750 -o root -g pinpoint-email-exporter, and the file 0640.
+    let targets = etc.join("targets.yml");
+    std::fs::write(&targets, read("deploy/kubernetes/base/targets.yml")).unwrap();
+    chown(&etc, Some(0), Some(gid)).unwrap();
+    chown(&targets, Some(0), Some(gid)).unwrap();
+    std::fs::set_permissions(&etc, std::fs::Permissions::from_mode(0o750)).unwrap();
+    std::fs::set_permissions(&targets, std::fs::Permissions::from_mode(0o640)).unwrap();
+    // The installed ARGS, with /etc/pinpoint-email-exporter where the test put it.
+    let env = read("deploy/systemd/pinpoint-email-exporter.env");
+    let args: Vec<String> = env
+        .lines()
+        .find_map(|l| l.strip_prefix("ARGS="))
+        .unwrap()
+        .trim_matches('"')
+        .split_whitespace()
+        .map(|a| a.replace("/etc/pinpoint-email-exporter", etc.to_str().unwrap()))
+        .collect();
+    let as_service = || {
+        let out = Command::new("setpriv")
+            .args([
+                &format!("--reuid={uid}"),
+                &format!("--regid={gid}"),
+                "--clear-groups",
+            ])
+            .arg(&bin)
+            .args(&args)
+            .arg("--config.check")
+            .env_clear()
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("HOME", "/")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, out) = as_service();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.ends_with("configuration OK\n"), "{out}");
+    // The old layout: the directory root:root 0750, as the README made it.
+    chown(&etc, Some(0), Some(0)).unwrap();
+    let (code, out) = as_service();
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("Permission denied"), "{out}");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// A fresh directory under /tmp, where any user may pass.
+#[cfg(feature = "external-tools")]
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pee-systemd-layout-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
