@@ -14,7 +14,7 @@ use crate::config::PollSettings;
 use crate::error::PollError;
 use crate::metrics::{Names, Output, Series};
 use crate::poller::Collector;
-use crate::target::{Api, Key, Target};
+use crate::target::{Api, Target};
 
 /// Warm-up statuses always exported, 0 when not current (`NOT_APPLICABLE` is
 /// SES v2's, for managed pools).
@@ -100,22 +100,15 @@ impl Kind for DedicatedIpsKind {
     ) -> Vec<Poller> {
         let pinpoint = aws_sdk_pinpointemail::Client::new(sdk_config);
         let sesv2 = aws_sdk_sesv2::Client::new(sdk_config);
-        target
-            .regions
-            .iter()
-            .map(|region| {
-                let source = DedicatedIpsSource {
-                    pinpoint: pinpoint.clone(),
-                    sesv2: sesv2.clone(),
-                    region: Region::new(region.clone()),
-                    timeout: settings.timeout,
-                    max_ips: target.max_dedicated_ips,
-                    use_sesv2: AtomicBool::new(target.api == Api::Sesv2),
-                    fall_back: target.api == Api::Auto,
-                };
-                crate::poller::poller(Key::new(&target.name, region), source, store, settings)
-            })
-            .collect()
+        super::per_region(target, store, settings, |region| DedicatedIpsSource {
+            pinpoint: pinpoint.clone(),
+            sesv2: sesv2.clone(),
+            region: Region::new(region.to_string()),
+            timeout: settings.timeout,
+            max_ips: target.max_dedicated_ips,
+            use_sesv2: AtomicBool::new(target.api == Api::Sesv2),
+            fall_back: target.api == Api::Auto,
+        })
     }
 }
 

@@ -18,7 +18,7 @@ pub use crate::poller::{Collector, Poller};
 
 use crate::config::PollSettings;
 use crate::metrics::Store;
-use crate::target::Target;
+use crate::target::{Key, Target};
 
 /// A kind of collector: how to build its collectors for a target.
 pub trait Kind: Send + Sync + 'static {
@@ -35,6 +35,28 @@ pub trait Kind: Send + Sync + 'static {
         store: &Store,
         settings: PollSettings,
     ) -> Vec<Poller>;
+}
+
+/// One poller per region of `target`, polling the collector `make` builds
+/// for that region: what a [`Kind::pollers`] usually is.
+pub fn per_region<C: Collector>(
+    target: &Target,
+    store: &Store,
+    settings: PollSettings,
+    mut make: impl FnMut(&str) -> C,
+) -> Vec<Poller> {
+    target
+        .regions
+        .iter()
+        .map(|region| {
+            crate::poller::poller(
+                Key::new(&target.name, region),
+                make(region),
+                store,
+                settings,
+            )
+        })
+        .collect()
 }
 
 /// Every collector the exporter has: one line per collector.

@@ -17,7 +17,7 @@ use crate::config::PollSettings;
 use crate::error::PollError;
 use crate::metrics::{Names, Output, Series, Store};
 use crate::poller::Collector;
-use crate::target::{Key, Target};
+use crate::target::Target;
 
 /// How far back the latest datapoint is looked for: SES publishes the rates
 /// only while the account sends, so a quiet account's last one may be hours old.
@@ -70,18 +70,11 @@ impl Kind for ReputationKind {
         settings: PollSettings,
     ) -> Vec<Poller> {
         let client = aws_sdk_cloudwatch::Client::new(sdk_config);
-        target
-            .regions
-            .iter()
-            .map(|region| {
-                let source = CloudWatchSource {
-                    client: client.clone(),
-                    region: Region::new(region.clone()),
-                    timeout: settings.timeout,
-                };
-                crate::poller::poller(Key::new(&target.name, region), source, store, settings)
-            })
-            .collect()
+        super::per_region(target, store, settings, |region| CloudWatchSource {
+            client: client.clone(),
+            region: Region::new(region.to_string()),
+            timeout: settings.timeout,
+        })
     }
 }
 

@@ -12,7 +12,7 @@ use crate::config::PollSettings;
 use crate::error::PollError;
 use crate::metrics::{Names, Output, Series, Store, bool_value};
 use crate::poller::Collector;
-use crate::target::{Api, Key, Target};
+use crate::target::{Api, Target};
 
 /// Enforcement statuses always exported, 0 when not current. `UNKNOWN` is 1 when
 /// the answer has no `EnforcementStatus`, so that exactly one status is 1.
@@ -125,24 +125,16 @@ impl Kind for AccountKind {
         settings: PollSettings,
     ) -> Vec<Poller> {
         let clients = TargetClients::new(sdk_config);
-        target
-            .regions
-            .iter()
-            .map(|region| {
-                let source = Source::new(
-                    target.api,
-                    &clients,
-                    region,
-                    settings.timeout,
-                    target.name.clone(),
-                );
-                let source = Configured {
-                    source,
-                    sandbox_expected: target.expect_sandbox,
-                };
-                crate::poller::poller(Key::new(&target.name, region), source, store, settings)
-            })
-            .collect()
+        super::per_region(target, store, settings, |region| Configured {
+            source: Source::new(
+                target.api,
+                &clients,
+                region,
+                settings.timeout,
+                target.name.clone(),
+            ),
+            sandbox_expected: target.expect_sandbox,
+        })
     }
 }
 
@@ -374,6 +366,7 @@ impl Output for Account {
 
 #[cfg(test)]
 mod tests {
+    use crate::target::Key;
     use std::time::Duration;
 
     use super::*;
