@@ -128,7 +128,7 @@ async fn serves_every_metric_for_two_regions_and_scrapes_cause_no_calls() {
         );
     }
     assert!(
-        t.contains("pinpoint_email_exporter_build_info{revision="),
+        t.contains("pinpoint_email_exporter_build_info{branch="),
         "{t}"
     );
     assert!(t.contains("\nprocess_resident_memory_bytes "), "{t}");
