@@ -388,11 +388,7 @@ impl Discoveries {
                 self.running.push(keep.swap_remove(i));
                 continue;
             }
-            let caller = Target {
-                credentials: d.credentials.clone(),
-                ..d.template.clone()
-            };
-            let sdk_config = load_target_config(&caller, poll, base, &http_client).await;
+            let sdk_config = load_target_config(&d.caller(), poll, base, &http_client).await;
             self.next_generation += 1;
             let task = tokio::spawn(discovery::run(
                 d.clone(),
@@ -504,11 +500,7 @@ pub async fn discover_once(
     let http_client = crate::aws::shared_http_client();
     let mut out = Vec::new();
     for d in &config.discoveries {
-        let caller = Target {
-            credentials: d.credentials.clone(),
-            ..d.template.clone()
-        };
-        let sdk_config = load_target_config(&caller, &config.poll, base, &http_client).await;
+        let sdk_config = load_target_config(&d.caller(), &config.poll, base, &http_client).await;
         let client = discovery::client(&sdk_config);
         // As the daemon would poll them: a name a fixed target has is left out.
         let listed = discovery::list_members(&client, d, config.poll.timeout)

@@ -234,6 +234,15 @@ pub struct Member {
 }
 
 impl Discovery {
+    /// The identity that lists the organization: the template's regions (for
+    /// STS and the default region) with the discovery's own credentials.
+    pub fn caller(&self) -> Target {
+        Target {
+            credentials: self.credentials.clone(),
+            ..self.template.clone()
+        }
+    }
+
     /// The target polling `member`: the template's settings, the member role's
     /// credentials, and the name the template gives it.
     pub fn target(&self, member: &Member) -> Target {

@@ -332,13 +332,7 @@ pub async fn resolve_discovery_regions(
     discoveries: &mut [Discovery],
     base: &(dyn Fn() -> ConfigLoader + Sync),
 ) -> Result<(), ConfigError> {
-    let mut callers: Vec<Target> = discoveries
-        .iter()
-        .map(|d| Target {
-            credentials: d.credentials.clone(),
-            ..d.template.clone()
-        })
-        .collect();
+    let mut callers: Vec<Target> = discoveries.iter().map(Discovery::caller).collect();
     resolve_regions(&mut callers, base).await?;
     for (d, caller) in discoveries.iter_mut().zip(callers) {
         d.template.regions = caller.regions;
