@@ -90,7 +90,8 @@ fn where_(labels: &Value) -> String {
     )
 }
 
-/// The shipped rules with every `for: Nm` turned into `for: Ns`.
+/// The shipped rules (rendered from the mixin) with every `for: "Nm"` turned
+/// into `for: "Ns"`.
 fn compressed_rules() -> String {
     let rules = std::fs::read_to_string(root().join("deploy/prometheus/alerts.yml")).unwrap();
     let mut n = 0;
@@ -99,12 +100,15 @@ fn compressed_rules() -> String {
         .map(|line| {
             match line
                 .trim_start()
-                .strip_prefix("for: ")
-                .and_then(|d| d.strip_suffix('m'))
+                .strip_prefix("for: \"")
+                .and_then(|d| d.strip_suffix("m\""))
             {
                 Some(minutes) => {
                     n += 1;
-                    line.replace(&format!("for: {minutes}m"), &format!("for: {minutes}s"))
+                    line.replace(
+                        &format!("for: \"{minutes}m\""),
+                        &format!("for: \"{minutes}s\""),
+                    )
                 }
                 None => line.to_string(),
             }

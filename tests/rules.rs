@@ -113,6 +113,11 @@ fn every_alert_is_tested_firing_and_not_firing() {
     }
 }
 
+/// Where the mixin's default runbookURLPattern points: docs/runbooks.md of the
+/// repository, as a link Alertmanager and Grafana can follow.
+const RUNBOOKS: &str =
+    "https://github.com/pinpoint-email-exporter/pinpoint-email-exporter/blob/main/docs/runbooks.md";
+
 #[test]
 fn every_alert_has_severity_annotations_and_a_runbook() {
     let runbooks = std::fs::read_to_string(root().join("docs/runbooks.md")).unwrap();
@@ -145,7 +150,7 @@ fn every_alert_has_severity_annotations_and_a_runbook() {
         let anchor = name.to_lowercase();
         assert_eq!(
             rule["annotations"]["runbook_url"].as_str(),
-            Some(format!("docs/runbooks.md#{anchor}").as_str()),
+            Some(format!("{RUNBOOKS}#{anchor}").as_str()),
             "{name}"
         );
         assert!(
@@ -191,7 +196,7 @@ fn the_status_annotation_marks_changes_not_returns_after_a_gap() {
         .replace("$aws_region", ".*");
     let labels = |status: &str| {
         format!(
-            "pinpoint_email_enforcement_status{{instance=\"e:10919\",account=\"prod\",aws_region=\"eu-west-1\",status=\"{status}\"}}"
+            "pinpoint_email_enforcement_status{{job=\"pinpoint-email-exporter\",instance=\"e:10919\",account=\"prod\",aws_region=\"eu-west-1\",status=\"{status}\"}}"
         )
     };
     let at = |minutes: u32, statuses: &[&str]| {
