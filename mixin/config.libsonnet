@@ -1,6 +1,6 @@
 // The mixin's settings. Override any of them:
 //
-//   (import 'pinpoint-email-mixin/mixin.libsonnet') + {
+//   (import 'github.com/pinpoint-email-exporter/pinpoint-email-exporter/mixin/mixin.libsonnet') + {
 //     _config+:: { pinpointEmailSelector: 'job="email"', bounceRateWarning: 0.03 },
 //   }
 {
@@ -36,8 +36,11 @@
     // PinpointEmailReputationDataStale: age of the newest bounce-rate datapoint
     // of an account that is sending.
     reputationDataStaleAfterSeconds: 6 * 3600,
-    // PinpointEmailThrottled: share of calls throttled over 30 minutes.
+    // PinpointEmailThrottled: share of calls throttled over the window, and
+    // the fewest throttled calls in it (one call of few is not a share).
     throttledRatio: 0.25,
+    throttledWindow: '30m',
+    throttledMinCalls: 2,
     // PinpointEmailDedicatedIpWarmupStuck: a warm-up percentage that has not
     // moved for this long.
     warmupStuckAfter: '3d',

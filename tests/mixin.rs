@@ -117,6 +117,26 @@ fn the_shipped_rules_and_dashboard_are_the_mixins_default_render() {
             "{shipped} differs from the mixin's render: run scripts/render-mixin and commit the result"
         );
     }
+    // The Prometheus is the dashboard's `datasource` variable, which file
+    // provisioning fills as the import dialog does (an `__inputs` placeholder
+    // would stay unresolved when provisioned).
+    let dashboard: Value = serde_json::from_str(&read(&out.join("pinpoint-email.json"))).unwrap();
+    assert!(dashboard.get("__inputs").is_none());
+    let variable = &dashboard["templating"]["list"][0];
+    assert_eq!(
+        (&variable["name"], &variable["type"], &variable["query"]),
+        (
+            &"datasource".into(),
+            &"datasource".into(),
+            &"prometheus".into()
+        )
+    );
+    let text = dashboard.to_string();
+    assert_eq!(
+        text.matches(r#""uid":"${datasource}""#).count(),
+        text.matches(r#""type":"prometheus""#).count()
+    );
+    assert!(!text.contains("DS_PROMETHEUS"));
     // Every raw selector carries the default job.
     let exprs = expressions(&out);
     let selectors: Vec<String> = exprs.iter().flat_map(|e| raw_selectors(e)).collect();

@@ -25,7 +25,8 @@
 {
   local c = $._config,
   // `expr` with %(...)s filled from the config (%(m)s: the selector's matchers).
-  local q(expr) = expr % (c { m: c.pinpointEmailMatchers }),
+  // (increase() extrapolates: "at least N calls" is "more than N - 0.5".)
+  local q(expr) = expr % (c { m: c.pinpointEmailMatchers, throttledMinCallsBound: c.throttledMinCalls - 0.5 }),
 
   local alert(name, severity, expr, summary, description, extra={}) = {
     alert: name,
@@ -350,14 +351,14 @@
         alert(
           'PinpointEmailThrottled', 'warning',
           |||
-            sum by (account, aws_region) (rate(pinpoint_email_poll_errors_total{%(m)s, reason="throttled"}[30m]))
-            / sum by (account, aws_region) (rate(pinpoint_email_polls_total{%(m)s}[30m]))
+            sum by (account, aws_region) (rate(pinpoint_email_poll_errors_total{%(m)s, reason="throttled"}[%(throttledWindow)s]))
+            / sum by (account, aws_region) (rate(pinpoint_email_polls_total{%(m)s}[%(throttledWindow)s]))
             > %(throttledRatio)g
             and on (account, aws_region)
-            sum by (account, aws_region) (increase(pinpoint_email_poll_errors_total{%(m)s, reason="throttled"}[30m])) > 1.5
+            sum by (account, aws_region) (increase(pinpoint_email_poll_errors_total{%(m)s, reason="throttled"}[%(throttledWindow)s])) > %(throttledMinCallsBound)g
           |||,
           'AWS throttles {{ $value | humanizePercentage }} of the GetAccount calls for {{ $labels.account }} in {{ $labels.aws_region }}.',
-          "Over the last 30 minutes AWS answered TooManyRequestsException to {{ $value | humanizePercentage }} of the exporter's calls for {{ $labels.account }} in {{ $labels.aws_region }}; another client may share the account's API rate, or --poll.interval is too short.",
+          "Over the last %s AWS answered TooManyRequestsException to {{ $value | humanizePercentage }} of the exporter's calls for {{ $labels.account }} in {{ $labels.aws_region }}; another client may share the account's API rate, or --poll.interval is too short." % words(c.throttledWindow),
         ),
       ],
     }],
@@ -365,11 +366,13 @@
 
   // "5m" of an alert's `for`, or "at once" when it has none.
   local duration(alertFor, name) = if std.objectHas(alertFor, name) then words(alertFor[name]) else 'a while',
-  // A Prometheus duration of one unit in words: "30m" -> "30 minutes".
+  // A Prometheus duration of one unit in words: "30m" -> "30 minutes"; any
+  // other ("1h30m", "500ms") as it is.
   local words(d) =
-    local units = { s: 'second', m: 'minute', h: 'hour', d: 'day' };
-    local n = std.substr(d, 0, std.length(d) - 1), u = units[d[std.length(d) - 1]];
-    n + ' ' + u + (if n == '1' then '' else 's'),
+    local units = { s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'week', y: 'year' };
+    local n = std.substr(d, 0, std.length(d) - 1), u = d[std.length(d) - 1];
+    local digits = std.length(n) > 0 && std.foldl(function(ok, ch) ok && ch >= '0' && ch <= '9', std.stringChars(n), true);
+    if digits && std.objectHas(units, u) then n + ' ' + units[u] + (if n == '1' then '' else 's') else d,
   local seconds(s) =
     if s % 3600 == 0 then words('%dh' % (s / 3600))
     else if s % 60 == 0 then words('%dm' % (s / 60))

@@ -1,18 +1,9 @@
-// The dashboard, as Grafana exports it for sharing (__inputs, __requires),
-// with every query's selector and the quota thresholds taken from the config:
+// The dashboard, with a `datasource` variable for the Prometheus (so that it
+// works imported by hand and provisioned from files alike), every query's
+// selector and the quota thresholds taken from the config:
 // %(m)s in an expr or query is the selector's matchers (dashboards.libsonnet).
 function(c)
 {
-  "__inputs": [
-    {
-      "name": "DS_PROMETHEUS",
-      "label": "Prometheus",
-      "description": "The Prometheus that scrapes pinpoint-email-exporter",
-      "type": "datasource",
-      "pluginId": "prometheus",
-      "pluginName": "Prometheus"
-    }
-  ],
   "__requires": [
     {
       "type": "grafana",
@@ -68,7 +59,7 @@ function(c)
       {
         "datasource": {
           "type": "prometheus",
-          "uid": "${DS_PROMETHEUS}"
+          "uid": "${datasource}"
         },
         "enable": true,
         "iconColor": "red",
@@ -111,7 +102,7 @@ function(c)
       "description": "EnforcementStatus of each account and region over time: HEALTHY, PROBATION, SHUTDOWN, UNKNOWN when AWS sent none, or OTHER for a value AWS added later.",
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 0,
@@ -124,7 +115,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "max by (account, aws_region) (pinpoint_email_enforcement_status{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", status=\"PROBATION\"})\n+ 2 * max by (account, aws_region) (pinpoint_email_enforcement_status{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", status=\"SHUTDOWN\"})\n+ 4 * max by (account, aws_region) (pinpoint_email_enforcement_status{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", status=\"UNKNOWN\"})\n+ 3 * (1 - max by (account, aws_region) (pinpoint_email_enforcement_status{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", status=~\"HEALTHY|PROBATION|SHUTDOWN|UNKNOWN\"}))",
           "legendFormat": "{{account}} {{aws_region}}"
@@ -213,7 +204,7 @@ function(c)
       "description": "SendingEnabled: whether the account may send email in the region.",
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 0,
@@ -226,7 +217,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "min by (account, aws_region) (pinpoint_email_sending_enabled{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
           "legendFormat": "{{account}} {{aws_region}}",
@@ -293,7 +284,7 @@ function(c)
       "description": "ProductionAccessEnabled: in the sandbox an account can only send to verified identities, 200 emails a day.",
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 6,
@@ -306,7 +297,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "min by (account, aws_region) (pinpoint_email_production_access_enabled{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
           "legendFormat": "{{account}} {{aws_region}}",
@@ -373,7 +364,7 @@ function(c)
       "description": "DedicatedIpAutoWarmupEnabled: automatic warm-up of dedicated IP addresses.",
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 12,
@@ -386,7 +377,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "max by (account, aws_region) (pinpoint_email_dedicated_ip_auto_warmup_enabled{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
           "legendFormat": "{{account}} {{aws_region}}",
@@ -453,7 +444,7 @@ function(c)
       "description": "Whether the exporter's last GetAccount call for the account and region succeeded.",
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 18,
@@ -466,7 +457,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "max by (account, aws_region) (pinpoint_email_up{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
           "legendFormat": "{{account}} {{aws_region}}",
@@ -546,7 +537,7 @@ function(c)
       "description": "The bounce rate CloudWatch holds for each account (AWS/SES Reputation.BounceRate), against AWS's thresholds: 2 % recommended (orange), 5 % review (red), 10 % sending paused (dark red).",
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 0,
@@ -559,7 +550,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "max by (account, aws_region) (pinpoint_email_reputation_bounce_rate{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
           "legendFormat": "{{account}} {{aws_region}}"
@@ -622,7 +613,7 @@ function(c)
       "description": "The complaint rate CloudWatch holds for each account (AWS/SES Reputation.ComplaintRate), against AWS's thresholds: 0.05 % recommended (orange), 0.1 % review (red), 0.5 % sending paused (dark red).",
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 12,
@@ -635,7 +626,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "max by (account, aws_region) (pinpoint_email_reputation_complaint_rate{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
           "legendFormat": "{{account}} {{aws_region}}"
@@ -698,7 +689,7 @@ function(c)
       "description": "Each dedicated IP address with its pool and warm-up progress (WarmupPercentage); managed pools, which AWS warms up itself, have none.",
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 0,
@@ -711,7 +702,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "max by (account, aws_region, pool, ip) (pinpoint_email_dedicated_ip_warmup_percentage{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
           "format": "table",
@@ -799,7 +790,7 @@ function(c)
       "description": "Emails sent in the last 24 hours divided by the 24-hour quota. Absent for unlimited quotas.",
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 0,
@@ -812,7 +803,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "max by (account, aws_region) (pinpoint_email_send_quota_used_ratio{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
           "legendFormat": "{{account}} {{aws_region}}",
@@ -867,7 +858,7 @@ function(c)
       "description": "SentLast24Hours against Max24HourSend (unlimited quotas, -1, are not drawn).",
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 8,
@@ -880,7 +871,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "max by (account, aws_region) (pinpoint_email_send_quota_sent_emails{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
           "legendFormat": "sent {{account}} {{aws_region}}"
@@ -889,7 +880,7 @@ function(c)
           "refId": "B",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "min by (account, aws_region) (pinpoint_email_send_quota_max_emails{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"}) < +Inf",
           "legendFormat": "quota {{account}} {{aws_region}}"
@@ -948,7 +939,7 @@ function(c)
       "description": "MaxSendRate: the most emails per second the account may send.",
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 0,
@@ -961,7 +952,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "min by (account, aws_region) (pinpoint_email_send_quota_max_emails_per_second{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
           "legendFormat": "{{account}} {{aws_region}}"
@@ -997,7 +988,7 @@ function(c)
       "description": "The share of the 24-hour quota used, over time; thresholds at %g %% and %g %% as in the alerts." % [c.quotaUsageWarning * 100, c.quotaUsageCritical * 100],
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 12,
@@ -1010,7 +1001,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "max by (account, aws_region) (pinpoint_email_send_quota_used_ratio{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
           "legendFormat": "{{account}} {{aws_region}}"
@@ -1083,7 +1074,7 @@ function(c)
       "description": "Time since the last successful GetAccount call. It grows while polls fail; the account values disappear after --poll.stale-after.",
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 0,
@@ -1096,7 +1087,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "time() - max by (account, aws_region) (pinpoint_email_last_success_timestamp_seconds{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
           "legendFormat": "{{account}} {{aws_region}}"
@@ -1132,7 +1123,7 @@ function(c)
       "description": "Failed GetAccount calls by reason: throttled, timeout, network, auth, bad_request, server, invalid_response, other. A reason's counter appears with its first failure; 0 while no call failed.",
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 8,
@@ -1145,7 +1136,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "sum by (reason) (increase(pinpoint_email_poll_errors_total{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"}[$__rate_interval])) or on () (0 * sum(pinpoint_email_polls_total{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"}))",
           "legendFormat": "{{reason}}"
@@ -1186,7 +1177,7 @@ function(c)
       "description": "GetAccount calls AWS answered with TooManyRequestsException; the exporter backs off after each.",
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 16,
@@ -1199,7 +1190,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "sum by (account, aws_region) (increase(pinpoint_email_poll_errors_total{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", reason=\"throttled\"}[$__rate_interval])) or (0 * sum by (account, aws_region) (pinpoint_email_polls_total{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"}))",
           "legendFormat": "{{account}} {{aws_region}}"
@@ -1236,7 +1227,7 @@ function(c)
       "description": "90th percentile of the duration of the exporter's GetAccount calls, per region over its accounts (per account too when the exporter runs with --metrics.poll-duration-per-target).",
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 0,
@@ -1249,7 +1240,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "histogram_quantile(0.9, sum by (le, aws_region) (rate(pinpoint_email_poll_duration_seconds_bucket{%(m)s, aws_region=~\"$aws_region\"}[$__rate_interval])))",
           "legendFormat": "{{aws_region}}"
@@ -1285,7 +1276,7 @@ function(c)
       "description": "Versions of the exporter instances scraped, and how many run each.",
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 12,
@@ -1298,7 +1289,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "count by (version, revision) (pinpoint_email_exporter_build_info{%(m)s})",
           "legendFormat": "{{version}} ({{revision}})",
@@ -1349,7 +1340,7 @@ function(c)
       "description": "Status of the production access request (SES v2 Details.ReviewDetails.Status): PENDING, FAILED, GRANTED, DENIED, or OTHER for a status AWS adds later.",
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 0,
@@ -1362,7 +1353,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "max by (account, aws_region) (pinpoint_email_production_access_review_status{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", status=\"PENDING\"})\n+ 2 * max by (account, aws_region) (pinpoint_email_production_access_review_status{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", status=\"FAILED\"})\n+ 3 * max by (account, aws_region) (pinpoint_email_production_access_review_status{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", status=\"GRANTED\"})\n+ 4 * max by (account, aws_region) (pinpoint_email_production_access_review_status{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", status=\"DENIED\"})",
           "legendFormat": "{{account}} {{aws_region}}"
@@ -1455,7 +1446,7 @@ function(c)
       "description": "The API that answered the last successful poll: pinpoint-email or sesv2 (auto targets switch once Pinpoint Email is gone).",
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 12,
@@ -1468,7 +1459,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "max by (account, aws_region, api) (pinpoint_email_api_info{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
           "legendFormat": "{{account}} {{aws_region}}: {{api}}",
@@ -1506,7 +1497,7 @@ function(c)
       "description": "VdmAttributes.VdmEnabled (SES v2).",
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 16,
@@ -1519,7 +1510,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "max by (account, aws_region) (pinpoint_email_vdm_enabled{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
           "legendFormat": "{{account}} {{aws_region}}",
@@ -1586,7 +1577,7 @@ function(c)
       "description": "Reasons for which the account-level suppression list adds addresses (SES v2 SuppressionAttributes.SuppressedReasons).",
       "datasource": {
         "type": "prometheus",
-        "uid": "${DS_PROMETHEUS}"
+        "uid": "${datasource}"
       },
       "gridPos": {
         "x": 20,
@@ -1599,7 +1590,7 @@ function(c)
           "refId": "A",
           "datasource": {
             "type": "prometheus",
-            "uid": "${DS_PROMETHEUS}"
+            "uid": "${datasource}"
           },
           "expr": "max by (account, aws_region, reason) (pinpoint_email_suppression_reason_enabled{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
           "legendFormat": "{{account}} {{aws_region}} {{reason}}",
@@ -1667,12 +1658,25 @@ function(c)
   "templating": {
     "list": [
       {
+        "name": "datasource",
+        "label": "Data source",
+        "type": "datasource",
+        "query": "prometheus",
+        "hide": 0,
+        "includeAll": false,
+        "multi": false,
+        "options": [],
+        "refresh": 1,
+        "regex": "",
+        "skipUrlSync": false
+      },
+      {
         "name": "account",
         "label": "Account",
         "type": "query",
         "datasource": {
           "type": "prometheus",
-          "uid": "${DS_PROMETHEUS}"
+          "uid": "${datasource}"
         },
         "query": {
           "query": "label_values(pinpoint_email_up{%(m)s}, account)",
@@ -1703,7 +1707,7 @@ function(c)
         "type": "query",
         "datasource": {
           "type": "prometheus",
-          "uid": "${DS_PROMETHEUS}"
+          "uid": "${datasource}"
         },
         "query": {
           "query": "label_values(pinpoint_email_up{%(m)s, account=~\"$account\"}, aws_region)",
