@@ -438,6 +438,11 @@ impl Targets<'_> {
             self.shard,
         );
         self.fleet.store.set_shard(self.shard, owned.len());
+        let listed = self
+            .configured
+            .iter()
+            .all(|d| self.discoveries.found.contains_key(&d.name));
+        self.fleet.store.set_inventory(&owned, listed);
         self.fleet.apply(&owned).await
     }
 }

@@ -98,6 +98,30 @@ pub struct Target {
     pub max_dedicated_ips: usize,
 }
 
+impl Target {
+    /// The 12-digit AWS account id the target polls, when its configuration
+    /// says it: the account of the role it assumes (as discovered accounts
+    /// do). `None` for the standard chain and profiles, whose account only
+    /// AWS knows.
+    pub fn account_id(&self) -> Option<&str> {
+        match &self.credentials {
+            Credentials::AssumeRole { role_arn, .. } => account_of_arn(role_arn),
+            Credentials::DefaultChain | Credentials::Profile(_) => None,
+        }
+    }
+}
+
+/// The account field of an ARN (`arn:PARTITION:SERVICE:REGION:ACCOUNT:...`)
+/// when it is 12 digits.
+fn account_of_arn(arn: &str) -> Option<&str> {
+    let mut fields = arn.splitn(6, ':');
+    if fields.next() != Some("arn") {
+        return None;
+    }
+    let account = fields.nth(3)?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+}
+
 /// `--collector.dedicated-ips.max-ips` by default.
 pub const DEFAULT_MAX_DEDICATED_IPS: usize = 256;
 
@@ -352,6 +376,40 @@ impl Key {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_account_id_is_the_assumed_roles_account() {
+        let mut target = Target {
+            name: "prod".into(),
+            regions: vec![],
+            credentials: Credentials::AssumeRole {
+                role_arn: "arn:aws-us-gov:iam::123456789012:role/path/reader".into(),
+                external_id: None,
+                session_name: DEFAULT_SESSION_NAME.into(),
+                source_profile: None,
+            },
+            api: Api::Auto,
+            expect_sandbox: false,
+            collectors: Collectors::default(),
+            max_dedicated_ips: DEFAULT_MAX_DEDICATED_IPS,
+        };
+        assert_eq!(target.account_id(), Some("123456789012"));
+        for arn in [
+            "arn:aws:iam::12345:role/r",
+            "arn:aws:iam:::role/r",
+            "not-an-arn",
+            "arn:aws:iam::1234567890ab:role/r",
+        ] {
+            if let Credentials::AssumeRole { role_arn, .. } = &mut target.credentials {
+                *role_arn = arn.into();
+            }
+            assert_eq!(target.account_id(), None, "{arn}");
+        }
+        target.credentials = Credentials::Profile("p".into());
+        assert_eq!(target.account_id(), None);
+        target.credentials = Credentials::DefaultChain;
+        assert_eq!(target.account_id(), None);
+    }
 
     #[test]
     fn shards_split_targets_evenly_and_a_new_shard_takes_only_its_share() {

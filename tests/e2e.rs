@@ -28,7 +28,7 @@ use bytes::Bytes;
 use common::*;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
-use pinpoint_email_simulator::Scenario;
+use pinpoint_email_simulator::{AccountState, Scenario, Step};
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::time::Instant;
@@ -115,7 +115,10 @@ fn compressed_rules() -> String {
         })
         .collect();
     assert!(n >= 8, "expected the rules to use `for: Nm`, found {n}");
-    out.join("\n") + "\n"
+    // The forecast reads the last hour every 5 minutes: every second here.
+    let out = out.join("\n") + "\n";
+    assert!(out.contains("[1h:5m]"), "the forecast's subquery");
+    out.replace("[1h:5m]", "[1h:1s]")
 }
 
 /// When, after the scenario starts, each region's state changes (from the file).
@@ -446,4 +449,216 @@ async fn query(prom: SocketAddr, expr: &str) -> Vec<Value> {
         .as_array()
         .cloned()
         .unwrap_or_default()
+}
+
+/// Prometheus down longer than its 5-minute lookback while the exporter is
+/// gone too (a node drain taking both): when Prometheus comes back, the page
+/// it had must still fire, read from what the rules recorded before.
+///
+/// The outage is made in Prometheus's own data, not waited for: a first
+/// Prometheus scrapes the exporter (every second) and evaluates the shipped
+/// rules until SHUTDOWN fires; then it and the exporter stop, everything it
+/// stored (raw series and records) is moved six minutes back in time and
+/// loaded into a second Prometheus as blocks (`promtool tsdb
+/// create-blocks-from openmetrics`), which starts with the rules and no
+/// exporter to scrape: to it, the last sample is six minutes old, exactly as
+/// after a six-minute outage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_survives_a_six_minute_prometheus_outage_while_the_exporter_is_gone() {
+    const OUTAGE: Duration = Duration::from_secs(6 * 60);
+    let prometheus_bin = tool("prometheus", "prometheus");
+    let dir = temp_dir("e2e-outage");
+    let sim = simulator().await;
+    let mut shutdown = AccountState::healthy();
+    shutdown.enforcement_status = "SHUTDOWN".into();
+    sim.set_script("eu-west-1", vec![Step::Account(shutdown)]);
+    sim.set_script("us-east-1", vec![Step::Account(AccountState::healthy())]);
+    std::fs::write(
+        dir.join("targets.yml"),
+        "targets:\n  - name: prod\n    regions: [eu-west-1, us-east-1]\n",
+    )
+    .unwrap();
+    let exporter = start(
+        config(&[
+            "--config.file",
+            dir.join("targets.yml").to_str().unwrap(),
+            "--poll.interval",
+            "1s",
+        ]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+    std::fs::copy(
+        root().join("deploy/prometheus/alerts.yml"),
+        dir.join("alerts.yml"),
+    )
+    .unwrap();
+    let prometheus_yml = |targets: &str| {
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+             rule_files: [alerts.yml]\n\
+             scrape_configs:\n  - job_name: pinpoint-email-exporter\n    static_configs:\n      - targets: [{targets}]\n"
+        )
+    };
+    std::fs::write(
+        dir.join("prometheus.yml"),
+        prometheus_yml(&format!("'{}'", exporter.addr)),
+    )
+    .unwrap();
+    let before_addr = free_addr();
+    let before = Process::start(
+        "prometheus-before",
+        &prometheus_bin,
+        &[
+            "--config.file=prometheus.yml".into(),
+            "--storage.tsdb.path=before".into(),
+            format!("--web.listen-address={before_addr}"),
+        ],
+        &dir,
+    );
+    wait_ok(before_addr, "/-/ready", Duration::from_secs(30), || {
+        before.log_tail()
+    })
+    .await;
+    let shutdown_firing = |alerts: &Value| -> Vec<String> {
+        alerts["data"]["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["state"] == "firing")
+            .map(|a| {
+                format!(
+                    "{} {}",
+                    a["labels"]["alertname"].as_str().unwrap(),
+                    where_(&a["labels"])
+                )
+            })
+            .collect()
+    };
+    let started = Instant::now();
+    loop {
+        let firing = shutdown_firing(&get_json(before_addr, "/api/v1/alerts").await);
+        if firing.contains(&"PinpointEmailAccountShutdown prod/eu-west-1".to_string()) {
+            assert_eq!(firing.len(), 1, "{firing:?}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "SHUTDOWN did not fire before the outage: {firing:?}\n{}",
+            before.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // A few more evaluations with the page firing, then the drain.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let stored = get_json(
+        before_addr,
+        &format!(
+            "/api/v1/query?query={}",
+            percent_encode(r#"{__name__=~".+",__name__!~"ALERTS.*"}[10m]"#)
+        ),
+    )
+    .await;
+    exporter.stop().await;
+    drop(before);
+
+    // Everything stored, six minutes earlier, as OpenMetrics for promtool.
+    let openmetrics = shifted_openmetrics(&stored, OUTAGE);
+    assert!(
+        openmetrics.contains("account_aws_region:pinpoint_email_account_condition:held{"),
+        "the records are part of what Prometheus stored"
+    );
+    std::fs::write(dir.join("history.om"), &openmetrics).unwrap();
+    let out = std::process::Command::new(promtool())
+        .args([
+            "tsdb",
+            "create-blocks-from",
+            "openmetrics",
+            "history.om",
+            "after",
+        ])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "promtool tsdb create-blocks-from: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Prometheus back after six minutes; the exporter's node is gone, so
+    // there is nothing to scrape.
+    std::fs::write(dir.join("prometheus.yml"), prometheus_yml("")).unwrap();
+    let after_addr = free_addr();
+    let after = Process::start(
+        "prometheus-after",
+        &prometheus_bin,
+        &[
+            "--config.file=prometheus.yml".into(),
+            "--storage.tsdb.path=after".into(),
+            format!("--web.listen-address={after_addr}"),
+        ],
+        &dir,
+    );
+    wait_ok(after_addr, "/-/ready", Duration::from_secs(30), || {
+        after.log_tail()
+    })
+    .await;
+    // The newest raw sample is six minutes old: an instant query sees none.
+    let raw = get_json(
+        after_addr,
+        &format!(
+            "/api/v1/query?query={}",
+            percent_encode("pinpoint_email_up")
+        ),
+    )
+    .await;
+    assert_eq!(raw["data"]["result"], serde_json::json!([]), "{raw}");
+    // Ten evaluations after the restart, the page fires, and only it.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let firing = shutdown_firing(&get_json(after_addr, "/api/v1/alerts").await);
+    assert_eq!(
+        firing,
+        vec!["PinpointEmailAccountShutdown prod/eu-west-1".to_string()],
+        "after a {OUTAGE:?} outage\n{}",
+        after.log_tail()
+    );
+    drop(after);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The range-query answer `stored` (every series' samples) as OpenMetrics,
+/// every sample `by` earlier, each metric's series together.
+fn shifted_openmetrics(stored: &Value, by: Duration) -> String {
+    let mut families: BTreeMap<String, String> = BTreeMap::new();
+    for series in stored["data"]["result"].as_array().unwrap() {
+        let mut labels = series["metric"].as_object().unwrap().clone();
+        let name = labels.remove("__name__").unwrap();
+        let labels: Vec<String> = labels
+            .iter()
+            .map(|(k, v)| {
+                let v = v.as_str().unwrap();
+                let v = v
+                    .replace('\\', "\\\\")
+                    .replace('"', "\\\"")
+                    .replace('\n', "\\n");
+                format!("{k}=\"{v}\"")
+            })
+            .collect();
+        let family = families
+            .entry(name.as_str().unwrap().to_string())
+            .or_default();
+        for point in series["values"].as_array().unwrap() {
+            let at = point[0].as_f64().unwrap() - by.as_secs_f64();
+            family.push_str(&format!(
+                "{}{{{}}} {} {at:.3}\n",
+                name.as_str().unwrap(),
+                labels.join(","),
+                point[1].as_str().unwrap()
+            ));
+        }
+    }
+    families.into_values().collect::<String>() + "# EOF\n"
 }

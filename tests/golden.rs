@@ -192,6 +192,18 @@ fn populated() -> Store {
         t0 + 3600.0,
     );
     store.set_shard(pinpoint_email_exporter::Shard { index: 1, count: 3 }, 8);
+    // The partner target assumes a role: its account id is known without
+    // asking AWS. The others use the standard chain.
+    let targets = pinpoint_email_exporter::parse_targets(
+        Path::new("targets.yml"),
+        "targets:\n\
+         \x20 - {name: production}\n\
+         \x20 - {name: marketing}\n\
+         \x20 - {name: partner, role_arn: 'arn:aws:iam::210987654321:role/pinpoint-email-exporter'}\n",
+        &Default::default(),
+    )
+    .unwrap();
+    store.set_inventory(&targets.targets, true);
     store
 }
 

@@ -262,7 +262,7 @@ fn alerts_of_a_non_default_config_follow_its_job_and_thresholds() {
              \x20     - series: 'pinpoint_email_reputation_bounce_rate{{{labels}}}'\n        values: 0.025x19 0.035x70\n"
         )
     };
-    let labels = "{severity: warning, account: selected, aws_region: eu-west-1}";
+    let labels = "{severity: warning, account: selected, account_id: selected, aws_region: eu-west-1, job: email, cluster: prod}";
     let summary = "The bounce rate of selected in eu-west-1 is 3.5%.";
     let description = "The bounce rate of selected in eu-west-1 is 3.5%, over the 2 % AWS recommends; at 5 % AWS puts the account under review.";
     let tests = format!(

@@ -1,32 +1,58 @@
 // The alerts, and the recording rules they read, in one group: each alert reads
 // the records of the same evaluation.
 //
-// Where the last known state is held: here, and only here. The recording rules
-// take each account value from the exporters whose last poll succeeded,
-// aggregated over the exporters' own labels (instance, pod, job), so an HA pair
-// pages once and a rollout or reshard changes nothing. When no exporter has a
-// fresh value of an account that is still polled, the rules keep its last
-// recorded value:
+// What the alerts act on is the last known state of each account, held here
+// by the rules; the exporter serves what its own polls found. Held, because
+// the page must not resolve without news from AWS: an account's page resolves
+// only after a successful poll shows it healthy, or when the account leaves
+// every exporter's configuration.
 //
-// - polls fail: the alerts keep their last state, neither resolving nor firing,
-//   for as long as the polls fail; PinpointEmailPollsFailing and
-//   PinpointEmailDataStale say why the data stopped;
-// - an exporter is down (its scrapes fail): the same, for as long as it is
-//   down; PinpointEmailExporterDown says so;
-// - an exporter is gone (a pod replaced, a host moved): its accounts stay
-//   polled until an exporter of its job (and shard) is up, for at most 6 hours;
-// - AWS reinstates an account: the next successful poll resolves its alerts;
-// - a running exporter no longer has the account (removed from its targets
-//   file, moved to another shard): its alerts resolve at the next evaluation,
-//   and no later outage brings them back.
+// An account is one AWS account id in one region of one install (the
+// `groupLabels` of _config: cluster, namespace, job): the exporter says each
+// target's account id (pinpoint_email_account_info; a target whose id it does
+// not know is its own account, by name), so two installs that both call a
+// target `default`, or a renamed target, never merge or split accounts.
 //
-// The exporter itself serves values for --poll.stale-after after its last
-// successful poll (15m by default), for dashboards; the rules do not use them.
+// The records hold conditions, not values: a series for each condition an
+// account has had in the last `holdFor` (SHUTDOWN, sending disabled, a quota
+// used over the warning threshold, ...), 1 or the value while it holds, 0
+// once a fresh poll showed it gone. A healthy account has no series at all:
+// the rules cost next to nothing per account, and what they read back of
+// their own past is only the few accounts that had a condition. Each record
+// reads its own past over `holdFor`, so a Prometheus outage of any length up
+// to it changes nothing, and the newest sample of a condition is always the
+// last thing known of it: a value that went away (0) never comes back.
+//
+// Every evaluation, for each condition series:
+// - its account has a fresh successful poll (an exporter is scraped and the
+//   poll succeeded): the fresh value, or 0 when the condition is gone;
+// - its account is polled but no poll is fresh (polls fail, the exporter
+//   dropped stale values): the last value, for as long as that lasts;
+// - no scraped exporter has the account: if an exporter of its install and
+//   shard is up and has all its targets (pinpoint_email_exporter_targets_complete,
+//   0 while a discovery has not listed its accounts since start-up), the
+//   account left the configuration: 0. Otherwise (its exporter is down, gone
+//   in a node drain or a rollout, or still listing): the last value, while an
+//   exporter of its install and shard was scraped within `holdFor`;
+// - a 0 goes once the condition last held `holdFor` ago.
+//
+// PinpointEmailShardMissing says when a shard of an install has no exporter,
+// PinpointEmailDiscoveryFailing when a discovery cannot list its accounts.
 {
   local c = $._config,
   // `expr` with %(...)s filled from the config (%(m)s: the selector's matchers).
   // (increase() extrapolates: "at least N calls" is "more than N - 0.5".)
   local q(expr) = expr % (c { m: c.pinpointEmailMatchers, throttledMinCallsBound: c.throttledMinCalls - 0.5 }),
+  local list(labels) = std.join(', ', std.set(labels)),
+
+  // Label sets: an install's shard, an exporter, an account in a region, a
+  // held condition.
+  local shard = list(c.groupLabels + [c.shardLabel]),
+  local exporter = list(c.groupLabels + [c.shardLabel, 'job', 'instance']),
+  local account = list(c.groupLabels + ['account_id', 'aws_region']),
+  local heldBy = list(c.groupLabels + [c.shardLabel, 'job', 'instance', 'account_id', 'aws_region', 'account', 'status']),
+  local alertBy = list(c.groupLabels + ['account_id', 'aws_region', 'account', 'status']),
+  local perTarget = list(c.groupLabels + ['account', 'aws_region']),
 
   local alert(name, severity, expr, summary, description, extra={}) = {
     alert: name,
@@ -40,168 +66,159 @@
     },
   } + extra,
 
-  // The value of one account series, from the exporters whose last poll
-  // succeeded (`agg` over them), else the last value recorded while the
-  // account is held.
-  local held(record, agg, series, by='account, aws_region') = {
-    record: record,
-    expr: q(|||
-      %(agg)s by (%(by)s) (
-        %(series)s and on (job, instance, account, aws_region) (pinpoint_email_up{%%(m)s} == 1)
-      )
+  local accountIds = 'job_instance_account:pinpoint_email_account_id:info',
+  // `series` (of one exporter, per target and region) with the account_id
+  // of its target.
+  local keyed(series) = '(%s) * on (job, instance, account) group_left (account_id) %s' % [series, accountIds],
+  // `series` where the exporter's last `up` poll of the target and region
+  // succeeded.
+  local freshFrom(series, up) = '%s and on (job, instance, account, aws_region) (%s{%%(m)s} == 1)' % [series, up],
+
+  // A region sends (the activity the exporter's schedules will use too):
+  // production access, mail sent in the last 24 hours, or a recent reputation
+  // datapoint. Per exporter, target and region.
+  local sends = |||
+    group by (job, instance, account, aws_region) (
+        pinpoint_email_production_access_enabled{%(m)s} == 1
       or
-      (
-        last_over_time(%(record)s[6h])
-        and on (account, aws_region) account_aws_region:pinpoint_email_held:group
-      )
-    ||| % { agg: agg, by: by, series: series, record: record }),
-  },
+        pinpoint_email_send_quota_sent_emails{%(m)s} > 0
+      or
+        time() - pinpoint_email_reputation_bounce_rate_timestamp_seconds{%(m)s} < %(activityWindowSeconds)d
+    )
+  |||,
+
+  // The record `record` of conditions polled by a collector: `up` is the
+  // collector's poll health series, `polled` its call counter (which exists
+  // while the exporter polls the target and region, from its start),
+  // `conditions` maps each condition to the series that has it (per exporter,
+  // target and region; only where the condition holds, with a value above 0).
+  // `observed` says which accounts the conditions are fresh for.
+  local conditions(record, up, polled, conditions, observed=null) =
+    local last = 'last_over_time(%s[%s])' % [record, c.holdFor];
+    local heldBefore = 'max_over_time(%s[%s]) > 0' % [record, c.holdFor];
+    local present = 'group by (%s) (%s)' % [account, keyed('%s{%%(m)s}' % polled)];
+    local fresh = if observed == null then 'group by (%s) (%s)' % [account, keyed('%s{%%(m)s} == 1' % up)] else observed;
+    // Exporters that are up and have all their targets: what they lack is
+    // not configured.
+    local complete = '(up{%(m)s} == 1 unless on (job, instance) (pinpoint_email_exporter_targets_complete{%(m)s} == 0))';
+    local completeShard = 'group by (%s) %s' % [shard, complete];
+    local scraped = 'up{%(m)s}';
+    local seen = 'group by (%s) (last_over_time(up{%%(m)s}[%s]))' % [shard, c.holdFor];
+    local now = std.join('\nor\n', [
+      'label_replace(max by (%s) (%s), "condition", "%s", "", "")' % [heldBy, keyed(if observed == null then freshFrom(conditions[name], up) else conditions[name]), name]
+      for name in std.objectFields(conditions)
+    ]);
+    local gone = '(%s unless on (%s) %s)' % [last, account, present];
+    {
+      record: record,
+      expr: q(|||
+        %(now)s
+        or
+          %(last)s * 0 and on (%(account)s) %(fresh)s and %(heldBefore)s
+        or
+          (%(last)s unless on (%(account)s) %(fresh)s) and on (%(account)s) %(present)s
+        or
+          %(gone)s * 0 and on (job, instance) %(complete)s and %(heldBefore)s
+        or
+          %(gone)s and on (job, instance) %(scraped)s unless on (job, instance) %(complete)s
+        or
+          (%(gone)s unless on (job, instance) %(scraped)s) * 0 and on (%(shard)s) %(completeShard)s and %(heldBefore)s
+        or
+          (%(gone)s unless on (job, instance) %(scraped)s) unless on (%(shard)s) %(completeShard)s and on (%(shard)s) %(seen)s
+      ||| % {
+        now: now,
+        last: last,
+        gone: gone,
+        heldBefore: heldBefore,
+        account: account,
+        shard: shard,
+        fresh: fresh,
+        present: present,
+        complete: complete,
+        completeShard: completeShard,
+        scraped: scraped,
+        seen: seen,
+      }),
+    },
+
+  local accountConditions = 'account_aws_region:pinpoint_email_account_condition:held',
+  local reputationConditions = 'account_aws_region:pinpoint_email_reputation_condition:held',
+  local staleConditions = 'account_aws_region:pinpoint_email_data_stale:held',
+  // A held condition, as the alerts see it: one per account, whichever
+  // exporters (an HA pair, a rollout, a reshard) had it.
+  local held(record, condition) = 'max by (%s) (%s{condition="%s"})' % [alertBy, record, condition],
 
   prometheusAlerts+:: {
     groups+: [{
       name: 'pinpoint-email',
       rules: [
-        // What each exporter polls: while it is up, the accounts it has now
-        // (the call counter exists from its start until an account leaves its
-        // configuration); while it is down or gone, what it had when it was
-        // last up, for up to 6 hours after it was last seen at all. The rule
-        // reads its own previous result.
+        // The account id of each target of each exporter: the exporter's
+        // pinpoint_email_account_info where it knows it, else the target's
+        // name.
         {
-          record: 'job_instance_account_aws_region:pinpoint_email_polled:group',
+          record: accountIds,
           expr: q(|||
-            group by (job, instance, shard, account, aws_region) (pinpoint_email_polls_total{%(m)s})
+            group by (%(exporter)s, account, account_id) (pinpoint_email_account_info{%%(m)s, account_id!=""})
             or
             (
-              (job_instance_account_aws_region:pinpoint_email_polled:group unless on (job, instance) (up{%(m)s} == 1))
-              and on (job, instance) last_over_time(up{%(m)s}[6h])
+              label_replace(
+                group by (%(exporter)s, account) ({__name__=~"pinpoint_email_(reputation_)?polls_total", %%(m)s}),
+                "account_id", "$1", "account", "(.+)"
+              )
+              unless on (job, instance, account) pinpoint_email_account_info{%%(m)s, account_id!=""}
             )
-          |||),
+          ||| % { exporter: exporter }),
         },
-        // Accounts and regions still polled: by an exporter that Prometheus
-        // scrapes (up or down), or by one that is gone while no exporter of
-        // its job and shard is up. Exporters that split the accounts between
-        // them carry a `shard` label (deploy/kubernetes/shards), so that one
-        // shard's replacement does not release another shard's accounts.
-        {
-          record: 'account_aws_region:pinpoint_email_polled:group',
-          expr: q(|||
-            group by (account, aws_region) (
-                (job_instance_account_aws_region:pinpoint_email_polled:group and on (job, instance) up{%(m)s})
-              or
-                (job_instance_account_aws_region:pinpoint_email_polled:group unless on (job, shard) (up{%(m)s} == 1))
-            )
-          |||),
-        },
-        // Accounts still polled of which no exporter has a fresh value: their
-        // values are held.
-        {
-          record: 'account_aws_region:pinpoint_email_held:group',
-          expr: q(|||
-            account_aws_region:pinpoint_email_polled:group
-            unless on (account, aws_region) (pinpoint_email_up{%(m)s} == 1)
-          |||),
-        },
-        // Each account value ("bad" values take the worst of an HA pair).
-        held('account_aws_region_status:pinpoint_email_enforcement_status:held', 'max',
-             'pinpoint_email_enforcement_status{%(m)s}', 'account, aws_region, status'),
-        held('account_aws_region:pinpoint_email_sending_enabled:held', 'min',
-             'pinpoint_email_sending_enabled{%(m)s}'),
-        // 1 while the account is in the sandbox although its target does not
-        // set expect_sandbox, else 0.
-        held('account_aws_region:pinpoint_email_sandbox_unexpected:held', 'max',
-             '(1 - pinpoint_email_production_access_enabled{%(m)s}) * (1 - pinpoint_email_sandbox_expected{%(m)s})'),
-        held('account_aws_region_status:pinpoint_email_production_access_review_status:held', 'max',
-             'pinpoint_email_production_access_review_status{%(m)s}', 'account, aws_region, status'),
-        held('account_aws_region:pinpoint_email_send_quota_used_ratio:held', 'max',
-             'pinpoint_email_send_quota_used_ratio{%(m)s}'),
-        held('account_aws_region:pinpoint_email_send_quota_max_emails:held', 'min',
-             'pinpoint_email_send_quota_max_emails{%(m)s}'),
-        // Fresh values only: a forecast needs data.
-        {
-          record: 'account_aws_region:pinpoint_email_send_quota_sent_emails:max',
-          expr: q(|||
-            max by (account, aws_region) (
-              pinpoint_email_send_quota_sent_emails{%(m)s} and on (job, instance, account, aws_region) (pinpoint_email_up{%(m)s} == 1)
-            )
-          |||),
-        },
-        // The newest data any exporter has of the account, failing or not.
-        {
-          record: 'account_aws_region:pinpoint_email_last_success_timestamp_seconds:held',
-          expr: q(|||
-            max by (account, aws_region) (pinpoint_email_last_success_timestamp_seconds{%(m)s})
-            or
-            (
-              last_over_time(account_aws_region:pinpoint_email_last_success_timestamp_seconds:held[6h])
-              and on (account, aws_region) account_aws_region:pinpoint_email_polled:group
-              unless on (account, aws_region) pinpoint_email_last_success_timestamp_seconds{%(m)s}
-            )
-          |||),
-        },
-
-        // The same two records for the reputation collector, which a target
-        // may have without the account collector, and the other way round:
-        // its values are held only while it polls the account.
-        {
-          record: 'job_instance_account_aws_region:pinpoint_email_reputation_polled:group',
-          expr: q(|||
-            group by (job, instance, shard, account, aws_region) (pinpoint_email_reputation_polls_total{%(m)s})
-            or
-            (
-              (job_instance_account_aws_region:pinpoint_email_reputation_polled:group unless on (job, instance) (up{%(m)s} == 1))
-              and on (job, instance) last_over_time(up{%(m)s}[6h])
-            )
-          |||),
-        },
-        {
-          record: 'account_aws_region:pinpoint_email_reputation_polled:group',
-          expr: q(|||
-            group by (account, aws_region) (
-                (job_instance_account_aws_region:pinpoint_email_reputation_polled:group and on (job, instance) up{%(m)s})
-              or
-                (job_instance_account_aws_region:pinpoint_email_reputation_polled:group unless on (job, shard) (up{%(m)s} == 1))
-            )
-          |||),
-        },
-
-        // The reputation rates, like the account values: from the exporters
-        // whose last GetMetricData call succeeded (the worst of an HA pair),
-        // else the last value recorded while the collector polls the account
-        // and no exporter has a fresh answer. A fresh answer without a
-        // datapoint (an account that stopped sending) has no rate.
-      ] + [
-        {
-          local record = 'account_aws_region:pinpoint_email_reputation_%s_rate:held' % rate,
-          record: record,
-          expr: q(|||
-            max by (account, aws_region) (
-              pinpoint_email_reputation_%(rate)s_rate{%%(m)s} and on (job, instance, account, aws_region) (pinpoint_email_reputation_up{%%(m)s} == 1)
-            )
-            or
-            (
-              last_over_time(%(record)s[6h])
-              and on (account, aws_region) account_aws_region:pinpoint_email_reputation_polled:group
-              unless on (account, aws_region) (pinpoint_email_reputation_up{%%(m)s} == 1)
-            )
-          ||| % { rate: rate, record: record }),
-        }
-        for rate in ['bounce', 'complaint']
+        conditions(accountConditions, 'pinpoint_email_up', 'pinpoint_email_polls_total', {
+          shutdown: 'pinpoint_email_enforcement_status{%(m)s, status="SHUTDOWN"} > 0',
+          probation: 'pinpoint_email_enforcement_status{%(m)s, status="PROBATION"} > 0',
+          // A status AWS adds (UNKNOWN is none at all).
+          unexpected_status: 'pinpoint_email_enforcement_status{%(m)s, status!~"HEALTHY|PROBATION|SHUTDOWN|UNKNOWN"} > 0',
+          sending_disabled: '1 - pinpoint_email_sending_enabled{%(m)s} > 0',
+          // In the sandbox although the target does not set expect_sandbox,
+          // and sending.
+          sandbox: '(1 - pinpoint_email_production_access_enabled{%%(m)s}) * (1 - pinpoint_email_sandbox_expected{%%(m)s}) > 0 and on (job, instance, account, aws_region) %s' % sends,
+          review_denied: 'pinpoint_email_production_access_review_status{%(m)s, status="DENIED"} > 0',
+          quota_used: 'pinpoint_email_send_quota_used_ratio{%(m)s} > %(quotaUsageWarning)g',
+        }),
+        // A fresh answer without a datapoint (an account that stopped
+        // sending) has no rate.
+        conditions(reputationConditions, 'pinpoint_email_reputation_up', 'pinpoint_email_reputation_polls_total', {
+          bounce_rate: 'pinpoint_email_reputation_bounce_rate{%(m)s} >= %(bounceRateWarning)g',
+          complaint_rate: 'pinpoint_email_reputation_complaint_rate{%(m)s} >= %(complaintRateWarning)g',
+        }),
+        // The newest successful poll of an account, while it is older than
+        // dataStaleAfterSeconds: known from every exporter that polls the
+        // account, failing or not.
+        conditions(
+          staleConditions, 'pinpoint_email_up', 'pinpoint_email_polls_total',
+          { data_stale: 'pinpoint_email_last_success_timestamp_seconds{%%(m)s} < time() - %%(dataStaleAfterSeconds)d unless on (%(perTarget)s) pinpoint_email_last_success_timestamp_seconds{%%(m)s} >= time() - %%(dataStaleAfterSeconds)d' % { perTarget: perTarget } },
+          observed='group by (%s) (%s)' % [account, keyed('pinpoint_email_last_success_timestamp_seconds{%(m)s}')],
+        ),
       ] + [
         alert(
           'PinpointEmailAccountShutdown', 'critical',
-          'account_aws_region_status:pinpoint_email_enforcement_status:held{status="SHUTDOWN"} == 1',
+          held(accountConditions, 'shutdown') + ' == 1',
           'Email sending of {{ $labels.account }} in {{ $labels.aws_region }} is shut down by AWS.',
           'AWS set the enforcement status of {{ $labels.account }} in {{ $labels.aws_region }} to SHUTDOWN, so the account cannot send email until AWS reinstates it.',
         ),
         alert(
-          'PinpointEmailAccountProbation', 'warning',
-          'account_aws_region_status:pinpoint_email_enforcement_status:held{status="PROBATION"} == 1',
+          'PinpointEmailAccountProbation', 'critical',
+          held(accountConditions, 'probation') + ' == 1',
           '{{ $labels.account }} in {{ $labels.aws_region }} is on probation with AWS.',
           'AWS put {{ $labels.account }} in {{ $labels.aws_region }} on PROBATION for its bounce or complaint rates; unless they improve, AWS shuts its sending down.',
         ),
+        // A status AWS added after this exporter was written: its meaning is
+        // unknown, so it pages.
+        alert(
+          'PinpointEmailEnforcementStatusUnexpected', 'critical',
+          held(accountConditions, 'unexpected_status') + ' == 1',
+          'AWS reports the enforcement status {{ $labels.status }} for {{ $labels.account }} in {{ $labels.aws_region }}.',
+          'The enforcement status of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $labels.status }}, which is none of HEALTHY, PROBATION and SHUTDOWN; look it up in the AWS console and the SES documentation before mail stops.',
+        ),
         alert(
           'PinpointEmailSendingDisabled', 'critical',
-          'account_aws_region:pinpoint_email_sending_enabled:held == 0',
+          held(accountConditions, 'sending_disabled') + ' == 1',
           'Email sending is disabled for {{ $labels.account }} in {{ $labels.aws_region }}.',
           'SendingEnabled is false for {{ $labels.account }} in {{ $labels.aws_region }}; no email goes out from this account and region.',
         ),
@@ -209,41 +226,49 @@
         // Alertmanager inhibits this one (deploy/prometheus/alertmanager.yml).
         alert(
           'PinpointEmailQuotaUsageHigh', 'warning',
-          'account_aws_region:pinpoint_email_send_quota_used_ratio:held > %(quotaUsageWarning)g',
+          held(accountConditions, 'quota_used') + ' > %(quotaUsageWarning)g',
           '{{ $labels.account }} in {{ $labels.aws_region }} has used {{ $value | humanizePercentage }} of its 24-hour quota.',
           '{{ $labels.account }} in {{ $labels.aws_region }} sent {{ $value | humanizePercentage }} of its 24-hour sending quota; above 100 % AWS refuses to send.',
         ),
         alert(
           'PinpointEmailQuotaNearlyExhausted', 'critical',
-          'account_aws_region:pinpoint_email_send_quota_used_ratio:held > %(quotaUsageCritical)g',
+          held(accountConditions, 'quota_used') + ' > %(quotaUsageCritical)g',
           '{{ $labels.account }} in {{ $labels.aws_region }} has used {{ $value | humanizePercentage }} of its 24-hour quota.',
           '{{ $labels.account }} in {{ $labels.aws_region }} is about to run out of its 24-hour sending quota ({{ $value | humanizePercentage }} used); then AWS refuses to send.',
           { keep_firing_for: c.quotaNearlyExhaustedKeepFiringFor },
         ),
         // A forecast needs data: it resolves after an hour without a
         // successful poll (the sent count is not held). An unlimited quota is
-        // +Inf, which no forecast exceeds.
+        // +Inf, which no forecast exceeds. The last hour is read every 5
+        // minutes (a subquery), not at every scrape: 12 points per account.
         alert(
           'PinpointEmailQuotaExhaustionPredicted', 'warning',
           |||
-            predict_linear(account_aws_region:pinpoint_email_send_quota_sent_emails:max[1h], %(quotaExhaustionHorizonHours)g * 3600)
-            > on (account, aws_region) account_aws_region:pinpoint_email_send_quota_max_emails:held
-          |||,
+            predict_linear((max by (%(accountName)s) (%(sent)s))[1h:5m], %%(quotaExhaustionHorizonHours)g * 3600)
+            > on (%(account)s) group_left ()
+            min by (%(account)s) (%(max)s)
+          ||| % {
+            account: account,
+            accountName: list(c.groupLabels + ['account_id', 'aws_region', 'account']),
+            sent: keyed(freshFrom('pinpoint_email_send_quota_sent_emails{%(m)s}', 'pinpoint_email_up')),
+            max: keyed(freshFrom('pinpoint_email_send_quota_max_emails{%(m)s}', 'pinpoint_email_up')),
+          },
           '{{ $labels.account }} in {{ $labels.aws_region }} will run out of its 24-hour quota within %g hours.' % c.quotaExhaustionHorizonHours,
           'At the sending rate of the last hour, {{ $labels.account }} in {{ $labels.aws_region }} reaches its 24-hour sending quota within %g hours.' % c.quotaExhaustionHorizonHours,
         ),
         // Targets that set expect_sandbox: true in the targets file never fire
-        // it.
+        // it, nor do regions that do not send (an organization's unused
+        // regions).
         alert(
           'PinpointEmailInSandbox', 'warning',
-          'account_aws_region:pinpoint_email_sandbox_unexpected:held == 1',
+          held(accountConditions, 'sandbox') + ' == 1',
           '{{ $labels.account }} in {{ $labels.aws_region }} is in the sandbox.',
           '{{ $labels.account }} in {{ $labels.aws_region }} has no production access: it can only send to verified identities, 200 emails a day at 1 per second. If it is meant to stay there, set expect_sandbox: true for its target.',
         ),
         // SES v2 only: needs targets polled with api sesv2 or auto.
         alert(
           'PinpointEmailProductionAccessDenied', 'warning',
-          'account_aws_region_status:pinpoint_email_production_access_review_status:held{status="DENIED"} == 1',
+          held(accountConditions, 'review_denied') + ' == 1',
           'AWS denied the production access request of {{ $labels.account }} in {{ $labels.aws_region }}.',
           'The production access request of {{ $labels.account }} in {{ $labels.aws_region }} was DENIED, so the account stays in the sandbox (verified recipients only, 200 emails a day).',
         ),
@@ -252,46 +277,47 @@
         // (deploy/prometheus/alertmanager.yml).
         alert(
           'PinpointEmailBounceRateHigh', 'warning',
-          'account_aws_region:pinpoint_email_reputation_bounce_rate:held >= %(bounceRateWarning)g',
+          held(reputationConditions, 'bounce_rate') + ' >= %(bounceRateWarning)g',
           'The bounce rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}.',
           'The bounce rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}, over the 2 % AWS recommends; at 5 % AWS puts the account under review.',
         ),
         alert(
           'PinpointEmailBounceRateCritical', 'critical',
-          'account_aws_region:pinpoint_email_reputation_bounce_rate:held >= %(bounceRateCritical)g',
-          'The bounce rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}: AWS reviews accounts from 5 %.',
-          'The bounce rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}; from 5 % AWS puts the account under review (PROBATION), from 10 % it may pause its sending.',
+          held(reputationConditions, 'bounce_rate') + ' >= %(bounceRateCritical)g',
+          'The bounce rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}, close to the 5 % at which AWS reviews accounts.',
+          'The bounce rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}; from 5 % AWS puts the account under review (PROBATION), from 10 % it may pause its sending. Act now, before the review.',
         ),
         alert(
           'PinpointEmailComplaintRateHigh', 'warning',
-          'account_aws_region:pinpoint_email_reputation_complaint_rate:held >= %(complaintRateWarning)g',
+          held(reputationConditions, 'complaint_rate') + ' >= %(complaintRateWarning)g',
           'The complaint rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}.',
-          'The complaint rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}, over the 0.05 % AWS recommends; at 0.1 % AWS puts the account under review.',
+          'The complaint rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}, half way to the 0.1 % at which AWS puts the account under review.',
         ),
         alert(
           'PinpointEmailComplaintRateCritical', 'critical',
-          'account_aws_region:pinpoint_email_reputation_complaint_rate:held >= %(complaintRateCritical)g',
-          'The complaint rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}: AWS reviews accounts from 0.1 %.',
-          'The complaint rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}; from 0.1 % AWS puts the account under review (PROBATION), from 0.5 % it may pause its sending.',
+          held(reputationConditions, 'complaint_rate') + ' >= %(complaintRateCritical)g',
+          'The complaint rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}, close to the 0.1 % at which AWS reviews accounts.',
+          'The complaint rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}; from 0.1 % AWS puts the account under review (PROBATION), from 0.5 % it may pause its sending. Act now, before the review.',
         ),
         // An account that sent mail in the last 24 hours whose newest
-        // bounce-rate datapoint is too old, or that has none: the reputation
-        // alerts are blind for it. Whether it sent mail comes from the account
+        // bounce-rate datapoint is too old: the reputation alerts are blind
+        // for it. One that never had a datapoint is quiet: CloudWatch has
+        // none for small senders. Whether it sent mail comes from the account
         // collector: a target without it never fires this alert.
         alert(
           'PinpointEmailReputationDataStale', 'warning',
           |||
-            (
-                time() - max by (account, aws_region) (pinpoint_email_reputation_bounce_rate_timestamp_seconds{%(m)s}) > %(reputationDataStaleAfterSeconds)d
-              or
-                max by (account, aws_region) (pinpoint_email_reputation_up{%(m)s} == 1)
-                unless on (account, aws_region) pinpoint_email_reputation_bounce_rate_timestamp_seconds{%(m)s}
-            )
-            and on (account, aws_region)
-            account_aws_region:pinpoint_email_send_quota_sent_emails:max > 0
-          |||,
+            time() - max by (%(accountName)s) (%(newest)s) > %%(reputationDataStaleAfterSeconds)d
+            and on (%(account)s)
+            group by (%(account)s) (%(sent)s)
+          ||| % {
+            account: account,
+            accountName: list(c.groupLabels + ['account_id', 'aws_region', 'account']),
+            newest: keyed(freshFrom('pinpoint_email_reputation_bounce_rate_timestamp_seconds{%(m)s}', 'pinpoint_email_reputation_up')),
+            sent: keyed(freshFrom('pinpoint_email_send_quota_sent_emails{%(m)s} > 0', 'pinpoint_email_up')),
+          },
           'CloudWatch has no recent bounce rate of {{ $labels.account }} in {{ $labels.aws_region }}, which is sending.',
-          "{{ $labels.account }} in {{ $labels.aws_region }} sent email in the last 24 hours, but CloudWatch's newest Reputation.BounceRate datapoint for it is over %s old, or there is none; the bounce and complaint rate alerts cannot warn of a review." % seconds(c.reputationDataStaleAfterSeconds),
+          "{{ $labels.account }} in {{ $labels.aws_region }} sent email in the last 24 hours, but CloudWatch's newest Reputation.BounceRate datapoint for it is over %s old; the bounce and complaint rate alerts cannot warn of a review." % seconds(c.reputationDataStaleAfterSeconds),
         ),
         alert(
           'PinpointEmailReputationPollsFailing', 'warning',
@@ -336,11 +362,11 @@
           "The exporter at {{ $labels.instance }} cannot get the account of {{ $labels.account }} in {{ $labels.aws_region }}; pinpoint_email_poll_errors_total and the exporter's log tell why (credentials, permissions, throttling, network).",
         ),
         // The age of what the account alerts act on: the newest successful
-        // poll of any exporter, held through an exporter outage like the
-        // values.
+        // poll of any exporter, while it is too old; held through an exporter
+        // outage like the conditions.
         alert(
           'PinpointEmailDataStale', 'warning',
-          'time() - account_aws_region:pinpoint_email_last_success_timestamp_seconds:held > %(dataStaleAfterSeconds)d',
+          'time() - (%s > 0) > %%(dataStaleAfterSeconds)d' % held(staleConditions, 'data_stale'),
           'The account data of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizeDuration }} old.',
           'The last successful GetAccount call for {{ $labels.account }} in {{ $labels.aws_region }} was {{ $value | humanizeDuration }} ago; the status and quota alerts act on that data.',
         ),
@@ -351,14 +377,37 @@
         alert(
           'PinpointEmailThrottled', 'warning',
           |||
-            sum by (account, aws_region) (rate(pinpoint_email_poll_errors_total{%(m)s, reason="throttled"}[%(throttledWindow)s]))
-            / sum by (account, aws_region) (rate(pinpoint_email_polls_total{%(m)s}[%(throttledWindow)s]))
-            > %(throttledRatio)g
-            and on (account, aws_region)
-            sum by (account, aws_region) (increase(pinpoint_email_poll_errors_total{%(m)s, reason="throttled"}[%(throttledWindow)s])) > %(throttledMinCallsBound)g
-          |||,
+            sum by (%(by)s) (rate(pinpoint_email_poll_errors_total{%%(m)s, reason="throttled"}[%%(throttledWindow)s]))
+            / sum by (%(by)s) (rate(pinpoint_email_polls_total{%%(m)s}[%%(throttledWindow)s]))
+            > %%(throttledRatio)g
+            and on (%(by)s)
+            sum by (%(by)s) (increase(pinpoint_email_poll_errors_total{%%(m)s, reason="throttled"}[%%(throttledWindow)s])) > %%(throttledMinCallsBound)g
+          ||| % { by: perTarget },
           'AWS throttles {{ $value | humanizePercentage }} of the GetAccount calls for {{ $labels.account }} in {{ $labels.aws_region }}.',
           "Over the last %s AWS answered TooManyRequestsException to {{ $value | humanizePercentage }} of the exporter's calls for {{ $labels.account }} in {{ $labels.aws_region }}; another client may share the account's API rate, or --poll.interval is too short." % words(c.throttledWindow),
+        ),
+        // A shard of an install has no exporter that is up, while another
+        // shard's is: the accounts of the missing shard are held (for
+        // holdFor after it was last scraped), and nothing new is known of
+        // them.
+        alert(
+          'PinpointEmailShardMissing', 'warning',
+          |||
+            max by (%(install)s) (pinpoint_email_exporter_shards{%%(m)s} and on (job, instance) (up{%%(m)s} == 1))
+            - count by (%(install)s) (count_values by (%(install)s) ("shard_index", pinpoint_email_exporter_shard_index{%%(m)s} and on (job, instance) (up{%%(m)s} == 1)))
+            > 0
+          ||| % { install: list(c.groupLabels) },
+          '{{ $value }} shard(s) of pinpoint-email-exporter in {{ $labels.job }} have no exporter up.',
+          'An install of pinpoint-email-exporter is configured for more shards (--shard.count) than it has exporters up; the accounts of the missing shards are not polled, and their alerts hold what was last known of them for %s.' % words(c.holdFor),
+        ),
+        // A discovery's listing has failed for a while: the exporter polls
+        // the accounts of its last successful listing, or none if it has had
+        // none since start-up (then their alerts hold).
+        alert(
+          'PinpointEmailDiscoveryFailing', 'warning',
+          'pinpoint_email_discovery_up{%(m)s} == 0',
+          'Discovery {{ $labels.discovery }} cannot list the accounts of its AWS Organization at {{ $labels.instance }}.',
+          'The exporter at {{ $labels.instance }} cannot list the accounts of discovery {{ $labels.discovery }}; it polls the accounts of its last successful listing, none if it has had none since it started. pinpoint_email_discovery_errors_total and the log tell why.',
         ),
       ],
     }],

@@ -7,6 +7,7 @@
 //! collector never changes this module. The exporter's own metrics live in a
 //! separate `prometheus` registry and are merged at encode time.
 
+mod inventory;
 mod openmetrics;
 mod section;
 mod text;
@@ -24,7 +25,8 @@ pub use openmetrics::{Format, accepts_gzip};
 pub use section::{Names, Output, Section};
 pub use text::{Family, Series, bool_value};
 
-use crate::target::{Collectors, Key};
+use crate::target::{Collectors, Key, Target};
+use inventory::Inventory;
 use section::Exposed;
 
 /// How long an encoded exposition is served at most.
@@ -121,6 +123,7 @@ pub struct Store {
     shard_index: prometheus::IntGauge,
     shard_count: prometheus::IntGauge,
     targets: prometheus::IntGauge,
+    inventory: Inventory,
     /// Bumped by every recorded call and change of keys, so a cached exposition
     /// is never older than the newest result.
     generation: Arc<AtomicU64>,
@@ -203,6 +206,7 @@ impl Store {
             "Targets this exporter polls: those of the targets file and of its discoveries that hash to its shard.",
         )?;
         exporter.register(Box::new(targets.clone()))?;
+        let inventory = Inventory::new(&exporter)?;
         if process_metrics {
             register_process_collector(&exporter)?;
         }
@@ -219,6 +223,7 @@ impl Store {
             shard_index,
             shard_count,
             targets,
+            inventory,
             generation: Arc::new(AtomicU64::new(0)),
             cache: Mutex::new(None),
         };
@@ -403,6 +408,14 @@ impl Store {
         self.shard_index.set(i64::from(shard.index));
         self.shard_count.set(i64::from(shard.count));
         self.targets.set(i64::try_from(targets).unwrap_or(i64::MAX));
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Records the targets this exporter polls (their account ids) and
+    /// whether they are all it should poll: false while a discovery has not
+    /// listed its accounts.
+    pub fn set_inventory(&self, targets: &[Target], complete: bool) {
+        self.inventory.set(targets, complete);
         self.generation.fetch_add(1, Ordering::Release);
     }
 
