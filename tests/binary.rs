@@ -133,16 +133,16 @@ async fn reputation_rates_come_from_cloudwatch_and_each_collector_fails_alone() 
         Some(1.0)
     );
     assert_eq!(
-        value("pinpoint_email_reputation_bounce_rate", "us-east-1"),
+        value("pinpoint_email_reputation_bounce_ratio", "us-east-1"),
         Some(0.031)
     );
     assert_eq!(
-        value("pinpoint_email_reputation_complaint_rate", "us-east-1"),
+        value("pinpoint_email_reputation_complaint_ratio", "us-east-1"),
         Some(0.0006)
     );
     for name in [
-        "pinpoint_email_reputation_bounce_rate_timestamp_seconds",
-        "pinpoint_email_reputation_complaint_rate_timestamp_seconds",
+        "pinpoint_email_reputation_bounce_ratio_timestamp_seconds",
+        "pinpoint_email_reputation_complaint_ratio_timestamp_seconds",
     ] {
         let t = value(name, "us-east-1").unwrap();
         assert!(
@@ -165,10 +165,10 @@ async fn reputation_rates_come_from_cloudwatch_and_each_collector_fails_alone() 
         Some(0.0)
     );
     assert_eq!(
-        value("pinpoint_email_reputation_bounce_rate", "eu-west-1"),
+        value("pinpoint_email_reputation_bounce_ratio", "eu-west-1"),
         None
     );
-    // An error counter exists from its first failure.
+    // Every reason's error counter exists from the start, at 0.
     let errors = |name: &str, region: &str| {
         sample(&m, name, &format!("{},reason=\"server\"", at(region))).unwrap_or(0.0)
     };
@@ -185,7 +185,7 @@ async fn reputation_rates_come_from_cloudwatch_and_each_collector_fails_alone() 
         Some(1.0)
     );
     assert!(!m.contains(
-        "pinpoint_email_reputation_bounce_rate{account=\"default\",aws_region=\"ap-southeast-2\"}"
+        "pinpoint_email_reputation_bounce_ratio{account=\"default\",aws_region=\"ap-southeast-2\"}"
     ));
     // Every CloudWatch call was signed for the monitoring service with the
     // region it asked for.
@@ -291,7 +291,7 @@ async fn dedicated_ips_of_every_page_through_either_api_capped_and_failing_alone
     );
     let exported = m
         .lines()
-        .filter(|l| l.starts_with("pinpoint_email_dedicated_ip_warmup_percentage{account=\"v1\""))
+        .filter(|l| l.starts_with("pinpoint_email_dedicated_ip_warmup_ratio{account=\"v1\""))
         .count();
     assert_eq!(exported, 200);
     // eu-west-1: through SES v2, a managed pool without a percentage; the
@@ -313,12 +313,8 @@ async fn dedicated_ips_of_every_page_through_either_api_capped_and_failing_alone
         at("v2", "eu-west-1")
     );
     assert_eq!(
-        sample(
-            &m,
-            "pinpoint_email_dedicated_ip_warmup_percentage",
-            &warming
-        ),
-        Some(45.0)
+        sample(&m, "pinpoint_email_dedicated_ip_warmup_ratio", &warming),
+        Some(0.45)
     );
     for (status, v) in [("IN_PROGRESS", 1.0), ("DONE", 0.0), ("NOT_APPLICABLE", 0.0)] {
         assert_eq!(
@@ -336,11 +332,7 @@ async fn dedicated_ips_of_every_page_through_either_api_capped_and_failing_alone
         at("v2", "eu-west-1")
     );
     assert_eq!(
-        sample(
-            &m,
-            "pinpoint_email_dedicated_ip_warmup_percentage",
-            &managed
-        ),
+        sample(&m, "pinpoint_email_dedicated_ip_warmup_ratio", &managed),
         None
     );
     assert_eq!(
@@ -833,7 +825,7 @@ async fn the_simulators_printed_flags_poll_its_scenario() {
     // The bounce rate of its first phases: 1.2 %, then 5.8 %.
     let bounce = sample(
         &m,
-        "pinpoint_email_reputation_bounce_rate",
+        "pinpoint_email_reputation_bounce_ratio",
         "account=\"default\",aws_region=\"eu-west-1\"",
     );
     assert!(matches!(bounce, Some(0.012 | 0.058)), "{bounce:?}");

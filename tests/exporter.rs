@@ -105,14 +105,14 @@ async fn serves_every_metric_for_two_regions_and_scrapes_cause_no_calls() {
             "timestamp {ts} vs now {now}"
         );
         assert_eq!(sample(t, "pinpoint_email_polls_total", labels), Some(1.0));
-        // An error counter exists from its reason's first failure.
+        // Every reason's error counter exists from the start, at 0.
         assert_eq!(
             sample(
                 t,
                 "pinpoint_email_poll_errors_total",
                 &format!("{labels},reason=\"throttled\"")
             ),
-            None
+            Some(0.0)
         );
     }
     // One duration histogram per region, over its targets.

@@ -185,6 +185,7 @@ fn populated() -> Store {
         ms(40),
         t0,
     );
+    store.keep_discoveries(&["org"]);
     store.record_discovery("org", Ok(120), t0);
     store.record_discovery(
         "org",

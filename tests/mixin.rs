@@ -259,7 +259,7 @@ fn alerts_of_a_non_default_config_follow_its_job_and_thresholds() {
             "      - series: 'up{{{labels}}}'\n        values: 1x90\n\
              \x20     - series: 'pinpoint_email_reputation_polls_total{{{labels}}}'\n        values: 0+1x90\n\
              \x20     - series: 'pinpoint_email_reputation_up{{{labels}}}'\n        values: 1x90\n\
-             \x20     - series: 'pinpoint_email_reputation_bounce_rate{{{labels}}}'\n        values: 0.025x19 0.035x70\n"
+             \x20     - series: 'pinpoint_email_reputation_bounce_ratio{{{labels}}}'\n        values: 0.025x19 0.035x70\n"
         )
     };
     let labels = "{severity: warning, account: selected, account_id: selected, aws_region: eu-west-1, job: email, cluster: prod}";

@@ -36,6 +36,13 @@
 //   exporter of its install and shard was scraped within `holdFor`;
 // - a 0 goes once the condition last held `holdFor` ago.
 //
+// The one read of a record's past is its `_previous` record, evaluated just
+// before it: the last value of each condition that held within `holdFor`.
+// At 10,000 account-regions the group reads about 2 million samples per
+// evaluation with 1 % of the accounts held, 3.3 million with 10 %, and adds
+// 0.07 and 0.25 series per account-region (docs/rule_cost.md,
+// bench/rule_cost.py).
+//
 // PinpointEmailShardMissing says when a shard of an install has no exporter,
 // PinpointEmailDiscoveryFailing when a discovery cannot list its accounts.
 {
@@ -83,7 +90,7 @@
       or
         pinpoint_email_send_quota_sent_emails{%(m)s} > 0
       or
-        time() - pinpoint_email_reputation_bounce_rate_timestamp_seconds{%(m)s} < %(activityWindowSeconds)d
+        time() - pinpoint_email_reputation_bounce_ratio_timestamp_seconds{%(m)s} < %(activityWindowSeconds)d
     )
   |||,
 
@@ -94,8 +101,9 @@
   // target and region; only where the condition holds, with a value above 0).
   // `observed` says which accounts the conditions are fresh for.
   local conditions(record, up, polled, conditions, observed=null) =
-    local last = 'last_over_time(%s[%s])' % [record, c.holdFor];
-    local heldBefore = 'max_over_time(%s[%s]) > 0' % [record, c.holdFor];
+    // What the record held at its last evaluation, for the conditions that
+    // held within holdFor (older 0s end here): the one read of its past.
+    local previous = record + '_previous';
     local present = 'group by (%s) (%s)' % [account, keyed('%s{%%(m)s}' % polled)];
     local fresh = if observed == null then 'group by (%s) (%s)' % [account, keyed('%s{%%(m)s} == 1' % up)] else observed;
     // Exporters that are up and have all their targets: what they lack is
@@ -108,38 +116,43 @@
       'label_replace(max by (%s) (%s), "condition", "%s", "", "")' % [heldBy, keyed(if observed == null then freshFrom(conditions[name], up) else conditions[name]), name]
       for name in std.objectFields(conditions)
     ]);
-    local gone = '(%s unless on (%s) %s)' % [last, account, present];
-    {
-      record: record,
-      expr: q(|||
-        %(now)s
-        or
-          %(last)s * 0 and on (%(account)s) %(fresh)s and %(heldBefore)s
-        or
-          (%(last)s unless on (%(account)s) %(fresh)s) and on (%(account)s) %(present)s
-        or
-          %(gone)s * 0 and on (job, instance) %(complete)s and %(heldBefore)s
-        or
-          %(gone)s and on (job, instance) %(scraped)s unless on (job, instance) %(complete)s
-        or
-          (%(gone)s unless on (job, instance) %(scraped)s) * 0 and on (%(shard)s) %(completeShard)s and %(heldBefore)s
-        or
-          (%(gone)s unless on (job, instance) %(scraped)s) unless on (%(shard)s) %(completeShard)s and on (%(shard)s) %(seen)s
-      ||| % {
-        now: now,
-        last: last,
-        gone: gone,
-        heldBefore: heldBefore,
-        account: account,
-        shard: shard,
-        fresh: fresh,
-        present: present,
-        complete: complete,
-        completeShard: completeShard,
-        scraped: scraped,
-        seen: seen,
-      }),
-    },
+    local gone = '(%s unless on (%s) %s)' % [previous, account, present];
+    [
+      {
+        record: previous,
+        expr: 'last_over_time(%(r)s[%(h)s]) and max_over_time(%(r)s[%(h)s]) > 0' % { r: record, h: c.holdFor },
+      },
+      {
+        record: record,
+        expr: q(|||
+          %(now)s
+          or
+            %(previous)s * 0 and on (%(account)s) %(fresh)s
+          or
+            (%(previous)s unless on (%(account)s) %(fresh)s) and on (%(account)s) %(present)s
+          or
+            %(gone)s * 0 and on (job, instance) %(complete)s
+          or
+            %(gone)s and on (job, instance) %(scraped)s unless on (job, instance) %(complete)s
+          or
+            (%(gone)s unless on (job, instance) %(scraped)s) * 0 and on (%(shard)s) %(completeShard)s
+          or
+            (%(gone)s unless on (job, instance) %(scraped)s) unless on (%(shard)s) %(completeShard)s and on (%(shard)s) %(seen)s
+        ||| % {
+          now: now,
+          previous: previous,
+          gone: gone,
+          account: account,
+          shard: shard,
+          fresh: fresh,
+          present: present,
+          complete: complete,
+          completeShard: completeShard,
+          scraped: scraped,
+          seen: seen,
+        }),
+      },
+    ],
 
   local accountConditions = 'account_aws_region:pinpoint_email_account_condition:held',
   local reputationConditions = 'account_aws_region:pinpoint_email_reputation_condition:held',
@@ -169,7 +182,7 @@
             )
           ||| % { exporter: exporter }),
         },
-        conditions(accountConditions, 'pinpoint_email_up', 'pinpoint_email_polls_total', {
+      ] + conditions(accountConditions, 'pinpoint_email_up', 'pinpoint_email_polls_total', {
           shutdown: 'pinpoint_email_enforcement_status{%(m)s, status="SHUTDOWN"} > 0',
           probation: 'pinpoint_email_enforcement_status{%(m)s, status="PROBATION"} > 0',
           // A status AWS adds (UNKNOWN is none at all).
@@ -180,22 +193,21 @@
           sandbox: '(1 - pinpoint_email_production_access_enabled{%%(m)s}) * (1 - pinpoint_email_sandbox_expected{%%(m)s}) > 0 and on (job, instance, account, aws_region) %s' % sends,
           review_denied: 'pinpoint_email_production_access_review_status{%(m)s, status="DENIED"} > 0',
           quota_used: 'pinpoint_email_send_quota_used_ratio{%(m)s} > %(quotaUsageWarning)g',
-        }),
-        // A fresh answer without a datapoint (an account that stopped
-        // sending) has no rate.
-        conditions(reputationConditions, 'pinpoint_email_reputation_up', 'pinpoint_email_reputation_polls_total', {
-          bounce_rate: 'pinpoint_email_reputation_bounce_rate{%(m)s} >= %(bounceRateWarning)g',
-          complaint_rate: 'pinpoint_email_reputation_complaint_rate{%(m)s} >= %(complaintRateWarning)g',
-        }),
-        // The newest successful poll of an account, while it is older than
-        // dataStaleAfterSeconds: known from every exporter that polls the
-        // account, failing or not.
-        conditions(
+        })
+      // A fresh answer without a datapoint (an account that stopped
+      // sending) has no rate.
+      + conditions(reputationConditions, 'pinpoint_email_reputation_up', 'pinpoint_email_reputation_polls_total', {
+          bounce_rate: 'pinpoint_email_reputation_bounce_ratio{%(m)s} >= %(bounceRateWarning)g',
+          complaint_rate: 'pinpoint_email_reputation_complaint_ratio{%(m)s} >= %(complaintRateWarning)g',
+        })
+      // The newest successful poll of an account, while it is older than
+      // dataStaleAfterSeconds: known from every exporter that polls the
+      // account, failing or not.
+      + conditions(
           staleConditions, 'pinpoint_email_up', 'pinpoint_email_polls_total',
           { data_stale: 'pinpoint_email_last_success_timestamp_seconds{%%(m)s} < time() - %%(dataStaleAfterSeconds)d unless on (%(perTarget)s) pinpoint_email_last_success_timestamp_seconds{%%(m)s} >= time() - %%(dataStaleAfterSeconds)d' % { perTarget: perTarget } },
           observed='group by (%s) (%s)' % [account, keyed('pinpoint_email_last_success_timestamp_seconds{%(m)s}')],
-        ),
-      ] + [
+        ) + [
         alert(
           'PinpointEmailAccountShutdown', 'critical',
           held(accountConditions, 'shutdown') + ' == 1',
@@ -313,7 +325,7 @@
           ||| % {
             account: account,
             accountName: list(c.groupLabels + ['account_id', 'aws_region', 'account']),
-            newest: keyed(freshFrom('pinpoint_email_reputation_bounce_rate_timestamp_seconds{%(m)s}', 'pinpoint_email_reputation_up')),
+            newest: keyed(freshFrom('pinpoint_email_reputation_bounce_ratio_timestamp_seconds{%(m)s}', 'pinpoint_email_reputation_up')),
             sent: keyed(freshFrom('pinpoint_email_send_quota_sent_emails{%(m)s} > 0', 'pinpoint_email_up')),
           },
           'CloudWatch has no recent bounce rate of {{ $labels.account }} in {{ $labels.aws_region }}, which is sending.',
@@ -332,10 +344,10 @@
           |||
             max by (account, aws_region, ip, pool) (pinpoint_email_dedicated_ip_warmup_status{%(m)s, status="IN_PROGRESS"}) == 1
             and on (account, aws_region, ip, pool)
-              max by (account, aws_region, ip, pool) (max_over_time(pinpoint_email_dedicated_ip_warmup_percentage{%(m)s}[%(warmupStuckAfter)s]))
-              == max by (account, aws_region, ip, pool) (min_over_time(pinpoint_email_dedicated_ip_warmup_percentage{%(m)s}[%(warmupStuckAfter)s]))
+              max by (account, aws_region, ip, pool) (max_over_time(pinpoint_email_dedicated_ip_warmup_ratio{%(m)s}[%(warmupStuckAfter)s]))
+              == max by (account, aws_region, ip, pool) (min_over_time(pinpoint_email_dedicated_ip_warmup_ratio{%(m)s}[%(warmupStuckAfter)s]))
             and on (account, aws_region, ip, pool)
-              max by (account, aws_region, ip, pool) (pinpoint_email_dedicated_ip_warmup_percentage{%(m)s} offset %(warmupStuckAfter)s)
+              max by (account, aws_region, ip, pool) (pinpoint_email_dedicated_ip_warmup_ratio{%(m)s} offset %(warmupStuckAfter)s)
           |||,
           'The warm-up of dedicated IP {{ $labels.ip }} of {{ $labels.account }} in {{ $labels.aws_region }} has not moved for %s.' % words(c.warmupStuckAfter),
           'Dedicated IP {{ $labels.ip }} (pool {{ $labels.pool }}) of {{ $labels.account }} in {{ $labels.aws_region }} is still IN_PROGRESS and its warm-up percentage has not changed in %s; mail sent from it may be throttled by receivers meanwhile.' % words(c.warmupStuckAfter),
@@ -373,15 +385,14 @@
         // The share of throttled calls, over every exporter polling the
         // account: a throttled call now and then is normal, most calls
         // throttled is not. At least two throttled calls, so that one call of
-        // few (a long --poll.interval) is not a quarter.
+        // few (a long --poll.interval) is not a quarter. (Each counter is read
+        // once: the count of throttled calls filters before it divides.)
         alert(
           'PinpointEmailThrottled', 'warning',
           |||
-            sum by (%(by)s) (rate(pinpoint_email_poll_errors_total{%%(m)s, reason="throttled"}[%%(throttledWindow)s]))
-            / sum by (%(by)s) (rate(pinpoint_email_polls_total{%%(m)s}[%%(throttledWindow)s]))
+            (sum by (%(by)s) (increase(pinpoint_email_poll_errors_total{%%(m)s, reason="throttled"}[%%(throttledWindow)s])) > %%(throttledMinCallsBound)g)
+            / on (%(by)s) sum by (%(by)s) (increase(pinpoint_email_polls_total{%%(m)s}[%%(throttledWindow)s]))
             > %%(throttledRatio)g
-            and on (%(by)s)
-            sum by (%(by)s) (increase(pinpoint_email_poll_errors_total{%%(m)s, reason="throttled"}[%%(throttledWindow)s])) > %%(throttledMinCallsBound)g
           ||| % { by: perTarget },
           'AWS throttles {{ $value | humanizePercentage }} of the GetAccount calls for {{ $labels.account }} in {{ $labels.aws_region }}.',
           "Over the last %s AWS answered TooManyRequestsException to {{ $value | humanizePercentage }} of the exporter's calls for {{ $labels.account }} in {{ $labels.aws_region }}; another client may share the account's API rate, or --poll.interval is too short." % words(c.throttledWindow),

@@ -552,7 +552,7 @@ function(c)
             "type": "prometheus",
             "uid": "${datasource}"
           },
-          "expr": "max by (account, aws_region) (pinpoint_email_reputation_bounce_rate{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
+          "expr": "max by (account, aws_region) (pinpoint_email_reputation_bounce_ratio{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
           "legendFormat": "{{account}} {{aws_region}}"
         }
       ],
@@ -628,7 +628,7 @@ function(c)
             "type": "prometheus",
             "uid": "${datasource}"
           },
-          "expr": "max by (account, aws_region) (pinpoint_email_reputation_complaint_rate{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
+          "expr": "max by (account, aws_region) (pinpoint_email_reputation_complaint_ratio{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
           "legendFormat": "{{account}} {{aws_region}}"
         }
       ],
@@ -704,16 +704,16 @@ function(c)
             "type": "prometheus",
             "uid": "${datasource}"
           },
-          "expr": "max by (account, aws_region, pool, ip) (pinpoint_email_dedicated_ip_warmup_percentage{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
+          "expr": "max by (account, aws_region, pool, ip) (pinpoint_email_dedicated_ip_warmup_ratio{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
           "format": "table",
           "instant": true
         }
       ],
       "fieldConfig": {
         "defaults": {
-          "unit": "percent",
+          "unit": "percentunit",
           "min": 0,
-          "max": 100,
+          "max": 1,
           "thresholds": {
             "mode": "absolute",
             "steps": [
@@ -723,7 +723,7 @@ function(c)
               },
               {
                 "color": "green",
-                "value": 100
+                "value": 1
               }
             ]
           }

@@ -286,8 +286,8 @@ const NAMES: Names = Names {
     ),
     values: &[
         (
-            "pinpoint_email_dedicated_ip_warmup_percentage",
-            "Warm-up progress of the dedicated IP address (WarmupPercentage, 0 to 100), labels ip and pool; absent for managed pools, which AWS warms up itself.",
+            "pinpoint_email_dedicated_ip_warmup_ratio",
+            "Warm-up progress of the dedicated IP address, a ratio from 0 to 1 (AWS's WarmupPercentage / 100), labels ip and pool; absent for managed pools, which AWS warms up itself.",
         ),
         (
             "pinpoint_email_dedicated_ip_warmup_status",
@@ -319,9 +319,9 @@ impl Output for DedicatedIps {
             let labels = [("ip", ip.ip.as_str()), ("pool", ip.pool.as_str())];
             if let Some(p) = ip.warmup_percentage {
                 series.with_labels(
-                    "pinpoint_email_dedicated_ip_warmup_percentage",
+                    "pinpoint_email_dedicated_ip_warmup_ratio",
                     &labels,
-                    f64::from(p),
+                    f64::from(p) / 100.0,
                 );
             }
             let mut statuses: Vec<&str> = KNOWN_WARMUP_STATUSES.to_vec();

@@ -213,20 +213,20 @@ const NAMES: Names = Names {
     ),
     values: &[
         (
-            "pinpoint_email_reputation_bounce_rate",
+            "pinpoint_email_reputation_bounce_ratio",
             "The account's bounce rate (CloudWatch AWS/SES Reputation.BounceRate, a ratio: 0.05 is 5 %), its latest datapoint of the last 24 hours; absent when there is none. AWS reviews an account at 5 % and may pause its sending at 10 %.",
         ),
         (
-            "pinpoint_email_reputation_bounce_rate_timestamp_seconds",
-            "Unix time of the datapoint of pinpoint_email_reputation_bounce_rate.",
+            "pinpoint_email_reputation_bounce_ratio_timestamp_seconds",
+            "Unix time of the datapoint of pinpoint_email_reputation_bounce_ratio.",
         ),
         (
-            "pinpoint_email_reputation_complaint_rate",
+            "pinpoint_email_reputation_complaint_ratio",
             "The account's complaint rate (CloudWatch AWS/SES Reputation.ComplaintRate, a ratio: 0.001 is 0.1 %), its latest datapoint of the last 24 hours; absent when there is none. AWS reviews an account at 0.1 % and may pause its sending at 0.5 %.",
         ),
         (
-            "pinpoint_email_reputation_complaint_rate_timestamp_seconds",
-            "Unix time of the datapoint of pinpoint_email_reputation_complaint_rate.",
+            "pinpoint_email_reputation_complaint_ratio_timestamp_seconds",
+            "Unix time of the datapoint of pinpoint_email_reputation_complaint_ratio.",
         ),
     ],
     help_note: " Polled in the background (--collector.reputation.interval): the answer of the last successful call, at most {stale_after} old.",
@@ -240,13 +240,13 @@ impl Output for Reputation {
         for (datapoint, name, timestamp) in [
             (
                 self.bounce_rate,
-                "pinpoint_email_reputation_bounce_rate",
-                "pinpoint_email_reputation_bounce_rate_timestamp_seconds",
+                "pinpoint_email_reputation_bounce_ratio",
+                "pinpoint_email_reputation_bounce_ratio_timestamp_seconds",
             ),
             (
                 self.complaint_rate,
-                "pinpoint_email_reputation_complaint_rate",
-                "pinpoint_email_reputation_complaint_rate_timestamp_seconds",
+                "pinpoint_email_reputation_complaint_ratio",
+                "pinpoint_email_reputation_complaint_ratio_timestamp_seconds",
             ),
         ] {
             if let Some(d) = datapoint {

@@ -581,6 +581,12 @@ impl DiscoveryMetrics {
                 .filter(|n| !known.contains(**n))
                 .map(|n| n.to_string()),
         );
+        // A new discovery's error counters start at 0 for every reason.
+        for new in names.iter().filter(|n| !known.contains(**n)) {
+            for reason in crate::error::PollError::REASONS {
+                self.errors.with_label_values(&[new, reason]);
+            }
+        }
         for gone in known.iter().filter(|n| !names.contains(&n.as_str())) {
             let _ = self.up.remove_label_values(&[gone]);
             let _ = self.last_success.remove_label_values(&[gone]);

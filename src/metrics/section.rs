@@ -46,8 +46,8 @@ pub struct Names {
     /// start of a poller until its target or region leaves the configuration,
     /// so the rules tell what an exporter polls by it.
     pub calls: (&'static str, &'static str),
-    /// Failed calls by `reason`, per (target, region), each reason's series
-    /// made by its first failure: name and HELP.
+    /// Failed calls by `reason`, per (target, region), every known reason
+    /// from the start (at 0): name and HELP.
     pub errors: (&'static str, &'static str),
     /// Call durations, per region (per target and region with
     /// `--metrics.poll-duration-per-target`): name and HELP.
@@ -340,10 +340,9 @@ fn call_families<O>(names: &Names, map: &Slots<O>, durations_per_target: bool) -
     let mut reasons: Vec<(usize, &str)> = PollError::REASONS.iter().copied().enumerate().collect();
     reasons.sort_unstable_by_key(|&(_, reason)| reason);
     for (key, slot) in &map.by_key {
+        // Every known reason from the start, at 0 until its first failure,
+        // so that `increase()` counts the first one too.
         for &(i, reason) in &reasons {
-            if slot.errors[i] == 0 {
-                continue;
-            }
             write_sample(
                 &mut errors,
                 name,
@@ -356,10 +355,7 @@ fn call_families<O>(names: &Names, map: &Slots<O>, durations_per_target: bool) -
             );
         }
     }
-    let mut families = vec![calls];
-    if !errors.is_empty() {
-        families.push(Family::new(name, help, "counter", &errors));
-    }
+    let mut families = vec![calls, Family::new(name, help, "counter", &errors)];
 
     let (name, help) = names.durations;
     let mut durations = String::new();

@@ -466,7 +466,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_polled_account_costs_at_most_20_series_and_durations_are_per_region() {
+    async fn a_polled_account_costs_at_most_24_series_and_durations_are_per_region() {
         let keys = [Key::new("t", "us-east-1"), Key::new("u", "us-east-1")];
         for per_target in [false, true] {
             let store = Store::new(
@@ -495,8 +495,9 @@ mod tests {
                 1.0,
             );
             let text = String::from_utf8(store.encode().to_vec()).unwrap();
-            // up, last success, calls, and 13 values.
-            let want = if per_target { 16 + 13 } else { 16 };
+            // up, last success, calls, 13 values and the error counter of
+            // each of the 8 reasons.
+            let want = if per_target { 24 + 13 } else { 24 };
             assert_eq!(series_of(&text, "t"), want, "{text}");
             let count = if per_target {
                 "pinpoint_email_poll_duration_seconds_count{account=\"t\",aws_region=\"us-east-1\"} 1\n"
@@ -504,7 +505,7 @@ mod tests {
                 "pinpoint_email_poll_duration_seconds_count{aws_region=\"us-east-1\"} 2\n"
             };
             assert!(text.contains(count), "{text}");
-            // A failure adds its reason's counter, and only that one.
+            // A failure counts in its reason's counter, which was there.
             section.record(
                 &keys[0],
                 &Err(PollError::Throttled("slow down".into())),
@@ -513,7 +514,11 @@ mod tests {
             );
             tokio::time::advance(crate::metrics::ENCODE_CACHE_TTL).await;
             let text = String::from_utf8(store.encode().to_vec()).unwrap();
-            assert_eq!(series_of(&text, "t"), want + 1, "{text}");
+            assert_eq!(series_of(&text, "t"), want, "{text}");
+            assert!(
+                text.contains("pinpoint_email_poll_errors_total{account=\"t\",aws_region=\"us-east-1\",reason=\"throttled\"} 1\n"),
+                "{text}"
+            );
         }
     }
 
@@ -584,6 +589,7 @@ mod tests {
             [
                 "last_success_timestamp_seconds gauge",
                 "poll_duration_seconds histogram",
+                "poll_errors_total counter",
                 "polls_total counter",
                 "up gauge"
             ],
