@@ -437,6 +437,9 @@ async fn dashboard_queries_return_data(prom: SocketAddr) -> usize {
 /// Runs an instant query with the dashboard's variables set to "all".
 async fn query(prom: SocketAddr, expr: &str) -> Vec<Value> {
     let query = expr
+        .replace("$cluster", ".*")
+        .replace("$namespace", ".*")
+        .replace("$job", ".*")
         .replace("$account", ".*")
         .replace("$aws_region", ".*")
         .replace("$__rate_interval", "1m")

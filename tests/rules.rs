@@ -187,9 +187,10 @@ fn example_prometheus_and_alertmanager_configs_are_valid() {
     );
 }
 
-/// The dashboard's status-change annotation, run by promtool on a status that
-/// goes away for ten minutes and comes back unchanged, then changes: it marks
-/// the change, not the return.
+/// The dashboard's status-change annotation, run by promtool with the rules
+/// on an account that is SHUTDOWN from 10m, whose exporter is down from 20m
+/// to 30m, and that AWS reinstates at 40m: it marks the beginning and the end,
+/// not the exporter's return.
 #[cfg(feature = "external-tools")]
 #[test]
 fn the_status_annotation_marks_changes_not_returns_after_a_gap() {
@@ -197,42 +198,55 @@ fn the_status_annotation_marks_changes_not_returns_after_a_gap() {
         &std::fs::read_to_string(root().join("grafana/pinpoint-email.json")).unwrap(),
     )
     .unwrap();
-    let expr = dashboard["annotations"]["list"]
+    let mut expr = dashboard["annotations"]["list"]
         .as_array()
         .unwrap()
         .iter()
         .find(|a| a["name"] == "Enforcement status changes")
         .and_then(|a| a["target"]["expr"].as_str())
         .expect("the dashboard's status-change annotation")
-        .replace("$account", ".*")
-        .replace("$aws_region", ".*");
-    let labels = |status: &str| {
+        .to_string();
+    for variable in ["$cluster", "$namespace", "$job", "$account", "$aws_region"] {
+        expr = expr.replace(variable, ".*");
+    }
+    let series = |name: &str, extra: &str, values: &str| {
         format!(
-            "pinpoint_email_enforcement_status{{job=\"pinpoint-email-exporter\",instance=\"e:10919\",account=\"prod\",aws_region=\"eu-west-1\",status=\"{status}\"}}"
+            "      - series: '{name}{{job=\"pinpoint-email-exporter\",instance=\"e:10919\",account=\"prod\",aws_region=\"eu-west-1\"{extra}}}'\n        values: {values}\n"
         )
     };
-    let at = |minutes: u32, statuses: &[&str]| {
-        let samples: Vec<String> = statuses
+    let at = |minutes: u32, changes: &[&str]| {
+        let samples: Vec<String> = changes
             .iter()
-            .map(|s| format!("{{labels: '{{account=\"prod\",aws_region=\"eu-west-1\",status=\"{s}\"}}', value: 1}}"))
+            .map(|c| format!("{{labels: '{{account=\"prod\",aws_region=\"eu-west-1\",condition=\"shutdown\",change=\"{c}\"}}', value: 1}}"))
             .collect();
         format!(
             "      - expr: {expr:?}\n        eval_time: {minutes}m\n        exp_samples: [{}]\n",
             samples.join(", ")
         )
     };
-    // Present 0-9m, gone 10-19m, back 20-29m HEALTHY, SHUTDOWN from 30m.
     let test = format!(
-        "tests:\n  - interval: 1m\n    input_series:\n\
-         \x20     - series: '{}'\n        values: 1x9 stale _x9 1x9 0x10\n\
-         \x20     - series: '{}'\n        values: 0x9 stale _x9 0x9 1x10\n\
-         \x20   promql_expr_test:\n{}{}{}{}",
-        labels("HEALTHY"),
-        labels("SHUTDOWN"),
+        "rule_files: [{}]\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n\
+         \x20     - series: 'up{{job=\"pinpoint-email-exporter\",instance=\"e:10919\"}}'\n        values: 1x19 0x9 1x30\n\
+         {}{}{}{}    promql_expr_test:\n{}{}{}{}{}{}",
+        root().join("deploy/prometheus/alerts.yml").display(),
+        series("pinpoint_email_up", "", "1x19 stale _x8 1x30"),
+        series("pinpoint_email_polls_total", "", "1+1x19 stale _x8 1+1x30"),
+        series(
+            "pinpoint_email_enforcement_status",
+            ",status=\"SHUTDOWN\"",
+            "0x9 1x9 stale _x8 1x9 0x20"
+        ),
+        series(
+            "pinpoint_email_enforcement_status",
+            ",status=\"HEALTHY\"",
+            "1x9 0x9 stale _x8 0x9 1x20"
+        ),
         at(5, &[]),
-        at(20, &[]),
-        at(22, &[]),
-        at(30, &["SHUTDOWN"]),
+        at(10, &["began"]),
+        at(25, &[]),
+        at(32, &[]),
+        at(40, &["ended"]),
+        at(45, &[]),
     );
     let dir = common::temp_dir("annotation");
     std::fs::write(dir.join("annotation_test.yml"), test).unwrap();

@@ -1,6 +1,9 @@
 {
   local c = $._config,
-  local matchers = c { m: c.pinpointEmailMatchers },
+  // %(m)s: the selector's matchers and the install variables (one per
+  // groupLabels label); %(base)s: the selector's alone, for those variables.
+  local install = std.join(', ', ['%s=~"$%s"' % [l, l] for l in c.groupLabels]),
+  local matchers = c { m: std.join(', ', [c.pinpointEmailMatchers, install]), base: c.pinpointEmailMatchers },
   // Every expr and query of the dashboard with its %(m)s filled in.
   local fill(v) =
     if std.isObject(v) then {

@@ -66,11 +66,11 @@ function(c)
         "name": "Enforcement status changes",
         "target": {
           "refId": "Anno",
-          "expr": "max by (account, aws_region, status) (pinpoint_email_enforcement_status{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"} == 1)\nunless max by (account, aws_region, status) (last_over_time(pinpoint_email_enforcement_status{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"}[6h] offset 2m) == 1)",
+          "expr": "label_replace(\n  max by (account, aws_region, condition) (account_aws_region:pinpoint_email_account_condition:held{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", condition=~\"shutdown|probation|unexpected_status\"} > 0)\n  unless max by (account, aws_region, condition) (account_aws_region:pinpoint_email_account_condition:held{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", condition=~\"shutdown|probation|unexpected_status\"} offset 2m > 0),\n  \"change\", \"began\", \"\", \"\"\n)\nor\nlabel_replace(\n  max by (account, aws_region, condition) (account_aws_region:pinpoint_email_account_condition:held{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", condition=~\"shutdown|probation|unexpected_status\"} == 0) + 1\n  and max by (account, aws_region, condition) (account_aws_region:pinpoint_email_account_condition:held{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", condition=~\"shutdown|probation|unexpected_status\"} offset 2m > 0),\n  \"change\", \"ended\", \"\", \"\"\n)",
           "step": "60s",
-          "titleFormat": "{{status}}",
-          "textFormat": "{{account}} in {{aws_region}} is now {{status}}",
-          "tagKeys": "account,aws_region,status",
+          "titleFormat": "{{condition}} {{change}}",
+          "textFormat": "{{account}} in {{aws_region}}: {{condition}} {{change}} (as the alert rules hold it)",
+          "tagKeys": "account,aws_region,condition,change",
           "useValueForTime": false
         }
       }
@@ -99,7 +99,7 @@ function(c)
       "id": 2,
       "type": "state-timeline",
       "title": "Enforcement status",
-      "description": "EnforcementStatus of each account and region over time: HEALTHY, PROBATION, SHUTDOWN, UNKNOWN when AWS sent none, or OTHER for a value AWS added later.",
+      "description": "The enforcement status the alert rules hold, over time, of each account-region that had one other than HEALTHY within holdFor: PROBATION, SHUTDOWN, or OTHER for a status AWS added; HEALTHY once a successful poll showed it gone. Healthy account-regions have no row, so the timeline stays short and cheap at thousands of them; it reads what the alerts read, and so holds through failing polls and outages as they do.",
       "datasource": {
         "type": "prometheus",
         "uid": "${datasource}"
@@ -107,7 +107,7 @@ function(c)
       "gridPos": {
         "x": 0,
         "y": 1,
-        "w": 24,
+        "w": 16,
         "h": 7
       },
       "targets": [
@@ -117,7 +117,7 @@ function(c)
             "type": "prometheus",
             "uid": "${datasource}"
           },
-          "expr": "max by (account, aws_region) (pinpoint_email_enforcement_status{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", status=\"PROBATION\"})\n+ 2 * max by (account, aws_region) (pinpoint_email_enforcement_status{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", status=\"SHUTDOWN\"})\n+ 4 * max by (account, aws_region) (pinpoint_email_enforcement_status{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", status=\"UNKNOWN\"})\n+ 3 * (1 - max by (account, aws_region) (pinpoint_email_enforcement_status{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", status=~\"HEALTHY|PROBATION|SHUTDOWN|UNKNOWN\"}))",
+          "expr": "max by (account, aws_region) (\n  account_aws_region:pinpoint_email_account_condition:held{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", condition=\"probation\"}\n  or 2 * account_aws_region:pinpoint_email_account_condition:held{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", condition=\"shutdown\"}\n  or 3 * account_aws_region:pinpoint_email_account_condition:held{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", condition=\"unexpected_status\"}\n)",
           "legendFormat": "{{account}} {{aws_region}}"
         }
       ],
@@ -198,10 +198,55 @@ function(c)
       }
     },
     {
+      "id": 27,
+      "type": "table",
+      "title": "Held by the alert rules",
+      "description": "Every condition the alert rules hold now, worst first: what the alerts act on (the records of mixin/alerts), with its value (1, or the ratio of a rate or quota). Empty when every account-region is healthy.",
+      "datasource": {
+        "type": "prometheus",
+        "uid": "${datasource}"
+      },
+      "gridPos": {
+        "x": 16,
+        "y": 1,
+        "w": 8,
+        "h": 7
+      },
+      "targets": [
+        {
+          "refId": "A",
+          "datasource": {
+            "type": "prometheus",
+            "uid": "${datasource}"
+          },
+          "expr": "sort_desc(max by (account, aws_region, condition) (account_aws_region:pinpoint_email_account_condition:held{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"} > 0 or account_aws_region:pinpoint_email_reputation_condition:held{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"} > 0))",
+          "format": "table",
+          "instant": true
+        }
+      ],
+      "fieldConfig": {
+        "defaults": {},
+        "overrides": []
+      },
+      "options": {
+        "showHeader": true
+      },
+      "transformations": [
+        {
+          "id": "organize",
+          "options": {
+            "excludeByName": {
+              "Time": true
+            }
+          }
+        }
+      ]
+    },
+    {
       "id": 3,
       "type": "stat",
-      "title": "Sending",
-      "description": "SendingEnabled: whether the account may send email in the region.",
+      "title": "Sending disabled",
+      "description": "Account-regions whose SendingEnabled is false: no email goes out from them.",
       "datasource": {
         "type": "prometheus",
         "uid": "${datasource}"
@@ -219,8 +264,7 @@ function(c)
             "type": "prometheus",
             "uid": "${datasource}"
           },
-          "expr": "min by (account, aws_region) (pinpoint_email_sending_enabled{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
-          "legendFormat": "{{account}} {{aws_region}}",
+          "expr": "count(min by (account, aws_region) (pinpoint_email_sending_enabled{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"}) == 0) or vector(0)",
           "instant": true
         }
       ],
@@ -229,32 +273,16 @@ function(c)
           "color": {
             "mode": "thresholds"
           },
-          "mappings": [
-            {
-              "type": "value",
-              "options": {
-                "1": {
-                  "text": "Enabled",
-                  "color": "green",
-                  "index": 0
-                },
-                "0": {
-                  "text": "Disabled",
-                  "color": "red",
-                  "index": 1
-                }
-              }
-            }
-          ],
+          "mappings": [],
           "thresholds": {
             "mode": "absolute",
             "steps": [
               {
-                "color": "red",
+                "color": "green",
                 "value": null
               },
               {
-                "color": "green",
+                "color": "red",
                 "value": 1
               }
             ]
@@ -265,7 +293,7 @@ function(c)
       "options": {
         "colorMode": "background",
         "graphMode": "none",
-        "textMode": "value_and_name",
+        "textMode": "value",
         "justifyMode": "auto",
         "orientation": "auto",
         "reduceOptions": {
@@ -280,8 +308,8 @@ function(c)
     {
       "id": 4,
       "type": "stat",
-      "title": "Production access",
-      "description": "ProductionAccessEnabled: in the sandbox an account can only send to verified identities, 200 emails a day.",
+      "title": "In the sandbox",
+      "description": "Account-regions without production access (ProductionAccessEnabled false): they can only send to verified identities, 200 emails a day.",
       "datasource": {
         "type": "prometheus",
         "uid": "${datasource}"
@@ -299,8 +327,7 @@ function(c)
             "type": "prometheus",
             "uid": "${datasource}"
           },
-          "expr": "min by (account, aws_region) (pinpoint_email_production_access_enabled{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
-          "legendFormat": "{{account}} {{aws_region}}",
+          "expr": "count(min by (account, aws_region) (pinpoint_email_production_access_enabled{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"}) == 0) or vector(0)",
           "instant": true
         }
       ],
@@ -309,32 +336,16 @@ function(c)
           "color": {
             "mode": "thresholds"
           },
-          "mappings": [
-            {
-              "type": "value",
-              "options": {
-                "1": {
-                  "text": "Production",
-                  "color": "green",
-                  "index": 0
-                },
-                "0": {
-                  "text": "Sandbox",
-                  "color": "orange",
-                  "index": 1
-                }
-              }
-            }
-          ],
+          "mappings": [],
           "thresholds": {
             "mode": "absolute",
             "steps": [
               {
-                "color": "orange",
+                "color": "green",
                 "value": null
               },
               {
-                "color": "green",
+                "color": "orange",
                 "value": 1
               }
             ]
@@ -345,7 +356,7 @@ function(c)
       "options": {
         "colorMode": "background",
         "graphMode": "none",
-        "textMode": "value_and_name",
+        "textMode": "value",
         "justifyMode": "auto",
         "orientation": "auto",
         "reduceOptions": {
@@ -360,8 +371,8 @@ function(c)
     {
       "id": 5,
       "type": "stat",
-      "title": "Auto warm-up",
-      "description": "DedicatedIpAutoWarmupEnabled: automatic warm-up of dedicated IP addresses.",
+      "title": "Auto warm-up off",
+      "description": "Account-regions whose dedicated IPs are not warmed up automatically (DedicatedIpAutoWarmupEnabled false).",
       "datasource": {
         "type": "prometheus",
         "uid": "${datasource}"
@@ -379,8 +390,7 @@ function(c)
             "type": "prometheus",
             "uid": "${datasource}"
           },
-          "expr": "max by (account, aws_region) (pinpoint_email_dedicated_ip_auto_warmup_enabled{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
-          "legendFormat": "{{account}} {{aws_region}}",
+          "expr": "count(max by (account, aws_region) (pinpoint_email_dedicated_ip_auto_warmup_enabled{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"}) == 0) or vector(0)",
           "instant": true
         }
       ],
@@ -389,32 +399,16 @@ function(c)
           "color": {
             "mode": "thresholds"
           },
-          "mappings": [
-            {
-              "type": "value",
-              "options": {
-                "1": {
-                  "text": "On",
-                  "color": "green",
-                  "index": 0
-                },
-                "0": {
-                  "text": "Off",
-                  "color": "blue",
-                  "index": 1
-                }
-              }
-            }
-          ],
+          "mappings": [],
           "thresholds": {
             "mode": "absolute",
             "steps": [
               {
-                "color": "blue",
+                "color": "green",
                 "value": null
               },
               {
-                "color": "green",
+                "color": "orange",
                 "value": 1
               }
             ]
@@ -425,7 +419,7 @@ function(c)
       "options": {
         "colorMode": "background",
         "graphMode": "none",
-        "textMode": "value_and_name",
+        "textMode": "value",
         "justifyMode": "auto",
         "orientation": "auto",
         "reduceOptions": {
@@ -440,8 +434,8 @@ function(c)
     {
       "id": 6,
       "type": "stat",
-      "title": "Exporter polls",
-      "description": "Whether the exporter's last GetAccount call for the account and region succeeded.",
+      "title": "Polls failing",
+      "description": "Account-regions whose last GetAccount call failed at every exporter polling them.",
       "datasource": {
         "type": "prometheus",
         "uid": "${datasource}"
@@ -459,8 +453,7 @@ function(c)
             "type": "prometheus",
             "uid": "${datasource}"
           },
-          "expr": "max by (account, aws_region) (pinpoint_email_up{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"})",
-          "legendFormat": "{{account}} {{aws_region}}",
+          "expr": "count(max by (account, aws_region) (pinpoint_email_up{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"}) == 0) or vector(0)",
           "instant": true
         }
       ],
@@ -469,32 +462,16 @@ function(c)
           "color": {
             "mode": "thresholds"
           },
-          "mappings": [
-            {
-              "type": "value",
-              "options": {
-                "1": {
-                  "text": "OK",
-                  "color": "green",
-                  "index": 0
-                },
-                "0": {
-                  "text": "Failing",
-                  "color": "red",
-                  "index": 1
-                }
-              }
-            }
-          ],
+          "mappings": [],
           "thresholds": {
             "mode": "absolute",
             "steps": [
               {
-                "color": "red",
+                "color": "green",
                 "value": null
               },
               {
-                "color": "green",
+                "color": "red",
                 "value": 1
               }
             ]
@@ -505,7 +482,7 @@ function(c)
       "options": {
         "colorMode": "background",
         "graphMode": "none",
-        "textMode": "value_and_name",
+        "textMode": "value",
         "justifyMode": "auto",
         "orientation": "auto",
         "reduceOptions": {
@@ -1670,6 +1647,40 @@ function(c)
         "regex": "",
         "skipUrlSync": false
       },
+    ] + [
+      {
+        "name": label,
+        "label": label,
+        "type": "query",
+        "datasource": {
+          "type": "prometheus",
+          "uid": "${datasource}"
+        },
+        "query": {
+          "query": "label_values(up{%(base)s" + std.join("", [", " + l + "=~\"$" + l + "\"" for l in c.groupLabels[:std.find(label, c.groupLabels)[0]]]) + "}, " + label + ")",
+          "refId": label
+        },
+        "refresh": 2,
+        "includeAll": true,
+        "multi": true,
+        "allValue": ".*",
+        "sort": 1,
+        "current": {
+          "selected": true,
+          "text": [
+            "All"
+          ],
+          "value": [
+            "$__all"
+          ]
+        },
+        "hide": 0,
+        "options": [],
+        "regex": "",
+        "skipUrlSync": false
+      }
+      for label in c.groupLabels
+    ] + [
       {
         "name": "account",
         "label": "Account",
