@@ -11,7 +11,8 @@ openmetrics`, as much of it as any rule or panel reads:
 - every raw series of the exporters for the last 5 minutes, and for the last
   65 minutes those read over time (the call and throttling counters, the sent
   count and quota the forecast reads, pinpoint_email_up);
-- the records as the rules write them: the account ids (65 minutes), and the
+- the records as the rules write them: the account ids (65 minutes; with the
+  dashboard, the errors a second by region and reason too), and the
   held conditions of the accounts that have one, for 6 hours (`holdFor`), with
   what the rule before each recorded of them (5 minutes);
 - `up` of each exporter for 6 hours.
@@ -84,10 +85,11 @@ class Writer:
         self.out.close()
 
 
-def generate(path, accounts, regions, bad, end, rng):
-    """Writes the history; returns (raw series at the end, conditions held)."""
-    recent = range(end - 300 + STEP, end + 1, STEP)
+def generate(path, accounts, regions, bad, end, rng, dashboard=False):
+    """Writes the history; returns (raw series at the end, conditions held).
+    With `dashboard`, every series for the last hour (the dashboard's window)."""
     hour = range(end - 3900 + STEP, end + 1, STEP)
+    recent = hour if dashboard else range(end - 300 + STEP, end + 1, STEP)
     day = range(end - 6 * 3600 + STEP, end + 1, STEP)
     ids = [f"{100000000000 + i * 7919:012d}" for i in range(accounts)]
     where = {a: i % SHARDS for i, a in enumerate(ids)}
@@ -132,6 +134,29 @@ def generate(path, accounts, regions, bad, end, rng):
             lambda a, r: 0.03 if cond((a, r), "bounce_rate") else 0.004, recent)
     per_key("pinpoint_email_reputation_bounce_ratio_timestamp_seconds", lambda a, r: (lambda t: t - 600), recent)
     per_key("pinpoint_email_reputation_complaint_ratio", lambda a, r: 0.0001, recent)
+    if dashboard:
+        per_key("pinpoint_email_send_quota_max_emails_per_second", lambda a, r: 14, recent)
+        per_key("pinpoint_email_dedicated_ip_auto_warmup_enabled", lambda a, r: 1, recent)
+        per_key("pinpoint_email_api_info", lambda a, r: 1, recent, {"api": "sesv2"})
+        per_key("pinpoint_email_vdm_enabled", lambda a, r: 0, recent)
+        for reason in ["BOUNCE", "COMPLAINT"]:
+            per_key("pinpoint_email_suppression_reason_enabled", lambda a, r: 1, recent, {"reason": reason})
+        for status in ["PENDING", "FAILED", "GRANTED", "DENIED"]:
+            per_key("pinpoint_email_production_access_review_status",
+                    lambda a, r, s=status: int(s == "GRANTED"), recent, {"status": status})
+        for reason in ["auth", "bad_request", "invalid_response", "network", "other", "server", "timeout"]:
+            per_key("pinpoint_email_poll_errors_total", lambda a, r: 0, hour, {"reason": reason})
+        buckets = ["0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "30", "+Inf"]
+        w.family("pinpoint_email_poll_duration_seconds_bucket", [
+            (labels(job=JOB, instance=f"10.0.0.{sh + 1}:10919", shard=str(sh), aws_region=r, le=le),
+             [(t, (t - end + 86400) * (i + 1)) for t in hour])
+            for sh in range(SHARDS) for r in REGIONS[:regions] for i, le in enumerate(buckets)])
+        raw += SHARDS * regions * len(buckets)
+        w.family("aws_region_reason:pinpoint_email_poll_errors:rate5m", [
+            (labels(job=JOB, aws_region=r, reason=reason), [(t, 0) for t in hour])
+            for r in REGIONS[:regions]
+            for reason in ["auth", "bad_request", "invalid_response", "network", "other", "server", "throttled",
+                           "timeout"]])
 
     w.family("pinpoint_email_account_info",
              [(labels(**exporter[a], account=a, account_id=a), [(t, 1) for t in recent]) for a in ids])
@@ -204,14 +229,15 @@ def rules(path):
     return [r for r in out if "expr" in r]
 
 
-def measure(accounts, regions, bad):
-    """One generated TSDB and one evaluation of every rule on it."""
+def measure(accounts, regions, bad, dashboard=False):
+    """One generated TSDB and one evaluation of every rule on it; with
+    `dashboard`, every dashboard query over 7 days too."""
     work = tempfile.mkdtemp(prefix="rule-cost-")
     try:
         end = (int(time.time()) // STEP) * STEP - 300
         rng = random.Random(7)
         history = os.path.join(work, "history.om")
-        raw, sick, samples = generate(history, accounts, regions, bad, end, rng)
+        raw, sick, samples = generate(history, accounts, regions, bad, end, rng, dashboard)
         subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", history, os.path.join(work, "data")],
                        check=True, stdout=subprocess.DEVNULL)
         os.remove(history)
@@ -237,6 +263,7 @@ def measure(accounts, regions, bad):
                 if "record" in rule:
                     added += result
                 per_rule.append({"rule": rule.get("record") or rule.get("alert"), "samples": n, "series": result})
+            panels = dashboard_cost(port, end) if dashboard else []
         finally:
             prom.terminate()
             prom.wait(timeout=60)
@@ -247,8 +274,50 @@ def measure(accounts, regions, bad):
         "with_a_condition": sick, "share_with_a_condition": bad, "raw_series": raw,
         "history_samples_loaded": samples, "samples_read_per_evaluation": read,
         "series_added_by_records": added, "series_added_per_account_region": round(added / keys, 3),
-        "rules": per_rule,
+        "rules": per_rule, "dashboard_7d": panels,
     }
+
+
+# Grafana's step for 7 days in a panel about 1,000 pixels wide, and the
+# intervals it puts in the queries then.
+DASHBOARD_STEP = 600
+DASHBOARD_VARS = {"$__rate_interval": "630s", "$__interval": "10m", "$cluster": ".*", "$namespace": ".*",
+                  "$job": ".*", "$account": ".*", "$aws_region": ".*"}
+# Prometheus's --query.max-samples default: the most samples one query may hold.
+MAX_SAMPLES = 50_000_000
+
+
+def dashboard_cost(port, end):
+    """Every query of the dashboard as Grafana runs it over 7 days, measured
+    over the last hour and scaled to 7 days: the samples a range query holds
+    at its peak grow with its steps (each operand is a matrix of series x
+    steps), the rest is the same at every step."""
+    path = os.path.join(ROOT, "grafana", "pinpoint-email.json")
+    dash = json.load(open(path))
+    queries = [(p["title"], t["expr"], t.get("instant", False))
+               for p in dash["panels"] for t in p.get("targets", []) if "expr" in t]
+    queries += [(a["name"], a["target"]["expr"], False)
+                for a in dash["annotations"]["list"] if "target" in a and "expr" in a["target"]]
+    window = 3600
+    steps = window // DASHBOARD_STEP + 1
+    steps_7d = 7 * 86400 // DASHBOARD_STEP + 1
+    out = []
+    for title, expr, instant in queries:
+        for k, v in DASHBOARD_VARS.items():
+            expr = expr.replace(k, v)
+        if instant:
+            data = query(port, expr, end)
+            peak = data["stats"]["samples"].get("peakSamples", 0)
+        else:
+            q = urllib.parse.urlencode({"query": expr, "start": end - window, "end": end,
+                                        "step": DASHBOARD_STEP, "stats": "all"})
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/query_range?{q}", timeout=600) as r:
+                body = json.load(r)
+            if body.get("status") != "success":
+                raise SystemExit(f"{title}: {body}")
+            peak = body["data"]["stats"]["samples"].get("peakSamples", 0) * steps_7d // steps
+        out.append({"panel": title, "peak_samples_7d": peak, "instant": instant})
+    return out
 
 
 def main():
@@ -260,7 +329,8 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     keys = args.accounts * args.regions
-    runs = [measure(args.accounts, args.regions, float(b)) for b in args.bad.split(",")]
+    runs = [measure(args.accounts, args.regions, float(b), dashboard=i == 0)
+            for i, b in enumerate(args.bad.split(","))]
     result = {"account_regions": keys, "accounts": args.accounts, "regions": args.regions, "shards": SHARDS,
               "scrape_and_evaluation_interval_seconds": STEP, "runs": runs}
     with open(os.path.join(args.out, "rule_cost.json"), "w") as f:
@@ -283,6 +353,12 @@ def main():
                    " (samples read in one evaluation):", "", "| rule | samples | series |", "|---|---|---|"]
         md += [f"| `{x['rule']}` | {x['samples']:,} | {x['series']:,} |"
                for x in sorted(r["rules"], key=lambda x: -x["samples"])[:5]]
+    panels = sorted(runs[0]["dashboard_7d"], key=lambda x: -x["peak_samples_7d"])
+    md += ["", f"The dashboard over 7 days (Grafana's step {DASHBOARD_STEP // 60} minutes): the samples each query holds"
+               f" at its peak, against Prometheus's default limit of {MAX_SAMPLES:,} (`--query.max-samples`);"
+               " measured over the last hour and scaled by the number of steps. The heaviest:", "",
+           "| panel | peak samples over 7 days | share of the limit |", "|---|---|---|"]
+    md += [f"| {x['panel']} | {x['peak_samples_7d']:,} | {x['peak_samples_7d'] / MAX_SAMPLES:.0%} |" for x in panels[:6]]
     with open(os.path.join(args.out, "rule_cost.md"), "w") as f:
         f.write("\n".join(md) + "\n")
     print("\n".join(md))

@@ -335,7 +335,11 @@ impl<'a> Fleet<'a> {
 struct Discoveries {
     /// Each discovery, the generation of its task, the task.
     running: Vec<(Discovery, u64, tokio::task::JoinHandle<()>)>,
+    /// What each found last: by a listing of this run, or the one saved in
+    /// `--state.directory` before it.
     found: BTreeMap<String, Vec<Member>>,
+    /// The discoveries whose accounts come from a listing of this run.
+    listed: BTreeSet<String>,
     sender: mpsc::Sender<Found>,
     next_generation: u64,
 }
@@ -375,11 +379,14 @@ impl Discoveries {
                 .is_some_and(|w| !same_selection(w, &d));
             if narrower {
                 self.found.remove(&d.name);
+                self.listed.remove(&d.name);
                 store.discovery_pending(&d.name);
             }
         }
         self.found
             .retain(|name, _| wanted.iter().any(|d| &d.name == name));
+        self.listed
+            .retain(|name| wanted.iter().any(|d| &d.name == name));
         let names: Vec<&str> = wanted.iter().map(|d| d.name.as_str()).collect();
         store.keep_discoveries(&names);
         let http_client = crate::aws::shared_http_client();
@@ -425,6 +432,8 @@ struct Targets<'a> {
     configured: Vec<Discovery>,
     shard: Shard,
     fleet: Fleet<'a>,
+    /// `--state.directory`.
+    state: Option<std::path::PathBuf>,
 }
 
 impl Targets<'_> {
@@ -441,9 +450,54 @@ impl Targets<'_> {
         let listed = self
             .configured
             .iter()
-            .all(|d| self.discoveries.found.contains_key(&d.name));
+            .all(|d| self.discoveries.listed.contains(&d.name));
         self.fleet.store.set_inventory(&owned, listed);
         self.fleet.apply(&owned).await
+    }
+}
+
+/// The listings `--state.directory` kept of the configured discoveries: what
+/// they poll until their first listing of this run.
+fn restore_listings(config: &Config) -> BTreeMap<String, Vec<Member>> {
+    let mut found = BTreeMap::new();
+    let Some(dir) = &config.state_directory else {
+        return found;
+    };
+    for d in &config.discoveries {
+        match crate::state::load_listing(dir, d) {
+            Ok(Some(members)) => {
+                tracing::info!(discovery = %d.name, accounts = members.len(), "polling the accounts of the saved listing until the first listing");
+                found.insert(d.name.clone(), members);
+            }
+            Ok(None) => {}
+            Err(reason) => {
+                tracing::warn!(discovery = %d.name, reason = %reason, "saved listing not used")
+            }
+        }
+    }
+    found
+}
+
+/// Keeps `members`, the listing of discovery `name`, in `dir` (when given)
+/// for the next start; a failure is logged, and polling goes on.
+async fn save_listing(
+    dir: Option<&std::path::Path>,
+    configured: &[Discovery],
+    name: &str,
+    members: &[Member],
+) {
+    let (Some(dir), Some(d)) = (dir, configured.iter().find(|d| d.name == name)) else {
+        return;
+    };
+    let (dir, d, members) = (dir.to_path_buf(), d.clone(), members.to_vec());
+    let saved =
+        tokio::task::spawn_blocking(move || crate::state::save_listing(&dir, &d, &members)).await;
+    match saved {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => {
+            tracing::warn!(discovery = %name, error = %err, "listing not saved in --state.directory")
+        }
+        Err(err) => tracing::warn!(discovery = %name, error = %err, "listing not saved"),
     }
 }
 
@@ -565,13 +619,15 @@ pub async fn run(
         fixed: config.targets.clone(),
         discoveries: Discoveries {
             running: Vec::new(),
-            found: BTreeMap::new(),
+            found: restore_listings(config),
+            listed: BTreeSet::new(),
             sender,
             next_generation: 0,
         },
         configured: config.discoveries.clone(),
         shard: config.shard,
         fleet: Fleet::new(Arc::clone(&store), config.schedules(), base),
+        state: config.state_directory.clone(),
     };
     targets.refresh().await;
     targets
@@ -602,7 +658,9 @@ pub async fn run(
                 // Only listings of a discovery's current task count: one a
                 // reload replaced may have sent its last before it stopped.
                 if targets.discoveries.current(&name, generation) {
+                    save_listing(targets.state.as_deref(), &targets.configured, &name, &members).await;
                     targets.discoveries.found.insert(name.clone(), members);
+                    targets.discoveries.listed.insert(name.clone());
                     let changes = targets.refresh().await;
                     targets.fleet.store.discovery_applied(&name);
                     if !(changes.added.is_empty() && changes.removed.is_empty() && changes.changed.is_empty()) {

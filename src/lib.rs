@@ -7,6 +7,8 @@
 //!   and the (target, region) `target::Key` of every series.
 //! - `parse`: durations, region codes, YAML error messages without values.
 //! - `error`: the poll error type and its `reason` label.
+//! - `state` (imports `target` only): the last listing of each discovery,
+//!   kept in `--state.directory` across restarts.
 //!
 //! The rest, each importing only modules listed before it:
 //! - `config`: command-line flags and the YAML targets file, validated once into a
@@ -44,6 +46,7 @@ mod listen;
 mod metrics;
 mod parse;
 mod poller;
+mod state;
 mod target;
 mod web;
 

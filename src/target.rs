@@ -247,7 +247,7 @@ pub const DEFAULT_DISCOVERY_REFRESH: std::time::Duration = std::time::Duration::
 pub const DEFAULT_NAME_TEMPLATE: &str = "{account_id}";
 
 /// An ACTIVE account a discovery found.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, Deserialize)]
 pub struct Member {
     /// Its 12-digit id.
     pub id: String,

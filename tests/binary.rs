@@ -477,6 +477,14 @@ fn configuration_errors_exit_2_with_a_message_naming_the_problem() {
             vec![],
             "no AWS region for target \"default\": pass --aws.regions",
         ),
+        (
+            vec![
+                "--aws.regions=us-east-1".into(),
+                "--state.directory".into(),
+                home.join("no-such-dir").display().to_string(),
+            ],
+            "invalid flag --state.directory: ",
+        ),
     ];
     for (args, want) in cases {
         let (code, _, stderr) = run_to_end(command(&home).args(&args));

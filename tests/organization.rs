@@ -140,7 +140,14 @@ async fn an_organization_is_discovered_polled_through_each_role_and_followed() {
         )
         .is_some_and(|n| n >= 1.0)
     );
-    assert!(!m.contains(&format!("{no_role},reason=\"throttled\"")));
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_poll_errors_total",
+            &format!("{no_role},reason=\"throttled\"")
+        ),
+        Some(0.0)
+    );
     // Each account's values came through its own role: member i sent i emails.
     for i in (0..N).filter(|i| *i != 7 && want.contains(&id(*i))) {
         let labels = format!("account=\"{}\",aws_region=\"us-east-1\"", id(i));
@@ -465,4 +472,76 @@ async fn a_reload_narrows_widens_and_removes_a_discovery() {
     })
     .await;
     exporter.stop().await;
+}
+
+/// A restart with `--state.directory` polls the accounts of the saved
+/// listing at once, while Organizations fails, and says its targets are
+/// incomplete (so the alert rules take none as removed) until a listing of
+/// its own succeeds. Without the directory, the restart polls none of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_polls_the_saved_listing_while_organizations_fails() {
+    const N: usize = 20;
+    let sim = simulator().await;
+    sim.set_organization(organization(N));
+    let dir = temp_dir("organization-state");
+    let state = dir.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let file = targets_file(&dir, "");
+    let with_state = ["--state.directory", state.to_str().unwrap()];
+    let want = active(N, |_| true);
+    let complete = |text: &str| sample(text, "pinpoint_email_exporter_targets_complete", "");
+
+    let first = start_exporter(&sim, &file, &with_state).await;
+    eventually(
+        Duration::from_secs(30),
+        "the first listing polled",
+        || async {
+            let m = metrics(first.addr).await;
+            polled(&m) == want && complete(&m) == Some(1.0)
+        },
+    )
+    .await;
+    first.stop().await;
+    assert!(state.join("discovery-org.json").is_file());
+
+    sim.update_organization(|org| org.failing = Some("AccessDeniedException".into()));
+    let second = start_exporter(&sim, &file, &with_state).await;
+    eventually(
+        Duration::from_secs(30),
+        "the saved accounts polled while the listing fails",
+        || async {
+            let m = metrics(second.addr).await;
+            polled(&m) == want
+                && sample(&m, "pinpoint_email_discovery_up", "discovery=\"org\"") == Some(0.0)
+        },
+    )
+    .await;
+    assert_eq!(complete(&metrics(second.addr).await), Some(0.0));
+    // A failed listing does not replace the saved one.
+    let saved = std::fs::read_to_string(state.join("discovery-org.json")).unwrap();
+    assert!(saved.contains(&id(2)), "{saved}");
+
+    sim.update_organization(|org| org.failing = None);
+    eventually(Duration::from_secs(30), "a listing of its own", || async {
+        complete(&metrics(second.addr).await) == Some(1.0)
+    })
+    .await;
+    second.stop().await;
+
+    // Without the directory: nothing to poll until a listing succeeds.
+    sim.update_organization(|org| org.failing = Some("AccessDeniedException".into()));
+    let third = start_exporter(&sim, &file, &[]).await;
+    eventually(Duration::from_secs(30), "the listing failing", || async {
+        sample(
+            &metrics(third.addr).await,
+            "pinpoint_email_discovery_up",
+            "discovery=\"org\"",
+        ) == Some(0.0)
+    })
+    .await;
+    let m = metrics(third.addr).await;
+    assert_eq!(polled(&m), BTreeSet::new());
+    assert_eq!(complete(&m), Some(0.0));
+    third.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -194,6 +194,14 @@
           review_denied: 'pinpoint_email_production_access_review_status{%(m)s, status="DENIED"} > 0',
           quota_used: 'pinpoint_email_send_quota_used_ratio{%(m)s} > %(quotaUsageWarning)g',
         })
+      // Failed calls a second by install, region and reason, for the
+      // dashboard: every reason of every account-region has its counter (8
+      // per account-region), more than a 7-day panel may read at thousands
+      // of account-regions.
+      + [{
+        record: 'aws_region_reason:pinpoint_email_poll_errors:rate5m',
+        expr: q('sum by (%s) (rate(pinpoint_email_poll_errors_total{%%(m)s}[5m]))' % list(c.groupLabels + ['aws_region', 'reason'])),
+      }]
       // A fresh answer without a datapoint (an account that stopped
       // sending) has no rate.
       + conditions(reputationConditions, 'pinpoint_email_reputation_up', 'pinpoint_email_reputation_polls_total', {

@@ -1097,7 +1097,7 @@ function(c)
       "id": 14,
       "type": "timeseries",
       "title": "Poll errors by reason",
-      "description": "Failed GetAccount calls by reason: throttled, timeout, network, auth, bad_request, server, invalid_response, other. A reason's counter appears with its first failure; 0 while no call failed.",
+      "description": "Failed GetAccount calls a minute, over the last 5 minutes, by reason: throttled, timeout, network, auth, bad_request, server, invalid_response, other; of every account of the selected regions (from the recording rule aws_region_reason:pinpoint_email_poll_errors:rate5m, which a 7-day view at thousands of account-regions can afford).",
       "datasource": {
         "type": "prometheus",
         "uid": "${datasource}"
@@ -1115,13 +1115,14 @@ function(c)
             "type": "prometheus",
             "uid": "${datasource}"
           },
-          "expr": "sum by (reason) (increase(pinpoint_email_poll_errors_total{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"}[$__rate_interval])) or on () (0 * sum(pinpoint_email_polls_total{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"}))",
+          "expr": "60 * sum by (reason) (aws_region_reason:pinpoint_email_poll_errors:rate5m{%(m)s, aws_region=~\"$aws_region\"})",
           "legendFormat": "{{reason}}"
         }
       ],
       "fieldConfig": {
         "defaults": {
           "unit": "short",
+          "decimals": 1,
           "min": 0,
           "custom": {
             "fillOpacity": 20,
@@ -1169,7 +1170,7 @@ function(c)
             "type": "prometheus",
             "uid": "${datasource}"
           },
-          "expr": "sum by (account, aws_region) (increase(pinpoint_email_poll_errors_total{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", reason=\"throttled\"}[$__rate_interval])) or (0 * sum by (account, aws_region) (pinpoint_email_polls_total{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\"}))",
+          "expr": "sum by (account, aws_region) (increase(pinpoint_email_poll_errors_total{%(m)s, account=~\"$account\", aws_region=~\"$aws_region\", reason=\"throttled\"}[$__rate_interval]))",
           "legendFormat": "{{account}} {{aws_region}}"
         }
       ],

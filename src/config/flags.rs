@@ -168,6 +168,13 @@ pub struct Cli {
     #[arg(long = "config.file", value_name = "FILE")]
     pub config_file: Option<PathBuf>,
 
+    /// Directory to keep state in across restarts: the last listing of each
+    /// discovery, so that a restart polls the discovered accounts at once,
+    /// even while AWS Organizations cannot be reached. Nothing is kept
+    /// without it.
+    #[arg(long = "state.directory", value_name = "DIR", value_parser = path_or_empty)]
+    pub state_directory: Option<PathBuf>,
+
     /// Demo: poll a built-in simulator of the AWS API, playing a scenario whose
     /// account states change every few seconds, instead of AWS. Needs no AWS account
     /// or credentials.

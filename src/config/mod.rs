@@ -308,6 +308,9 @@ pub struct Config {
     pub dedicated_ips_interval: Duration,
     /// `--metrics.poll-duration-per-target`.
     pub durations_per_target: bool,
+    /// `--state.directory`: where the last listing of each discovery is
+    /// kept across restarts; none when not given (or empty).
+    pub state_directory: Option<PathBuf>,
 }
 
 impl Config {
@@ -383,6 +386,13 @@ impl Config {
                 message: "the targets file has no `discover:` target to run; see the README's Organizations section".into(),
             });
         }
+        let state_directory = cli.state_directory.filter(|p| !p.as_os_str().is_empty());
+        if let Some(dir) = &state_directory {
+            crate::state::check_writable(dir).map_err(|message| ConfigError::Flag {
+                flag: "--state.directory",
+                message,
+            })?;
+        }
         Ok(Config {
             web,
             poll,
@@ -399,6 +409,7 @@ impl Config {
             reputation_interval,
             dedicated_ips_interval,
             durations_per_target: cli.durations_per_target,
+            state_directory,
         })
     }
 
