@@ -107,9 +107,11 @@ fn accept_flags(source: &str, flags: &[String]) {
     let mut args = vec!["pinpoint-email-exporter".to_string()];
     args.extend(flags.iter().cloned());
     let cli = Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{source}: {e}"));
-    // The config file named there is not on this machine; check everything else.
+    // The config file and state directory named there are not on this
+    // machine; check everything else.
     let cli = Cli {
         config_file: None,
+        state_directory: None,
         ..cli
     };
     Config::from_cli(cli).unwrap_or_else(|e| panic!("{source}: {e}"));
@@ -268,12 +270,19 @@ fn the_installed_systemd_layout_is_readable_by_the_service_user() {
     let etc = tmp.join("etc/pinpoint-email-exporter");
     std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
     std::fs::create_dir_all(&etc).unwrap();
+    // StateDirectory=: the service user's, 0750.
+    let state = tmp.join("var/lib/pinpoint-email-exporter");
+    std::fs::create_dir_all(&state).unwrap();
+    chown(&state, Some(uid), Some(gid)).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o750)).unwrap();
     for dir in [
         tmp.as_path(),
         &tmp.join("usr"),
         &tmp.join("usr/local"),
         &tmp.join("usr/local/bin"),
         &tmp.join("etc"),
+        &tmp.join("var"),
+        &tmp.join("var/lib"),
     ] {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
@@ -287,7 +296,8 @@ fn the_installed_systemd_layout_is_readable_by_the_service_user() {
     chown(&targets, Some(0), Some(gid)).unwrap();
     std::fs::set_permissions(&etc, std::fs::Permissions::from_mode(0o750)).unwrap();
     std::fs::set_permissions(&targets, std::fs::Permissions::from_mode(0o640)).unwrap();
-    // The installed ARGS, with /etc/pinpoint-email-exporter where the test put it.
+    // The installed ARGS, with /etc/pinpoint-email-exporter and
+    // /var/lib/pinpoint-email-exporter where the test put them.
     let env = read("deploy/systemd/pinpoint-email-exporter.env");
     let args: Vec<String> = env
         .lines()
@@ -295,7 +305,10 @@ fn the_installed_systemd_layout_is_readable_by_the_service_user() {
         .unwrap()
         .trim_matches('"')
         .split_whitespace()
-        .map(|a| a.replace("/etc/pinpoint-email-exporter", etc.to_str().unwrap()))
+        .map(|a| {
+            a.replace("/etc/pinpoint-email-exporter", etc.to_str().unwrap())
+                .replace("/var/lib/pinpoint-email-exporter", state.to_str().unwrap())
+        })
         .collect();
     let as_service = || {
         let out = Command::new("setpriv")

@@ -648,7 +648,12 @@ async fn auto_switches_to_sesv2_once_pinpoint_email_is_gone_and_stays() {
         Some(1.0)
     );
     // No error is counted for the switch itself.
-    assert!(!m.contains("pinpoint_email_poll_errors_total{"), "{m}");
+    let errors: Vec<&str> = m
+        .lines()
+        .filter(|l| l.starts_with("pinpoint_email_poll_errors_total{"))
+        .collect();
+    assert_eq!(errors.len(), 8, "{m}");
+    assert!(errors.iter().all(|l| l.ends_with(" 0")), "{m}");
     eventually(Duration::from_secs(10), "three more polls", || async {
         sim.calls().len() >= 5
     })
