@@ -132,20 +132,44 @@ async fn serves_every_metric_for_two_regions_and_scrapes_cause_no_calls() {
         "{t}"
     );
     assert!(t.contains("\nprocess_resident_memory_bytes "), "{t}");
-    // Every call so far was signed correctly for service `ses`.
+    // Every call so far was signed correctly: one GetAccount per region, and
+    // one GetCallerIdentity for the target after its first successful poll
+    // (its credentials do not say whose account they are).
     let calls = sim.calls();
-    assert_eq!(calls.len(), 2, "{calls:?}");
-    assert!(
-        calls
-            .iter()
-            .all(|c| c.auth_error.is_none() && c.path == "/v1/email/account")
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert!(calls.iter().all(|c| c.auth_error.is_none()), "{calls:?}");
+    let get_account = calls
+        .iter()
+        .filter(|c| c.path == "/v1/email/account")
+        .count();
+    let caller = calls
+        .iter()
+        .filter(|c| c.action == "GetCallerIdentity")
+        .count();
+    assert_eq!((get_account, caller), (2, 1), "{calls:?}");
+    let t = get(exporter.addr, "/metrics").await.body;
+    assert_eq!(
+        sample(
+            &t,
+            "pinpoint_email_account_info",
+            &format!(
+                "account=\"default\",account_id=\"{}\"",
+                pinpoint_email_simulator::CALLER_ACCOUNT
+            )
+        ),
+        Some(1.0),
+        "{t}"
+    );
+    assert_eq!(
+        sample(&t, "pinpoint_email_exporter_targets_complete", ""),
+        Some(1.0)
     );
 
     // Scrapes only read the snapshot: 100 of them cause no call to AWS.
     for _ in 0..100 {
         assert_eq!(get(exporter.addr, "/metrics").await.status, 200);
     }
-    assert_eq!(sim.calls().len(), 2);
+    assert_eq!(sim.calls().len(), 3);
 
     let stopped_in = exporter.stop().await;
     assert!(
@@ -608,7 +632,7 @@ async fn sesv2_targets_serve_the_same_metrics_plus_the_sesv2_only_ones() {
         ),
         Some(0.0)
     );
-    let calls = sim.calls();
+    let calls = get_account_calls(&sim);
     assert_eq!(calls.len(), 1);
     assert_eq!(calls[0].path, "/v2/email/account");
     assert!(
@@ -655,11 +679,14 @@ async fn auto_switches_to_sesv2_once_pinpoint_email_is_gone_and_stays() {
     assert_eq!(errors.len(), 8, "{m}");
     assert!(errors.iter().all(|l| l.ends_with(" 0")), "{m}");
     eventually(Duration::from_secs(10), "three more polls", || async {
-        sim.calls().len() >= 5
+        get_account_calls(&sim).len() >= 5
     })
     .await;
     exporter.stop().await;
-    let paths: Vec<String> = sim.calls().iter().map(|c| c.path.clone()).collect();
+    let paths: Vec<String> = get_account_calls(&sim)
+        .iter()
+        .map(|c| c.path.clone())
+        .collect();
     assert_eq!(paths[0], "/v1/email/account");
     assert!(
         paths[1..].iter().all(|p| p == "/v2/email/account"),
@@ -699,7 +726,11 @@ async fn auto_keeps_pinpoint_email_while_it_answers_and_pinpoint_only_reports_it
         "no SES v2 values from Pinpoint Email"
     );
     exporter.stop().await;
-    assert!(sim.calls().iter().all(|c| c.path == "/v1/email/account"));
+    assert!(
+        get_account_calls(&sim)
+            .iter()
+            .all(|c| c.path == "/v1/email/account")
+    );
 
     // A pinpoint-email target whose endpoint dropped the API: up 0, bad_request.
     sim.set_pinpoint_email_gone(true);

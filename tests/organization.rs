@@ -129,6 +129,16 @@ async fn an_organization_is_discovered_polled_through_each_role_and_followed() {
     )
     .await;
     let m = metrics(exporter.addr).await;
+    // Each discovered account's id is known from its role, without asking STS.
+    assert_eq!(
+        sample(
+            &m,
+            "pinpoint_email_account_info",
+            &format!("account=\"{}\",account_id=\"{}\"", id(2), id(2))
+        ),
+        Some(1.0)
+    );
+    assert!(sim.calls().iter().all(|c| c.action != "GetCallerIdentity"));
     // The account without the role fails alone, as an auth error.
     let no_role = format!("account=\"{}\",aws_region=\"us-east-1\"", id(7));
     assert_eq!(sample(&m, "pinpoint_email_up", &no_role), Some(0.0));

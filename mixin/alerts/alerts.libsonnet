@@ -38,9 +38,9 @@
 //
 // The one read of a record's past is its `_previous` record, evaluated just
 // before it: the last value of each condition that held within `holdFor`.
-// At 10,000 account-regions the group reads about 2 million samples per
-// evaluation with 1 % of the accounts held, 3.3 million with 10 %, and adds
-// 0.07 and 0.25 series per account-region (docs/rule_cost.md,
+// At 10,000 account-regions the group reads about 2.9 million samples per
+// evaluation with 1 % of the accounts held, 4.2 million with 10 %, and adds
+// 0.09 and 0.27 series per account-region (docs/rule_cost.md,
 // bench/rule_cost.py).
 //
 // PinpointEmailShardMissing says when a shard of an install has no exporter,

@@ -1,6 +1,9 @@
 //! What the exporter polls, as the alert rules need it: the AWS account id of
 //! each target, and whether the exporter has all of its targets yet.
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
 use prometheus::{IntGauge, IntGaugeVec, Opts, Registry};
 
 use crate::target::Target;
@@ -9,6 +12,22 @@ use crate::target::Target;
 pub(super) struct Inventory {
     account_info: IntGaugeVec,
     complete: IntGauge,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Each target's name, with what says whose credentials it uses, and its
+    /// account id once known.
+    targets: BTreeMap<String, (String, Option<String>)>,
+    /// Every discovery has listed its accounts.
+    listed: bool,
+}
+
+/// What tells two targets of one name apart: their credentials (an id learned
+/// for one is not the other's).
+fn credentials_of(target: &Target) -> String {
+    format!("{:?}", target.credentials)
 }
 
 impl Inventory {
@@ -16,7 +35,7 @@ impl Inventory {
         let account_info = IntGaugeVec::new(
             Opts::new(
                 "pinpoint_email_account_info",
-                "The AWS account id of a target whose configuration names it (a role to assume, a discovered account): 1, labelled by the target (account) and the 12-digit account_id. The alert rules identify accounts by it.",
+                "The 12-digit AWS account id of a target: 1, labelled by the target (account) and its account_id, from the role it assumes (a discovered account's too) or, for other credentials, from STS GetCallerIdentity after its first successful poll. The alert rules identify accounts by it.",
             ),
             &["account", "account_id"],
         )?;
@@ -29,20 +48,129 @@ impl Inventory {
         Ok(Inventory {
             account_info,
             complete,
+            state: Mutex::new(State::default()),
         })
     }
 
-    /// Replaces the account ids with those of `targets`, and records whether
-    /// they are all the targets the exporter should poll.
-    pub(super) fn set(&self, targets: &[Target], complete: bool) {
-        self.account_info.reset();
+    /// Replaces the targets with `targets` (ids learned for a target that
+    /// stays, with the same credentials, are kept), and records whether every
+    /// discovery has listed its accounts.
+    pub(super) fn set(&self, targets: &[Target], listed: bool) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let previous = std::mem::take(&mut state.targets);
         for target in targets {
-            if let Some(id) = target.account_id() {
-                self.account_info
-                    .with_label_values(&[target.name.as_str(), id])
-                    .set(1);
+            let credentials = credentials_of(target);
+            let id = target.account_id().map(str::to_string).or_else(|| {
+                previous
+                    .get(&target.name)
+                    .filter(|(c, _)| *c == credentials)
+                    .and_then(|(_, id)| id.clone())
+            });
+            state.targets.insert(target.name.clone(), (credentials, id));
+        }
+        state.listed = listed;
+        self.publish(&state);
+    }
+
+    /// Records `id`, the account of target `name` (as STS says).
+    pub(super) fn learn(&self, name: &str, id: &str) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let Some((_, known)) = state.targets.get_mut(name) else {
+            return;
+        };
+        if known.as_deref() == Some(id) {
+            return;
+        }
+        *known = Some(id.to_string());
+        self.publish(&state);
+    }
+
+    fn publish(&self, state: &State) {
+        self.account_info.reset();
+        for (name, (_, id)) in &state.targets {
+            if let Some(id) = id {
+                self.account_info.with_label_values(&[name, id]).set(1);
             }
         }
-        self.complete.set(i64::from(complete));
+        // Not also waiting for unknown account ids: a target whose STS call
+        // cannot succeed would keep the rules from ever taking an account
+        // as removed.
+        self.complete.set(i64::from(state.listed));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::{Api, Collectors, Credentials, DEFAULT_MAX_DEDICATED_IPS};
+
+    fn target(name: &str, credentials: Credentials) -> Target {
+        Target {
+            name: name.into(),
+            regions: vec!["us-east-1".into()],
+            credentials,
+            api: Api::Auto,
+            expect_sandbox: false,
+            collectors: Collectors::default(),
+            max_dedicated_ips: DEFAULT_MAX_DEDICATED_IPS,
+        }
+    }
+
+    fn role(account: &str) -> Credentials {
+        Credentials::AssumeRole {
+            role_arn: format!("arn:aws:iam::{account}:role/reader"),
+            external_id: None,
+            session_name: "s".into(),
+            source_profile: None,
+        }
+    }
+
+    fn text(registry: &Registry) -> String {
+        prometheus::TextEncoder::new()
+            .encode_to_string(&registry.gather())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn ids_from_roles_and_sts_and_complete_once_listed() {
+        let registry = Registry::new();
+        let inventory = Inventory::new(&registry).unwrap_or_else(|e| panic!("{e}"));
+        let targets = [
+            target("partner", role("210987654321")),
+            target("default", Credentials::DefaultChain),
+        ];
+        inventory.set(&targets, true);
+        let t = text(&registry);
+        let partner =
+            "pinpoint_email_account_info{account=\"partner\",account_id=\"210987654321\"} 1";
+        assert!(t.contains(partner), "{t}");
+        // The default chain's account is not known until STS says it; the
+        // targets are complete all the same (listed is what counts).
+        assert!(!t.contains("account=\"default\""), "{t}");
+        assert!(
+            t.contains("pinpoint_email_exporter_targets_complete 1"),
+            "{t}"
+        );
+        inventory.learn("default", "123456789012");
+        let learned =
+            "pinpoint_email_account_info{account=\"default\",account_id=\"123456789012\"} 1";
+        assert!(text(&registry).contains(learned));
+        // Unchanged, the target keeps what was learned; with other
+        // credentials, it has to be asked again.
+        inventory.set(&targets, true);
+        assert!(text(&registry).contains(learned));
+        let other = target("default", Credentials::Profile("other".into()));
+        inventory.set(&[targets[0].clone(), other], true);
+        assert!(!text(&registry).contains("account=\"default\""));
+        // A discovery that has not listed makes it incomplete; an id for a
+        // target it no longer has is ignored.
+        inventory.set(&targets[..1], false);
+        inventory.learn("gone", "111111111111");
+        let t = text(&registry);
+        assert!(
+            t.contains("pinpoint_email_exporter_targets_complete 0"),
+            "{t}"
+        );
+        assert!(!t.contains("111111111111"), "{t}");
     }
 }

@@ -86,6 +86,28 @@ impl BuildInfo {
     }
 }
 
+/// Where the account ids that STS gives are recorded, for
+/// `pinpoint_email_account_info`: a handle on the store's, for a collector.
+#[derive(Clone)]
+pub struct AccountIds {
+    inventory: Arc<Inventory>,
+    generation: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for AccountIds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccountIds")
+    }
+}
+
+impl AccountIds {
+    /// Records `id`, the AWS account of the target named `name`.
+    pub fn learn(&self, name: &str, id: &str) {
+        self.inventory.learn(name, id);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+}
+
 /// A section as the store holds it: typed for [`Store::section`], and as what
 /// every section can do for everything else.
 struct Registered {
@@ -123,7 +145,7 @@ pub struct Store {
     shard_index: prometheus::IntGauge,
     shard_count: prometheus::IntGauge,
     targets: prometheus::IntGauge,
-    inventory: Inventory,
+    inventory: Arc<Inventory>,
     /// Bumped by every recorded call and change of keys, so a cached exposition
     /// is never older than the newest result.
     generation: Arc<AtomicU64>,
@@ -206,7 +228,7 @@ impl Store {
             "Targets this exporter polls: those of the targets file and of its discoveries that hash to its shard.",
         )?;
         exporter.register(Box::new(targets.clone()))?;
-        let inventory = Inventory::new(&exporter)?;
+        let inventory = Arc::new(Inventory::new(&exporter)?);
         if process_metrics {
             register_process_collector(&exporter)?;
         }
@@ -412,11 +434,18 @@ impl Store {
     }
 
     /// Records the targets this exporter polls (their account ids) and
-    /// whether they are all it should poll: false while a discovery has not
-    /// listed its accounts.
-    pub fn set_inventory(&self, targets: &[Target], complete: bool) {
-        self.inventory.set(targets, complete);
+    /// whether every discovery has listed its accounts.
+    pub fn set_inventory(&self, targets: &[Target], listed: bool) {
+        self.inventory.set(targets, listed);
         self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Where a collector records the account id STS gives for a target.
+    pub fn account_ids(&self) -> AccountIds {
+        AccountIds {
+            inventory: Arc::clone(&self.inventory),
+            generation: Arc::clone(&self.generation),
+        }
     }
 
     /// Keys some collector has not completed a call for yet (for `/readyz`).

@@ -195,6 +195,16 @@ pub async fn start_with(
     }
 }
 
+/// The `GetAccount` calls the simulator received (not the one
+/// `GetCallerIdentity` of each target whose credentials do not name their
+/// account).
+pub fn get_account_calls(sim: &Simulator) -> Vec<pinpoint_email_simulator::Call> {
+    sim.calls()
+        .into_iter()
+        .filter(|c| c.action == "GetAccount")
+        .collect()
+}
+
 /// Polls `check` every 50 ms until it returns true or `limit` passes.
 pub async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
 where

@@ -174,6 +174,10 @@ impl Script {
     }
 }
 
+/// The account of the simulator's own credentials, as `GetCallerIdentity`
+/// says it unless [`Simulator::set_caller_account`] sets another.
+pub const CALLER_ACCOUNT: &str = "123456789012";
+
 #[derive(Debug, Default)]
 struct State {
     credentials: HashMap<String, Secret>,
@@ -184,6 +188,9 @@ struct State {
     session_accounts: HashMap<String, (String, std::time::SystemTime)>,
     /// How long `AssumeRole` credentials last; 1 hour when unset, as AWS.
     session_duration: Option<std::time::Duration>,
+    /// The account of the simulator's own credentials, as `GetCallerIdentity`
+    /// says it; [`CALLER_ACCOUNT`] when unset.
+    caller_account: Option<String>,
     organization: Organization,
     scripts: HashMap<String, Script>,
     /// `GetMetricData` scripts by region: the steps and the next one.
@@ -365,6 +372,12 @@ impl Simulator {
     /// `ExpiredTokenException`.
     pub fn set_session_duration(&self, duration: std::time::Duration) {
         lock(&self.state).session_duration = Some(duration);
+    }
+
+    /// The account `GetCallerIdentity` gives for the simulator's own
+    /// credentials (not an assumed role's).
+    pub fn set_caller_account(&self, account: &str) {
+        lock(&self.state).caller_account = Some(account.to_string());
     }
 
     /// The `AssumeRole` sessions issued so far.

@@ -18,7 +18,7 @@ use crate::cloudwatch;
 use crate::dedicated_ips::{self, DedicatedIpsStep};
 use crate::organizations;
 use crate::sigv4::{self, verify_sigv4};
-use crate::sts::{assume_role, sts_error};
+use crate::sts::{assume_role, get_caller_identity, sts_error};
 use crate::{Call, MAX_CALLS_KEPT, Script, State, Step, lock};
 
 /// AWS's allowed difference between a request's `x-amz-date` and its own clock.
@@ -166,6 +166,11 @@ async fn handle(
         (&hyper::Method::POST, "/") if organizations_op.is_some() => {
             (organizations_op.unwrap_or("unknown"), "organizations")
         }
+        (&hyper::Method::POST, "/")
+            if crate::sts::action(&body).as_deref() == Some("GetCallerIdentity") =>
+        {
+            ("GetCallerIdentity", "sts")
+        }
         (&hyper::Method::POST, "/") => ("AssumeRole", "sts"),
         (&hyper::Method::GET, "/v1/email/account" | "/v2/email/account") => ("GetAccount", "ses"),
         (&hyper::Method::POST, cloudwatch::GET_METRIC_DATA_PATH) => ("GetMetricData", "monitoring"),
@@ -190,6 +195,7 @@ async fn handle(
         Ok(signed) => (signed.region.clone(), signed.access_key.clone(), None),
         Err(e) => (e.region.clone(), String::new(), Some(e.code)),
     };
+    let caller = access_key.clone();
     let query = parts.uri.query().unwrap_or("").to_string();
     let (step, cloudwatch, dedicated_ips, organization) = {
         let mut st = lock(state);
@@ -264,7 +270,9 @@ async fn handle(
             _ if service == "organizations" => {
                 organizations::error(StatusCode::BAD_REQUEST, e.code, &e.message)
             }
-            "AssumeRole" => sts_error(StatusCode::FORBIDDEN, e.code, &e.message),
+            "AssumeRole" | "GetCallerIdentity" => {
+                sts_error(StatusCode::FORBIDDEN, e.code, &e.message)
+            }
             "GetMetricData" => cloudwatch::error(StatusCode::FORBIDDEN, e.code, &e.message),
             _ => aws_error(StatusCode::FORBIDDEN, e.code, e.message),
         });
@@ -295,6 +303,7 @@ async fn handle(
     }
     match (action, step) {
         ("AssumeRole", _) => Ok(assume_role(&body, state)),
+        ("GetCallerIdentity", _) => Ok(get_caller_identity(&caller, state)),
         (_, Some(step)) => answer(step, path.starts_with("/v2/")).await,
         ("GetAccount" | "GetDedicatedIps", None) => Ok(aws_error(
             StatusCode::NOT_FOUND,

@@ -1,4 +1,5 @@
-//! STS `AssumeRole` (query protocol: a form body, an XML answer).
+//! STS `AssumeRole` and `GetCallerIdentity` (query protocol: a form body, an
+//! XML answer).
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -83,6 +84,55 @@ pub(crate) fn assume_role(body: &[u8], state: &Mutex<State>) -> Response<Full<By
                 .replace(":iam::", ":sts::")
                 .replace(":role/", ":assumed-role/")
         ),
+    );
+    let mut resp = Response::new(Full::new(Bytes::from(xml)));
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    resp
+}
+
+/// The `Action` of an STS request's form body.
+pub(crate) fn action(body: &[u8]) -> Option<String> {
+    parse_form(body)
+        .into_iter()
+        .find(|(k, _)| k == "Action")
+        .map(|(_, v)| v)
+}
+
+/// Answers an STS `GetCallerIdentity` signed with `access_key`: the member's
+/// or the role's account for assumed-role credentials, else the simulator's
+/// own ([`crate::CALLER_ACCOUNT`] unless set otherwise).
+pub(crate) fn get_caller_identity(access_key: &str, state: &Mutex<State>) -> Response<Full<Bytes>> {
+    let st = lock(state);
+    let assumed = st.sessions.iter().find(|s| s.access_key == access_key);
+    let account = st
+        .session_accounts
+        .get(access_key)
+        .map(|(account, _)| account.clone())
+        .or_else(|| assumed.and_then(|s| s.role_arn.split(':').nth(4).map(str::to_string)))
+        .unwrap_or_else(|| {
+            st.caller_account
+                .clone()
+                .unwrap_or_else(|| crate::CALLER_ACCOUNT.to_string())
+        });
+    let arn = match assumed {
+        Some(s) => {
+            s.role_arn
+                .replace(":iam::", ":sts::")
+                .replace(":role/", ":assumed-role/")
+                + "/"
+                + &s.session_name
+        }
+        None => format!("arn:aws:iam::{account}:user/simulator"),
+    };
+    let xml = format!(
+        "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+<GetCallerIdentityResult><Arn>{}</Arn><UserId>AIDASIMULATOR</UserId>\
+<Account>{}</Account></GetCallerIdentityResult>\
+<ResponseMetadata><RequestId>00000000-0000-4000-8000-000000000003</RequestId></ResponseMetadata>\
+</GetCallerIdentityResponse>",
+        xml_escape(&arn),
+        xml_escape(&account)
     );
     let mut resp = Response::new(Full::new(Bytes::from(xml)));
     resp.headers_mut()

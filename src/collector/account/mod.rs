@@ -3,6 +3,8 @@
 
 mod sources;
 
+use std::sync::Arc;
+
 use aws_config::SdkConfig;
 
 pub use sources::{Source, TargetClients};
@@ -10,7 +12,7 @@ pub use sources::{Source, TargetClients};
 use super::{Kind, Poller};
 use crate::config::PollSettings;
 use crate::error::PollError;
-use crate::metrics::{Names, Output, Series, Store, bool_value};
+use crate::metrics::{AccountIds, Names, Output, Series, Store, bool_value};
 use crate::poller::Collector;
 use crate::target::{Api, Target};
 
@@ -125,6 +127,16 @@ impl Kind for AccountKind {
         settings: PollSettings,
     ) -> Vec<Poller> {
         let clients = TargetClients::new(sdk_config);
+        // Whose account the credentials are, when the configuration does not
+        // say: asked once for the target, whichever region polls first.
+        let caller = target.account_id().is_none().then(|| {
+            Arc::new(Caller::new(
+                sdk_config,
+                target,
+                settings.timeout,
+                store.account_ids(),
+            ))
+        });
         super::per_region(target, store, settings, |region| Configured {
             source: Source::new(
                 target.api,
@@ -134,6 +146,7 @@ impl Kind for AccountKind {
                 target.name.clone(),
             ),
             sandbox_expected: target.expect_sandbox,
+            caller: caller.clone(),
         })
     }
 }
@@ -143,6 +156,8 @@ impl Kind for AccountKind {
 struct Configured {
     source: Source,
     sandbox_expected: bool,
+    /// For a target whose configuration does not name its account.
+    caller: Option<Arc<Caller>>,
 }
 
 impl Collector for Configured {
@@ -151,7 +166,76 @@ impl Collector for Configured {
     async fn collect(&self) -> Result<Account, PollError> {
         let mut account = self.source.collect().await?;
         account.sandbox_expected = self.sandbox_expected;
+        if let Some(caller) = &self.caller {
+            caller.resolve().await;
+        }
         Ok(account)
+    }
+}
+
+/// The AWS account of a target's credentials, asked of STS
+/// (`GetCallerIdentity`, which needs no permission) after its first
+/// successful poll, once: the alert rules identify accounts by it
+/// (`pinpoint_email_account_info`). A failed call is tried again after the
+/// next successful poll; it never fails a poll.
+#[derive(Debug)]
+struct Caller {
+    client: aws_sdk_sts::Client,
+    target: String,
+    timeout: std::time::Duration,
+    known: tokio::sync::OnceCell<String>,
+    ids: AccountIds,
+}
+
+impl Caller {
+    fn new(
+        sdk_config: &SdkConfig,
+        target: &Target,
+        timeout: std::time::Duration,
+        ids: AccountIds,
+    ) -> Self {
+        // STS is regional: the target's first region, else the default one.
+        let mut config = aws_sdk_sts::config::Builder::from(sdk_config);
+        if let Some(region) = target.regions.first() {
+            config = config.region(aws_config::Region::new(region.clone()));
+        }
+        Caller {
+            client: aws_sdk_sts::Client::from_conf(config.build()),
+            target: target.name.clone(),
+            timeout,
+            known: tokio::sync::OnceCell::new(),
+            ids,
+        }
+    }
+
+    async fn resolve(&self) {
+        let _ = self
+            .known
+            .get_or_try_init(|| async {
+                let call = self.client.get_caller_identity().send();
+                let answer = match tokio::time::timeout(self.timeout, call).await {
+                    Ok(Ok(answer)) => answer,
+                    Ok(Err(err)) => {
+                        let reason = crate::aws::classify_sdk_error(&err, self.timeout);
+                        tracing::debug!(account = %self.target, error = %reason, "GetCallerIdentity failed; asked again after the next successful poll");
+                        return Err(());
+                    }
+                    Err(_) => {
+                        tracing::debug!(account = %self.target, "GetCallerIdentity timed out; asked again after the next successful poll");
+                        return Err(());
+                    }
+                };
+                let id = answer
+                    .account()
+                    .filter(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()))
+                    .ok_or_else(|| {
+                        tracing::debug!(account = %self.target, "GetCallerIdentity answered without a 12-digit account");
+                    })?
+                    .to_string();
+                self.ids.learn(&self.target, &id);
+                Ok::<String, ()>(id)
+            })
+            .await;
     }
 }
 
