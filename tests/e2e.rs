@@ -509,21 +509,7 @@ async fn a_page_survives_a_six_minute_prometheus_outage_while_the_exporter_is_go
         prometheus_yml(&format!("'{}'", exporter.addr)),
     )
     .unwrap();
-    let before_addr = free_addr();
-    let before = Process::start(
-        "prometheus-before",
-        &prometheus_bin,
-        &[
-            "--config.file=prometheus.yml".into(),
-            "--storage.tsdb.path=before".into(),
-            format!("--web.listen-address={before_addr}"),
-        ],
-        &dir,
-    );
-    wait_ok(before_addr, "/-/ready", Duration::from_secs(30), || {
-        before.log_tail()
-    })
-    .await;
+    let (before, before_addr) = start_prometheus(&prometheus_bin, &dir, "before").await;
     let shutdown_firing = |alerts: &Value| -> Vec<String> {
         alerts["data"]["alerts"]
             .as_array()
@@ -594,21 +580,7 @@ async fn a_page_survives_a_six_minute_prometheus_outage_while_the_exporter_is_go
     // Prometheus back after six minutes; the exporter's node is gone, so
     // there is nothing to scrape.
     std::fs::write(dir.join("prometheus.yml"), prometheus_yml("")).unwrap();
-    let after_addr = free_addr();
-    let after = Process::start(
-        "prometheus-after",
-        &prometheus_bin,
-        &[
-            "--config.file=prometheus.yml".into(),
-            "--storage.tsdb.path=after".into(),
-            format!("--web.listen-address={after_addr}"),
-        ],
-        &dir,
-    );
-    wait_ok(after_addr, "/-/ready", Duration::from_secs(30), || {
-        after.log_tail()
-    })
-    .await;
+    let (after, after_addr) = start_prometheus(&prometheus_bin, &dir, "after").await;
     // The newest raw sample is six minutes old: an instant query sees none.
     let raw = get_json(
         after_addr,
@@ -630,6 +602,30 @@ async fn a_page_survives_a_six_minute_prometheus_outage_while_the_exporter_is_go
     );
     drop(after);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A Prometheus with `dir/prometheus.yml`, its data in `dir/data`, ready.
+async fn start_prometheus(
+    bin: &std::path::Path,
+    dir: &std::path::Path,
+    data: &str,
+) -> (Process, SocketAddr) {
+    let addr = free_addr();
+    let prometheus = Process::start(
+        &format!("prometheus-{data}"),
+        bin,
+        &[
+            "--config.file=prometheus.yml".into(),
+            format!("--storage.tsdb.path={data}"),
+            format!("--web.listen-address={addr}"),
+        ],
+        dir,
+    );
+    wait_ok(addr, "/-/ready", Duration::from_secs(30), || {
+        prometheus.log_tail()
+    })
+    .await;
+    (prometheus, addr)
 }
 
 /// The range-query answer `stored` (every series' samples) as OpenMetrics,
