@@ -11,7 +11,7 @@ openmetrics`, as much of it as any rule or panel reads:
 - every raw series of the exporters for the last 5 minutes, and for the last
   65 minutes those read over time (the call and throttling counters, the sent
   count and quota the forecast reads, pinpoint_email_up);
-- the records as the rules write them: the account ids (65 minutes; with the
+- the records as the rules write them: the account ids (6 hours; with the
   dashboard, the errors a second by region and reason too), and the
   held conditions of the accounts that have one, for 6 hours (`holdFor`), with
   what the rule before each recorded of them (5 minutes);
@@ -172,7 +172,7 @@ def generate(path, accounts, regions, bad, end, rng, dashboard=False):
 
     # The records, as the rules wrote them.
     w.family("job_instance_account:pinpoint_email_account_id:info",
-             [(labels(account=a, account_id=a, **exporter[a]), [(t, 1) for t in hour]) for a in ids])
+             [(labels(account=a, account_id=a, **exporter[a]), [(t, 1) for t in day]) for a in ids])
     account_held, reputation_held = [], []
     for (a, r), c in sorted(sick.items()):
         value = {"quota_used": 0.9, "bounce_rate": 0.03}.get(c, 1)

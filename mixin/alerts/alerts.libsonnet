@@ -28,13 +28,20 @@
 //   poll succeeded): the fresh value, or 0 when the condition is gone;
 // - its account is polled but no poll is fresh (polls fail, the exporter
 //   dropped stale values): the last value, for as long as that lasts;
-// - no scraped exporter has the account: if an exporter of its install and
-//   shard is up and has all its targets (pinpoint_email_exporter_targets_complete,
-//   0 while a discovery has not listed its accounts since start-up), the
-//   account left the configuration: 0. Otherwise (its exporter is down, gone
-//   in a node drain or a rollout, or still listing): the last value, while an
-//   exporter of its install and shard was scraped within `holdFor`;
+// - no scraped exporter has the account: if its own exporter (or, when that
+//   is no longer scraped, one of its install and shard) is up and has all its
+//   targets (pinpoint_email_exporter_targets_complete, 0 while a discovery
+//   has not listed its accounts since start-up), and every shard of the
+//   install has such an exporter (a reshard or rename may have moved the
+//   account to a shard that is down), the account left the configuration: 0.
+//   Otherwise (its exporter is down, gone in a node drain or a rollout, still
+//   listing, or a shard is missing): the last value, while an exporter of its
+//   install and shard was scraped within `holdFor`; then 0;
 // - a 0 goes once the condition last held `holdFor` ago.
+//
+// Every join between series of one exporter is on all of its labels (the
+// install's, the shard, job, instance): two clusters may well scrape their
+// exporters at the same address.
 //
 // The one read of a record's past is its `_previous` record, evaluated just
 // before it: the last value of each condition that held within `holdFor`.
@@ -55,6 +62,7 @@
   // Label sets: an install's shard, an exporter, an account in a region, a
   // held condition.
   local shard = list(c.groupLabels + [c.shardLabel]),
+  local install = list(c.groupLabels),
   local exporter = list(c.groupLabels + [c.shardLabel, 'job', 'instance']),
   local account = list(c.groupLabels + ['account_id', 'aws_region']),
   local heldBy = list(c.groupLabels + [c.shardLabel, 'job', 'instance', 'account_id', 'aws_region', 'account', 'status']),
@@ -76,23 +84,23 @@
   local accountIds = 'job_instance_account:pinpoint_email_account_id:info',
   // `series` (of one exporter, per target and region) with the account_id
   // of its target.
-  local keyed(series) = '(%s) * on (job, instance, account) group_left (account_id) %s' % [series, accountIds],
+  local keyed(series) = '(%s) * on (%s, account) group_left (account_id) %s' % [series, exporter, accountIds],
   // `series` where the exporter's last `up` poll of the target and region
   // succeeded.
-  local freshFrom(series, up) = '%s and on (job, instance, account, aws_region) (%s{%%(m)s} == 1)' % [series, up],
+  local freshFrom(series, up) = '%s and on (%s, account, aws_region) (%s{%%(m)s} == 1)' % [series, exporter, up],
 
   // A region sends (the activity the exporter's schedules will use too):
   // production access, mail sent in the last 24 hours, or a recent reputation
   // datapoint. Per exporter, target and region.
   local sends = |||
-    group by (job, instance, account, aws_region) (
-        pinpoint_email_production_access_enabled{%(m)s} == 1
+    group by (%(exporter)s, account, aws_region) (
+        pinpoint_email_production_access_enabled{%%(m)s} == 1
       or
-        pinpoint_email_send_quota_sent_emails{%(m)s} > 0
+        pinpoint_email_send_quota_sent_emails{%%(m)s} > 0
       or
-        time() - pinpoint_email_reputation_bounce_ratio_timestamp_seconds{%(m)s} < %(activityWindowSeconds)d
+        time() - pinpoint_email_reputation_bounce_ratio_timestamp_seconds{%%(m)s} < %%(activityWindowSeconds)d
     )
-  |||,
+  ||| % { exporter: exporter },
 
   // The record `record` of conditions polled by a collector: `up` is the
   // collector's poll health series, `polled` its call counter (which exists
@@ -108,8 +116,13 @@
     local fresh = if observed == null then 'group by (%s) (%s)' % [account, keyed('%s{%%(m)s} == 1' % up)] else observed;
     // Exporters that are up and have all their targets: what they lack is
     // not configured.
-    local complete = '(up{%(m)s} == 1 unless on (job, instance) (pinpoint_email_exporter_targets_complete{%(m)s} == 0))';
+    local complete = '(up{%%(m)s} == 1 unless on (%s) (pinpoint_email_exporter_targets_complete{%%(m)s} == 0))' % exporter;
     local completeShard = 'group by (%s) %s' % [shard, complete];
+    // Installs whose every shard (--shard.count) has such an exporter: only
+    // then is an account missing from all of them taken as removed (a shard
+    // that is down may be where a reshard or rename moved it).
+    // (Exporters that do not say their shards are an install of one.)
+    local whole = '(group by (%(i)s) (count by (%(i)s) (count_values by (%(i)s) ("shard_index", pinpoint_email_exporter_shard_index{%%(m)s} and on (%(e)s) %(c)s)) >= on (%(i)s) max by (%(i)s) (pinpoint_email_exporter_shards{%%(m)s} and on (%(e)s) %(c)s)) or (group by (%(i)s) %(c)s unless on (%(i)s) pinpoint_email_exporter_shards{%%(m)s}))' % { i: install, e: exporter, c: complete };
     local scraped = 'up{%(m)s}';
     local seen = 'group by (%s) (last_over_time(up{%%(m)s}[%s]))' % [shard, c.holdFor];
     local now = std.join('\nor\n', [
@@ -131,13 +144,17 @@
           or
             (%(previous)s unless on (%(account)s) %(fresh)s) and on (%(account)s) %(present)s
           or
-            %(gone)s * 0 and on (job, instance) %(complete)s
+            %(gone)s * 0 and on (%(exporter)s) %(complete)s and on (%(install)s) %(whole)s
           or
-            %(gone)s and on (job, instance) %(scraped)s unless on (job, instance) %(complete)s
+            %(gone)s and on (%(exporter)s) %(scraped)s unless on (%(exporter)s) (%(complete)s and on (%(install)s) %(whole)s)
           or
-            (%(gone)s unless on (job, instance) %(scraped)s) * 0 and on (%(shard)s) %(completeShard)s
+            (%(gone)s unless on (%(exporter)s) %(scraped)s) * 0 and on (%(shard)s) %(completeShard)s and on (%(install)s) %(whole)s
           or
-            (%(gone)s unless on (job, instance) %(scraped)s) unless on (%(shard)s) %(completeShard)s and on (%(shard)s) %(seen)s
+            (%(gone)s unless on (%(exporter)s) %(scraped)s) and on (%(shard)s) %(completeShard)s unless on (%(install)s) %(whole)s
+          or
+            (%(gone)s unless on (%(exporter)s) %(scraped)s) unless on (%(shard)s) %(completeShard)s and on (%(shard)s) %(seen)s
+          or
+            ((%(gone)s unless on (%(exporter)s) %(scraped)s) unless on (%(shard)s) %(completeShard)s unless on (%(shard)s) %(seen)s) * 0
         ||| % {
           now: now,
           previous: previous,
@@ -150,6 +167,9 @@
           completeShard: completeShard,
           scraped: scraped,
           seen: seen,
+          exporter: exporter,
+          install: install,
+          whole: whole,
         }),
       },
     ],
@@ -166,21 +186,32 @@
       name: 'pinpoint-email',
       rules: [
         // The account id of each target of each exporter: the exporter's
-        // pinpoint_email_account_info where it knows it, else the target's
-        // name.
+        // pinpoint_email_account_info where it says it; else (a restarted
+        // exporter that has not asked STS yet) the id the target of that
+        // name had in the install within holdFor; else the target's name.
         {
           record: accountIds,
           expr: q(|||
             group by (%(exporter)s, account, account_id) (pinpoint_email_account_info{%%(m)s, account_id!=""})
             or
             (
-              label_replace(
-                group by (%(exporter)s, account) ({__name__=~"pinpoint_email_(reputation_)?polls_total", %%(m)s}),
-                "account_id", "$1", "account", "(.+)"
-              )
-              unless on (job, instance, account) pinpoint_email_account_info{%%(m)s, account_id!=""}
+              group by (%(exporter)s, account) (%(polled)s)
+              * on (%(install)s, account) group_left (account_id)
+              topk by (%(install)s, account) (1, max by (%(install)s, account, account_id) (%(known)s))
+              unless on (%(exporter)s, account) pinpoint_email_account_info{%%(m)s, account_id!=""}
             )
-          ||| % { exporter: exporter }),
+            or
+            (
+              label_replace(group by (%(exporter)s, account) (%(polled)s), "account_id", "$1", "account", "(.+)")
+              unless on (%(exporter)s, account) pinpoint_email_account_info{%%(m)s, account_id!=""}
+              unless on (%(install)s, account) %(known)s
+            )
+          ||| % {
+            exporter: exporter,
+            install: install,
+            polled: '{__name__=~"pinpoint_email_(reputation_)?polls_total", %(m)s}',
+            known: 'last_over_time(%s{%%(m)s, account_id=~"[0-9]{12}"}[%s])' % [accountIds, c.holdFor],
+          }),
         },
       ] + conditions(accountConditions, 'pinpoint_email_up', 'pinpoint_email_polls_total', {
           shutdown: 'pinpoint_email_enforcement_status{%(m)s, status="SHUTDOWN"} > 0',
@@ -190,7 +221,7 @@
           sending_disabled: '1 - pinpoint_email_sending_enabled{%(m)s} > 0',
           // In the sandbox although the target does not set expect_sandbox,
           // and sending.
-          sandbox: '(1 - pinpoint_email_production_access_enabled{%%(m)s}) * (1 - pinpoint_email_sandbox_expected{%%(m)s}) > 0 and on (job, instance, account, aws_region) %s' % sends,
+          sandbox: '(1 - pinpoint_email_production_access_enabled{%%(m)s}) * (1 - pinpoint_email_sandbox_expected{%%(m)s}) > 0 and on (%s, account, aws_region) %s' % [exporter, sends],
           review_denied: 'pinpoint_email_production_access_review_status{%(m)s, status="DENIED"} > 0',
           quota_used: 'pinpoint_email_send_quota_used_ratio{%(m)s} > %(quotaUsageWarning)g',
         })
@@ -412,10 +443,10 @@
         alert(
           'PinpointEmailShardMissing', 'warning',
           |||
-            max by (%(install)s) (pinpoint_email_exporter_shards{%%(m)s} and on (job, instance) (up{%%(m)s} == 1))
-            - count by (%(install)s) (count_values by (%(install)s) ("shard_index", pinpoint_email_exporter_shard_index{%%(m)s} and on (job, instance) (up{%%(m)s} == 1)))
+            max by (%(install)s) (pinpoint_email_exporter_shards{%%(m)s} and on (%(exporter)s) (up{%%(m)s} == 1))
+            - count by (%(install)s) (count_values by (%(install)s) ("shard_index", pinpoint_email_exporter_shard_index{%%(m)s} and on (%(exporter)s) (up{%%(m)s} == 1)))
             > 0
-          ||| % { install: list(c.groupLabels) },
+          ||| % { install: install, exporter: exporter },
           '{{ $value }} shard(s) of pinpoint-email-exporter in {{ $labels.job }} have no exporter up.',
           'An install of pinpoint-email-exporter is configured for more shards (--shard.count) than it has exporters up; the accounts of the missing shards are not polled, and their alerts hold what was last known of them for %s.' % words(c.holdFor),
         ),

@@ -20,12 +20,14 @@ struct State {
     /// Each target's name, with what says whose credentials it uses, and its
     /// account id once known.
     targets: BTreeMap<String, (String, Option<String>)>,
+    /// The account STS gave for each set of credentials: a target renamed,
+    /// or another with the same credentials, is the same account.
+    learned: BTreeMap<String, String>,
     /// Every discovery has listed its accounts.
     listed: bool,
 }
 
-/// What tells two targets of one name apart: their credentials (an id learned
-/// for one is not the other's).
+/// Whose credentials a target uses: one account per set of credentials.
 fn credentials_of(target: &Target) -> String {
     format!("{:?}", target.credentials)
 }
@@ -52,36 +54,39 @@ impl Inventory {
         })
     }
 
-    /// Replaces the targets with `targets` (ids learned for a target that
-    /// stays, with the same credentials, are kept), and records whether every
+    /// Replaces the targets with `targets` (an id learned for the same
+    /// credentials is kept, under whatever name), and records whether every
     /// discovery has listed its accounts.
     pub(super) fn set(&self, targets: &[Target], listed: bool) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let previous = std::mem::take(&mut state.targets);
+        let mut now = BTreeMap::new();
         for target in targets {
             let credentials = credentials_of(target);
-            let id = target.account_id().map(str::to_string).or_else(|| {
-                previous
-                    .get(&target.name)
-                    .filter(|(c, _)| *c == credentials)
-                    .and_then(|(_, id)| id.clone())
-            });
-            state.targets.insert(target.name.clone(), (credentials, id));
+            let id = target
+                .account_id()
+                .map(str::to_string)
+                .or_else(|| state.learned.get(&credentials).cloned());
+            now.insert(target.name.clone(), (credentials, id));
         }
+        state.targets = now;
         state.listed = listed;
         self.publish(&state);
     }
 
-    /// Records `id`, the account of target `name` (as STS says).
+    /// Records `id`, the account of target `name`'s credentials (as STS
+    /// says), for every target with those credentials.
     pub(super) fn learn(&self, name: &str, id: &str) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let Some((_, known)) = state.targets.get_mut(name) else {
+        let Some((credentials, _)) = state.targets.get(name) else {
             return;
         };
-        if known.as_deref() == Some(id) {
-            return;
+        let credentials = credentials.clone();
+        state.learned.insert(credentials.clone(), id.to_string());
+        for (c, known) in state.targets.values_mut() {
+            if *c == credentials && known.is_none() {
+                *known = Some(id.to_string());
+            }
         }
-        *known = Some(id.to_string());
         self.publish(&state);
     }
 
@@ -155,10 +160,15 @@ mod tests {
         let learned =
             "pinpoint_email_account_info{account=\"default\",account_id=\"123456789012\"} 1";
         assert!(text(&registry).contains(learned));
-        // Unchanged, the target keeps what was learned; with other
-        // credentials, it has to be asked again.
+        // Unchanged, the target keeps what was learned; renamed, with the
+        // same credentials, too; with other credentials, it has to be asked
+        // again.
         inventory.set(&targets, true);
         assert!(text(&registry).contains(learned));
+        inventory.set(&[target("renamed", Credentials::DefaultChain)], true);
+        let renamed =
+            "pinpoint_email_account_info{account=\"renamed\",account_id=\"123456789012\"} 1";
+        assert!(text(&registry).contains(renamed));
         let other = target("default", Credentials::Profile("other".into()));
         inventory.set(&[targets[0].clone(), other], true);
         assert!(!text(&registry).contains("account=\"default\""));
