@@ -84,7 +84,7 @@
   local accountIds = 'job_instance_account:pinpoint_email_account_id:info',
   // `series` (of one exporter, per target and region) with the account_id
   // of its target.
-  local keyed(series) = '(%s) * on (%s, account) group_left (account_id) %s' % [series, exporter, accountIds],
+  local keyed(series) = '(%s) * on (%s, account) group_left (account_id) group by (%s, account, account_id) (%s)' % [series, exporter, exporter, accountIds],
   // `series` where the exporter's last `up` poll of the target and region
   // succeeded.
   local freshFrom(series, up) = '%s and on (%s, account, aws_region) (%s{%%(m)s} == 1)' % [series, exporter, up],
@@ -118,11 +118,12 @@
     // not configured.
     local complete = '(up{%%(m)s} == 1 unless on (%s) (pinpoint_email_exporter_targets_complete{%%(m)s} == 0))' % exporter;
     local completeShard = 'group by (%s) %s' % [shard, complete];
-    // Installs whose every shard (--shard.count) has such an exporter: only
-    // then is an account missing from all of them taken as removed (a shard
-    // that is down may be where a reshard or rename moved it).
+    // Installs whose every shard (--shard.count, the same for all of them:
+    // not in the middle of a reshard) has such an exporter: only then is an
+    // account missing from all of them taken as removed (a shard that is
+    // down may be where a reshard or rename moved it).
     // (Exporters that do not say their shards are an install of one.)
-    local whole = '(group by (%(i)s) (count by (%(i)s) (count_values by (%(i)s) ("shard_index", pinpoint_email_exporter_shard_index{%%(m)s} and on (%(e)s) %(c)s)) >= on (%(i)s) max by (%(i)s) (pinpoint_email_exporter_shards{%%(m)s} and on (%(e)s) %(c)s)) or (group by (%(i)s) %(c)s unless on (%(i)s) pinpoint_email_exporter_shards{%%(m)s}))' % { i: install, e: exporter, c: complete };
+    local whole = '(group by (%(i)s) (count by (%(i)s) (count_values by (%(i)s) ("shard_index", pinpoint_email_exporter_shard_index{%%(m)s} and on (%(e)s) %(c)s)) >= on (%(i)s) (max by (%(i)s) (pinpoint_email_exporter_shards{%%(m)s} and on (%(e)s) %(c)s) == on (%(i)s) min by (%(i)s) (pinpoint_email_exporter_shards{%%(m)s} and on (%(e)s) %(c)s))) or (group by (%(i)s) %(c)s unless on (%(i)s) pinpoint_email_exporter_shards{%%(m)s}))' % { i: install, e: exporter, c: complete };
     local scraped = 'up{%(m)s}';
     local seen = 'group by (%s) (last_over_time(up{%%(m)s}[%s]))' % [shard, c.holdFor];
     local now = std.join('\nor\n', [
@@ -188,11 +189,13 @@
         // The account id of each target of each exporter: the exporter's
         // pinpoint_email_account_info where it says it; else (a restarted
         // exporter that has not asked STS yet) the id the target of that
-        // name had in the install within holdFor; else the target's name.
+        // name had most recently in the install within holdFor; else the
+        // target's name. Its value is when the exporter last said the id
+        // (the joins take it as 1), so that the newest id wins.
         {
           record: accountIds,
           expr: q(|||
-            group by (%(exporter)s, account, account_id) (pinpoint_email_account_info{%%(m)s, account_id!=""})
+            0 * group by (%(exporter)s, account, account_id) (pinpoint_email_account_info{%%(m)s, account_id!=""}) + time()
             or
             (
               group by (%(exporter)s, account) (%(polled)s)
@@ -202,7 +205,7 @@
             )
             or
             (
-              label_replace(group by (%(exporter)s, account) (%(polled)s), "account_id", "$1", "account", "(.+)")
+              0 * label_replace(group by (%(exporter)s, account) (%(polled)s), "account_id", "$1", "account", "(.+)") + time()
               unless on (%(exporter)s, account) pinpoint_email_account_info{%%(m)s, account_id!=""}
               unless on (%(install)s, account) %(known)s
             )

@@ -17,9 +17,9 @@ pub(super) struct Inventory {
 
 #[derive(Default)]
 struct State {
-    /// Each target's name, with what says whose credentials it uses, and its
-    /// account id once known.
-    targets: BTreeMap<String, (String, Option<String>)>,
+    /// Each target's name, with what says whose credentials it uses, its
+    /// account id once known, and whether that comes from its configuration.
+    targets: BTreeMap<String, (String, Option<String>, bool)>,
     /// The account STS gave for each set of credentials: a target renamed,
     /// or another with the same credentials, is the same account.
     learned: BTreeMap<String, String>,
@@ -62,11 +62,10 @@ impl Inventory {
         let mut now = BTreeMap::new();
         for target in targets {
             let credentials = credentials_of(target);
-            let id = target
-                .account_id()
-                .map(str::to_string)
-                .or_else(|| state.learned.get(&credentials).cloned());
-            now.insert(target.name.clone(), (credentials, id));
+            let configured = target.account_id().map(str::to_string);
+            let from_config = configured.is_some();
+            let id = configured.or_else(|| state.learned.get(&credentials).cloned());
+            now.insert(target.name.clone(), (credentials, id, from_config));
         }
         state.targets = now;
         state.listed = listed;
@@ -77,13 +76,15 @@ impl Inventory {
     /// says), for every target with those credentials.
     pub(super) fn learn(&self, name: &str, id: &str) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let Some((credentials, _)) = state.targets.get(name) else {
+        let Some((credentials, _, _)) = state.targets.get(name) else {
             return;
         };
         let credentials = credentials.clone();
         state.learned.insert(credentials.clone(), id.to_string());
-        for (c, known) in state.targets.values_mut() {
-            if *c == credentials && known.is_none() {
+        // What STS says now replaces what it said before (the account behind
+        // a profile may change); what the configuration says stays.
+        for (c, known, from_config) in state.targets.values_mut() {
+            if *c == credentials && !*from_config {
                 *known = Some(id.to_string());
             }
         }
@@ -92,7 +93,7 @@ impl Inventory {
 
     fn publish(&self, state: &State) {
         self.account_info.reset();
-        for (name, (_, id)) in &state.targets {
+        for (name, (_, id, _)) in &state.targets {
             if let Some(id) = id {
                 self.account_info.with_label_values(&[name, id]).set(1);
             }
@@ -172,6 +173,15 @@ mod tests {
         let other = target("default", Credentials::Profile("other".into()));
         inventory.set(&[targets[0].clone(), other], true);
         assert!(!text(&registry).contains("account=\"default\""));
+        // STS answering with another account replaces the id.
+        inventory.set(&targets, true);
+        inventory.learn("default", "222222222222");
+        let t = text(&registry);
+        assert!(
+            t.contains("account=\"default\",account_id=\"222222222222\""),
+            "{t}"
+        );
+        assert!(!t.contains("123456789012"), "{t}");
         // A discovery that has not listed makes it incomplete; an id for a
         // target it no longer has is ignored.
         inventory.set(&targets[..1], false);
