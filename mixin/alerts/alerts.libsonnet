@@ -213,7 +213,9 @@
             exporter: exporter,
             install: install,
             polled: '{__name__=~"pinpoint_email_(reputation_)?polls_total", %(m)s}',
-            known: 'last_over_time(%s{%%(m)s, account_id=~"[0-9]{12}"}[%s])' % [accountIds, c.holdFor],
+            // Every 5 minutes of the past is enough to remember an id, and
+            // reads a tenth of the samples.
+            known: 'last_over_time(%s{%%(m)s, account_id=~"[0-9]{12}"}[%s:5m])' % [accountIds, c.holdFor],
           }),
         },
       ] + conditions(accountConditions, 'pinpoint_email_up', 'pinpoint_email_polls_total', {
