@@ -45,8 +45,8 @@
 //
 // The one read of a record's past is its `_previous` record, evaluated just
 // before it: the last value of each condition that held within `holdFor`.
-// At 10,000 account-regions the group reads about 2.9 million samples per
-// evaluation with 1 % of the accounts held, 4.2 million with 10 %, and adds
+// At 10,000 account-regions the group reads about 3.1 million samples per
+// evaluation with 1 % of the accounts held, 4.4 million with 10 %, and adds
 // 0.09 and 0.27 series per account-region (docs/rule_cost.md,
 // bench/rule_cost.py).
 //
