@@ -210,7 +210,6 @@ async fn from_aws_state_to_a_delivered_alert() {
 
     // Prometheus scraping it every second, with the rules.
     std::fs::write(dir.join("alerts.yml"), compressed_rules()).unwrap();
-    let prom_addr = free_addr();
     std::fs::write(
         dir.join("prometheus.yml"),
         format!(
@@ -222,22 +221,9 @@ async fn from_aws_state_to_a_delivered_alert() {
         ),
     )
     .unwrap();
-    let prometheus = Process::start(
-        "prometheus",
-        &prometheus_bin,
-        &[
-            "--config.file=prometheus.yml".into(),
-            "--storage.tsdb.path=prom-data".into(),
-            format!("--web.listen-address={prom_addr}"),
-        ],
-        &dir,
-    );
+    let (prometheus, prom_addr) = start_prometheus(&prometheus_bin, &dir, "prom-data").await;
     wait_ok(am_addr, "/-/ready", Duration::from_secs(30), || {
         alertmanager.log_tail()
-    })
-    .await;
-    wait_ok(prom_addr, "/-/ready", Duration::from_secs(30), || {
-        prometheus.log_tail()
     })
     .await;
     wait_ready(exporter.addr).await;

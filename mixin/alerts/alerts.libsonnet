@@ -131,6 +131,8 @@
       for name in std.objectFields(conditions)
     ]);
     local gone = '(%s unless on (%s) %s)' % [previous, account, present];
+    // ... and whose own exporter is no longer scraped at all.
+    local orphaned = '(%s unless on (%s) up{%%(m)s})' % [gone, exporter];
     [
       {
         record: previous,
@@ -149,17 +151,18 @@
           or
             %(gone)s and on (%(exporter)s) %(scraped)s unless on (%(exporter)s) (%(complete)s and on (%(install)s) %(whole)s)
           or
-            (%(gone)s unless on (%(exporter)s) %(scraped)s) * 0 and on (%(shard)s) %(completeShard)s and on (%(install)s) %(whole)s
+            %(orphaned)s * 0 and on (%(shard)s) %(completeShard)s and on (%(install)s) %(whole)s
           or
-            (%(gone)s unless on (%(exporter)s) %(scraped)s) and on (%(shard)s) %(completeShard)s unless on (%(install)s) %(whole)s
+            %(orphaned)s and on (%(shard)s) %(completeShard)s unless on (%(install)s) %(whole)s
           or
-            (%(gone)s unless on (%(exporter)s) %(scraped)s) unless on (%(shard)s) %(completeShard)s and on (%(shard)s) %(seen)s
+            %(orphaned)s unless on (%(shard)s) %(completeShard)s and on (%(shard)s) %(seen)s
           or
-            ((%(gone)s unless on (%(exporter)s) %(scraped)s) unless on (%(shard)s) %(completeShard)s unless on (%(shard)s) %(seen)s) * 0
+            (%(orphaned)s unless on (%(shard)s) %(completeShard)s unless on (%(shard)s) %(seen)s) * 0
         ||| % {
           now: now,
           previous: previous,
           gone: gone,
+          orphaned: orphaned,
           account: account,
           shard: shard,
           fresh: fresh,
