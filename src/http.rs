@@ -17,8 +17,8 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{
-    ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE,
-    HeaderValue, RETRY_AFTER, VARY, WWW_AUTHENTICATE,
+    ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CACHE_CONTROL, CONNECTION, CONTENT_ENCODING,
+    CONTENT_TYPE, HOST, HeaderValue, RETRY_AFTER, VARY, WWW_AUTHENTICATE,
 };
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -37,6 +37,10 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// read buffer is twice this, so that this limit alone decides; a request line
 /// and headers beyond that are refused by hyper, with 431 too.)
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// The most request header fields answered; beyond, 431 (hyper's limit, set
+/// here so that it is stated once).
+pub const MAX_HEADER_FIELDS: usize = 100;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -252,7 +256,10 @@ impl Server {
                 Ok(p) => p,
                 Err(_) => {
                     if self.connections.close_idlest() {
-                        tracing::debug!(%peer, "all connection slots taken; closed the connection idle the longest");
+                        self.refused(
+                            peer,
+                            &"all connection slots taken; closed the connection idle the longest",
+                        );
                     }
                     tokio::select! {
                         _ = &mut shutdown => break,
@@ -317,8 +324,8 @@ impl Server {
                 self.serve_connection(tls_stream, peer, watcher, activity)
                     .await
             }
-            Ok(Err(err)) => tracing::debug!(%peer, error = %err, "TLS handshake failed"),
-            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            Ok(Err(err)) => self.refused(peer, &format_args!("TLS handshake failed: {err}")),
+            Err(_) => self.refused(peer, &"TLS handshake timed out"),
         }
     }
 
@@ -337,6 +344,7 @@ impl Server {
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)
             .max_buf_size(2 * MAX_HEADER_BYTES)
+            .max_headers(MAX_HEADER_FIELDS)
             .serve_connection(
                 TokioIo::new(stream),
                 hyper::service::service_fn(move |req| {
@@ -350,7 +358,17 @@ impl Server {
                 }),
             );
         if let Err(err) = watcher.watch(conn).await {
-            tracing::debug!(%peer, error = %err, "connection ended with an error");
+            self.refused(peer, &format_args!("connection ended with an error: {err}"));
+        }
+    }
+
+    /// Logs at debug level that a connection or request of `peer` was refused,
+    /// at most once per client per `RefusalLog::EVERY` (10 s), with how
+    /// many refusals went unlogged since.
+    fn refused(&self, peer: std::net::SocketAddr, why: &dyn std::fmt::Display) {
+        let now = tokio::time::Instant::now();
+        if let Some(unlogged) = self.auth.refusals().admit(peer.ip(), now) {
+            tracing::debug!(%peer, unlogged, reason = %why, "connection or request refused");
         }
     }
 
@@ -364,10 +382,21 @@ impl Server {
     ) -> Response<Full<Bytes>> {
         let web = self.web.current();
         let mut resp = if header_bytes(&req) > MAX_HEADER_BYTES {
+            self.refused(peer, &"request header fields over 64 KiB (431)");
             text(
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 "431 request header fields too large: at most 64 KiB\n",
             )
+        } else if let Some(problem) = host_problem(&req) {
+            self.refused(peer, &format_args!("{problem} (400)"));
+            // As Go's server answers, closing the connection.
+            let mut resp = text(
+                StatusCode::BAD_REQUEST,
+                &format!("400 Bad Request: {problem}"),
+            );
+            resp.headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+            resp
         } else {
             // Trusted again only once this request passes: a connection waiting
             // for a password check can always be closed.
@@ -520,6 +549,31 @@ fn header_bytes(req: &Request<Incoming>) -> usize {
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len() + 4)
         .sum()
+}
+
+/// What is wrong with the request's `Host` header, as Go's server checks it:
+/// an HTTP/1.1 request needs exactly one (CONNECT excepted), and its value may
+/// hold only the characters of a host and port (or an IPv6 literal).
+fn host_problem(req: &Request<Incoming>) -> Option<&'static str> {
+    let mut hosts = req.headers().get_all(HOST).iter();
+    let first = hosts.next();
+    if hosts.next().is_some() {
+        return Some("too many Host headers");
+    }
+    match first {
+        None if req.version() >= hyper::Version::HTTP_11 && req.method() != Method::CONNECT => {
+            Some("missing required Host header")
+        }
+        Some(host) if !host.as_bytes().iter().all(|b| valid_host_byte(*b)) => {
+            Some("malformed Host header")
+        }
+        _ => None,
+    }
+}
+
+/// The bytes Go's `httpguts.ValidHostHeader` allows in a `Host` value.
+fn valid_host_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!$%&'()*+,-.:;=[]_~".contains(&b)
 }
 
 fn too_many_requests() -> Response<Full<Bytes>> {

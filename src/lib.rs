@@ -61,6 +61,7 @@ pub use config::{
     Cli, Config, Jitter, LogFormat, LogLevel, TargetDefaults, TargetsFile, parse_targets,
 };
 pub use error::PollError;
+pub use http::{MAX_HEADER_BYTES, MAX_HEADER_FIELDS};
 pub use listen::{bind_all, systemd_sockets};
 pub use metrics::{BuildInfo, Format, Store, unix_now};
 pub use parse::validate_region;

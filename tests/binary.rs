@@ -1145,6 +1145,8 @@ async fn secrets_never_reach_the_logs_the_metrics_or_config_check() {
 #[test]
 fn the_binary_refuses_an_invalid_web_config_with_exit_code_2() {
     let dir = temp_dir("web-config");
+    let hash = bcrypt::hash("hunter2", 4).unwrap();
+    let salt_and_digest = &hash[7..];
     let cases = [
         (
             "unknown.yml",
@@ -1161,26 +1163,34 @@ fn the_binary_refuses_an_invalid_web_config_with_exit_code_2() {
             "tls_server_config:\n  cert_file: none.pem\n  key_file: none.key\n",
             "cannot read",
         ),
+        (
+            "cost.yml",
+            &format!("basic_auth_users:\n  alice: '$2y$99${salt_and_digest}'\n"),
+            "the password of user \"alice\" has the bcrypt cost 99, outside bcrypt's 4 to 31",
+        ),
     ];
     for (name, text, want) in cases {
         let path = dir.join(name);
         std::fs::write(&path, text).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_pinpoint-email-exporter"))
-            .args(["--aws.regions", "us-east-1", "--web.config.file"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
-        assert!(stderr.contains(want), "{name}: {stderr}");
-        assert!(
-            stderr.contains(&path.display().to_string()),
-            "{name}: {stderr}"
-        );
-        assert!(
-            !stderr.contains("hunter2"),
-            "the secret was printed: {stderr}"
-        );
+        for check in [&[][..], &["--config.check"]] {
+            let out = Command::new(env!("CARGO_BIN_EXE_pinpoint-email-exporter"))
+                .args(["--aws.regions", "us-east-1", "--web.config.file"])
+                .arg(&path)
+                .args(check)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{name} {check:?}: {stderr}");
+            assert!(stderr.contains(want), "{name}: {stderr}");
+            assert!(
+                stderr.contains(&path.display().to_string()),
+                "{name}: {stderr}"
+            );
+            assert!(
+                !stderr.contains("hunter2") && !stderr.contains(salt_and_digest),
+                "the secret was printed: {stderr}"
+            );
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
+use pinpoint_email_exporter::MAX_HEADER_FIELDS;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -60,7 +61,9 @@ async fn exporter_with(
         .args(flags)
         .spawn()
         .unwrap();
-    (Process::from(child), addr, sim)
+    let mut process = Process::from(child);
+    process.log = Some(home.join("stderr.log"));
+    (process, addr, sim)
 }
 
 /// A well-behaved scrape: the time it took, or a panic if it failed.
@@ -166,6 +169,11 @@ async fn oversized_headers_garbage_odd_methods_and_absurd_paths_get_clean_answer
         let value = "a".repeat(kib * 1024 - 9 - 9);
         format!("GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: {value}\r\n\r\n").into_bytes()
     };
+    // A request of `n` header fields, Host among them.
+    let fields = |n: usize| {
+        let extra: String = (1..n).map(|i| format!("X-H{i}: v\r\n")).collect();
+        format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{extra}\r\n").into_bytes()
+    };
     let cases: Vec<(&str, Vec<u8>, &[&str])> = vec![
         ("64 KiB of header fields", header_of(64), &["HTTP/1.1 200"]),
         (
@@ -266,6 +274,51 @@ async fn oversized_headers_garbage_odd_methods_and_absurd_paths_get_clean_answer
             "absolute URI",
             b"GET http://elsewhere/metrics HTTP/1.1\r\nHost: elsewhere\r\n\r\n".to_vec(),
             &["HTTP/1.1 200"],
+        ),
+        (
+            "HTTP/1.1 without Host (Go: 400)",
+            b"GET /healthz HTTP/1.1\r\n\r\n".to_vec(),
+            &["HTTP/1.1 400"],
+        ),
+        (
+            "two Host headers (Go: 400)",
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n".to_vec(),
+            &["HTTP/1.1 400"],
+        ),
+        (
+            "a Host with a slash (Go: 400)",
+            b"GET /healthz HTTP/1.1\r\nHost: x/y\r\n\r\n".to_vec(),
+            &["HTTP/1.1 400"],
+        ),
+        (
+            "an empty Host (Go: allowed)",
+            b"GET /healthz HTTP/1.1\r\nHost:\r\n\r\n".to_vec(),
+            &["HTTP/1.1 200"],
+        ),
+        (
+            "an IPv6 Host with a port",
+            b"GET /healthz HTTP/1.1\r\nHost: [::1]:9185\r\n\r\n".to_vec(),
+            &["HTTP/1.1 200"],
+        ),
+        (
+            "HTTP/1.0 without Host",
+            b"GET /healthz HTTP/1.0\r\n\r\n".to_vec(),
+            &["HTTP/1.0 200", "HTTP/1.1 200"],
+        ),
+        (
+            "bare LF line endings (RFC 9112 allows them; Go accepts them)",
+            b"GET /healthz HTTP/1.1\nHost: x\n\n".to_vec(),
+            &["HTTP/1.1 200"],
+        ),
+        (
+            "as many header fields as allowed",
+            fields(MAX_HEADER_FIELDS),
+            &["HTTP/1.1 200"],
+        ),
+        (
+            "a header field more than allowed",
+            fields(MAX_HEADER_FIELDS + 1),
+            &["HTTP/1.1 431"],
         ),
         (
             "bad Content-Length",
@@ -584,4 +637,106 @@ async fn a_wrong_password_flood_never_locks_prometheus_out() {
         !log.contains(WRONG_PASSWORD) && !log.contains(&basic_auth("prometheus", WRONG_PASSWORD)),
         "the log shows what a client sent"
     );
+}
+
+/// Drives `flood` against the binary serving `web_config` at debug level, then
+/// stops it: its log, and how long it ran.
+async fn debug_log_of(
+    name: &str,
+    web_config: &str,
+    flood: impl AsyncFnOnce(SocketAddr),
+) -> (String, Duration) {
+    let dir = temp_dir(&format!("{name}-web"));
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::fs::write(dir.join("server.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.join("server.key"), key.serialize_pem()).unwrap();
+    let web = dir.join("web.yml");
+    std::fs::write(&web, web_config).unwrap();
+    let started = Instant::now();
+    let (process, addr, _sim) = exporter_with(
+        name,
+        256,
+        &[
+            "--log.level",
+            "debug",
+            "--web.config.file",
+            web.to_str().unwrap(),
+        ],
+    )
+    .await;
+    eventually(Duration::from_secs(15), "listening", || async {
+        TcpStream::connect(addr).await.is_ok()
+    })
+    .await;
+    flood(addr).await;
+    let log_file = process.log.clone().unwrap();
+    let (exit, _, _) = process.terminate();
+    assert_eq!(exit.code(), Some(0));
+    let log = std::fs::read_to_string(log_file).unwrap();
+    (log, started.elapsed())
+}
+
+/// Refused requests and connections from one client, hundreds of them, make
+/// at most one debug line per 10 s (with the number left out), plus the
+/// warnings about failed passwords at most every 10 s; and no line holds a
+/// path of the machine the exporter was built on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_logged_once_per_client_per_interval_without_build_paths() {
+    let hash = bcrypt::hash("right", 4).unwrap();
+    let (auth_log, auth_took) = debug_log_of(
+        "log-auth",
+        &format!("basic_auth_users:\n  prometheus: '{hash}'\n"),
+        async |addr| {
+            let wrong = basic_auth("prometheus", "wrong");
+            // Each wrong password delays its answer (at most 0.5 s): a few.
+            for _ in 0..10 {
+                let answer =
+                    request_with(addr, "GET", "/metrics", &[("authorization", &wrong)]).await;
+                assert_eq!(answer.status, 401);
+            }
+            for _ in 0..100 {
+                assert_eq!(request(addr, "GET", "/metrics").await.status, 401);
+                assert_eq!(
+                    raw(addr, b"GET / HTTP/1.1\r\n\r\n").await,
+                    "HTTP/1.1 400 Bad Request"
+                );
+            }
+        },
+    )
+    .await;
+    let (tls_log, tls_took) = debug_log_of(
+        "log-tls",
+        "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n",
+        async |addr| {
+            for _ in 0..100 {
+                raw(addr, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").await;
+                raw(addr, b"\x16\x03\x01\x00\x05hello").await;
+            }
+        },
+    )
+    .await;
+    for (log, took, refusal_lines) in [
+        (&auth_log, auth_took, "request refused"),
+        (&tls_log, tls_took, "connection or request refused"),
+    ] {
+        let intervals = 1 + (took.as_secs() / 10) as usize;
+        let lines = |what: &str| log.lines().filter(|l| l.contains(what)).count();
+        let refusals = lines("connection or request refused") + lines("request refused by");
+        assert!(lines(refusal_lines) >= 1, "{log}");
+        assert!(
+            refusals <= intervals,
+            "{refusals} lines about refusals in {took:?}:\n{log}"
+        );
+        assert!(lines("basic authentication failed") <= intervals, "{log}");
+        for build_path in ["log.file", "log.module_path", "/.cargo/", "/rustc/", ".rs:"] {
+            assert!(
+                !log.contains(build_path),
+                "{build_path:?} in the log:\n{log}"
+            );
+        }
+    }
 }

@@ -416,6 +416,122 @@ async fn changes_to_the_web_config_and_its_certificates_apply_without_a_restart(
     exporter.stop().await;
 }
 
+/// Each edit that would loosen mutual TLS is refused while serving (the gauge
+/// drops to 0) and the client it would let in stays out; the strict file
+/// written back applies again (the gauge back to 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_never_loosens_client_certificates() {
+    let dir = temp_dir("loosen");
+    Ca::new("server CA").write_server(&dir);
+    let client_ca = Ca::new("client CA");
+    std::fs::write(dir.join("client-ca.pem"), &client_ca.pem).unwrap();
+    client_ca.write_client_for(&dir, "scraper", "scraper.example");
+    client_ca.write_client_for(&dir, "intruder", "intruder.example");
+    write_self_signed_ca_client(&dir, "selfsigned");
+    let tls = |auth: &str, ca: bool, sans: bool| {
+        let mut text = format!(
+            "tls_server_config:\n  cert_file: server.pem\n  key_file: server.key\n  client_auth_type: {auth}\n"
+        );
+        if ca {
+            text.push_str("  client_ca_file: client-ca.pem\n");
+        }
+        if sans {
+            text.push_str("  client_allowed_sans: [scraper.example]\n");
+        }
+        text + "  min_version: TLS12\n"
+    };
+    let strict = tls("RequireAndVerifyClientCert", true, true);
+    let web = dir.join("web.yml");
+    std::fs::write(&web, &strict).unwrap();
+    let sim = healthy_simulator().await;
+    let exporter = start(exporter_config(&web), sim.endpoint_url(), SECRET_KEY).await;
+    let port = exporter.addr.port();
+    // The status `client` (a certificate's name, or none) gets, and the body.
+    let get = |client: Option<&'static str>| {
+        let dir = dir.clone();
+        async move {
+            let resolve = format!("localhost:{port}:127.0.0.1");
+            let url = format!("https://localhost:{port}/metrics");
+            let (cert, key) = client
+                .map(|c| (format!("{c}.pem"), format!("{c}.key")))
+                .unzip();
+            let mut args = vec!["--cacert", "ca.pem", "--resolve", &resolve];
+            if let (Some(cert), Some(key)) = (&cert, &key) {
+                args.extend(["--cert", cert.as_str(), "--key", key.as_str()]);
+            }
+            args.push(&url);
+            curl(&dir, &args).await
+        }
+    };
+    let gauge_is = |value: f64| {
+        let get = &get;
+        async move {
+            let r = get(Some("scraper")).await;
+            r.status == 200
+                && sample(
+                    &r.body,
+                    "pinpoint_email_exporter_web_config_last_reload_successful",
+                    "",
+                ) == Some(value)
+        }
+    };
+    assert!(gauge_is(1.0).await);
+    let cut = strict[..strict.find("  client_allowed_sans").unwrap()].to_string();
+    let edits: [(&str, String, &[Option<&'static str>]); 6] = [
+        (
+            "RequireAnyClientCert",
+            tls("RequireAnyClientCert", true, true),
+            &[Some("selfsigned")],
+        ),
+        (
+            "RequireClientCert",
+            tls("RequireClientCert", true, true),
+            &[Some("selfsigned")],
+        ),
+        (
+            "VerifyClientCertIfGiven",
+            tls("VerifyClientCertIfGiven", true, false),
+            &[None, Some("intruder")],
+        ),
+        (
+            "client_allowed_sans removed",
+            tls("RequireAndVerifyClientCert", true, false),
+            &[Some("intruder")],
+        ),
+        (
+            "a half-written file cut before client_allowed_sans",
+            cut,
+            &[Some("intruder")],
+        ),
+        (
+            // The scraper's CA is no system CA: were the edit applied, the
+            // scraper itself would be refused.
+            "client_ca_file removed",
+            tls("RequireAndVerifyClientCert", false, true),
+            &[],
+        ),
+    ];
+    for (what, text, intruders) in edits {
+        std::fs::write(&web, &text).unwrap();
+        eventually(Duration::from_secs(10), &format!("{what}: refused"), || {
+            gauge_is(0.0)
+        })
+        .await;
+        for intruder in intruders {
+            let r = get(*intruder).await;
+            assert_ne!(r.status, 200, "{what}: {intruder:?} got in: {r:?}");
+        }
+        std::fs::write(&web, &strict).unwrap();
+        eventually(
+            Duration::from_secs(10),
+            &format!("{what}: strict again"),
+            || gauge_is(1.0),
+        )
+        .await;
+    }
+    exporter.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_scrapes_over_tls_with_basic_auth() {
     let dir = temp_dir("prometheus");

@@ -196,7 +196,7 @@ impl Store {
         exporter.register(Box::new(reload_ok.clone()))?;
         let web_reload_ok = prometheus::IntGauge::new(
             "pinpoint_email_exporter_web_config_last_reload_successful",
-            "Whether the last change of --web.config.file (or a file it names) was applied; 0 while a change is invalid or would weaken TLS or authentication, which needs a restart. 1 until the first change.",
+            "Whether the last change of --web.config.file (or a file it names) was applied; 0 while a change is invalid or would loosen TLS, basic auth or client certificate checks, which needs a restart. 1 until the first change.",
         )?;
         web_reload_ok.set(1);
         exporter.register(Box::new(web_reload_ok.clone()))?;

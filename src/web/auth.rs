@@ -23,7 +23,7 @@
 //! usually holds).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -35,6 +35,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::WebState;
+use super::peer::{PeerKey, RefusalLog};
 
 /// The outcome of checking a request's credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,23 +167,6 @@ impl Decoys {
     }
 }
 
-/// Whom failures and queue places are counted against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum PeerKey {
-    V4(Ipv4Addr),
-    /// The first 64 bits of an IPv6 address.
-    V6(u64),
-}
-
-impl PeerKey {
-    fn of(ip: IpAddr) -> PeerKey {
-        match ip.to_canonical() {
-            IpAddr::V4(v4) => PeerKey::V4(v4),
-            IpAddr::V6(v6) => PeerKey::V6((v6.to_bits() >> 64) as u64),
-        }
-    }
-}
-
 /// What is known of one client address.
 #[derive(Debug, Default)]
 struct Peer {
@@ -245,6 +229,8 @@ struct Shared {
     /// When the last warning about failures was logged, and failures since.
     warned: Mutex<(Option<Instant>, u64)>,
     count: Option<RefusalCounter>,
+    /// Debug lines about refusals, per client.
+    refusals: RefusalLog,
 }
 
 impl Default for Authenticator {
@@ -299,8 +285,15 @@ impl Authenticator {
                 peers: Mutex::new(HashMap::new()),
                 warned: Mutex::new((None, 0)),
                 count,
+                refusals: RefusalLog::default(),
             }),
         }
+    }
+
+    /// The log of refused requests, shared with the rest of the server: one
+    /// debug line per client per [`RefusalLog::EVERY`].
+    pub fn refusals(&self) -> &RefusalLog {
+        &self.shared.refusals
     }
 
     /// Checks the `Authorization` header of a request from `peer` against
@@ -468,9 +461,10 @@ impl Shared {
     }
 
     /// Counts a refused request and logs it with `peer`: a warning at most every
-    /// [`WARN_EVERY`] saying how many failed since the last one, the rest at
-    /// debug level. Requests without credentials (browsers, probes) are only
-    /// logged at debug level. Never logs what the client sent.
+    /// [`WARN_EVERY`] saying how many failed since the last one, and a debug
+    /// line at most once per client per [`RefusalLog::EVERY`]. Requests without
+    /// credentials (browsers, probes) only get the debug line. Never logs what
+    /// the client sent.
     fn tell(&self, outcome: AuthOutcome, peer: SocketAddr) {
         let Some(reason) = outcome.reason() else {
             return;
@@ -478,31 +472,31 @@ impl Shared {
         if let Some(count) = &self.count {
             count(reason);
         }
-        if outcome == AuthOutcome::Missing {
-            tracing::debug!(%peer, reason, "request without credentials refused");
-            return;
-        }
         let now = Instant::now();
-        let mut warned = lock(&self.warned);
-        warned.1 += 1;
-        if warned
-            .0
-            .is_some_and(|at| now.saturating_duration_since(at) < WARN_EVERY)
-        {
-            tracing::debug!(%peer, reason, "basic authentication failed");
-            return;
+        if outcome != AuthOutcome::Missing {
+            let mut warned = lock(&self.warned);
+            warned.1 += 1;
+            let due = warned
+                .0
+                .is_none_or(|at| now.saturating_duration_since(at) >= WARN_EVERY);
+            if due {
+                let failures = std::mem::take(&mut warned.1);
+                warned.0 = Some(now);
+                drop(warned);
+                tracing::warn!(
+                    %peer,
+                    reason,
+                    failures_since_last_warning = failures,
+                    "basic authentication failed (warnings at most every {}s; \
+                     see pinpoint_email_exporter_web_auth_failures_total)",
+                    WARN_EVERY.as_secs()
+                );
+                return;
+            }
         }
-        let failures = std::mem::take(&mut warned.1);
-        warned.0 = Some(now);
-        drop(warned);
-        tracing::warn!(
-            %peer,
-            reason,
-            failures_since_last_warning = failures,
-            "basic authentication failed (warnings at most every {}s; \
-             see pinpoint_email_exporter_web_auth_failures_total)",
-            WARN_EVERY.as_secs()
-        );
+        if let Some(unlogged) = self.refusals.admit(peer.ip(), now) {
+            tracing::debug!(%peer, reason, unlogged, "request refused by basic authentication");
+        }
     }
 
     fn remember(&self, key: [u8; 32]) {
@@ -726,13 +720,6 @@ mod tests {
         assert_eq!(penalty(4), PENALTY_BASE * 8);
         assert_eq!(penalty(100), PENALTY_MAX);
         assert_eq!(penalty(u32::MAX), PENALTY_MAX);
-    }
-
-    #[test]
-    fn peers_are_ipv4_addresses_and_ipv6_slash_64s() {
-        assert_eq!(key("2001:db8::1"), key("2001:db8::ffff:2"));
-        assert_ne!(key("2001:db8::1"), key("2001:db8:0:1::1"));
-        assert_eq!(key("::ffff:127.0.0.1"), key("127.0.0.1"));
     }
 
     #[tokio::test(start_paused = true)]

@@ -2,16 +2,20 @@
 //! response headers and a rate limit, in the format of the Prometheus
 //! exporter-toolkit, so a file written for any Prometheus exporter works here.
 //!
-//! [`load`] reads and validates the file (and the certificate files it names) into
-//! a [`WebState`]; [`Watcher`] re-reads them when their content changes, keeping
-//! the last good state when a new one is invalid. [`Authenticator`] checks basic
+//! [`Watcher`] reads and validates the file (and the certificate files it names,
+//! each read once) into a [`WebState`], and re-reads them when they change,
+//! keeping the last good state when a new one is invalid or would loosen what is
+//! served ([`Guard`]). [`Authenticator`] checks basic
 //! auth credentials against the bcrypt hashes, caching successful checks.
 //!
 //! Secrets (private keys, bcrypt hashes, passwords) are never formatted: the types
 //! that hold them implement `Debug` by hand.
 
 mod auth;
+mod guard;
+mod peer;
 mod rate_limit;
+mod snapshot;
 mod tls;
 mod watcher;
 
@@ -26,6 +30,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use serde::Deserialize;
 
 pub use auth::{AuthOutcome, Authenticator};
+pub use guard::Guard;
 pub use rate_limit::RateLimiter;
 pub use watcher::Watcher;
 
@@ -105,8 +110,8 @@ pub struct WebState {
     pub rate_limit: Option<RateLimiter>,
     /// What the file asks for that is left out, for the log.
     pub warnings: Vec<String>,
-    /// Every TLS client must present a certificate.
-    pub client_certificate_required: bool,
+    /// What a reload may not loosen.
+    pub guard: Guard,
 }
 
 impl std::fmt::Debug for WebState {
@@ -138,19 +143,18 @@ impl WebState {
     }
 }
 
-/// Reads, parses and validates the web config file at `path`, with the
-/// certificate and key files it names (relative to the file's directory).
-pub fn load(path: &Path) -> Result<WebState, WebConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| WebConfigError {
-        path: path.to_path_buf(),
-        message: format!("cannot read it: {e}"),
-    })?;
-    parse(path, &text)
-}
-
 /// Parses and validates the text of a web config file; files it names are read
 /// relative to the directory of `path`.
 pub fn parse(path: &Path, text: &str) -> Result<WebState, WebConfigError> {
+    let from_disk = |full: &Path| std::fs::read_to_string(full).map_err(|e| e.to_string());
+    parse_with(path, text, &from_disk)
+}
+
+/// Reads a file the web config names (its full path): its text or why not.
+type ReadNamed<'a> = &'a dyn Fn(&Path) -> Result<String, String>;
+
+/// [`parse`], with the files the text names read by `read`.
+fn parse_with(path: &Path, text: &str, read: ReadNamed<'_>) -> Result<WebState, WebConfigError> {
     let err = |message: String| WebConfigError {
         path: path.to_path_buf(),
         message,
@@ -163,15 +167,18 @@ pub fn parse(path: &Path, text: &str) -> Result<WebState, WebConfigError> {
             .unwrap_or_default()
     };
     let dir = path.parent().unwrap_or(Path::new("."));
-    let certificate_required = file
+    let mut guard = file
         .tls_server_config
         .as_ref()
-        .and_then(|t| t.client_auth_type.as_deref())
-        .is_some_and(tls::requires_certificate);
+        .map(tls::guard)
+        .unwrap_or_default();
     let (tls, warnings) = match file.tls_server_config {
-        Some(tls) => tls_config(tls, dir).map_err(err)?,
+        Some(tls) => tls_config(tls, dir, read).map_err(err)?,
         None => (None, Vec::new()),
     };
+    if tls.is_none() {
+        guard = Guard::default();
+    }
     let users = file.basic_auth_users.unwrap_or_default();
     for (user, hash) in &users {
         if user.is_empty() || user.contains(':') {
@@ -179,13 +186,14 @@ pub fn parse(path: &Path, text: &str) -> Result<WebState, WebConfigError> {
                 "basic_auth_users: user name {user:?} must be non-empty and hold no ':'"
             )));
         }
-        if hash.parse::<bcrypt::HashParts>().is_err() {
-            return Err(err(format!(
-                "basic_auth_users: the password of user {user:?} is not a bcrypt hash; \
+        check_bcrypt(hash).map_err(|why| {
+            err(format!(
+                "basic_auth_users: the password of user {user:?} {why}; \
                  create one with `htpasswd -nBC 10 \"\" | tr -d ':\\n'`"
-            )));
-        }
+            ))
+        })?;
     }
+    guard.basic_auth = !users.is_empty();
     let mut headers = Vec::new();
     if let Some(http) = file.http_server_config {
         // `http2` only allows HTTP/2; this server speaks HTTP/1.1, which every
@@ -213,7 +221,6 @@ pub fn parse(path: &Path, text: &str) -> Result<WebState, WebConfigError> {
             }
         }
     };
-    let client_certificate_required = tls.as_ref().is_some_and(|_| certificate_required);
     Ok(WebState {
         tls,
         decoys: auth::Decoys::new(&users),
@@ -221,8 +228,25 @@ pub fn parse(path: &Path, text: &str) -> Result<WebState, WebConfigError> {
         headers,
         rate_limit,
         warnings,
-        client_certificate_required,
+        guard,
     })
+}
+
+/// Whether `hash` is a bcrypt hash Go's bcrypt can check: `$2a$`, `$2b$`,
+/// `$2x$` or `$2y$`, a cost of 4 to 31, then salt and digest. Says what is
+/// wrong without repeating the hash (it is a secret).
+fn check_bcrypt(hash: &str) -> Result<(), String> {
+    let parts = hash.parse::<bcrypt::HashParts>().map_err(|e| match e {
+        bcrypt::BcryptError::InvalidHash(why) => format!("is not a bcrypt hash ({why})"),
+        _ => "is not a bcrypt hash".to_string(),
+    })?;
+    let cost = parts.get_cost();
+    if !(4..=31).contains(&cost) {
+        return Err(format!(
+            "has the bcrypt cost {cost}, outside bcrypt's 4 to 31, so no password would match"
+        ));
+    }
+    Ok(())
 }
 
 fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
@@ -289,6 +313,49 @@ mod tests {
         // auth type, the TLS section means plain HTTP.
         let state = parse_text("tls_server_config:\n  client_allowed_sans: [a]\n").unwrap();
         assert!(state.tls.is_none());
+    }
+
+    /// A bcrypt hash Go's bcrypt would refuse to check is refused, naming the
+    /// user, never the hash.
+    #[test]
+    fn impossible_bcrypt_costs_and_prefixes_are_refused_naming_the_user() {
+        let real = bcrypt::hash("x", 4).unwrap();
+        let rest = &real[7..];
+        for (hash, want) in [
+            (
+                format!("$2y$99${rest}"),
+                "has the bcrypt cost 99, outside bcrypt's 4 to 31",
+            ),
+            (format!("$2y$03${rest}"), "has the bcrypt cost 3, outside"),
+            (format!("$2y$32${rest}"), "has the bcrypt cost 32, outside"),
+            (
+                format!("$2c$10${rest}"),
+                "is not a bcrypt hash (the hash prefix is not a bcrypt prefix)",
+            ),
+            (
+                format!("$2y$1x${rest}"),
+                "is not a bcrypt hash (the cost value is not a number)",
+            ),
+            (
+                format!("$2y$10${rest}="),
+                "is not a bcrypt hash (the hash format is malformed",
+            ),
+        ] {
+            let err = parse_text(&format!("basic_auth_users:\n  scraper: '{hash}'\n")).unwrap_err();
+            assert!(
+                err.contains(&format!("the password of user \"scraper\" {want}")),
+                "{hash}: {err}"
+            );
+            assert!(!err.contains(rest), "the hash is a secret: {err}");
+        }
+        for cost in ["04", "31"] {
+            let text = format!("basic_auth_users:\n  scraper: '$2y${cost}${rest}'\n");
+            assert!(parse_text(&text).is_ok(), "cost {cost}");
+        }
+        for prefix in ["2a", "2b", "2x", "2y"] {
+            let text = format!("basic_auth_users:\n  scraper: '${prefix}$04${rest}'\n");
+            assert!(parse_text(&text).is_ok(), "${prefix}$");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use rustls::{
     DigitallySignedStruct, DistinguishedName, NamedGroup, RootCertStore, SignatureScheme,
 };
 
-use super::TlsFile;
+use super::{Guard, ReadNamed, TlsFile};
 
 /// The rustls configuration of a `tls_server_config`, or `None` for plain HTTP,
 /// with warnings about what it leaves out (cipher suites Go knows and rustls
@@ -22,6 +22,7 @@ use super::TlsFile;
 pub(super) fn tls_config(
     tls: TlsFile,
     dir: &Path,
+    read: ReadNamed<'_>,
 ) -> Result<(Option<Arc<rustls::ServerConfig>>, Vec<String>), String> {
     let mut warnings = Vec::new();
     let cert = PemSource::of("cert", tls.cert, "cert_file", tls.cert_file)?;
@@ -49,11 +50,11 @@ pub(super) fn tls_config(
         (None, Some(_)) => {
             return Err("tls_server_config: cert_file (or cert) is missing; set both the certificate and its key".into());
         }
-        (Some(c), Some(k)) => (c.read(dir)?, k.read(dir)?),
+        (Some(c), Some(k)) => (c.read(dir, read)?, k.read(dir, read)?),
     };
     let (certs, key) = server_identity(&cert_pem, &key_pem)?;
     let client_cas = client_ca
-        .map(|c| c.read(dir))
+        .map(|c| c.read(dir, read))
         .transpose()?
         .map(|pem| client_cas(&pem))
         .transpose()?;
@@ -160,11 +161,48 @@ fn client_roots(cas: Option<&[CertificateDer<'static>]>) -> Result<Arc<RootCertS
 }
 
 /// Whether a `client_auth_type` makes every client present a certificate.
-pub(super) fn requires_certificate(auth_type: &str) -> bool {
+fn requires_certificate(auth_type: &str) -> bool {
     matches!(
         auth_type,
         "RequireAnyClientCert" | "RequireClientCert" | "RequireAndVerifyClientCert"
     )
+}
+
+/// Whether a `client_auth_type` verifies a client certificate against trusted
+/// CAs.
+fn verifies_certificate(auth_type: &str) -> bool {
+    matches!(
+        auth_type,
+        "VerifyClientCertIfGiven" | "RequireAndVerifyClientCert"
+    )
+}
+
+/// What a `tls_server_config` protects, given that it does serve TLS (the
+/// caller clears it when the section means plain HTTP); basic auth is the
+/// caller's to fill in.
+pub(super) fn guard(tls: &TlsFile) -> Guard {
+    let auth_type = match tls.client_auth_type.as_deref() {
+        None | Some("") => "NoClientCert",
+        Some(other) => other,
+    };
+    let own_cas = tls.client_ca.as_deref().is_some_and(|s| !s.is_empty())
+        || tls
+            .client_ca_file
+            .as_deref()
+            .is_some_and(|f| !f.as_os_str().is_empty());
+    Guard {
+        tls: true,
+        tls13_only: tls.min_version.as_deref() == Some("TLS13"),
+        basic_auth: false,
+        client_auth_type: auth_type.to_string(),
+        certificate_required: requires_certificate(auth_type),
+        certificate_verified: verifies_certificate(auth_type),
+        own_client_cas: own_cas,
+        allowed_sans: tls
+            .client_allowed_sans
+            .as_ref()
+            .map(|names| names.iter().cloned().collect()),
+    }
 }
 
 /// How client certificates are asked for and checked, by Go's
@@ -265,14 +303,14 @@ impl PemSource {
         }
     }
 
-    /// What names the value in messages, and the PEM text (files are read
-    /// relative to `dir`).
-    fn read(self, dir: &Path) -> Result<(String, String), String> {
+    /// What names the value in messages, and the PEM text (files are read by
+    /// `read`, relative to `dir`).
+    fn read(self, dir: &Path, read: ReadNamed<'_>) -> Result<(String, String), String> {
         match self {
             PemSource::Inline(key, text) => Ok((key.to_string(), text)),
             PemSource::File(key, file) => {
                 let full = dir.join(file);
-                let text = std::fs::read_to_string(&full).map_err(|e| {
+                let text = read(&full).map_err(|e| {
                     format!(
                         "tls_server_config.{key}: cannot read {}: {e}",
                         full.display()
