@@ -13,10 +13,11 @@ use tokio::task::JoinSet;
 
 use crate::aws::{Sources, load_target_config, resolve_discovery_regions, resolve_regions};
 use crate::collector::KINDS;
-use crate::config::{Config, Schedules};
+use crate::config::Config;
 use crate::discovery::{self, Found};
 use crate::http::Server;
 use crate::metrics::{BuildInfo, Store};
+use crate::schedule::Schedules;
 use crate::target::{Credentials, Discovery, Key, Member, Shard, Target};
 use crate::web::Watcher;
 
@@ -361,7 +362,7 @@ impl Discoveries {
         &mut self,
         wanted: &[Discovery],
         base: &(dyn Fn() -> ConfigLoader + Sync),
-        poll: &crate::config::PollSettings,
+        poll: &crate::schedule::PollSettings,
         store: &Arc<Store>,
     ) {
         let mut keep = Vec::new();

@@ -2,15 +2,18 @@
 //!
 //! # Layout
 //!
-//! Leaves, which import nothing of the exporter:
+//! Layers that only point down: each module imports (outside its tests) only
+//! modules listed before it here, in [`LAYERS`]'s order, which a unit test
+//! checks against the `crate::` paths of every file.
+//!
 //! - `target`: what to poll: a target's name, regions, credentials and API,
 //!   and the (target, region) `target::Key` of every series.
 //! - `parse`: durations, region codes, YAML error messages without values.
 //! - `error`: the poll error type and its `reason` label.
-//! - `state` (imports `target` only): the last listing of each discovery,
-//!   kept in `--state.directory` across restarts.
-//!
-//! The rest, each importing only modules listed before it:
+//! - `schedule`: each collector's poll settings, the spread of a fleet's
+//!   first calls, the source of jitter.
+//! - `state`: the last listing of each discovery, kept in `--state.directory`
+//!   across restarts.
 //! - `config`: command-line flags and the YAML targets file, validated once into a
 //!   typed `config::Config`; every problem is a `config::ConfigError` (exit code 2).
 //! - `aws`: the AWS configuration of a target (credentials, profiles, regions,
@@ -19,10 +22,13 @@
 //! - `metrics`: the store the pollers write and the `/metrics` exposition that
 //!   reads it, one section per collector; the exporter's own metrics live in a
 //!   separate registry.
-//! - `poller`: one background task per (collector, target, region): the schedule,
-//!   the jittered exponential backoff, and logging once per change of error.
+//! - `poller`: one background task per (collector, target, region): the
+//!   fixed-rate schedule, the jittered exponential backoff, and logging once per
+//!   change of error.
 //! - `collector`: the AWS calls, one module each, registered in
 //!   `collector::KINDS`; `collector::account` is `GetAccount`.
+//! - `discovery`: the accounts of an AWS Organization, listed on a schedule.
+//! - `listen`: the sockets: addresses bound, or systemd's.
 //! - `web`: the exporter-toolkit web config file (TLS, users, headers, rate limit),
 //!   validated, watched for changes, and the basic auth checks.
 //! - `http`: the hyper listener, TLS, basic auth, routes, connection limits and
@@ -46,6 +52,7 @@ mod listen;
 mod metrics;
 mod parse;
 mod poller;
+mod schedule;
 mod state;
 mod target;
 mod web;
@@ -57,13 +64,116 @@ pub use collector::Collector;
 pub use collector::account::{Account, Source, TargetClients};
 pub use collector::dedicated_ips::{DedicatedIp, DedicatedIps};
 pub use collector::reputation::{Datapoint, Reputation};
-pub use config::{
-    Cli, Config, Jitter, LogFormat, LogLevel, TargetDefaults, TargetsFile, parse_targets,
-};
+pub use config::{Cli, Config, LogFormat, LogLevel, TargetDefaults, TargetsFile, parse_targets};
 pub use error::PollError;
 pub use http::{MAX_HEADER_BYTES, MAX_HEADER_FIELDS};
 pub use listen::{bind_all, systemd_sockets};
 pub use metrics::{BuildInfo, Format, Store, unix_now};
 pub use parse::validate_region;
+pub use schedule::Jitter;
 pub use target::{Api, Credentials, Discovery, Key, Member, Shard, Target};
 pub use web::{Watcher, parse as parse_web_config};
+
+/// The modules from the bottom up: each may import only those before it.
+#[cfg(test)]
+const LAYERS: [&str; 16] = [
+    "target",
+    "parse",
+    "error",
+    "schedule",
+    "state",
+    "config",
+    "aws",
+    "metrics",
+    "poller",
+    "collector",
+    "discovery",
+    "listen",
+    "web",
+    "http",
+    "demo",
+    "app",
+];
+
+#[cfg(test)]
+mod layers {
+    use super::LAYERS;
+    use std::collections::BTreeSet;
+    use std::path::{Path, PathBuf};
+
+    /// The `.rs` files under `dir`.
+    fn sources(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.extend(sources(&path));
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+        out
+    }
+
+    /// The modules of the crate named in `text` by `crate::NAME` paths.
+    fn imports(text: &str) -> BTreeSet<String> {
+        text.match_indices("crate::")
+            .map(|(at, _)| {
+                text[at + 7..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect::<String>()
+            })
+            .filter(|name| !name.is_empty())
+            .collect()
+    }
+
+    /// Every edge between modules, outside tests, points down [`LAYERS`], and
+    /// every module is in it.
+    #[test]
+    fn modules_import_only_the_layers_below_them() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let rank = |name: &str| LAYERS.iter().position(|l| *l == name);
+        let mut climbing = Vec::new();
+        let mut modules = BTreeSet::new();
+        for file in sources(&src) {
+            let relative = file.strip_prefix(&src).unwrap();
+            let first = relative.components().next().unwrap().as_os_str();
+            let module = first.to_str().unwrap().trim_end_matches(".rs").to_string();
+            if module == "lib" || module == "main" {
+                continue;
+            }
+            modules.insert(module.clone());
+            let text = std::fs::read_to_string(&file).unwrap();
+            // What tests import does not count: they may build on anything.
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let Some(own) = rank(&module) else {
+                continue;
+            };
+            for import in imports(code) {
+                if import == module {
+                    continue;
+                }
+                match rank(&import) {
+                    Some(other) if other < own => {}
+                    _ => climbing.push(format!("{} imports crate::{import}", relative.display())),
+                }
+            }
+        }
+        let unlisted: Vec<&String> = modules.iter().filter(|m| rank(m).is_none()).collect();
+        assert!(
+            unlisted.is_empty(),
+            "modules missing from LAYERS: {unlisted:?}"
+        );
+        assert!(
+            climbing.is_empty(),
+            "edges that climb (each module may import only those before it in LAYERS):\n{}",
+            climbing.join("\n")
+        );
+        assert_eq!(
+            modules.len(),
+            LAYERS.len(),
+            "LAYERS names a module that is gone"
+        );
+    }
+}

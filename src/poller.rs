@@ -18,9 +18,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::config::PollSettings;
 use crate::error::PollError;
 use crate::metrics::{Output, Section, Store, unix_now};
+use crate::schedule::PollSettings;
 use crate::target::Key;
 
 /// Makes one collector's call for one (target, region).
@@ -93,25 +93,6 @@ impl Schedule {
             }
         }
     }
-}
-
-/// First calls per second, at most, that a collector's new pollers make
-/// together.
-pub const FIRST_CALLS_PER_SECOND: u32 = 100;
-
-/// The spread of the first calls of `pollers` pollers of one collector: each
-/// waits a random part of it before its first call. A few pollers start
-/// within a second (a quarter of the interval if shorter); many spread so
-/// that together they make at most [`FIRST_CALLS_PER_SECOND`] first calls a
-/// second, and over the whole interval at most, which is also how their
-/// later calls are spread: 10,000 pollers at 60s call about 167 times a
-/// second from the start, never 10,000 at once.
-pub fn first_poll_spread(interval: Duration, pollers: usize) -> Duration {
-    let few = (interval / 4).min(Duration::from_secs(1));
-    let pollers = u32::try_from(pollers).unwrap_or(u32::MAX);
-    let paced = Duration::from_secs(1) * (pollers / FIRST_CALLS_PER_SECOND)
-        + Duration::from_secs(1) * (pollers % FIRST_CALLS_PER_SECOND) / FIRST_CALLS_PER_SECOND;
-    paced.max(few).min(interval)
 }
 
 /// Calls `collector` for `key` forever, writing each outcome into its `section`
@@ -199,28 +180,14 @@ impl ChangeLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Jitter;
     use crate::metrics::{Names, Series};
+    use crate::schedule::Jitter;
     use std::sync::Mutex;
 
     const MIN: Duration = Duration::from_secs(60);
 
     fn throttled() -> PollError {
         PollError::Throttled("slow down".into())
-    }
-
-    #[test]
-    fn first_calls_spread_at_100_a_second_up_to_the_interval() {
-        let spread = |pollers| first_poll_spread(MIN, pollers).as_millis();
-        assert_eq!(spread(1), 1000);
-        assert_eq!(spread(100), 1000);
-        assert_eq!(spread(250), 2500);
-        assert_eq!(spread(1000), 10_000);
-        assert_eq!(spread(10_000), 60_000, "never more than the interval");
-        assert_eq!(
-            first_poll_spread(Duration::from_secs(2), 1).as_millis(),
-            500
-        );
     }
 
     #[test]

@@ -20,7 +20,8 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 pub use errors::{classify_sdk_error, operation_gone};
 
-use crate::config::{ConfigError, PollSettings};
+use crate::config::ConfigError;
+use crate::schedule::PollSettings;
 use crate::target::{Credentials, Discovery, Target};
 
 /// Idle connections kept per AWS endpoint. Polls of one region are spread over

@@ -10,10 +10,10 @@ use aws_config::{Region, SdkConfig};
 
 use super::{Kind, Poller};
 use crate::aws::{classify_sdk_error, operation_gone};
-use crate::config::PollSettings;
 use crate::error::PollError;
 use crate::metrics::{Names, Output, Series};
 use crate::poller::Collector;
+use crate::schedule::PollSettings;
 use crate::target::{Api, Target};
 
 /// Warm-up statuses always exported, 0 when not current (`NOT_APPLICABLE` is

@@ -16,8 +16,8 @@ use aws_config::SdkConfig;
 
 pub use crate::poller::{Collector, Poller};
 
-use crate::config::PollSettings;
 use crate::metrics::Store;
+use crate::schedule::PollSettings;
 use crate::target::{Key, Target};
 
 /// A kind of collector: how to build its collectors for a target.

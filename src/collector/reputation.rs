@@ -13,10 +13,10 @@ use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat, ScanBy, Sta
 
 use super::{Kind, Poller};
 use crate::aws::classify_sdk_error;
-use crate::config::PollSettings;
 use crate::error::PollError;
 use crate::metrics::{Names, Output, Series, Store};
 use crate::poller::Collector;
+use crate::schedule::PollSettings;
 use crate::target::Target;
 
 /// How far back the latest datapoint is looked for: SES publishes the rates

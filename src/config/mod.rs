@@ -15,6 +15,10 @@ use std::time::Duration;
 pub use flags::{Cli, LogFormat, LogLevel};
 pub use targets::{TargetsFile, parse_targets};
 
+use crate::schedule::{
+    DEFAULT_DEDICATED_IPS_INTERVAL, DEFAULT_REPUTATION_INTERVAL, Jitter, PollSettings, Schedules,
+};
+
 use crate::parse::validate_region;
 use crate::target::{Api, Collectors, Credentials, Discovery, Shard, Target};
 
@@ -110,64 +114,6 @@ pub enum ConfigError {
     },
 }
 
-/// Timing of the pollers.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PollSettings {
-    /// Time between two polls of one target and region.
-    pub interval: Duration,
-    /// Time limit of one call.
-    pub timeout: Duration,
-    /// Upper bound of the backoff.
-    pub max_backoff: Duration,
-    /// How long account values outlive their last successful poll.
-    pub stale_after: Duration,
-    /// Where the random parts of the schedule come from.
-    pub jitter: Jitter,
-    /// Each poller's first call waits a random part of this
-    /// ([`crate::poller::first_poll_spread`]), so that many pollers never
-    /// call at once.
-    pub spread: Duration,
-    /// And waits this much before that: one offset per target, so that the
-    /// first calls of a target's regions (and its one AssumeRole) come
-    /// together while targets spread.
-    pub offset: Duration,
-}
-
-/// The source of the schedule's random parts (start-up spread, backoff): random in
-/// the exporter; fixed in tests, so that a schedule is exact rather than lucky.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Jitter {
-    /// Uniform in `[0, 1)`, from a fast non-cryptographic generator.
-    Random,
-    /// Always this value, clamped to `[0, 1]`: `0.0` gives the shortest delays,
-    /// `1.0` the longest.
-    Fixed(f64),
-}
-
-impl Jitter {
-    /// The next value in `[0, 1]`.
-    pub fn sample(self) -> f64 {
-        match self {
-            Jitter::Random => fastrand::f64(),
-            Jitter::Fixed(v) => v.clamp(0.0, 1.0),
-        }
-    }
-}
-
-impl Default for PollSettings {
-    fn default() -> Self {
-        PollSettings {
-            interval: Duration::from_secs(60),
-            timeout: Duration::from_secs(10),
-            max_backoff: Duration::from_secs(600),
-            stale_after: Duration::from_secs(900),
-            jitter: Jitter::Random,
-            spread: crate::poller::first_poll_spread(Duration::from_secs(60), 1),
-            offset: Duration::ZERO,
-        }
-    }
-}
-
 /// What file targets get from the flags when they leave a key out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetDefaults {
@@ -192,72 +138,6 @@ impl Default for TargetDefaults {
         }
     }
 }
-
-/// The poll settings of each collector.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Schedules {
-    /// The account collector's: the `--poll.*` flags.
-    pub account: PollSettings,
-    /// The reputation collector's: `--collector.reputation.interval`, with the
-    /// `--poll.*` timeout, backoff and staleness bounds stretched to fit it.
-    pub reputation: PollSettings,
-    /// The dedicated-IPs collector's: `--collector.dedicated-ips.interval`,
-    /// stretched alike.
-    pub dedicated_ips: PollSettings,
-}
-
-impl Schedules {
-    /// These schedules for a fleet where `pollers(name)` pollers of each
-    /// collector run: their first calls spread to fit.
-    pub fn for_fleet(mut self, pollers: impl Fn(&str) -> usize) -> Schedules {
-        for (name, p) in [
-            ("account", &mut self.account),
-            ("reputation", &mut self.reputation),
-            ("dedicated-ips", &mut self.dedicated_ips),
-        ] {
-            p.spread = crate::poller::first_poll_spread(p.interval, pollers(name));
-        }
-        self
-    }
-
-    /// These schedules for one target of the fleet, `at` (in `[0, 1]`) of the
-    /// way through: where a collector's first calls spread over more than a
-    /// second or so ([`Schedules::for_fleet`]), the target's first calls start
-    /// at its own offset in that span and spread over the short span of a
-    /// few pollers only. A target's regions share its credentials, so its
-    /// first calls (and its one AssumeRole) come together while targets
-    /// spread evenly: 500 accounts in 20 regions make their 500 AssumeRole
-    /// calls over the minute, not in its first seconds.
-    pub fn for_target(mut self, at: f64) -> Schedules {
-        for p in [
-            &mut self.account,
-            &mut self.reputation,
-            &mut self.dedicated_ips,
-        ] {
-            let few = crate::poller::first_poll_spread(p.interval, 1);
-            if p.spread > few {
-                p.offset = (p.spread - few).mul_f64(at.clamp(0.0, 1.0));
-                p.spread = few;
-            }
-        }
-        self
-    }
-
-    /// The settings of the collector named `name`.
-    pub fn of(&self, name: &str) -> PollSettings {
-        match name {
-            "reputation" => self.reputation,
-            "dedicated-ips" => self.dedicated_ips,
-            _ => self.account,
-        }
-    }
-}
-
-/// `--collector.reputation.interval` by default.
-pub const DEFAULT_REPUTATION_INTERVAL: Duration = Duration::from_secs(300);
-
-/// `--collector.dedicated-ips.interval` by default.
-pub const DEFAULT_DEDICATED_IPS_INTERVAL: Duration = Duration::from_secs(600);
 
 /// Settings of the HTTP server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -424,7 +304,7 @@ impl Config {
             max_backoff: p.max_backoff.max(interval),
             stale_after: p.stale_after.max(interval.saturating_mul(2)),
             jitter: p.jitter,
-            spread: crate::poller::first_poll_spread(interval, 1),
+            spread: crate::schedule::first_poll_spread(interval, 1),
             offset: Duration::ZERO,
         };
         Schedules {
@@ -536,7 +416,7 @@ fn poll_settings(cli: &Cli) -> PollSettings {
             .poll_stale_after
             .unwrap_or_else(|| defaults.stale_after.max(interval.saturating_mul(2))),
         jitter: Jitter::Random,
-        spread: crate::poller::first_poll_spread(interval, 1),
+        spread: crate::schedule::first_poll_spread(interval, 1),
         offset: Duration::ZERO,
     }
 }

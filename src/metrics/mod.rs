@@ -29,6 +29,10 @@ use crate::target::{Collectors, Key, Target};
 use inventory::Inventory;
 use section::Exposed;
 
+/// The `reason` label values of `pinpoint_email_exporter_web_auth_failures_total`,
+/// each counted from 0: why the HTTP server refuses a request's credentials.
+pub const AUTH_FAILURE_REASONS: [&str; 5] =
+    ["missing", "malformed", "denied", "locked_out", "throttled"];
 /// How long an encoded exposition is served at most.
 pub const ENCODE_CACHE_TTL: Duration = Duration::from_secs(1);
 
@@ -203,11 +207,11 @@ impl Store {
         let auth_failures = prometheus::IntCounterVec::new(
             Opts::new(
                 "pinpoint_email_exporter_web_auth_failures_total",
-                "Requests refused by basic authentication, by reason: missing (no credentials), malformed, denied (unknown user or wrong password), throttled (429: too many password checks waiting, or from this client).",
+                "Requests refused by basic authentication, by reason: missing (no credentials), malformed, denied (unknown user or wrong password), locked_out (a wrong password from this client too recently), throttled (429: too many password checks waiting, or from this client).",
             ),
             &["reason"],
         )?;
-        for reason in crate::web::AuthOutcome::REASONS {
+        for reason in AUTH_FAILURE_REASONS {
             auth_failures.with_label_values(&[reason]);
         }
         exporter.register(Box::new(auth_failures.clone()))?;
@@ -351,7 +355,7 @@ impl Store {
     }
 
     /// Counts a request refused by basic authentication for `reason` (one of
-    /// [`crate::web::AuthOutcome::REASONS`]).
+    /// [`AUTH_FAILURE_REASONS`]).
     pub fn count_auth_failure(&self, reason: &'static str) {
         self.auth_failures.with_label_values(&[reason]).inc();
         self.generation.fetch_add(1, Ordering::Release);

@@ -56,10 +56,6 @@ pub enum AuthOutcome {
 }
 
 impl AuthOutcome {
-    /// Every reason a request can be refused, as the failure counter's label.
-    pub const REASONS: [&'static str; 5] =
-        ["missing", "malformed", "denied", "locked_out", "throttled"];
-
     /// Why the request was refused, `None` when it was let in.
     pub fn reason(self) -> Option<&'static str> {
         match self {
@@ -568,6 +564,20 @@ mod tests {
 
     fn key(ip: &str) -> PeerKey {
         PeerKey::of(ip.parse().unwrap())
+    }
+
+    #[test]
+    fn every_refusal_has_a_reason_the_counter_starts_at_zero() {
+        let outcomes = [
+            AuthOutcome::Missing,
+            AuthOutcome::Malformed,
+            AuthOutcome::Denied,
+            AuthOutcome::LockedOut,
+            AuthOutcome::Throttled,
+        ];
+        let reasons: Vec<&str> = outcomes.iter().filter_map(|o| o.reason()).collect();
+        assert_eq!(reasons, crate::metrics::AUTH_FAILURE_REASONS);
+        assert_eq!(AuthOutcome::Allowed.reason(), None);
     }
 
     #[test]

@@ -10,10 +10,10 @@ use aws_config::SdkConfig;
 pub use sources::{Source, TargetClients};
 
 use super::{Kind, Poller};
-use crate::config::PollSettings;
 use crate::error::PollError;
 use crate::metrics::{AccountIds, Names, Output, Series, Store, bool_value};
 use crate::poller::Collector;
+use crate::schedule::PollSettings;
 use crate::target::{Api, Target};
 
 /// Enforcement statuses always exported, 0 when not current. `UNKNOWN` is 1 when
