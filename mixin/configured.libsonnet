@@ -4,4 +4,4 @@
 function(config)
   local base = import 'mixin.libsonnet';
   local alertFor = if std.objectHas(config, 'alertFor') then config.alertFor else {};
-  base + { _config+:: config + { alertFor: base._config.alertFor + alertFor } }
+  base { _config+:: config { alertFor: base._config.alertFor + alertFor } }

@@ -11,9 +11,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 
-use crate::aws::{Sources, load_target_config, resolve_discovery_regions, resolve_regions};
+use crate::aws::{Sources, load_target_config};
 use crate::collector::KINDS;
 use crate::config::Config;
+use crate::config::{resolve_discovery_regions, resolve_regions};
 use crate::discovery::{self, Found};
 use crate::http::Server;
 use crate::metrics::{BuildInfo, Store};
@@ -184,7 +185,7 @@ pub fn describe(config: &Config, web: &Watcher) -> String {
 
 /// Starts the pollers of each collector `target` has on for every region of
 /// `target`, calling AWS with `sdk_config`. Its regions must have been
-/// resolved ([`crate::aws::resolve_regions`]).
+/// resolved ([`crate::config::resolve_regions`]).
 pub fn start_pollers(
     target: &Target,
     schedules: &Schedules,

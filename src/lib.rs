@@ -14,11 +14,9 @@
 //!   first calls, the source of jitter.
 //! - `state`: the last listing of each discovery, kept in `--state.directory`
 //!   across restarts.
-//! - `config`: command-line flags and the YAML targets file, validated once into a
-//!   typed `config::Config`; every problem is a `config::ConfigError` (exit code 2).
-//! - `aws`: the AWS configuration of a target (credentials, profiles, regions,
-//!   timeouts, no SDK retries), the shared HTTPS client, and how SDK errors map to
-//!   stable error reasons.
+//! - `aws`: the AWS configuration of a target (credentials, timeouts, no SDK
+//!   retries), the shared HTTPS client, and how SDK errors map to stable error
+//!   reasons.
 //! - `metrics`: the store the pollers write and the `/metrics` exposition that
 //!   reads it, one section per collector; the exporter's own metrics live in a
 //!   separate registry.
@@ -27,6 +25,10 @@
 //!   change of error.
 //! - `collector`: the AWS calls, one module each, registered in
 //!   `collector::KINDS`; `collector::account` is `GetAccount`.
+//! - `config`: command-line flags and the YAML targets file, validated once into a
+//!   typed `config::Config` (the collectors' flags and keys from their
+//!   registry), named profiles and default regions; every problem is a
+//!   `config::ConfigError` (exit code 2).
 //! - `discovery`: the accounts of an AWS Organization, listed on a schedule.
 //! - `listen`: the sockets: addresses bound, or systemd's.
 //! - `web`: the exporter-toolkit web config file (TLS, users, headers, rate limit),
@@ -59,12 +61,15 @@ mod web;
 
 // What the binary, the fuzz targets, the examples and the tests use.
 pub use app::{describe, discover_once, keys, owned_targets, poller_count, run};
-pub use aws::{default_loader, resolve_discovery_regions, resolve_regions, static_loader};
+pub use aws::{default_loader, static_loader};
 pub use collector::Collector;
 pub use collector::account::{Account, Source, TargetClients};
 pub use collector::dedicated_ips::{DedicatedIp, DedicatedIps};
 pub use collector::reputation::{Datapoint, Reputation};
-pub use config::{Cli, Config, LogFormat, LogLevel, TargetDefaults, TargetsFile, parse_targets};
+pub use config::{
+    Cli, Config, LogFormat, LogLevel, TargetDefaults, TargetsFile, parse_targets,
+    resolve_discovery_regions, resolve_regions,
+};
 pub use error::PollError;
 pub use http::{MAX_HEADER_BYTES, MAX_HEADER_FIELDS};
 pub use listen::{bind_all, systemd_sockets};
@@ -82,11 +87,11 @@ const LAYERS: [&str; 16] = [
     "error",
     "schedule",
     "state",
-    "config",
     "aws",
     "metrics",
     "poller",
     "collector",
+    "config",
     "discovery",
     "listen",
     "web",

@@ -36,6 +36,50 @@ fn render(out: &Path, config: Option<&str>) {
     let rules = jsonnet(&["-S"], "mixin/alerts.jsonnet");
     std::fs::write(out.join("alerts.yml"), rules).unwrap();
     jsonnet(&["-m", out.to_str().unwrap()], "mixin/dashboards.jsonnet");
+    // jsonnet prints every fraction with 17 digits (0.05 as
+    // 0.050000000000000003): written again with the shortest digits that read
+    // back the same, in jsonnet's layout.
+    let dashboard = out.join("pinpoint-email.json");
+    let value: Value = serde_json::from_str(&read(&dashboard)).unwrap();
+    let mut text = String::new();
+    write_json(&value, 0, &mut text);
+    text.push('\n');
+    std::fs::write(&dashboard, text).unwrap();
+}
+
+/// `value` as jsonnet lays JSON out (three spaces a level, `[ ]` and `{ }`
+/// when empty, keys sorted), numbers in their shortest form.
+fn write_json(value: &Value, depth: usize, out: &mut String) {
+    let indent = |depth: usize| "   ".repeat(depth);
+    match value {
+        Value::Array(items) if items.is_empty() => out.push_str("[ ]"),
+        Value::Object(map) if map.is_empty() => out.push_str("{ }"),
+        Value::Array(items) => {
+            out.push_str("[\n");
+            for (i, item) in items.iter().enumerate() {
+                out.push_str(&indent(depth + 1));
+                write_json(item, depth + 1, out);
+                out.push_str(if i + 1 < items.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&indent(depth));
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push_str("{\n");
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            for (i, key) in keys.iter().enumerate() {
+                out.push_str(&indent(depth + 1));
+                out.push_str(&serde_json::to_string(key).unwrap());
+                out.push_str(": ");
+                write_json(&map[*key], depth + 1, out);
+                out.push_str(if i + 1 < keys.len() { ",\n" } else { "\n" });
+            }
+            out.push_str(&indent(depth));
+            out.push('}');
+        }
+        other => out.push_str(&serde_json::to_string(other).unwrap()),
+    }
 }
 
 fn read(path: &Path) -> String {
@@ -112,14 +156,25 @@ fn the_shipped_rules_and_dashboard_are_the_mixins_default_render() {
         ("alerts.yml", "deploy/prometheus/alerts.yml"),
         ("pinpoint-email.json", "grafana/pinpoint-email.json"),
     ] {
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::copy(out.join(rendered), root().join(shipped)).unwrap();
+        }
         assert!(
             read(&out.join(rendered)) == read(&root().join(shipped)),
-            "{shipped} differs from the mixin's render: run scripts/render-mixin and commit the result"
+            "{shipped} differs from the mixin's render: run scripts/render-mixin (UPDATE_GOLDEN=1 cargo test --features external-tools --test mixin) and commit the result"
         );
     }
     // The Prometheus is the dashboard's `datasource` variable, which file
     // provisioning fills as the import dialog does (an `__inputs` placeholder
     // would stay unresolved when provisioned).
+    // No number with more digits than it needs (jsonnet's 0.050000000000000003).
+    let shipped = read(&root().join("grafana/pinpoint-email.json"));
+    for noise in ["0000000000", "9999999999"] {
+        assert!(
+            !shipped.contains(noise),
+            "float noise {noise:?} in the dashboard"
+        );
+    }
     let dashboard: Value = serde_json::from_str(&read(&out.join("pinpoint-email.json"))).unwrap();
     assert!(dashboard.get("__inputs").is_none());
     let variable = &dashboard["templating"]["list"][0];
@@ -152,6 +207,7 @@ const SETTINGS: &str = r#"{
   pinpointEmailSelector: 'job="email"',
   extraLabelMatchers: 'cluster="prod"',
   bounceRateWarning: 0.03,
+  complaintRateWarning: 0.0004,
   quotaUsageWarning: 0.7,
   quotaUsageCritical: 0.9,
   alertFor: { PinpointEmailBounceRateHigh: '30m' },
@@ -230,6 +286,44 @@ fn a_non_default_config_moves_every_selector_threshold_and_link() {
     let text = dashboard.to_string();
     assert!(text.contains(r#""value":0.7"#) && text.contains(r#""value":0.9"#));
     assert!(!text.contains(r#""value":0.8"#) && !text.contains(r#""value":0.95"#));
+    // The rate panels' warning lines follow the thresholds; AWS's own review
+    // and pause rates stay.
+    assert_eq!(
+        threshold_steps(&dashboard, "Bounce rate"),
+        [0.03, 0.05, 0.1]
+    );
+    assert_eq!(
+        threshold_steps(&dashboard, "Complaint rate"),
+        [0.0004, 0.001, 0.005]
+    );
+    let default = temp_dir("default-thresholds");
+    render(&default, None);
+    let default: Value = serde_json::from_str(&read(&default.join("pinpoint-email.json"))).unwrap();
+    assert_eq!(threshold_steps(&default, "Bounce rate"), [0.02, 0.05, 0.1]);
+    assert_eq!(
+        threshold_steps(&default, "Complaint rate"),
+        [0.0005, 0.001, 0.005]
+    );
+}
+
+/// The threshold steps (after the base) of the dashboard's panel `title`.
+fn threshold_steps(dashboard: &Value, title: &str) -> Vec<f64> {
+    fn find<'a>(panels: &'a Value, title: &str) -> Option<&'a Value> {
+        panels.as_array()?.iter().find_map(|p| {
+            if p["title"] == title {
+                Some(p)
+            } else {
+                find(&p["panels"], title)
+            }
+        })
+    }
+    let panel = find(&dashboard["panels"], title).unwrap_or_else(|| panic!("no panel {title}"));
+    panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["value"].as_f64())
+        .collect()
 }
 
 /// promtool evaluates the custom render: the bounce-rate warning fires at 3 %
@@ -294,5 +388,42 @@ fn alerts_of_a_non_default_config_follow_its_job_and_thresholds() {
         "{}{}",
         String::from_utf8_lossy(&run.stdout),
         String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+/// Every Jsonnet file of the mixin is as `jsonnetfmt` writes it.
+#[test]
+fn every_jsonnet_file_is_jsonnetfmt_clean() {
+    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files(&path, out);
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "jsonnet" || e == "libsonnet")
+            {
+                out.push(path);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    files(&root().join("mixin"), &mut all);
+    assert!(all.len() >= 8, "{all:?}");
+    let unformatted: Vec<String> = all
+        .iter()
+        .filter(|file| {
+            !Command::new(tool("jsonnetfmt", "jsonnet"))
+                .arg("--test")
+                .arg(file)
+                .status()
+                .unwrap()
+                .success()
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        unformatted.is_empty(),
+        "not as jsonnetfmt writes them (run jsonnetfmt -i on each): {unformatted:?}"
     );
 }

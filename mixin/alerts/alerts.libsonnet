@@ -189,80 +189,84 @@
     groups+: [{
       name: 'pinpoint-email',
       rules: [
-        // The account id of each target of each exporter: the exporter's
-        // pinpoint_email_account_info where it says it; else (a restarted
-        // exporter that has not asked STS yet) the id the target of that
-        // name had most recently in the install within holdFor; else the
-        // target's name. Its value is when the exporter last said the id
-        // (the joins take it as 1), so that the newest id wins.
-        {
-          record: accountIds,
-          expr: q(|||
-            0 * group by (%(exporter)s, account, account_id) (pinpoint_email_account_info{%%(m)s, account_id!=""}) + time()
-            or
-            (
-              group by (%(exporter)s, account) (%(polled)s)
-              * on (%(install)s, account) group_left (account_id)
-              topk by (%(install)s, account) (1, max by (%(install)s, account, account_id) (%(known)s))
-              unless on (%(exporter)s, account) pinpoint_email_account_info{%%(m)s, account_id!=""}
-            )
-            or
-            (
-              0 * label_replace(group by (%(exporter)s, account) (%(polled)s), "account_id", "$1", "account", "(.+)") + time()
-              unless on (%(exporter)s, account) pinpoint_email_account_info{%%(m)s, account_id!=""}
-              unless on (%(install)s, account) %(known)s
-            )
-          ||| % {
-            exporter: exporter,
-            install: install,
-            polled: '{__name__=~"pinpoint_email_(reputation_)?polls_total", %(m)s}',
-            // Every 5 minutes of the past is enough to remember an id, and
-            // reads a tenth of the samples.
-            known: 'last_over_time(%s{%%(m)s, account_id=~"[0-9]{12}"}[%s:5m])' % [accountIds, c.holdFor],
-          }),
-        },
-      ] + conditions(accountConditions, 'pinpoint_email_up', 'pinpoint_email_polls_total', {
-          shutdown: 'pinpoint_email_enforcement_status{%(m)s, status="SHUTDOWN"} > 0',
-          probation: 'pinpoint_email_enforcement_status{%(m)s, status="PROBATION"} > 0',
-          // A status AWS adds (UNKNOWN is none at all).
-          unexpected_status: 'pinpoint_email_enforcement_status{%(m)s, status!~"HEALTHY|PROBATION|SHUTDOWN|UNKNOWN"} > 0',
-          sending_disabled: '1 - pinpoint_email_sending_enabled{%(m)s} > 0',
-          // In the sandbox although the target does not set expect_sandbox,
-          // and sending.
-          sandbox: '(1 - pinpoint_email_production_access_enabled{%%(m)s}) * (1 - pinpoint_email_sandbox_expected{%%(m)s}) > 0 and on (%s, account, aws_region) %s' % [exporter, sends],
-          review_denied: 'pinpoint_email_production_access_review_status{%(m)s, status="DENIED"} > 0',
-          quota_used: 'pinpoint_email_send_quota_used_ratio{%(m)s} > %(quotaUsageWarning)g',
-        })
-      // Failed calls a second by install, region and reason, for the
-      // dashboard: every reason of every account-region has its counter (8
-      // per account-region), more than a 7-day panel may read at thousands
-      // of account-regions.
-      + [{
-        record: 'aws_region_reason:pinpoint_email_poll_errors:rate5m',
-        expr: q('sum by (%s) (rate(pinpoint_email_poll_errors_total{%%(m)s}[5m]))' % list(c.groupLabels + ['aws_region', 'reason'])),
-      }]
-      // A fresh answer without a datapoint (an account that stopped
-      // sending) has no rate.
-      + conditions(reputationConditions, 'pinpoint_email_reputation_up', 'pinpoint_email_reputation_polls_total', {
-          bounce_rate: 'pinpoint_email_reputation_bounce_ratio{%(m)s} >= %(bounceRateWarning)g',
-          complaint_rate: 'pinpoint_email_reputation_complaint_ratio{%(m)s} >= %(complaintRateWarning)g',
-        })
-      // The newest successful poll of an account, while it is older than
-      // dataStaleAfterSeconds: known from every exporter that polls the
-      // account, failing or not.
-      + conditions(
-          staleConditions, 'pinpoint_email_up', 'pinpoint_email_polls_total',
-          { data_stale: 'pinpoint_email_last_success_timestamp_seconds{%%(m)s} < time() - %%(dataStaleAfterSeconds)d unless on (%(perTarget)s) pinpoint_email_last_success_timestamp_seconds{%%(m)s} >= time() - %%(dataStaleAfterSeconds)d' % { perTarget: perTarget } },
-          observed='group by (%s) (%s)' % [account, keyed('pinpoint_email_last_success_timestamp_seconds{%(m)s}')],
-        ) + [
+               // The account id of each target of each exporter: the exporter's
+               // pinpoint_email_account_info where it says it; else (a restarted
+               // exporter that has not asked STS yet) the id the target of that
+               // name had most recently in the install within holdFor; else the
+               // target's name. Its value is when the exporter last said the id
+               // (the joins take it as 1), so that the newest id wins.
+               {
+                 record: accountIds,
+                 expr: q(|||
+                   0 * group by (%(exporter)s, account, account_id) (pinpoint_email_account_info{%%(m)s, account_id!=""}) + time()
+                   or
+                   (
+                     group by (%(exporter)s, account) (%(polled)s)
+                     * on (%(install)s, account) group_left (account_id)
+                     topk by (%(install)s, account) (1, max by (%(install)s, account, account_id) (%(known)s))
+                     unless on (%(exporter)s, account) pinpoint_email_account_info{%%(m)s, account_id!=""}
+                   )
+                   or
+                   (
+                     0 * label_replace(group by (%(exporter)s, account) (%(polled)s), "account_id", "$1", "account", "(.+)") + time()
+                     unless on (%(exporter)s, account) pinpoint_email_account_info{%%(m)s, account_id!=""}
+                     unless on (%(install)s, account) %(known)s
+                   )
+                 ||| % {
+                   exporter: exporter,
+                   install: install,
+                   polled: '{__name__=~"pinpoint_email_(reputation_)?polls_total", %(m)s}',
+                   // Every 5 minutes of the past is enough to remember an id, and
+                   // reads a tenth of the samples.
+                   known: 'last_over_time(%s{%%(m)s, account_id=~"[0-9]{12}"}[%s:5m])' % [accountIds, c.holdFor],
+                 }),
+               },
+             ] + conditions(accountConditions, 'pinpoint_email_up', 'pinpoint_email_polls_total', {
+               shutdown: 'pinpoint_email_enforcement_status{%(m)s, status="SHUTDOWN"} > 0',
+               probation: 'pinpoint_email_enforcement_status{%(m)s, status="PROBATION"} > 0',
+               // A status AWS adds (UNKNOWN is none at all).
+               unexpected_status: 'pinpoint_email_enforcement_status{%(m)s, status!~"HEALTHY|PROBATION|SHUTDOWN|UNKNOWN"} > 0',
+               sending_disabled: '1 - pinpoint_email_sending_enabled{%(m)s} > 0',
+               // In the sandbox although the target does not set expect_sandbox,
+               // and sending.
+               sandbox: '(1 - pinpoint_email_production_access_enabled{%%(m)s}) * (1 - pinpoint_email_sandbox_expected{%%(m)s}) > 0 and on (%s, account, aws_region) %s' % [exporter, sends],
+               review_denied: 'pinpoint_email_production_access_review_status{%(m)s, status="DENIED"} > 0',
+               quota_used: 'pinpoint_email_send_quota_used_ratio{%(m)s} > %(quotaUsageWarning)g',
+             })
+             // Failed calls a second by install, region and reason, for the
+             // dashboard: every reason of every account-region has its counter (8
+             // per account-region), more than a 7-day panel may read at thousands
+             // of account-regions.
+             + [{
+               record: 'aws_region_reason:pinpoint_email_poll_errors:rate5m',
+               expr: q('sum by (%s) (rate(pinpoint_email_poll_errors_total{%%(m)s}[5m]))' % list(c.groupLabels + ['aws_region', 'reason'])),
+             }]
+             // A fresh answer without a datapoint (an account that stopped
+             // sending) has no rate.
+             + conditions(reputationConditions, 'pinpoint_email_reputation_up', 'pinpoint_email_reputation_polls_total', {
+               bounce_rate: 'pinpoint_email_reputation_bounce_ratio{%(m)s} >= %(bounceRateWarning)g',
+               complaint_rate: 'pinpoint_email_reputation_complaint_ratio{%(m)s} >= %(complaintRateWarning)g',
+             })
+             // The newest successful poll of an account, while it is older than
+             // dataStaleAfterSeconds: known from every exporter that polls the
+             // account, failing or not.
+             + conditions(
+               staleConditions,
+               'pinpoint_email_up',
+               'pinpoint_email_polls_total',
+               { data_stale: 'pinpoint_email_last_success_timestamp_seconds{%%(m)s} < time() - %%(dataStaleAfterSeconds)d unless on (%(perTarget)s) pinpoint_email_last_success_timestamp_seconds{%%(m)s} >= time() - %%(dataStaleAfterSeconds)d' % { perTarget: perTarget } },
+               observed='group by (%s) (%s)' % [account, keyed('pinpoint_email_last_success_timestamp_seconds{%(m)s}')],
+             ) + [
         alert(
-          'PinpointEmailAccountShutdown', 'critical',
+          'PinpointEmailAccountShutdown',
+          'critical',
           held(accountConditions, 'shutdown') + ' == 1',
           'Email sending of {{ $labels.account }} in {{ $labels.aws_region }} is shut down by AWS.',
           'AWS set the enforcement status of {{ $labels.account }} in {{ $labels.aws_region }} to SHUTDOWN, so the account cannot send email until AWS reinstates it.',
         ),
         alert(
-          'PinpointEmailAccountProbation', 'critical',
+          'PinpointEmailAccountProbation',
+          'critical',
           held(accountConditions, 'probation') + ' == 1',
           '{{ $labels.account }} in {{ $labels.aws_region }} is on probation with AWS.',
           'AWS put {{ $labels.account }} in {{ $labels.aws_region }} on PROBATION for its bounce or complaint rates; unless they improve, AWS shuts its sending down.',
@@ -270,13 +274,15 @@
         // A status AWS added after this exporter was written: its meaning is
         // unknown, so it pages.
         alert(
-          'PinpointEmailEnforcementStatusUnexpected', 'critical',
+          'PinpointEmailEnforcementStatusUnexpected',
+          'critical',
           held(accountConditions, 'unexpected_status') + ' == 1',
           'AWS reports the enforcement status {{ $labels.status }} for {{ $labels.account }} in {{ $labels.aws_region }}.',
           'The enforcement status of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $labels.status }}, which is none of HEALTHY, PROBATION and SHUTDOWN; look it up in the AWS console and the SES documentation before mail stops.',
         ),
         alert(
-          'PinpointEmailSendingDisabled', 'critical',
+          'PinpointEmailSendingDisabled',
+          'critical',
           held(accountConditions, 'sending_disabled') + ' == 1',
           'Email sending is disabled for {{ $labels.account }} in {{ $labels.aws_region }}.',
           'SendingEnabled is false for {{ $labels.account }} in {{ $labels.aws_region }}; no email goes out from this account and region.',
@@ -284,13 +290,15 @@
         // No upper bound: while PinpointEmailQuotaNearlyExhausted fires,
         // Alertmanager inhibits this one (deploy/prometheus/alertmanager.yml).
         alert(
-          'PinpointEmailQuotaUsageHigh', 'warning',
+          'PinpointEmailQuotaUsageHigh',
+          'warning',
           held(accountConditions, 'quota_used') + ' > %(quotaUsageWarning)g',
           '{{ $labels.account }} in {{ $labels.aws_region }} has used {{ $value | humanizePercentage }} of its 24-hour quota.',
           '{{ $labels.account }} in {{ $labels.aws_region }} sent {{ $value | humanizePercentage }} of its 24-hour sending quota; above 100 % AWS refuses to send.',
         ),
         alert(
-          'PinpointEmailQuotaNearlyExhausted', 'critical',
+          'PinpointEmailQuotaNearlyExhausted',
+          'critical',
           held(accountConditions, 'quota_used') + ' > %(quotaUsageCritical)g',
           '{{ $labels.account }} in {{ $labels.aws_region }} has used {{ $value | humanizePercentage }} of its 24-hour quota.',
           '{{ $labels.account }} in {{ $labels.aws_region }} is about to run out of its 24-hour sending quota ({{ $value | humanizePercentage }} used); then AWS refuses to send.',
@@ -301,7 +309,8 @@
         // +Inf, which no forecast exceeds. The last hour is read every 5
         // minutes (a subquery), not at every scrape: 12 points per account.
         alert(
-          'PinpointEmailQuotaExhaustionPredicted', 'warning',
+          'PinpointEmailQuotaExhaustionPredicted',
+          'warning',
           |||
             predict_linear((max by (%(accountName)s) (%(sent)s))[1h:5m], %%(quotaExhaustionHorizonHours)g * 3600)
             > on (%(account)s) group_left ()
@@ -319,14 +328,16 @@
         // it, nor do regions that do not send (an organization's unused
         // regions).
         alert(
-          'PinpointEmailInSandbox', 'warning',
+          'PinpointEmailInSandbox',
+          'warning',
           held(accountConditions, 'sandbox') + ' == 1',
           '{{ $labels.account }} in {{ $labels.aws_region }} is in the sandbox.',
           '{{ $labels.account }} in {{ $labels.aws_region }} has no production access: it can only send to verified identities, 200 emails a day at 1 per second. If it is meant to stay there, set expect_sandbox: true for its target.',
         ),
         // SES v2 only: needs targets polled with api sesv2 or auto.
         alert(
-          'PinpointEmailProductionAccessDenied', 'warning',
+          'PinpointEmailProductionAccessDenied',
+          'warning',
           held(accountConditions, 'review_denied') + ' == 1',
           'AWS denied the production access request of {{ $labels.account }} in {{ $labels.aws_region }}.',
           'The production access request of {{ $labels.account }} in {{ $labels.aws_region }} was DENIED, so the account stays in the sandbox (verified recipients only, 200 emails a day).',
@@ -335,25 +346,29 @@
         // fires, Alertmanager inhibits its warning
         // (deploy/prometheus/alertmanager.yml).
         alert(
-          'PinpointEmailBounceRateHigh', 'warning',
+          'PinpointEmailBounceRateHigh',
+          'warning',
           held(reputationConditions, 'bounce_rate') + ' >= %(bounceRateWarning)g',
           'The bounce rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}.',
           'The bounce rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}, over the 2 % AWS recommends; at 5 % AWS puts the account under review.',
         ),
         alert(
-          'PinpointEmailBounceRateCritical', 'critical',
+          'PinpointEmailBounceRateCritical',
+          'critical',
           held(reputationConditions, 'bounce_rate') + ' >= %(bounceRateCritical)g',
           'The bounce rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}, close to the 5 % at which AWS reviews accounts.',
           'The bounce rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}; from 5 % AWS puts the account under review (PROBATION), from 10 % it may pause its sending. Act now, before the review.',
         ),
         alert(
-          'PinpointEmailComplaintRateHigh', 'warning',
+          'PinpointEmailComplaintRateHigh',
+          'warning',
           held(reputationConditions, 'complaint_rate') + ' >= %(complaintRateWarning)g',
           'The complaint rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}.',
           'The complaint rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}, half way to the 0.1 % at which AWS puts the account under review.',
         ),
         alert(
-          'PinpointEmailComplaintRateCritical', 'critical',
+          'PinpointEmailComplaintRateCritical',
+          'critical',
           held(reputationConditions, 'complaint_rate') + ' >= %(complaintRateCritical)g',
           'The complaint rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}, close to the 0.1 % at which AWS reviews accounts.',
           'The complaint rate of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizePercentage }}; from 0.1 % AWS puts the account under review (PROBATION), from 0.5 % it may pause its sending. Act now, before the review.',
@@ -364,7 +379,8 @@
         // none for small senders. Whether it sent mail comes from the account
         // collector: a target without it never fires this alert.
         alert(
-          'PinpointEmailReputationDataStale', 'warning',
+          'PinpointEmailReputationDataStale',
+          'warning',
           |||
             time() - max by (%(accountName)s) (%(newest)s) > %%(reputationDataStaleAfterSeconds)d
             and on (%(account)s)
@@ -379,7 +395,8 @@
           "{{ $labels.account }} in {{ $labels.aws_region }} sent email in the last 24 hours, but CloudWatch's newest Reputation.BounceRate datapoint for it is over %s old; the bounce and complaint rate alerts cannot warn of a review." % seconds(c.reputationDataStaleAfterSeconds),
         ),
         alert(
-          'PinpointEmailReputationPollsFailing', 'warning',
+          'PinpointEmailReputationPollsFailing',
+          'warning',
           'pinpoint_email_reputation_up{%(m)s} == 0',
           'CloudWatch calls for the reputation of {{ $labels.account }} in {{ $labels.aws_region }} have been failing for %s at {{ $labels.instance }}.' % duration(c.alertFor, 'PinpointEmailReputationPollsFailing'),
           'The exporter at {{ $labels.instance }} cannot read the bounce and complaint rates of {{ $labels.account }} in {{ $labels.aws_region }}; pinpoint_email_reputation_poll_errors_total and the log tell why (often a missing cloudwatch:GetMetricData permission).',
@@ -387,7 +404,8 @@
         // A dedicated IP warming up whose percentage has not moved (and was
         // already known that long ago). The dedicated-IPs collector.
         alert(
-          'PinpointEmailDedicatedIpWarmupStuck', 'warning',
+          'PinpointEmailDedicatedIpWarmupStuck',
+          'warning',
           |||
             max by (account, aws_region, ip, pool) (pinpoint_email_dedicated_ip_warmup_status{%(m)s, status="IN_PROGRESS"}) == 1
             and on (account, aws_region, ip, pool)
@@ -400,13 +418,15 @@
           'Dedicated IP {{ $labels.ip }} (pool {{ $labels.pool }}) of {{ $labels.account }} in {{ $labels.aws_region }} is still IN_PROGRESS and its warm-up percentage has not changed in %s; mail sent from it may be throttled by receivers meanwhile.' % words(c.warmupStuckAfter),
         ),
         alert(
-          'PinpointEmailExporterDown', 'warning',
+          'PinpointEmailExporterDown',
+          'warning',
           'up{%(m)s} == 0',
           'Prometheus cannot scrape pinpoint-email-exporter at {{ $labels.instance }}.',
           'The scrape of {{ $labels.instance }} failed for %s; the account alerts hold the last known state of its accounts meanwhile.' % duration(c.alertFor, 'PinpointEmailExporterDown'),
         ),
         alert(
-          'PinpointEmailExporterAbsent', 'warning',
+          'PinpointEmailExporterAbsent',
+          'warning',
           'absent(up{%(m)s})',
           'No pinpoint-email-exporter is scraped.',
           'Prometheus has no scrape target matching {%s}; account status, quota and enforcement alerts are blind.' % c.pinpointEmailMatchers,
@@ -415,7 +435,8 @@
         // A target that never succeeded has no timestamp for DataStale, and
         // this fires for it.
         alert(
-          'PinpointEmailPollsFailing', 'warning',
+          'PinpointEmailPollsFailing',
+          'warning',
           'pinpoint_email_up{%(m)s} == 0',
           'GetAccount calls for {{ $labels.account }} in {{ $labels.aws_region }} have been failing for %s at {{ $labels.instance }}.' % duration(c.alertFor, 'PinpointEmailPollsFailing'),
           "The exporter at {{ $labels.instance }} cannot get the account of {{ $labels.account }} in {{ $labels.aws_region }}; pinpoint_email_poll_errors_total and the exporter's log tell why (credentials, permissions, throttling, network).",
@@ -424,7 +445,8 @@
         // poll of any exporter, while it is too old; held through an exporter
         // outage like the conditions.
         alert(
-          'PinpointEmailDataStale', 'warning',
+          'PinpointEmailDataStale',
+          'warning',
           'time() - (%s > 0) > %%(dataStaleAfterSeconds)d' % held(staleConditions, 'data_stale'),
           'The account data of {{ $labels.account }} in {{ $labels.aws_region }} is {{ $value | humanizeDuration }} old.',
           'The last successful GetAccount call for {{ $labels.account }} in {{ $labels.aws_region }} was {{ $value | humanizeDuration }} ago; the status and quota alerts act on that data.',
@@ -435,7 +457,8 @@
         // few (a long --poll.interval) is not a quarter. (Each counter is read
         // once: the count of throttled calls filters before it divides.)
         alert(
-          'PinpointEmailThrottled', 'warning',
+          'PinpointEmailThrottled',
+          'warning',
           |||
             (sum by (%(by)s) (increase(pinpoint_email_poll_errors_total{%%(m)s, reason="throttled"}[%%(throttledWindow)s])) > %%(throttledMinCallsBound)g)
             / on (%(by)s) sum by (%(by)s) (increase(pinpoint_email_polls_total{%%(m)s}[%%(throttledWindow)s]))
@@ -449,7 +472,8 @@
         // holdFor after it was last scraped), and nothing new is known of
         // them.
         alert(
-          'PinpointEmailShardMissing', 'warning',
+          'PinpointEmailShardMissing',
+          'warning',
           |||
             max by (%(install)s) (pinpoint_email_exporter_shards{%%(m)s} and on (%(exporter)s) (up{%%(m)s} == 1))
             - count by (%(install)s) (count_values by (%(install)s) ("shard_index", pinpoint_email_exporter_shard_index{%%(m)s} and on (%(exporter)s) (up{%%(m)s} == 1)))
@@ -462,7 +486,8 @@
         // the accounts of its last successful listing, or none if it has had
         // none since start-up (then their alerts hold).
         alert(
-          'PinpointEmailDiscoveryFailing', 'warning',
+          'PinpointEmailDiscoveryFailing',
+          'warning',
           'pinpoint_email_discovery_up{%(m)s} == 0',
           'Discovery {{ $labels.discovery }} cannot list the accounts of its AWS Organization at {{ $labels.instance }}.',
           'The exporter at {{ $labels.instance }} cannot list the accounts of discovery {{ $labels.discovery }}; it polls the accounts of its last successful listing, none if it has had none since it started. pinpoint_email_discovery_errors_total and the log tell why.',

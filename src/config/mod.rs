@@ -6,6 +6,7 @@
 //! of every file target that does not list its own.
 
 mod flags;
+mod regions;
 mod targets;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use flags::{Cli, LogFormat, LogLevel};
+pub use regions::{resolve_discovery_regions, resolve_regions};
 pub use targets::{TargetsFile, parse_targets};
 
 use crate::schedule::{
