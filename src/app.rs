@@ -46,7 +46,7 @@ pub fn poller_count(config: &Config) -> usize {
         .targets
         .iter()
         .filter(|t| config.shard.owns(&t.name))
-        .map(|t| t.regions.len() * t.collectors.count())
+        .map(|t| t.regions.len() * t.collectors.count(KINDS.len()))
         .sum()
 }
 
@@ -138,23 +138,22 @@ pub fn describe(config: &Config, web: &Watcher) -> String {
     }
     let schedules = config.schedules();
     for kind in KINDS {
+        let name = kind.spec().name;
         let pollers: usize = config
             .targets
             .iter()
-            .filter(|t| t.collectors.enabled(kind.name()) && config.shard.owns(&t.name))
+            .filter(|t| t.collectors.enabled(name) && config.shard.owns(&t.name))
             .map(|t| t.regions.len())
             .sum();
         let discovering = config
             .discoveries
             .iter()
-            .any(|d| d.template.collectors.enabled(kind.name()));
-        if pollers == 0 && !discovering {
+            .any(|d| d.template.collectors.enabled(name));
+        let Some(p) = schedules.of(name).filter(|_| pollers > 0 || discovering) else {
             continue;
-        }
-        let p = schedules.of(kind.name());
+        };
         out.push_str(&format!(
-            "{} collector: {pollers} poller(s){}, every {}, timeout {}, backoff up to {}, values kept {} after the last success\n",
-            kind.name(),
+            "{name} collector: {pollers} poller(s){}, every {}, timeout {}, backoff up to {}, values kept {} after the last success\n",
             if discovering { " and one per discovered account and region" } else { "" },
             humantime::format_duration(p.interval),
             humantime::format_duration(p.timeout),
@@ -194,12 +193,16 @@ pub fn start_pollers(
 ) -> JoinSet<()> {
     let mut tasks = JoinSet::new();
     for kind in KINDS {
-        if !target.collectors.enabled(kind.name()) {
+        let name = kind.spec().name;
+        let Some(settings) = schedules
+            .of(name)
+            .filter(|_| target.collectors.enabled(name))
+        else {
             continue;
-        }
-        let pollers = kind.pollers(target, sdk_config, store, schedules.of(kind.name()));
+        };
+        let pollers = kind.pollers(target, sdk_config, store, settings);
         tracing::debug!(
-            collector = kind.name(),
+            collector = name,
             target = %target.name,
             pollers = pollers.len(),
             "starting pollers"
@@ -267,7 +270,7 @@ impl<'a> Fleet<'a> {
     ) -> Self {
         Fleet {
             store,
-            sources: Sources::new(base, schedules.account, crate::aws::shared_http_client()),
+            sources: Sources::new(base, schedules.poll, crate::aws::shared_http_client()),
             schedules,
             running: Vec::new(),
         }
@@ -296,7 +299,7 @@ impl<'a> Fleet<'a> {
                 .flat_map(|t| {
                     t.regions
                         .iter()
-                        .map(|r| (Key::new(&t.name, r), t.collectors))
+                        .map(|r| (Key::new(&t.name, r), t.collectors.clone()))
                 })
                 .collect(),
         );
@@ -307,7 +310,7 @@ impl<'a> Fleet<'a> {
                 .map(|t| t.regions.len())
                 .sum()
         };
-        let schedules = self.schedules.for_fleet(pollers);
+        let schedules = self.schedules.clone().for_fleet(pollers);
         let changed: BTreeSet<String> = changes.changed.iter().cloned().collect();
         for target in targets {
             if let Some(running) = kept.remove(&target.name) {
@@ -318,8 +321,13 @@ impl<'a> Fleet<'a> {
                 changes.added.push(target.name.clone());
             }
             let sdk_config = self.sources.target_config(target).await;
-            let at = self.schedules.account.jitter.sample();
-            let tasks = start_pollers(target, &schedules.for_target(at), &sdk_config, &self.store);
+            let at = self.schedules.poll.jitter.sample();
+            let tasks = start_pollers(
+                target,
+                &schedules.clone().for_target(at),
+                &sdk_config,
+                &self.store,
+            );
             self.running.push((target.clone(), tasks));
         }
         changes
@@ -531,7 +539,7 @@ async fn reload_targets<'a>(
     // Profiles and credentials are read anew.
     targets.fleet.sources = Sources::new(
         base,
-        targets.fleet.schedules.account,
+        targets.fleet.schedules.poll,
         crate::aws::shared_http_client(),
     );
     targets

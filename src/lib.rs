@@ -43,7 +43,7 @@
 
 mod app;
 mod aws;
-mod collector;
+pub mod collector;
 mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
@@ -62,10 +62,6 @@ mod web;
 // What the binary, the fuzz targets, the examples and the tests use.
 pub use app::{describe, discover_once, keys, owned_targets, poller_count, run};
 pub use aws::{default_loader, static_loader};
-pub use collector::Collector;
-pub use collector::account::{Account, Source, TargetClients};
-pub use collector::dedicated_ips::{DedicatedIp, DedicatedIps};
-pub use collector::reputation::{Datapoint, Reputation};
 pub use config::{
     Cli, Config, LogFormat, LogLevel, TargetDefaults, TargetsFile, parse_targets,
     resolve_discovery_regions, resolve_regions,
@@ -100,25 +96,53 @@ const LAYERS: [&str; 16] = [
     "app",
 ];
 
+/// Reading the crate's own source files, for tests that check its layout.
+#[cfg(test)]
+mod source_files {
+    use std::path::{Path, PathBuf};
+
+    /// Every `.rs` file under `src/`, with its path relative to `src/`.
+    pub fn all() -> Vec<(PathBuf, String)> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        walk(&src, &mut files);
+        files.sort();
+        files
+            .into_iter()
+            .map(|f| {
+                let text = std::fs::read_to_string(&f).unwrap();
+                (f.strip_prefix(&src).unwrap().to_path_buf(), text)
+            })
+            .collect()
+    }
+
+    /// The code of a file outside its tests (what follows its first
+    /// `#[cfg(test)]`) and comments.
+    pub fn code(text: &str) -> String {
+        text.split("#[cfg(test)]")
+            .next()
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
 #[cfg(test)]
 mod layers {
     use super::LAYERS;
     use std::collections::BTreeSet;
-    use std::path::{Path, PathBuf};
-
-    /// The `.rs` files under `dir`.
-    fn sources(dir: &Path) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                out.extend(sources(&path));
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push(path);
-            }
-        }
-        out
-    }
 
     /// The modules of the crate named in `text` by `crate::NAME` paths.
     fn imports(text: &str) -> BTreeSet<String> {
@@ -137,25 +161,21 @@ mod layers {
     /// every module is in it.
     #[test]
     fn modules_import_only_the_layers_below_them() {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let rank = |name: &str| LAYERS.iter().position(|l| *l == name);
         let mut climbing = Vec::new();
         let mut modules = BTreeSet::new();
-        for file in sources(&src) {
-            let relative = file.strip_prefix(&src).unwrap();
+        for (relative, text) in super::source_files::all() {
             let first = relative.components().next().unwrap().as_os_str();
             let module = first.to_str().unwrap().trim_end_matches(".rs").to_string();
             if module == "lib" || module == "main" {
                 continue;
             }
             modules.insert(module.clone());
-            let text = std::fs::read_to_string(&file).unwrap();
-            // What tests import does not count: they may build on anything.
-            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
             let Some(own) = rank(&module) else {
                 continue;
             };
-            for import in imports(code) {
+            // What tests import does not count: they may build on anything.
+            for import in imports(&super::source_files::code(&text)) {
                 if import == module {
                     continue;
                 }

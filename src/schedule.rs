@@ -81,28 +81,25 @@ impl Default for PollSettings {
     }
 }
 
-/// The poll settings of each collector.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The poll settings of each collector, by name, and the `--poll.*` ones.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Schedules {
-    /// The account collector's: the `--poll.*` flags.
-    pub account: PollSettings,
-    /// The reputation collector's: `--collector.reputation.interval`, with the
-    /// `--poll.*` timeout, backoff and staleness bounds stretched to fit it.
-    pub reputation: PollSettings,
-    /// The dedicated-IPs collector's: `--collector.dedicated-ips.interval`,
-    /// stretched alike.
-    pub dedicated_ips: PollSettings,
+    /// The `--poll.*` flags: the settings of collectors without an interval
+    /// of their own, and of what is not a collector (credentials).
+    pub poll: PollSettings,
+    by_collector: Vec<(&'static str, PollSettings)>,
 }
 
 impl Schedules {
+    /// The `--poll.*` settings, and each collector's.
+    pub fn new(poll: PollSettings, by_collector: Vec<(&'static str, PollSettings)>) -> Self {
+        Schedules { poll, by_collector }
+    }
+
     /// These schedules for a fleet where `pollers(name)` pollers of each
     /// collector run: their first calls spread to fit.
     pub fn for_fleet(mut self, pollers: impl Fn(&str) -> usize) -> Schedules {
-        for (name, p) in [
-            ("account", &mut self.account),
-            ("reputation", &mut self.reputation),
-            ("dedicated-ips", &mut self.dedicated_ips),
-        ] {
+        for (name, p) in &mut self.by_collector {
             p.spread = first_poll_spread(p.interval, pollers(name));
         }
         self
@@ -117,11 +114,7 @@ impl Schedules {
     /// spread evenly: 500 accounts in 20 regions make their 500 AssumeRole
     /// calls over the minute, not in its first seconds.
     pub fn for_target(mut self, at: f64) -> Schedules {
-        for p in [
-            &mut self.account,
-            &mut self.reputation,
-            &mut self.dedicated_ips,
-        ] {
+        for (_, p) in &mut self.by_collector {
             let few = first_poll_spread(p.interval, 1);
             if p.spread > few {
                 p.offset = (p.spread - few).mul_f64(at.clamp(0.0, 1.0));
@@ -131,21 +124,15 @@ impl Schedules {
         self
     }
 
-    /// The settings of the collector named `name`.
-    pub fn of(&self, name: &str) -> PollSettings {
-        match name {
-            "reputation" => self.reputation,
-            "dedicated-ips" => self.dedicated_ips,
-            _ => self.account,
-        }
+    /// The settings of the collector named `name`; `None` for a name that
+    /// is no collector's.
+    pub fn of(&self, name: &str) -> Option<PollSettings> {
+        self.by_collector
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, p)| *p)
     }
 }
-
-/// `--collector.reputation.interval` by default.
-pub const DEFAULT_REPUTATION_INTERVAL: Duration = Duration::from_secs(300);
-
-/// `--collector.dedicated-ips.interval` by default.
-pub const DEFAULT_DEDICATED_IPS_INTERVAL: Duration = Duration::from_secs(600);
 
 #[cfg(test)]
 mod tests {

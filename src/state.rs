@@ -113,7 +113,7 @@ pub fn check_writable(dir: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::{Api, Collectors, Credentials, DEFAULT_MAX_DEDICATED_IPS, Target};
+    use crate::target::{Api, CollectorSettings, Collectors, Credentials, Target};
 
     fn discovery(parents: &[&str]) -> Discovery {
         Discovery {
@@ -124,8 +124,8 @@ mod tests {
                 credentials: Credentials::DefaultChain,
                 api: Api::Auto,
                 expect_sandbox: false,
-                collectors: Collectors::default(),
-                max_dedicated_ips: DEFAULT_MAX_DEDICATED_IPS,
+                collectors: Collectors::Only(vec!["account"]),
+                settings: CollectorSettings::default(),
             },
             role_name: "reader".into(),
             external_id: None,

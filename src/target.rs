@@ -93,9 +93,8 @@ pub struct Target {
     pub expect_sandbox: bool,
     /// Which collectors poll it.
     pub collectors: Collectors,
-    /// The most dedicated IPs exported per region
-    /// (`--collector.dedicated-ips.max-ips`).
-    pub max_dedicated_ips: usize,
+    /// The collectors' own settings (`--collector.NAME.KEY` flags).
+    pub settings: CollectorSettings,
 }
 
 impl Target {
@@ -122,67 +121,74 @@ fn account_of_arn(arn: &str) -> Option<&str> {
     (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
 }
 
-/// `--collector.dedicated-ips.max-ips` by default.
-pub const DEFAULT_MAX_DEDICATED_IPS: usize = 256;
-
-/// Which collectors poll a target: the `--collector.*` flags, overridden by
-/// the target's `collectors:` in the targets file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Collectors {
-    /// `account`: `GetAccount` (on by default).
-    pub account: bool,
-    /// `reputation`: CloudWatch's bounce and complaint rates (off by default:
-    /// it needs `cloudwatch:GetMetricData`).
-    pub reputation: bool,
-    /// `dedicated-ips`: the warm-up of each dedicated IP (off by default: it
-    /// needs `ses:GetDedicatedIps`).
-    pub dedicated_ips: bool,
+/// Which collectors poll a target, by name: the `--collector.*` flags,
+/// overridden by the target's `collectors:` in the targets file. The names
+/// are those of the collectors' registry (`collector::KINDS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Collectors {
+    /// Every collector (where nothing chose: the store's sections of tests).
+    All,
+    /// These, in the registry's order.
+    Only(Vec<&'static str>),
 }
 
 impl Default for Collectors {
+    /// None.
     fn default() -> Self {
-        Collectors {
-            account: true,
-            reputation: false,
-            dedicated_ips: false,
-        }
+        Collectors::Only(Vec::new())
     }
 }
 
 impl Collectors {
-    /// Every collector's name, as in flags and the targets file.
-    pub const NAMES: [&'static str; 3] = ["account", "reputation", "dedicated-ips"];
-
-    /// Every collector on.
-    pub const ALL: Collectors = Collectors {
-        account: true,
-        reputation: true,
-        dedicated_ips: true,
-    };
-
     /// Whether the collector named `name` is on.
     pub fn enabled(&self, name: &str) -> bool {
-        match name {
-            "account" => self.account,
-            "reputation" => self.reputation,
-            "dedicated-ips" => self.dedicated_ips,
-            _ => false,
+        match self {
+            Collectors::All => true,
+            Collectors::Only(names) => names.contains(&name),
         }
     }
 
-    /// How many collectors are on.
-    pub fn count(&self) -> usize {
-        Self::NAMES.iter().filter(|n| self.enabled(n)).count()
+    /// Whether none is on.
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Collectors::Only(names) if names.is_empty())
+    }
+
+    /// How many of `registry`'s collectors are on.
+    pub fn count(&self, registry: usize) -> usize {
+        match self {
+            Collectors::All => registry,
+            Collectors::Only(names) => names.len(),
+        }
     }
 
     /// The names of the collectors that are on, comma separated.
     pub fn list(&self) -> String {
-        Self::NAMES
+        match self {
+            Collectors::All => "all".to_string(),
+            Collectors::Only(names) => names.join(","),
+        }
+    }
+}
+
+/// The collectors' own settings, such as `--collector.dedicated-ips.max-ips`:
+/// a number by collector and key; a collector reads its own, with its
+/// default where none is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CollectorSettings(Vec<(&'static str, &'static str, usize)>);
+
+impl CollectorSettings {
+    /// Sets `collector`'s `key` to `value`.
+    pub fn set(&mut self, collector: &'static str, key: &'static str, value: usize) {
+        self.0.retain(|(c, k, _)| (*c, *k) != (collector, key));
+        self.0.push((collector, key, value));
+    }
+
+    /// `collector`'s `key`, if set.
+    pub fn get(&self, collector: &str, key: &str) -> Option<usize> {
+        self.0
             .iter()
-            .filter(|n| self.enabled(n))
-            .copied()
-            .collect::<Vec<_>>()
-            .join(",")
+            .find(|(c, k, _)| (*c, *k) == (collector, key))
+            .map(|(_, _, v)| *v)
     }
 }
 
@@ -235,7 +241,7 @@ impl std::fmt::Debug for Discovery {
             .field("api", &self.template.api)
             .field("expect_sandbox", &self.template.expect_sandbox)
             .field("collectors", &self.template.collectors)
-            .field("max_dedicated_ips", &self.template.max_dedicated_ips)
+            .field("settings", &self.template.settings)
             .finish()
     }
 }
@@ -391,7 +397,7 @@ mod tests {
             api: Api::Auto,
             expect_sandbox: false,
             collectors: Collectors::default(),
-            max_dedicated_ips: DEFAULT_MAX_DEDICATED_IPS,
+            settings: CollectorSettings::default(),
         };
         assert_eq!(target.account_id(), Some("123456789012"));
         for arn in [
@@ -456,7 +462,7 @@ mod tests {
             api: Api::Auto,
             expect_sandbox: false,
             collectors: Collectors::default(),
-            max_dedicated_ips: DEFAULT_MAX_DEDICATED_IPS,
+            settings: CollectorSettings::default(),
         };
         let mut d = Discovery {
             name: "org".into(),

@@ -155,7 +155,7 @@ fn json(path: &str) -> Value {
 #[test]
 fn iam_documents_grant_exactly_what_the_readme_says() {
     // The exporter's identity: one statement per collector, named after it,
-    // each with the one read-only action the collector calls.
+    // with the read-only actions its Spec lists.
     let policy = json("deploy/iam/exporter-policy.json");
     let statements: Vec<(&str, &str)> = policy["Statement"]
         .as_array()
@@ -166,13 +166,28 @@ fn iam_documents_grant_exactly_what_the_readme_says() {
             (s["Sid"].as_str().unwrap(), s["Action"].as_str().unwrap())
         })
         .collect();
+    // What each collector's Spec says it needs, in the registry's order.
+    let pascal = |name: &str| -> String {
+        name.split('-')
+            .map(|w| w[..1].to_ascii_uppercase() + &w[1..])
+            .collect()
+    };
+    let wanted: Vec<(String, &str)> = pinpoint_email_exporter::collector::KINDS
+        .iter()
+        .map(|k| k.spec())
+        .flat_map(|spec| {
+            let sid = format!("{}Collector", pascal(spec.name));
+            spec.iam_actions.iter().map(move |a| (sid.clone(), *a))
+        })
+        .collect();
+    let statements: Vec<(String, &str)> = statements
+        .into_iter()
+        .map(|(sid, action)| (sid.to_string(), action))
+        .collect();
+    assert_eq!(statements, wanted);
     assert_eq!(
-        statements,
-        [
-            ("AccountCollector", "ses:GetAccount"),
-            ("ReputationCollector", "cloudwatch:GetMetricData"),
-            ("DedicatedIpsCollector", "ses:GetDedicatedIps")
-        ]
+        wanted[0],
+        ("AccountCollector".to_string(), "ses:GetAccount")
     );
 
     // The source of assume-role targets: sts:AssumeRole on named roles only.

@@ -12,12 +12,12 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use pinpoint_email_exporter::Account;
 use pinpoint_email_exporter::Key;
 use pinpoint_email_exporter::PollError;
-use pinpoint_email_exporter::{
-    BuildInfo, Datapoint, DedicatedIp, DedicatedIps, Format, Reputation, Store,
-};
+use pinpoint_email_exporter::collector::account::Account;
+use pinpoint_email_exporter::collector::dedicated_ips::{DedicatedIp, DedicatedIps};
+use pinpoint_email_exporter::collector::reputation::{Datapoint, Reputation};
+use pinpoint_email_exporter::{BuildInfo, Format, Store};
 
 fn account(status: &str, sent: f64, max: f64, rate: f64, production: bool) -> Account {
     Account {

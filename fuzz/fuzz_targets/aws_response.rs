@@ -15,9 +15,9 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_http_client::test_util::infallible_client_fn;
 use libfuzzer_sys::fuzz_target;
 use pinpoint_email_exporter::Api;
-use pinpoint_email_exporter::Collector;
 use pinpoint_email_exporter::Key;
-use pinpoint_email_exporter::{Account, Source, TargetClients};
+use pinpoint_email_exporter::collector::Collector;
+use pinpoint_email_exporter::collector::account::{Account, Source, TargetClients};
 use pinpoint_email_exporter::{BuildInfo, Store};
 
 const STATUSES: [u16; 8] = [200, 200, 200, 400, 403, 404, 429, 500];

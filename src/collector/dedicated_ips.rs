@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use aws_config::{Region, SdkConfig};
 
-use super::{Kind, Poller};
+use super::{Interval, Kind, Poller, Setting, Spec};
 use crate::aws::{classify_sdk_error, operation_gone};
 use crate::error::PollError;
 use crate::metrics::{Names, Output, Series};
@@ -87,8 +87,8 @@ impl DedicatedIps {
 pub struct DedicatedIpsKind;
 
 impl Kind for DedicatedIpsKind {
-    fn name(&self) -> &'static str {
-        "dedicated-ips"
+    fn spec(&self) -> &'static Spec {
+        &SPEC
     }
 
     fn pollers(
@@ -105,7 +105,7 @@ impl Kind for DedicatedIpsKind {
             sesv2: sesv2.clone(),
             region: Region::new(region.to_string()),
             timeout: settings.timeout,
-            max_ips: target.max_dedicated_ips,
+            max_ips: SPEC.setting(target, &MAX_IPS),
             use_sesv2: AtomicBool::new(target.api == Api::Sesv2),
             fall_back: target.api == Api::Auto,
         })
@@ -261,9 +261,34 @@ impl Collector for DedicatedIpsSource {
     }
 }
 
+/// `--collector.dedicated-ips.max-ips`.
+pub const MAX_IPS: Setting = Setting {
+    key: "max-ips",
+    help: "The most dedicated IP addresses exported per target and region; the rest are counted in pinpoint_email_dedicated_ips_dropped",
+    default: 256,
+    min: 1,
+};
+
+/// The collector's name, in its [`Spec`] and its series' [`Names`].
+const SPEC_NAME: &str = "dedicated-ips";
+
+/// The dedicated-IPs collector: `GetDedicatedIps`, off by default.
+pub const SPEC: Spec = Spec {
+    name: SPEC_NAME,
+    file_key: "dedicated_ips",
+    about: "the warm-up of each dedicated IP address",
+    default_on: false,
+    interval: Some(Interval {
+        default: Duration::from_secs(600),
+        help: "Time between two GetDedicatedIps calls (every page) of one target and region",
+    }),
+    settings: &[MAX_IPS],
+    iam_actions: &["ses:GetDedicatedIps"],
+};
+
 /// The dedicated-IP series, with their own health, error and duration series.
 const NAMES: Names = Names {
-    collector: "dedicated-ips",
+    collector: SPEC_NAME,
     up: (
         "pinpoint_email_dedicated_ips_up",
         "1 if the last GetDedicatedIps call succeeded, 0 if it failed.",

@@ -1,16 +1,21 @@
 //! Collectors: each is one AWS call made per (target, region) on the poller's
 //! schedule, with its own series and error counting.
 //!
-//! A collector is a module under `collector/` with two parts: a [`Collector`]
-//! (one per target and region: makes the call) whose answers are an
-//! [`Output`](crate::metrics::Output) (names its series and writes them), and a
-//! [`Kind`] (builds the collectors of a target). Registering the kind in
-//! [`KINDS`] is all the rest of the exporter needs: the poller, the store and
-//! the HTTP side work with any collector.
+//! A collector is a module under `collector/` with three parts: a
+//! [`Collector`] (one per target and region: makes the call) whose answers are
+//! an [`Output`](crate::metrics::Output) (writes its series), a [`Spec`] (its
+//! name, whether it is on by default, its interval and settings flags, its key
+//! in the targets file and the IAM actions it needs, each said once; its
+//! series are its `Output`'s), and a [`Kind`] (builds the collectors of a target). A line in
+//! [`KINDS`] registers it: flags, the targets file, `--config.check`,
+//! schedules and poller counts, and the tests of the docs and the IAM policy
+//! read the rest from its [`Spec`].
 
 pub mod account;
 pub mod dedicated_ips;
 pub mod reputation;
+
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 
@@ -20,10 +25,65 @@ use crate::metrics::Store;
 use crate::schedule::PollSettings;
 use crate::target::{Key, Target};
 
+/// What a collector declares, once: everything outside its module that
+/// depends on the collector reads it from here.
+#[derive(Debug)]
+pub struct Spec {
+    /// Its name: `--collector.NAME`, `--no-collector.NAME`, the `collector`
+    /// of its log lines.
+    pub name: &'static str,
+    /// Its key in a target's `collectors:` in the targets file.
+    pub file_key: &'static str,
+    /// What it polls, for the help of `--collector.NAME`.
+    pub about: &'static str,
+    /// Whether it is on without `--collector.NAME` (`--demo` turns every
+    /// collector on).
+    pub default_on: bool,
+    /// Its own `--collector.NAME.interval` (default and help), or `None` to
+    /// poll at `--poll.interval`.
+    pub interval: Option<Interval>,
+    /// Its numeric settings, each a flag `--collector.NAME.KEY`.
+    pub settings: &'static [Setting],
+    /// The IAM actions its calls need.
+    pub iam_actions: &'static [&'static str],
+}
+
+/// A collector's own interval flag.
+#[derive(Debug)]
+pub struct Interval {
+    /// Its default (with `--demo`, `--poll.interval`).
+    pub default: Duration,
+    /// What it is, for the help.
+    pub help: &'static str,
+}
+
+/// A collector's numeric setting: the flag `--collector.NAME.KEY`.
+#[derive(Debug)]
+pub struct Setting {
+    /// `KEY` in the flag.
+    pub key: &'static str,
+    /// What it sets, for the help.
+    pub help: &'static str,
+    /// The value without the flag.
+    pub default: usize,
+    /// The least value allowed.
+    pub min: usize,
+}
+
+impl Spec {
+    /// The value of `setting` for `target`: its flag's, else the default.
+    pub fn setting(&self, target: &Target, setting: &Setting) -> usize {
+        target
+            .settings
+            .get(self.name, setting.key)
+            .unwrap_or(setting.default)
+    }
+}
+
 /// A kind of collector: how to build its collectors for a target.
 pub trait Kind: Send + Sync + 'static {
-    /// Its name, as logged when its pollers start.
-    fn name(&self) -> &'static str;
+    /// What it declares.
+    fn spec(&self) -> &'static Spec;
 
     /// The pollers of `target`, one per region, each calling AWS with the
     /// target's loaded configuration and writing into this kind's section of
@@ -65,3 +125,48 @@ pub const KINDS: &[&dyn Kind] = &[
     &reputation::ReputationKind,
     &dedicated_ips::DedicatedIpsKind,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::KINDS;
+
+    /// A collector is named in the exporter's code only in its own module and
+    /// its line of [`KINDS`]: flags, the targets file, schedules and the rest
+    /// read its [`super::Spec`]. (Tests, docs, the IAM policy and the mixin
+    /// may name it. A quoted name followed by a comma is a label, such as
+    /// `account`, not the collector.)
+    #[test]
+    fn a_collector_is_named_only_in_its_module_and_the_registry() {
+        let mut found = Vec::new();
+        for spec in KINDS.iter().map(|k| k.spec()) {
+            let own = std::path::Path::new("collector").join(spec.file_key);
+            let patterns = [
+                format!("collector.{}", spec.name),
+                format!("{}::", spec.file_key),
+                format!("\"{}\"", spec.name),
+                format!("\"{}\"", spec.file_key),
+            ];
+            for (file, text) in crate::source_files::all() {
+                if file.with_extension("") == own || file.starts_with(&own) {
+                    continue;
+                }
+                for line in crate::source_files::code(&text).lines() {
+                    let registry = file.ends_with("collector/mod.rs") && line.contains("Kind,");
+                    let named = patterns.iter().any(|p| {
+                        line.match_indices(p.as_str()).any(|(at, _)| {
+                            !(p.ends_with('"') && line[at + p.len()..].starts_with(','))
+                        })
+                    });
+                    if named && !registry {
+                        found.push(format!("{}: {}", file.display(), line.trim()));
+                    }
+                }
+            }
+        }
+        assert!(
+            found.is_empty(),
+            "collectors named outside their module and KINDS:\n{}",
+            found.join("\n")
+        );
+    }
+}

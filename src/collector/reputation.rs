@@ -11,7 +11,7 @@ use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode};
 
-use super::{Kind, Poller};
+use super::{Interval, Kind, Poller, Spec};
 use crate::aws::classify_sdk_error;
 use crate::error::PollError;
 use crate::metrics::{Names, Output, Series, Store};
@@ -58,8 +58,8 @@ pub struct Reputation {
 pub struct ReputationKind;
 
 impl Kind for ReputationKind {
-    fn name(&self) -> &'static str {
-        "reputation"
+    fn spec(&self) -> &'static Spec {
+        &SPEC
     }
 
     fn pollers(
@@ -187,10 +187,27 @@ pub fn reputation_from_pages(pages: &[GetMetricDataOutput]) -> Result<Reputation
     Ok(reputation)
 }
 
+/// The collector's name, in its [`Spec`] and its series' [`Names`].
+const SPEC_NAME: &str = "reputation";
+
+/// The reputation collector: CloudWatch's `GetMetricData`, off by default.
+pub const SPEC: Spec = Spec {
+    name: SPEC_NAME,
+    file_key: "reputation",
+    about: "the bounce and complaint rates SES publishes to CloudWatch",
+    default_on: false,
+    interval: Some(Interval {
+        default: Duration::from_secs(300),
+        help: "Time between two GetMetricData calls of the reputation collector for one target and region (SES publishes the rates hourly at most)",
+    }),
+    settings: &[],
+    iam_actions: &["cloudwatch:GetMetricData"],
+};
+
 /// The reputation series: their own health, error and duration series, so a
 /// failing CloudWatch never touches `pinpoint_email_up` or the account values.
 const NAMES: Names = Names {
-    collector: "reputation",
+    collector: SPEC_NAME,
     up: (
         "pinpoint_email_reputation_up",
         "1 if the last CloudWatch GetMetricData call for the reputation rates succeeded, 0 if it failed.",

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 
 use super::DEFAULT_PORT;
+use super::collectors::CollectorFlags;
 use crate::parse::parse_duration;
 use crate::target::Api;
 
@@ -97,65 +98,9 @@ pub struct Cli {
     #[arg(long = "poll.stale-after", value_name = "DURATION", value_parser = parse_duration)]
     pub poll_stale_after: Option<Duration>,
 
-    /// Enable the account collector: GetAccount (quota, send rate, sending,
-    /// production access and warm-up flags, enforcement status) [default: on]
-    #[arg(long = "collector.account", overrides_with = "no_collector_account")]
-    pub collector_account: bool,
-
-    /// Disable the account collector.
-    #[arg(long = "no-collector.account", overrides_with = "collector_account")]
-    pub no_collector_account: bool,
-
-    /// Enable the reputation collector: the bounce and complaint rates SES
-    /// publishes to CloudWatch (needs cloudwatch:GetMetricData) [default: off,
-    /// on with --demo]
-    #[arg(
-        long = "collector.reputation",
-        overrides_with = "no_collector_reputation"
-    )]
-    pub collector_reputation: bool,
-
-    /// Disable the reputation collector.
-    #[arg(
-        long = "no-collector.reputation",
-        overrides_with = "collector_reputation"
-    )]
-    pub no_collector_reputation: bool,
-
-    /// Time between two GetMetricData calls of the reputation collector for one
-    /// target and region (SES publishes the rates hourly at most) [default: 5m,
-    /// or --poll.interval with --demo]
-    #[arg(long = "collector.reputation.interval", value_name = "DURATION", value_parser = parse_duration)]
-    pub reputation_interval: Option<Duration>,
-
-    /// Enable the dedicated-IPs collector: the warm-up of each dedicated IP
-    /// address (needs ses:GetDedicatedIps) [default: off, on with --demo]
-    #[arg(
-        long = "collector.dedicated-ips",
-        overrides_with = "no_collector_dedicated_ips"
-    )]
-    pub collector_dedicated_ips: bool,
-
-    /// Disable the dedicated-IPs collector.
-    #[arg(
-        long = "no-collector.dedicated-ips",
-        overrides_with = "collector_dedicated_ips"
-    )]
-    pub no_collector_dedicated_ips: bool,
-
-    /// Time between two GetDedicatedIps calls (every page) of one target and
-    /// region [default: 10m, or --poll.interval with --demo]
-    #[arg(long = "collector.dedicated-ips.interval", value_name = "DURATION", value_parser = parse_duration)]
-    pub dedicated_ips_interval: Option<Duration>,
-
-    /// The most dedicated IP addresses exported per target and region; the
-    /// rest are counted in pinpoint_email_dedicated_ips_dropped
-    #[arg(
-        long = "collector.dedicated-ips.max-ips",
-        value_name = "N",
-        default_value_t = crate::target::DEFAULT_MAX_DEDICATED_IPS
-    )]
-    pub max_dedicated_ips: usize,
+    /// Every collector's flags, from the collectors' registry.
+    #[command(flatten)]
+    pub collectors: CollectorFlags,
 
     /// Export each collector's call duration histogram per target and region
     /// instead of per region: 13 more series per poller, for finding a slow

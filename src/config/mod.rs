@@ -5,6 +5,7 @@
 //! its targets replace that default one, and `--aws.regions` becomes the region list
 //! of every file target that does not list its own.
 
+mod collectors;
 mod flags;
 mod regions;
 mod targets;
@@ -17,12 +18,10 @@ pub use flags::{Cli, LogFormat, LogLevel};
 pub use regions::{resolve_discovery_regions, resolve_regions};
 pub use targets::{TargetsFile, parse_targets};
 
-use crate::schedule::{
-    DEFAULT_DEDICATED_IPS_INTERVAL, DEFAULT_REPUTATION_INTERVAL, Jitter, PollSettings, Schedules,
-};
+use crate::schedule::{Jitter, PollSettings, Schedules};
 
 use crate::parse::validate_region;
-use crate::target::{Api, Collectors, Credentials, Discovery, Shard, Target};
+use crate::target::{Api, CollectorSettings, Collectors, Credentials, Discovery, Shard, Target};
 
 /// The port the exporter listens on by default. It lies outside the 9100-9999 range
 /// that Prometheus exporters conventionally share (now fully allocated) and is not
@@ -50,7 +49,7 @@ pub enum ConfigError {
     #[error("invalid flag {flag}: {message}")]
     Flag {
         /// The flag, e.g. `--poll.interval`.
-        flag: &'static str,
+        flag: std::borrow::Cow<'static, str>,
         /// What is wrong and what to do.
         message: String,
     },
@@ -125,8 +124,8 @@ pub struct TargetDefaults {
     pub api: Api,
     /// The `--collector.*` flags: the collectors of targets that set none.
     pub collectors: Collectors,
-    /// `--collector.dedicated-ips.max-ips`.
-    pub max_dedicated_ips: usize,
+    /// The collectors' own settings flags (`--collector.NAME.KEY`).
+    pub settings: CollectorSettings,
 }
 
 impl Default for TargetDefaults {
@@ -135,8 +134,15 @@ impl Default for TargetDefaults {
         TargetDefaults {
             regions: Vec::new(),
             api: Api::default(),
-            collectors: Collectors::default(),
-            max_dedicated_ips: crate::target::DEFAULT_MAX_DEDICATED_IPS,
+            collectors: Collectors::Only(
+                crate::collector::KINDS
+                    .iter()
+                    .map(|k| k.spec())
+                    .filter(|s| s.default_on)
+                    .map(|s| s.name)
+                    .collect(),
+            ),
+            settings: CollectorSettings::default(),
         }
     }
 }
@@ -184,10 +190,9 @@ pub struct Config {
     pub targets_file: Option<PathBuf>,
     /// What file targets get from the flags (for reloads).
     pub target_defaults: TargetDefaults,
-    /// `--collector.reputation.interval`.
-    pub reputation_interval: Duration,
-    /// `--collector.dedicated-ips.interval`.
-    pub dedicated_ips_interval: Duration,
+    /// `--collector.NAME.interval` of each collector with an interval of its
+    /// own.
+    pub intervals: Vec<(&'static str, Duration)>,
     /// `--metrics.poll-duration-per-target`.
     pub durations_per_target: bool,
     /// `--state.directory`: where the last listing of each discovery is
@@ -201,42 +206,18 @@ impl Config {
         let web = web_settings(&cli)?;
         let poll = poll_settings(&cli);
         validate_poll(&poll)?;
-        let reputation_interval = cli.reputation_interval.unwrap_or(if cli.demo {
-            poll.interval
-        } else {
-            DEFAULT_REPUTATION_INTERVAL
-        });
-        validate_interval("--collector.reputation.interval", reputation_interval)?;
-        let dedicated_ips_interval = cli.dedicated_ips_interval.unwrap_or(if cli.demo {
-            poll.interval
-        } else {
-            DEFAULT_DEDICATED_IPS_INTERVAL
-        });
-        validate_interval("--collector.dedicated-ips.interval", dedicated_ips_interval)?;
-        if cli.max_dedicated_ips == 0 {
-            return Err(ConfigError::Flag {
-                flag: "--collector.dedicated-ips.max-ips",
-                message:
-                    "must be at least 1; turn the collector off with --no-collector.dedicated-ips"
-                        .into(),
-            });
-        }
+        let intervals = cli.collectors.intervals(cli.demo, poll.interval)?;
         let defaults = TargetDefaults {
             regions: flag_regions(&cli.regions)?,
             api: cli.api,
-            collectors: Collectors {
-                account: !cli.no_collector_account,
-                // The demo shows every collector unless told otherwise.
-                reputation: cli.collector_reputation || (cli.demo && !cli.no_collector_reputation),
-                dedicated_ips: cli.collector_dedicated_ips
-                    || (cli.demo && !cli.no_collector_dedicated_ips),
-            },
-            max_dedicated_ips: cli.max_dedicated_ips,
+            // The demo shows every collector unless told otherwise.
+            collectors: cli.collectors.collectors(cli.demo),
+            settings: cli.collectors.settings()?,
         };
-        if defaults.collectors.list().is_empty() && cli.config_file.is_none() {
+        if defaults.collectors.is_empty() && cli.config_file.is_none() {
             return Err(ConfigError::Flag {
-                flag: "--no-collector.account",
-                message: "every collector is off, so nothing would be polled; turn one on (e.g. --collector.reputation)".into(),
+                flag: "--no-collector.*".into(),
+                message: "every collector is off, so nothing would be polled; turn one on (the --collector.* flags of --help)".into(),
             });
         }
         let shard = shard(&cli)?;
@@ -248,8 +229,8 @@ impl Config {
                 credentials: Credentials::DefaultChain,
                 api: cli.api,
                 expect_sandbox: false,
-                collectors: defaults.collectors,
-                max_dedicated_ips: defaults.max_dedicated_ips,
+                collectors: defaults.collectors.clone(),
+                settings: defaults.settings.clone(),
             }]),
             None => TargetsFile::fixed(vec![Target {
                 name: DEFAULT_TARGET.to_string(),
@@ -257,21 +238,21 @@ impl Config {
                 credentials: Credentials::DefaultChain,
                 api: cli.api,
                 expect_sandbox: false,
-                collectors: defaults.collectors,
-                max_dedicated_ips: defaults.max_dedicated_ips,
+                collectors: defaults.collectors.clone(),
+                settings: defaults.settings.clone(),
             }]),
             Some(path) => read_targets(path, &defaults)?,
         };
         if cli.config_discover && file.discoveries.is_empty() {
             return Err(ConfigError::Flag {
-                flag: "--config.discover",
+                flag: "--config.discover".into(),
                 message: "the targets file has no `discover:` target to run; see the README's Organizations section".into(),
             });
         }
         let state_directory = cli.state_directory.filter(|p| !p.as_os_str().is_empty());
         if let Some(dir) = &state_directory {
             crate::state::check_writable(dir).map_err(|message| ConfigError::Flag {
-                flag: "--state.directory",
+                flag: "--state.directory".into(),
                 message,
             })?;
         }
@@ -288,8 +269,7 @@ impl Config {
             log_format: cli.log_format,
             targets_file: cli.config_file,
             target_defaults: defaults,
-            reputation_interval,
-            dedicated_ips_interval,
+            intervals,
             durations_per_target: cli.durations_per_target,
             state_directory,
         })
@@ -309,11 +289,15 @@ impl Config {
             spread: crate::schedule::first_poll_spread(interval, 1),
             offset: Duration::ZERO,
         };
-        Schedules {
-            account: p,
-            reputation: at(self.reputation_interval),
-            dedicated_ips: at(self.dedicated_ips_interval),
-        }
+        let by_collector = crate::collector::KINDS
+            .iter()
+            .map(|kind| {
+                let name = kind.spec().name;
+                let own = self.intervals.iter().find(|(n, _)| *n == name);
+                (name, own.map_or(p, |(_, interval)| at(*interval)))
+            })
+            .collect();
+        Schedules::new(p, by_collector)
     }
 
     /// Reads the targets file again (for a reload), with the same flag defaults as
@@ -336,7 +320,10 @@ fn read_targets(path: &Path, defaults: &TargetDefaults) -> Result<TargetsFile, C
 /// `--shard.count` and `--shard.index`; the index may be a StatefulSet pod
 /// name, whose ordinal it takes.
 fn shard(cli: &Cli) -> Result<Shard, ConfigError> {
-    let err = |flag, message: String| ConfigError::Flag { flag, message };
+    let err = |flag: &'static str, message: String| ConfigError::Flag {
+        flag: flag.into(),
+        message,
+    };
     if cli.shard_count == 0 {
         return Err(err("--shard.count", "must be at least 1".into()));
     }
@@ -379,7 +366,7 @@ fn web_settings(cli: &Cli) -> Result<WebSettings, ConfigError> {
     let telemetry_path = validate_telemetry_path(&cli.telemetry_path)?;
     if cli.max_connections == 0 {
         return Err(ConfigError::Flag {
-            flag: "--web.max-connections",
+            flag: "--web.max-connections".into(),
             message: "must be at least 1".into(),
         });
     }
@@ -428,7 +415,7 @@ fn flag_regions(regions: &[String]) -> Result<Vec<String>, ConfigError> {
     let regions: Vec<String> = regions.iter().map(|r| r.trim().to_string()).collect();
     for (i, region) in regions.iter().enumerate() {
         validate_region(region).map_err(|message| ConfigError::Flag {
-            flag: "--aws.regions",
+            flag: "--aws.regions".into(),
             message: format!("entry {} {region:?}: {message}", i + 1),
         })?;
     }
@@ -447,7 +434,7 @@ fn dedup(items: Vec<String>) -> Vec<String> {
 
 fn parse_listen_address(s: &str) -> Result<SocketAddr, ConfigError> {
     let err = |message: String| ConfigError::Flag {
-        flag: "--web.listen-address",
+        flag: "--web.listen-address".into(),
         message,
     };
     // `:PORT` is every interface, as in Go: the IPv6 wildcard, bound dual-stack.
@@ -467,7 +454,7 @@ fn parse_listen_address(s: &str) -> Result<SocketAddr, ConfigError> {
 
 fn validate_telemetry_path(path: &str) -> Result<String, ConfigError> {
     let err = |message: String| ConfigError::Flag {
-        flag: "--web.telemetry-path",
+        flag: "--web.telemetry-path".into(),
         message,
     };
     if !path.starts_with('/') {
@@ -492,11 +479,11 @@ fn validate_telemetry_path(path: &str) -> Result<String, ConfigError> {
 pub const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
 
 /// Checks the interval of a collector's own flag: from 1s to 24h.
-fn validate_interval(flag: &'static str, interval: Duration) -> Result<(), ConfigError> {
+fn validate_interval(flag: &str, interval: Duration) -> Result<(), ConfigError> {
     let fmt = |d: Duration| humantime::format_duration(d).to_string();
     if interval < Duration::from_secs(1) || interval > MAX_WAIT {
         return Err(ConfigError::Flag {
-            flag,
+            flag: flag.to_string().into(),
             message: format!("{} must be from 1s to 24h", fmt(interval)),
         });
     }
@@ -511,7 +498,7 @@ fn validate_poll(p: &PollSettings) -> Result<(), ConfigError> {
     ] {
         if value > MAX_WAIT {
             return Err(ConfigError::Flag {
-                flag,
+                flag: flag.into(),
                 message: format!(
                     "{} is above the maximum of 24h; the sending quota counts 24 hours",
                     fmt(value)
@@ -521,7 +508,7 @@ fn validate_poll(p: &PollSettings) -> Result<(), ConfigError> {
     }
     if p.interval < Duration::from_secs(1) {
         return Err(ConfigError::Flag {
-            flag: "--poll.interval",
+            flag: "--poll.interval".into(),
             message: format!(
                 "{} is below the minimum of 1s; AWS throttles accounts that call this often",
                 fmt(p.interval)
@@ -530,7 +517,7 @@ fn validate_poll(p: &PollSettings) -> Result<(), ConfigError> {
     }
     if p.timeout.is_zero() || p.timeout > p.interval {
         return Err(ConfigError::Flag {
-            flag: "--poll.timeout",
+            flag: "--poll.timeout".into(),
             message: format!(
                 "{} must be above 0 and at most --poll.interval ({})",
                 fmt(p.timeout),
@@ -540,7 +527,7 @@ fn validate_poll(p: &PollSettings) -> Result<(), ConfigError> {
     }
     if p.max_backoff < p.interval {
         return Err(ConfigError::Flag {
-            flag: "--poll.max-backoff",
+            flag: "--poll.max-backoff".into(),
             message: format!(
                 "{} must be at least --poll.interval ({})",
                 fmt(p.max_backoff),
@@ -550,7 +537,7 @@ fn validate_poll(p: &PollSettings) -> Result<(), ConfigError> {
     }
     if p.stale_after < p.interval {
         return Err(ConfigError::Flag {
-            flag: "--poll.stale-after",
+            flag: "--poll.stale-after".into(),
             message: format!(
                 "{} must be at least --poll.interval ({}), or every value would vanish between two polls",
                 fmt(p.stale_after),
@@ -590,8 +577,8 @@ mod tests {
                 credentials: Credentials::DefaultChain,
                 api: Api::Auto,
                 expect_sandbox: false,
-                collectors: Collectors::default(),
-                max_dedicated_ips: crate::target::DEFAULT_MAX_DEDICATED_IPS,
+                collectors: Collectors::Only(vec!["account"]),
+                settings: CollectorSettings::default(),
             }]
         );
     }
@@ -740,8 +727,7 @@ mod tests {
         let defaults = TargetDefaults {
             regions: vec!["eu-central-1".to_string()],
             api: Api::PinpointEmail,
-            collectors: Collectors::default(),
-            max_dedicated_ips: crate::target::DEFAULT_MAX_DEDICATED_IPS,
+            ..TargetDefaults::default()
         };
         for path in entries {
             let name = path.file_name().unwrap().to_str().unwrap().to_string();
@@ -801,13 +787,15 @@ mod tests {
     fn a_large_fleet_spreads_targets_and_a_targets_regions_start_together() {
         let config = Config::from_cli(cli(&[])).unwrap();
         let big = config.schedules().for_fleet(|_| 10_000);
-        assert_eq!(big.account.spread, Duration::from_secs(60));
+        let account = |s: &Schedules| s.of("account").unwrap();
+        assert_eq!(account(&big).spread, Duration::from_secs(60));
         let t = big.for_target(0.5);
-        assert_eq!(t.account.offset, Duration::from_millis(29_500));
-        assert_eq!(t.account.spread, Duration::from_secs(1));
+        assert_eq!(account(&t).offset, Duration::from_millis(29_500));
+        assert_eq!(account(&t).spread, Duration::from_secs(1));
         let small = config.schedules().for_fleet(|_| 12).for_target(0.5);
-        assert_eq!(small.account.offset, Duration::ZERO);
-        assert_eq!(small.account.spread, Duration::from_secs(1));
+        assert_eq!(account(&small).offset, Duration::ZERO);
+        assert_eq!(account(&small).spread, Duration::from_secs(1));
+        assert_eq!(config.schedules().of("no-such-collector"), None);
     }
 
     #[test]

@@ -82,13 +82,35 @@ struct FileOrganizations {
     name_template: Option<String>,
 }
 
-/// A target's `collectors:`, overriding the `--collector.*` flags.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileCollectors {
-    account: Option<bool>,
-    reputation: Option<bool>,
-    dedicated_ips: Option<bool>,
+/// A target's `collectors:`: each collector's `file_key`, on or off; a key no
+/// collector has is refused where it stands, naming the ones there are.
+#[derive(Debug, Default)]
+struct FileCollectors(BTreeMap<String, bool>);
+
+impl<'de> Deserialize<'de> for FileCollectors {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> serde::de::Visitor<'de> for Keys {
+            type Value = FileCollectors;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map of collectors to true or false")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut keys = BTreeMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    super::collectors::check_file_key(&key).map_err(serde::de::Error::custom)?;
+                    keys.insert(key, map.next_value::<bool>()?);
+                }
+                Ok(FileCollectors(keys))
+            }
+        }
+        deserializer.deserialize_map(Keys)
+    }
 }
 
 /// How a target of the file gets credentials, or the key at fault and what is
@@ -214,9 +236,9 @@ pub fn parse_targets(
                 api: t.api.unwrap_or(defaults.api),
                 expect_sandbox: t.expect_sandbox,
                 collectors: target_collectors(&t.collectors, defaults),
-                max_dedicated_ips: defaults.max_dedicated_ips,
+                settings: defaults.settings.clone(),
             };
-            if template.collectors.list().is_empty() {
+            if template.collectors.is_empty() {
                 return Err(invalid(
                     at("collectors"),
                     "every collector is off for this target, so nothing would poll it; turn one on or remove the target".into(),
@@ -231,7 +253,7 @@ pub fn parse_targets(
         let credentials = credentials(t.profile, t.role_arn, t.external_id, t.role_session_name)
             .map_err(|(field, m)| invalid(at(field), m))?;
         let collectors = target_collectors(&t.collectors, defaults);
-        if collectors.list().is_empty() {
+        if collectors.is_empty() {
             return Err(invalid(
                 at("collectors"),
                 "every collector is off for this target, so nothing would poll it; turn one on or remove the target".into(),
@@ -244,7 +266,7 @@ pub fn parse_targets(
             api: t.api.unwrap_or(defaults.api),
             expect_sandbox: t.expect_sandbox,
             collectors,
-            max_dedicated_ips: defaults.max_dedicated_ips,
+            settings: defaults.settings.clone(),
         });
     }
     Ok(TargetsFile {
@@ -255,13 +277,7 @@ pub fn parse_targets(
 
 /// A target's collectors: its `collectors:`, else the flags'.
 fn target_collectors(file: &FileCollectors, defaults: &TargetDefaults) -> Collectors {
-    Collectors {
-        account: file.account.unwrap_or(defaults.collectors.account),
-        reputation: file.reputation.unwrap_or(defaults.collectors.reputation),
-        dedicated_ips: file
-            .dedicated_ips
-            .unwrap_or(defaults.collectors.dedicated_ips),
-    }
+    super::collectors::from_file(&file.0, &defaults.collectors)
 }
 
 /// A discovery of the file, or the key at fault (as `at` names it) and what

@@ -108,7 +108,7 @@ impl Inventory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::{Api, Collectors, Credentials, DEFAULT_MAX_DEDICATED_IPS};
+    use crate::target::{Api, CollectorSettings, Collectors, Credentials};
 
     fn target(name: &str, credentials: Credentials) -> Target {
         Target {
@@ -117,8 +117,8 @@ mod tests {
             credentials,
             api: Api::Auto,
             expect_sandbox: false,
-            collectors: Collectors::default(),
-            max_dedicated_ips: DEFAULT_MAX_DEDICATED_IPS,
+            collectors: Collectors::Only(vec!["account"]),
+            settings: CollectorSettings::default(),
         }
     }
 

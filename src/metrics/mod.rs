@@ -121,13 +121,11 @@ struct Registered {
     collector: &'static str,
 }
 
-/// The keys of `polled` whose target has `collector` on (every key for a
-/// collector [`Collectors`] does not name, such as the tests' own).
+/// The keys of `polled` whose target has `collector` on.
 fn keys_of(polled: &[(Key, Collectors)], collector: &str) -> Vec<Key> {
-    let named = Collectors::NAMES.contains(&collector);
     polled
         .iter()
-        .filter(|(_, c)| !named || c.enabled(collector))
+        .filter(|(_, c)| c.enabled(collector))
         .map(|(k, _)| k.clone())
         .collect()
 }
@@ -318,7 +316,7 @@ impl Store {
     /// Replaces the configured (target, region) pairs, every collector polling
     /// each; see [`Store::set_polled`].
     pub fn set_keys(&self, keys: Vec<Key>) {
-        self.set_polled(keys.into_iter().map(|k| (k, Collectors::ALL)).collect());
+        self.set_polled(keys.into_iter().map(|k| (k, Collectors::All)).collect());
     }
 
     /// Replaces the configured (target, region) pairs and the collectors that
@@ -839,12 +837,10 @@ mod tests {
         use crate::collector::reputation::Reputation;
         use crate::target::Collectors;
         let s = store();
-        let both = Collectors {
-            reputation: true,
-            ..Collectors::default()
-        };
+        let both = Collectors::Only(vec!["account", "reputation"]);
+        let account = || Collectors::Only(vec!["account"]);
         let (t, u) = (Key::new("t", "us-east-1"), Key::new("u", "eu-west-1"));
-        s.set_polled(vec![(t.clone(), both), (u.clone(), Collectors::default())]);
+        s.set_polled(vec![(t.clone(), both.clone()), (u.clone(), account())]);
         let accounts = s.section::<Account>();
         let reputation = s.section::<Reputation>();
         for key in [&t, &u] {
@@ -857,7 +853,7 @@ mod tests {
         assert!(before.contains("pinpoint_email_reputation_up{account=\"t\""));
         assert!(!before.contains("pinpoint_email_reputation_poll_errors_total{account=\"u\""));
         // Reload: t's reputation off, u's on.
-        s.set_polled(vec![(t.clone(), Collectors::default()), (u.clone(), both)]);
+        s.set_polled(vec![(t.clone(), account()), (u.clone(), both)]);
         assert!(reputation.snapshot(&t).is_none(), "t's reputation dropped");
         assert!(accounts.snapshot(&t).is_some(), "t's account kept");
         assert!(accounts.snapshot(&u).is_some(), "u's account kept");

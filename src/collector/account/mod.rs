@@ -9,7 +9,7 @@ use aws_config::SdkConfig;
 
 pub use sources::{Source, TargetClients};
 
-use super::{Kind, Poller};
+use super::{Kind, Poller, Spec};
 use crate::error::PollError;
 use crate::metrics::{AccountIds, Names, Output, Series, Store, bool_value};
 use crate::poller::Collector;
@@ -115,8 +115,8 @@ impl Account {
 pub struct AccountKind;
 
 impl Kind for AccountKind {
-    fn name(&self) -> &'static str {
-        "account"
+    fn spec(&self) -> &'static Spec {
+        &SPEC
     }
 
     fn pollers(
@@ -239,10 +239,24 @@ impl Caller {
     }
 }
 
+/// The collector's name, in its [`Spec`] and its series' [`Names`].
+const SPEC_NAME: &str = "account";
+
+/// The account collector: `GetAccount`, on by default, at `--poll.interval`.
+pub const SPEC: Spec = Spec {
+    name: SPEC_NAME,
+    file_key: "account",
+    about: "GetAccount (quota, send rate, sending, production access and warm-up flags, enforcement status)",
+    default_on: true,
+    interval: None,
+    settings: &[],
+    iam_actions: &["ses:GetAccount"],
+};
+
 /// The account series: `pinpoint_email_up`, the poll error and duration series,
 /// and one gauge per account value.
 const NAMES: Names = Names {
-    collector: "account",
+    collector: SPEC_NAME,
     up: (
         "pinpoint_email_up",
         "1 if the last GetAccount call succeeded, 0 if it failed.",
