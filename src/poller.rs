@@ -180,7 +180,7 @@ impl ChangeLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{Names, Series};
+    use crate::metrics::{Gauge, Names, Series};
     use crate::schedule::Jitter;
     use std::sync::Mutex;
 
@@ -262,8 +262,14 @@ mod tests {
 
     const NAMES: Names = Names {
         collector: "test",
-        up: ("t_up", "Up."),
-        last_success: ("t_last_success_timestamp_seconds", "Last success."),
+        up: Gauge {
+            name: "t_up",
+            help: "Up.",
+        },
+        last_success: Gauge {
+            name: "t_last_success_timestamp_seconds",
+            help: "Last success.",
+        },
         calls: ("t_calls_total", "Calls."),
         errors: ("t_errors_total", "Errors."),
         durations: ("t_duration_seconds", "Durations."),

@@ -11,7 +11,7 @@ use aws_config::{Region, SdkConfig};
 use super::{Interval, Kind, Poller, Setting, Spec};
 use crate::aws::{classify_sdk_error, operation_gone};
 use crate::error::PollError;
-use crate::metrics::{Names, Output, Series};
+use crate::metrics::{Gauge, Names, Output, Series};
 use crate::poller::Collector;
 use crate::schedule::PollSettings;
 use crate::target::{Api, Target};
@@ -286,17 +286,38 @@ pub const SPEC: Spec = Spec {
     iam_actions: &["ses:GetDedicatedIps"],
 };
 
+// The gauges of its answers, each declared once.
+const DEDICATED_IP_WARMUP_RATIO: Gauge = Gauge {
+    name: "pinpoint_email_dedicated_ip_warmup_ratio",
+    help: "Warm-up progress of the dedicated IP address, a ratio from 0 to 1 (AWS's WarmupPercentage / 100), labels ip and pool; absent for managed pools, which AWS warms up itself.",
+};
+
+const DEDICATED_IP_WARMUP_STATUS: Gauge = Gauge {
+    name: "pinpoint_email_dedicated_ip_warmup_status",
+    help: "Warm-up status of the dedicated IP address (WarmupStatus): 1 for the current status, 0 for the others (IN_PROGRESS, DONE, NOT_APPLICABLE, and any other AWS sends), labels ip and pool.",
+};
+
+const DEDICATED_IPS: Gauge = Gauge {
+    name: "pinpoint_email_dedicated_ips",
+    help: "Dedicated IP addresses of the account in the region, exported or not.",
+};
+
+const DEDICATED_IPS_DROPPED: Gauge = Gauge {
+    name: "pinpoint_email_dedicated_ips_dropped",
+    help: "Dedicated IP addresses of the last answer left out by --collector.dedicated-ips.max-ips.",
+};
+
 /// The dedicated-IP series, with their own health, error and duration series.
 const NAMES: Names = Names {
     collector: SPEC_NAME,
-    up: (
-        "pinpoint_email_dedicated_ips_up",
-        "1 if the last GetDedicatedIps call succeeded, 0 if it failed.",
-    ),
-    last_success: (
-        "pinpoint_email_dedicated_ips_last_success_timestamp_seconds",
-        "Unix time of the last successful GetDedicatedIps call.",
-    ),
+    up: Gauge {
+        name: "pinpoint_email_dedicated_ips_up",
+        help: "1 if the last GetDedicatedIps call succeeded, 0 if it failed.",
+    },
+    last_success: Gauge {
+        name: "pinpoint_email_dedicated_ips_last_success_timestamp_seconds",
+        help: "Unix time of the last successful GetDedicatedIps call.",
+    },
     calls: (
         "pinpoint_email_dedicated_ips_polls_total",
         "GetDedicatedIps calls (every page of one counts once) made by the background pollers, successful or not.",
@@ -310,22 +331,10 @@ const NAMES: Names = Names {
         "Duration of GetDedicatedIps calls (every page), successful or not, of every target of the region (of each target with --metrics.poll-duration-per-target).",
     ),
     values: &[
-        (
-            "pinpoint_email_dedicated_ip_warmup_ratio",
-            "Warm-up progress of the dedicated IP address, a ratio from 0 to 1 (AWS's WarmupPercentage / 100), labels ip and pool; absent for managed pools, which AWS warms up itself.",
-        ),
-        (
-            "pinpoint_email_dedicated_ip_warmup_status",
-            "Warm-up status of the dedicated IP address (WarmupStatus): 1 for the current status, 0 for the others (IN_PROGRESS, DONE, NOT_APPLICABLE, and any other AWS sends), labels ip and pool.",
-        ),
-        (
-            "pinpoint_email_dedicated_ips",
-            "Dedicated IP addresses of the account in the region, exported or not.",
-        ),
-        (
-            "pinpoint_email_dedicated_ips_dropped",
-            "Dedicated IP addresses of the last answer left out by --collector.dedicated-ips.max-ips.",
-        ),
+        DEDICATED_IP_WARMUP_RATIO,
+        DEDICATED_IP_WARMUP_STATUS,
+        DEDICATED_IPS,
+        DEDICATED_IPS_DROPPED,
     ],
     help_note: " Polled in the background (--collector.dedicated-ips.interval): the answer of the last successful call, at most {stale_after} old.",
     from_config: &[],
@@ -335,19 +344,12 @@ impl Output for DedicatedIps {
     const NAMES: &'static Names = &NAMES;
 
     fn write(&self, series: &mut Series<'_>) {
-        series.gauge(
-            "pinpoint_email_dedicated_ips",
-            (self.ips.len() + self.dropped) as f64,
-        );
-        series.gauge("pinpoint_email_dedicated_ips_dropped", self.dropped as f64);
+        series.gauge(DEDICATED_IPS, (self.ips.len() + self.dropped) as f64);
+        series.gauge(DEDICATED_IPS_DROPPED, self.dropped as f64);
         for ip in &self.ips {
             let labels = [("ip", ip.ip.as_str()), ("pool", ip.pool.as_str())];
             if let Some(p) = ip.warmup_percentage {
-                series.with_labels(
-                    "pinpoint_email_dedicated_ip_warmup_ratio",
-                    &labels,
-                    f64::from(p) / 100.0,
-                );
+                series.with_labels(DEDICATED_IP_WARMUP_RATIO, &labels, f64::from(p) / 100.0);
             }
             let mut statuses: Vec<&str> = KNOWN_WARMUP_STATUSES.to_vec();
             if !statuses.contains(&ip.warmup_status.as_str()) {
@@ -355,7 +357,7 @@ impl Output for DedicatedIps {
             }
             for status in statuses {
                 series.with_labels(
-                    "pinpoint_email_dedicated_ip_warmup_status",
+                    DEDICATED_IP_WARMUP_STATUS,
                     &[labels[0], labels[1], ("status", status)],
                     f64::from(u8::from(status == ip.warmup_status)),
                 );

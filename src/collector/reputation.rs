@@ -14,7 +14,7 @@ use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat, ScanBy, Sta
 use super::{Interval, Kind, Poller, Spec};
 use crate::aws::classify_sdk_error;
 use crate::error::PollError;
-use crate::metrics::{Names, Output, Series, Store};
+use crate::metrics::{Gauge, Names, Output, Series, Store};
 use crate::poller::Collector;
 use crate::schedule::PollSettings;
 use crate::target::Target;
@@ -204,18 +204,39 @@ pub const SPEC: Spec = Spec {
     iam_actions: &["cloudwatch:GetMetricData"],
 };
 
+// The gauges of its answers, each declared once.
+const REPUTATION_BOUNCE_RATIO: Gauge = Gauge {
+    name: "pinpoint_email_reputation_bounce_ratio",
+    help: "The account's bounce rate (CloudWatch AWS/SES Reputation.BounceRate, a ratio: 0.05 is 5 %), its latest datapoint of the last 24 hours; absent when there is none. AWS reviews an account at 5 % and may pause its sending at 10 %.",
+};
+
+const REPUTATION_BOUNCE_RATIO_TIMESTAMP_SECONDS: Gauge = Gauge {
+    name: "pinpoint_email_reputation_bounce_ratio_timestamp_seconds",
+    help: "Unix time of the datapoint of pinpoint_email_reputation_bounce_ratio.",
+};
+
+const REPUTATION_COMPLAINT_RATIO: Gauge = Gauge {
+    name: "pinpoint_email_reputation_complaint_ratio",
+    help: "The account's complaint rate (CloudWatch AWS/SES Reputation.ComplaintRate, a ratio: 0.001 is 0.1 %), its latest datapoint of the last 24 hours; absent when there is none. AWS reviews an account at 0.1 % and may pause its sending at 0.5 %.",
+};
+
+const REPUTATION_COMPLAINT_RATIO_TIMESTAMP_SECONDS: Gauge = Gauge {
+    name: "pinpoint_email_reputation_complaint_ratio_timestamp_seconds",
+    help: "Unix time of the datapoint of pinpoint_email_reputation_complaint_ratio.",
+};
+
 /// The reputation series: their own health, error and duration series, so a
 /// failing CloudWatch never touches `pinpoint_email_up` or the account values.
 const NAMES: Names = Names {
     collector: SPEC_NAME,
-    up: (
-        "pinpoint_email_reputation_up",
-        "1 if the last CloudWatch GetMetricData call for the reputation rates succeeded, 0 if it failed.",
-    ),
-    last_success: (
-        "pinpoint_email_reputation_last_success_timestamp_seconds",
-        "Unix time of the last successful GetMetricData call for the reputation rates.",
-    ),
+    up: Gauge {
+        name: "pinpoint_email_reputation_up",
+        help: "1 if the last CloudWatch GetMetricData call for the reputation rates succeeded, 0 if it failed.",
+    },
+    last_success: Gauge {
+        name: "pinpoint_email_reputation_last_success_timestamp_seconds",
+        help: "Unix time of the last successful GetMetricData call for the reputation rates.",
+    },
     calls: (
         "pinpoint_email_reputation_polls_total",
         "GetMetricData calls for the reputation rates made by the background pollers, successful or not.",
@@ -229,22 +250,10 @@ const NAMES: Names = Names {
         "Duration of GetMetricData calls for the reputation rates, successful or not, of every target of the region (of each target with --metrics.poll-duration-per-target).",
     ),
     values: &[
-        (
-            "pinpoint_email_reputation_bounce_ratio",
-            "The account's bounce rate (CloudWatch AWS/SES Reputation.BounceRate, a ratio: 0.05 is 5 %), its latest datapoint of the last 24 hours; absent when there is none. AWS reviews an account at 5 % and may pause its sending at 10 %.",
-        ),
-        (
-            "pinpoint_email_reputation_bounce_ratio_timestamp_seconds",
-            "Unix time of the datapoint of pinpoint_email_reputation_bounce_ratio.",
-        ),
-        (
-            "pinpoint_email_reputation_complaint_ratio",
-            "The account's complaint rate (CloudWatch AWS/SES Reputation.ComplaintRate, a ratio: 0.001 is 0.1 %), its latest datapoint of the last 24 hours; absent when there is none. AWS reviews an account at 0.1 % and may pause its sending at 0.5 %.",
-        ),
-        (
-            "pinpoint_email_reputation_complaint_ratio_timestamp_seconds",
-            "Unix time of the datapoint of pinpoint_email_reputation_complaint_ratio.",
-        ),
+        REPUTATION_BOUNCE_RATIO,
+        REPUTATION_BOUNCE_RATIO_TIMESTAMP_SECONDS,
+        REPUTATION_COMPLAINT_RATIO,
+        REPUTATION_COMPLAINT_RATIO_TIMESTAMP_SECONDS,
     ],
     help_note: " Polled in the background (--collector.reputation.interval): the answer of the last successful call, at most {stale_after} old.",
     from_config: &[],
@@ -257,13 +266,13 @@ impl Output for Reputation {
         for (datapoint, name, timestamp) in [
             (
                 self.bounce_rate,
-                "pinpoint_email_reputation_bounce_ratio",
-                "pinpoint_email_reputation_bounce_ratio_timestamp_seconds",
+                REPUTATION_BOUNCE_RATIO,
+                REPUTATION_BOUNCE_RATIO_TIMESTAMP_SECONDS,
             ),
             (
                 self.complaint_rate,
-                "pinpoint_email_reputation_complaint_ratio",
-                "pinpoint_email_reputation_complaint_ratio_timestamp_seconds",
+                REPUTATION_COMPLAINT_RATIO,
+                REPUTATION_COMPLAINT_RATIO_TIMESTAMP_SECONDS,
             ),
         ] {
             if let Some(d) = datapoint {

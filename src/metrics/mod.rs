@@ -22,7 +22,7 @@ use prometheus::{Opts, Registry};
 use tokio::time::Instant;
 
 pub use openmetrics::{Format, accepts_gzip};
-pub use section::{Names, Output, Section};
+pub use section::{Gauge, Names, Output, Section};
 pub use text::{Family, Series, bool_value};
 
 use crate::target::{Collectors, Key, Target};
@@ -710,14 +710,25 @@ mod tests {
     #[derive(Debug, Clone, PartialEq)]
     struct Answer(f64);
 
+    const VALUE: Gauge = Gauge {
+        name: "t_value",
+        help: "The value.",
+    };
+
     const NAMES: Names = Names {
         collector: "test",
-        up: ("t_up", "1 if the last call succeeded."),
-        last_success: ("t_last_success_timestamp_seconds", "Last success."),
+        up: Gauge {
+            name: "t_up",
+            help: "1 if the last call succeeded.",
+        },
+        last_success: Gauge {
+            name: "t_last_success_timestamp_seconds",
+            help: "Last success.",
+        },
         calls: ("t_calls_total", "Calls."),
         errors: ("t_errors_total", "Failed calls."),
         durations: ("t_duration_seconds", "Call durations."),
-        values: &[("t_value", "The value.")],
+        values: &[VALUE],
         help_note: " At most {stale_after} old.",
         from_config: &[],
     };
@@ -725,7 +736,7 @@ mod tests {
     impl Output for Answer {
         const NAMES: &'static Names = &NAMES;
         fn write(&self, series: &mut Series<'_>) {
-            series.gauge("t_value", self.0);
+            series.gauge(VALUE, self.0);
         }
     }
 

@@ -32,16 +32,28 @@ pub trait Output: Clone + std::fmt::Debug + Send + Sync + 'static {
     }
 }
 
+/// A gauge series, declared once as a `const` of the collector that writes
+/// it: its name and HELP. [`Series`] takes it, so its name is never typed
+/// again; a sample of a gauge missing from its collector's [`Names::values`]
+/// fails a debug build (tests) and is dropped in a release build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gauge {
+    /// The metric name.
+    pub name: &'static str,
+    /// Its HELP text.
+    pub help: &'static str,
+}
+
 /// How one collector's series are named: its health series, and the gauges its
 /// answers write (each with its HELP).
 #[derive(Debug)]
 pub struct Names {
     /// The collector's name, as in `--collector.NAME`.
     pub collector: &'static str,
-    /// 1 if the last call succeeded: name and HELP.
-    pub up: (&'static str, &'static str),
-    /// Unix time of the last successful call: name and HELP.
-    pub last_success: (&'static str, &'static str),
+    /// 1 if the last call succeeded.
+    pub up: Gauge,
+    /// Unix time of the last successful call.
+    pub last_success: Gauge,
     /// Calls made, per (target, region): name and HELP. It exists from the
     /// start of a poller until its target or region leaves the configuration,
     /// so the rules tell what an exporter polls by it.
@@ -52,8 +64,8 @@ pub struct Names {
     /// Call durations, per region (per target and region with
     /// `--metrics.poll-duration-per-target`): name and HELP.
     pub durations: (&'static str, &'static str),
-    /// Every gauge [`Output::write`] may write: name and HELP.
-    pub values: &'static [(&'static str, &'static str)],
+    /// Every gauge [`Output::write`] may write.
+    pub values: &'static [Gauge],
     /// Appended to the HELP of every value, after `{stale_after}` in it is
     /// replaced by the configured `--poll.stale-after`.
     pub help_note: &'static str,
@@ -285,35 +297,41 @@ impl<O: Output> Exposed for Section<O> {
                 continue;
             };
             let mut series = Series::new(&mut by_name, key);
-            series.gauge(names.up.0, bool_value(snap.up));
+            series.gauge(names.up, bool_value(snap.up));
             if let Some(obs) = &snap.last_success {
-                series.gauge(names.last_success.0, obs.unix_seconds);
+                series.gauge(names.last_success, obs.unix_seconds);
                 if now.saturating_duration_since(obs.at) <= self.stale_after {
                     obs.value.write(&mut series);
                 }
             }
         }
         drop(map);
-        for (name, help) in [names.up, names.last_success] {
-            if let Some(samples) = by_name.remove(name) {
-                families.push(Family::new(name, help, "gauge", &samples));
+        for gauge in [names.up, names.last_success] {
+            if let Some(samples) = by_name.remove(gauge.name) {
+                families.push(Family::new(gauge.name, gauge.help, "gauge", &samples));
             }
         }
         let note = names.help_note.replace(
             "{stale_after}",
             &humantime::format_duration(self.stale_after).to_string(),
         );
-        for (name, help) in names.values {
-            if let Some(samples) = by_name.remove(name) {
-                let note = if names.from_config.contains(name) {
+        for gauge in names.values {
+            if let Some(samples) = by_name.remove(gauge.name) {
+                let note = if names.from_config.contains(&gauge.name) {
                     ""
                 } else {
                     &note
                 };
-                let help = format!("{help}{note}");
-                families.push(Family::new(name, &help, "gauge", &samples));
+                let help = format!("{}{note}", gauge.help);
+                families.push(Family::new(gauge.name, &help, "gauge", &samples));
             }
         }
+        debug_assert!(
+            by_name.is_empty(),
+            "{} wrote series it does not declare in its Names::values: {:?}",
+            names.collector,
+            by_name.keys().collect::<Vec<_>>()
+        );
         families
     }
 }

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::section::Gauge;
 use crate::target::Key;
 
 /// One metric family in the text format: `# HELP`, `# TYPE` and its samples.
@@ -91,18 +92,19 @@ impl<'a> Series<'a> {
         Series { by_name, key }
     }
 
-    /// A sample of `name` labelled with the account (the target's name) and region only.
-    pub fn gauge(&mut self, name: &'static str, value: f64) {
-        self.push(name, None, value);
+    /// A sample of `gauge` labelled with the account (the target's name) and region only.
+    pub fn gauge(&mut self, gauge: Gauge, value: f64) {
+        self.push(gauge.name, None, value);
     }
 
-    /// A sample of `name` with one more label, `label="value"`.
-    pub fn labelled(&mut self, name: &'static str, label: (&'static str, &str), value: f64) {
-        self.push(name, Some(label), value);
+    /// A sample of `gauge` with one more label, `label="value"`.
+    pub fn labelled(&mut self, gauge: Gauge, label: (&'static str, &str), value: f64) {
+        self.push(gauge.name, Some(label), value);
     }
 
-    /// A sample of `name` with more labels (any order).
-    pub fn with_labels(&mut self, name: &'static str, extra: &[(&'static str, &str)], value: f64) {
+    /// A sample of `gauge` with more labels (any order).
+    pub fn with_labels(&mut self, gauge: Gauge, extra: &[(&'static str, &str)], value: f64) {
+        let name = gauge.name;
         let mut labels = vec![
             ("account", self.key.target.as_str()),
             ("aws_region", self.key.region.as_str()),
@@ -117,7 +119,7 @@ impl<'a> Series<'a> {
     /// `current` gets its own sample.
     pub fn state_set<'v>(
         &mut self,
-        name: &'static str,
+        gauge: Gauge,
         label: &'static str,
         known: &[&'v str],
         is_on: impl Fn(&str) -> bool,
@@ -130,7 +132,7 @@ impl<'a> Series<'a> {
             }
         }
         for value in values {
-            self.labelled(name, (label, value), bool_value(is_on(value)));
+            self.labelled(gauge, (label, value), bool_value(is_on(value)));
         }
     }
 
@@ -184,10 +186,11 @@ mod tests {
         let key = Key::new("t", "eu-west-1");
         let mut by_name = BTreeMap::new();
         let mut s = Series::new(&mut by_name, &key);
-        s.gauge("m_up", 1.0);
-        s.labelled("m_info", ("api", "sesv2"), 1.0);
+        let gauge = |name| Gauge { name, help: "" };
+        s.gauge(gauge("m_up"), 1.0);
+        s.labelled(gauge("m_info"), ("api", "sesv2"), 1.0);
         s.state_set(
-            "m_state",
+            gauge("m_state"),
             "status",
             &["A", "B"],
             |v| v == "C",

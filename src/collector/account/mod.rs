@@ -11,7 +11,7 @@ pub use sources::{Source, TargetClients};
 
 use super::{Kind, Poller, Spec};
 use crate::error::PollError;
-use crate::metrics::{AccountIds, Names, Output, Series, Store, bool_value};
+use crate::metrics::{AccountIds, Gauge, Names, Output, Series, Store, bool_value};
 use crate::poller::Collector;
 use crate::schedule::PollSettings;
 use crate::target::{Api, Target};
@@ -253,18 +253,104 @@ pub const SPEC: Spec = Spec {
     iam_actions: &["ses:GetAccount"],
 };
 
+// The gauges of its answers, each declared once.
+const API_INFO: Gauge = Gauge {
+    name: "pinpoint_email_api_info",
+    help: "The API that answered the last successful GetAccount call (label api: pinpoint-email or sesv2); always 1.",
+};
+
+const DEDICATED_IP_AUTO_WARMUP_ENABLED: Gauge = Gauge {
+    name: "pinpoint_email_dedicated_ip_auto_warmup_enabled",
+    help: "1 if automatic warm-up of dedicated IP addresses is enabled (DedicatedIpAutoWarmupEnabled).",
+};
+
+const ENFORCEMENT_STATUS: Gauge = Gauge {
+    name: "pinpoint_email_enforcement_status",
+    help: "Reputation enforcement status of the account (EnforcementStatus): 1 for the current status, 0 for the others; UNKNOWN when AWS sent none.",
+};
+
+const PRODUCTION_ACCESS_ENABLED: Gauge = Gauge {
+    name: "pinpoint_email_production_access_enabled",
+    help: "1 if the account has production access, 0 if it is in the sandbox (ProductionAccessEnabled).",
+};
+
+const PRODUCTION_ACCESS_REVIEW_STATUS: Gauge = Gauge {
+    name: "pinpoint_email_production_access_review_status",
+    help: "SES v2 only: status of the account's production access request (Details.ReviewDetails.Status): 1 for the current status, 0 for the others; absent when no request was made.",
+};
+
+const SANDBOX_EXPECTED: Gauge = Gauge {
+    name: "pinpoint_email_sandbox_expected",
+    help: "1 if the target sets expect_sandbox in --config.file (the account is meant to stay in the sandbox, and the InSandbox alert ignores it), else 0; served with the account values.",
+};
+
+const SEND_QUOTA_MAX_EMAILS: Gauge = Gauge {
+    name: "pinpoint_email_send_quota_max_emails",
+    help: "Maximum number of emails the account may send in 24 hours (SendQuota.Max24HourSend); +Inf when unlimited.",
+};
+
+const SEND_QUOTA_MAX_EMAILS_PER_SECOND: Gauge = Gauge {
+    name: "pinpoint_email_send_quota_max_emails_per_second",
+    help: "Maximum number of emails the account may send per second (SendQuota.MaxSendRate); +Inf when unlimited.",
+};
+
+const SEND_QUOTA_SENT_EMAILS: Gauge = Gauge {
+    name: "pinpoint_email_send_quota_sent_emails",
+    help: "Number of emails the account sent in the last 24 hours (SendQuota.SentLast24Hours).",
+};
+
+const SEND_QUOTA_USED_RATIO: Gauge = Gauge {
+    name: "pinpoint_email_send_quota_used_ratio",
+    help: "Emails sent in the last 24 hours divided by the 24-hour quota: 0 when the quota is unlimited, 1 when it is 0.",
+};
+
+const SENDING_ENABLED: Gauge = Gauge {
+    name: "pinpoint_email_sending_enabled",
+    help: "1 if email sending is enabled for the account (SendingEnabled).",
+};
+
+const SUPPRESSION_REASON_ENABLED: Gauge = Gauge {
+    name: "pinpoint_email_suppression_reason_enabled",
+    help: "SES v2 only: 1 if the account-level suppression list adds addresses for this reason (SuppressionAttributes.SuppressedReasons), else 0.",
+};
+
+const PRICING_PLAN: Gauge = Gauge {
+    name: "pinpoint_email_pricing_plan",
+    help: "SES v2 only: the account's pricing plan (PricingAttributes.CurrentPlan): 1 for the current plan, 0 for the others; absent when AWS sends none.",
+};
+
+const PRICING_PLAN_NEXT: Gauge = Gauge {
+    name: "pinpoint_email_pricing_plan_next",
+    help: "SES v2 only: 1 for the plan a scheduled change switches to at the next monthly cycle (PricingAttributes.NextPlan); absent when no change is scheduled.",
+};
+
+const VDM_ENGAGEMENT_METRICS_ENABLED: Gauge = Gauge {
+    name: "pinpoint_email_vdm_engagement_metrics_enabled",
+    help: "SES v2 only: 1 if Virtual Deliverability Manager's engagement metrics (opens and clicks) are enabled (VdmAttributes.DashboardAttributes.EngagementMetrics).",
+};
+
+const VDM_OPTIMIZED_SHARED_DELIVERY_ENABLED: Gauge = Gauge {
+    name: "pinpoint_email_vdm_optimized_shared_delivery_enabled",
+    help: "SES v2 only: 1 if Virtual Deliverability Manager's optimized shared delivery is enabled (VdmAttributes.GuardianAttributes.OptimizedSharedDelivery).",
+};
+
+const VDM_ENABLED: Gauge = Gauge {
+    name: "pinpoint_email_vdm_enabled",
+    help: "SES v2 only: 1 if Virtual Deliverability Manager is enabled for the account (VdmAttributes.VdmEnabled).",
+};
+
 /// The account series: `pinpoint_email_up`, the poll error and duration series,
 /// and one gauge per account value.
 const NAMES: Names = Names {
     collector: SPEC_NAME,
-    up: (
-        "pinpoint_email_up",
-        "1 if the last GetAccount call succeeded, 0 if it failed.",
-    ),
-    last_success: (
-        "pinpoint_email_last_success_timestamp_seconds",
-        "Unix time of the last successful GetAccount call.",
-    ),
+    up: Gauge {
+        name: "pinpoint_email_up",
+        help: "1 if the last GetAccount call succeeded, 0 if it failed.",
+    },
+    last_success: Gauge {
+        name: "pinpoint_email_last_success_timestamp_seconds",
+        help: "Unix time of the last successful GetAccount call.",
+    },
     calls: (
         "pinpoint_email_polls_total",
         "GetAccount calls made by the background pollers, successful or not.",
@@ -278,114 +364,54 @@ const NAMES: Names = Names {
         "Duration of GetAccount calls made by the background pollers, successful or not, of every target of the region (of each target with --metrics.poll-duration-per-target).",
     ),
     values: &[
-        (
-            "pinpoint_email_api_info",
-            "The API that answered the last successful GetAccount call (label api: pinpoint-email or sesv2); always 1.",
-        ),
-        (
-            "pinpoint_email_dedicated_ip_auto_warmup_enabled",
-            "1 if automatic warm-up of dedicated IP addresses is enabled (DedicatedIpAutoWarmupEnabled).",
-        ),
-        (
-            "pinpoint_email_enforcement_status",
-            "Reputation enforcement status of the account (EnforcementStatus): 1 for the current status, 0 for the others; UNKNOWN when AWS sent none.",
-        ),
-        (
-            "pinpoint_email_production_access_enabled",
-            "1 if the account has production access, 0 if it is in the sandbox (ProductionAccessEnabled).",
-        ),
-        (
-            "pinpoint_email_production_access_review_status",
-            "SES v2 only: status of the account's production access request (Details.ReviewDetails.Status): 1 for the current status, 0 for the others; absent when no request was made.",
-        ),
-        (
-            "pinpoint_email_sandbox_expected",
-            "1 if the target sets expect_sandbox in --config.file (the account is meant to stay in the sandbox, and the InSandbox alert ignores it), else 0; served with the account values.",
-        ),
-        (
-            "pinpoint_email_send_quota_max_emails",
-            "Maximum number of emails the account may send in 24 hours (SendQuota.Max24HourSend); +Inf when unlimited.",
-        ),
-        (
-            "pinpoint_email_send_quota_max_emails_per_second",
-            "Maximum number of emails the account may send per second (SendQuota.MaxSendRate); +Inf when unlimited.",
-        ),
-        (
-            "pinpoint_email_send_quota_sent_emails",
-            "Number of emails the account sent in the last 24 hours (SendQuota.SentLast24Hours).",
-        ),
-        (
-            "pinpoint_email_send_quota_used_ratio",
-            "Emails sent in the last 24 hours divided by the 24-hour quota: 0 when the quota is unlimited, 1 when it is 0.",
-        ),
-        (
-            "pinpoint_email_sending_enabled",
-            "1 if email sending is enabled for the account (SendingEnabled).",
-        ),
-        (
-            "pinpoint_email_suppression_reason_enabled",
-            "SES v2 only: 1 if the account-level suppression list adds addresses for this reason (SuppressionAttributes.SuppressedReasons), else 0.",
-        ),
-        (
-            "pinpoint_email_pricing_plan",
-            "SES v2 only: the account's pricing plan (PricingAttributes.CurrentPlan): 1 for the current plan, 0 for the others; absent when AWS sends none.",
-        ),
-        (
-            "pinpoint_email_pricing_plan_next",
-            "SES v2 only: 1 for the plan a scheduled change switches to at the next monthly cycle (PricingAttributes.NextPlan); absent when no change is scheduled.",
-        ),
-        (
-            "pinpoint_email_vdm_engagement_metrics_enabled",
-            "SES v2 only: 1 if Virtual Deliverability Manager's engagement metrics (opens and clicks) are enabled (VdmAttributes.DashboardAttributes.EngagementMetrics).",
-        ),
-        (
-            "pinpoint_email_vdm_optimized_shared_delivery_enabled",
-            "SES v2 only: 1 if Virtual Deliverability Manager's optimized shared delivery is enabled (VdmAttributes.GuardianAttributes.OptimizedSharedDelivery).",
-        ),
-        (
-            "pinpoint_email_vdm_enabled",
-            "SES v2 only: 1 if Virtual Deliverability Manager is enabled for the account (VdmAttributes.VdmEnabled).",
-        ),
+        API_INFO,
+        DEDICATED_IP_AUTO_WARMUP_ENABLED,
+        ENFORCEMENT_STATUS,
+        PRODUCTION_ACCESS_ENABLED,
+        PRODUCTION_ACCESS_REVIEW_STATUS,
+        SANDBOX_EXPECTED,
+        SEND_QUOTA_MAX_EMAILS,
+        SEND_QUOTA_MAX_EMAILS_PER_SECOND,
+        SEND_QUOTA_SENT_EMAILS,
+        SEND_QUOTA_USED_RATIO,
+        SENDING_ENABLED,
+        SUPPRESSION_REASON_ENABLED,
+        PRICING_PLAN,
+        PRICING_PLAN_NEXT,
+        VDM_ENGAGEMENT_METRICS_ENABLED,
+        VDM_OPTIMIZED_SHARED_DELIVERY_ENABLED,
+        VDM_ENABLED,
     ],
     // Scrapes read the cache, they never call AWS.
     help_note: " Polled in the background: the value of the last successful call, at most {stale_after} old (--poll.stale-after); pinpoint_email_last_success_timestamp_seconds tells when it was fetched.",
-    from_config: &["pinpoint_email_sandbox_expected"],
+    from_config: &[SANDBOX_EXPECTED.name],
 };
 
 impl Output for Account {
     const NAMES: &'static Names = &NAMES;
 
     fn write(&self, series: &mut Series<'_>) {
-        series.labelled("pinpoint_email_api_info", ("api", self.api.as_str()), 1.0);
-        series.gauge("pinpoint_email_send_quota_max_emails", self.max_emails());
+        series.labelled(API_INFO, ("api", self.api.as_str()), 1.0);
+        series.gauge(SEND_QUOTA_MAX_EMAILS, self.max_emails());
         series.gauge(
-            "pinpoint_email_send_quota_max_emails_per_second",
+            SEND_QUOTA_MAX_EMAILS_PER_SECOND,
             self.max_emails_per_second(),
         );
+        series.gauge(SEND_QUOTA_SENT_EMAILS, self.sent_last_24_hours);
+        series.gauge(SEND_QUOTA_USED_RATIO, self.used_ratio());
+        series.gauge(SENDING_ENABLED, bool_value(self.sending_enabled));
         series.gauge(
-            "pinpoint_email_send_quota_sent_emails",
-            self.sent_last_24_hours,
-        );
-        series.gauge("pinpoint_email_send_quota_used_ratio", self.used_ratio());
-        series.gauge(
-            "pinpoint_email_sending_enabled",
-            bool_value(self.sending_enabled),
-        );
-        series.gauge(
-            "pinpoint_email_production_access_enabled",
+            PRODUCTION_ACCESS_ENABLED,
             bool_value(self.production_access_enabled),
         );
+        series.gauge(SANDBOX_EXPECTED, bool_value(self.sandbox_expected));
         series.gauge(
-            "pinpoint_email_sandbox_expected",
-            bool_value(self.sandbox_expected),
-        );
-        series.gauge(
-            "pinpoint_email_dedicated_ip_auto_warmup_enabled",
+            DEDICATED_IP_AUTO_WARMUP_ENABLED,
             bool_value(self.dedicated_ip_auto_warmup_enabled),
         );
         let status = self.enforcement_status.as_deref().unwrap_or("UNKNOWN");
         series.state_set(
-            "pinpoint_email_enforcement_status",
+            ENFORCEMENT_STATUS,
             "status",
             &KNOWN_STATUSES,
             |s| s == status,
@@ -395,23 +421,17 @@ impl Output for Account {
                 .chain(std::iter::once(status)),
         );
         if let Some(vdm) = self.vdm_enabled {
-            series.gauge("pinpoint_email_vdm_enabled", bool_value(vdm));
+            series.gauge(VDM_ENABLED, bool_value(vdm));
         }
         if let Some(on) = self.vdm_engagement_metrics_enabled {
-            series.gauge(
-                "pinpoint_email_vdm_engagement_metrics_enabled",
-                bool_value(on),
-            );
+            series.gauge(VDM_ENGAGEMENT_METRICS_ENABLED, bool_value(on));
         }
         if let Some(on) = self.vdm_optimized_shared_delivery_enabled {
-            series.gauge(
-                "pinpoint_email_vdm_optimized_shared_delivery_enabled",
-                bool_value(on),
-            );
+            series.gauge(VDM_OPTIMIZED_SHARED_DELIVERY_ENABLED, bool_value(on));
         }
         if let Some(plan) = self.pricing_plan.as_deref() {
             series.state_set(
-                "pinpoint_email_pricing_plan",
+                PRICING_PLAN,
                 "plan",
                 &KNOWN_PRICING_PLANS,
                 |p| p == plan,
@@ -419,11 +439,11 @@ impl Output for Account {
             );
         }
         if let Some(next) = self.next_pricing_plan.as_deref() {
-            series.labelled("pinpoint_email_pricing_plan_next", ("plan", next), 1.0);
+            series.labelled(PRICING_PLAN_NEXT, ("plan", next), 1.0);
         }
         if let Some(review) = self.review_status.as_deref() {
             series.state_set(
-                "pinpoint_email_production_access_review_status",
+                PRODUCTION_ACCESS_REVIEW_STATUS,
                 "status",
                 &KNOWN_REVIEW_STATUSES,
                 |s| s == review,
@@ -432,7 +452,7 @@ impl Output for Account {
         }
         if let Some(reasons) = &self.suppressed_reasons {
             series.state_set(
-                "pinpoint_email_suppression_reason_enabled",
+                SUPPRESSION_REASON_ENABLED,
                 "reason",
                 &KNOWN_SUPPRESSION_REASONS,
                 |r| reasons.iter().any(|x| x == r),
