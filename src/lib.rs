@@ -101,14 +101,16 @@ const LAYERS: [&str; 16] = [
 mod source_files {
     use std::path::{Path, PathBuf};
 
-    /// Every `.rs` file under `src/`, with its path relative to `src/`.
+    /// Every `.rs` file under `src/` but test modules (`tests.rs`), with its
+    /// path relative to `src/`.
     pub fn all() -> Vec<(PathBuf, String)> {
         fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
             for entry in std::fs::read_dir(dir).unwrap() {
                 let path = entry.unwrap().path();
                 if path.is_dir() {
                     walk(&path, out);
-                } else if path.extension().is_some_and(|e| e == "rs") {
+                } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("tests.rs")
+                {
                     out.push(path);
                 }
             }

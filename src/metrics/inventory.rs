@@ -2,7 +2,9 @@
 //! each target, and whether the exporter has all of its targets yet.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use prometheus::{IntGauge, IntGaugeVec, Opts, Registry};
 
@@ -102,6 +104,28 @@ impl Inventory {
         // cannot succeed would keep the rules from ever taking an account
         // as removed.
         self.complete.set(i64::from(state.listed));
+    }
+}
+
+/// Where the account ids that STS gives are recorded, for
+/// `pinpoint_email_account_info`: a handle on the store's, for a collector.
+#[derive(Clone)]
+pub struct AccountIds {
+    pub(super) inventory: Arc<Inventory>,
+    pub(super) generation: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for AccountIds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccountIds")
+    }
+}
+
+impl AccountIds {
+    /// Records `id`, the AWS account of the target named `name`.
+    pub fn learn(&self, name: &str, id: &str) {
+        self.inventory.learn(name, id);
+        self.generation.fetch_add(1, Ordering::Release);
     }
 }
 
