@@ -1,4 +1,3 @@
-
 use super::*;
 use clap::Parser;
 use std::path::Path;

@@ -1,4 +1,3 @@
-
 use super::*;
 
 fn parse_text(text: &str) -> Result<WebState, String> {

@@ -1,4 +1,3 @@
-
 use crate::target::Key;
 use std::time::Duration;
 

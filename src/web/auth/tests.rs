@@ -1,4 +1,3 @@
-
 use super::super::parse;
 use super::*;
 use std::path::Path;
