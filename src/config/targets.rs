@@ -192,82 +192,14 @@ pub fn parse_targets(
     let mut targets: Vec<Target> = Vec::with_capacity(file.targets.len());
     let mut discoveries: Vec<Discovery> = Vec::new();
     for (i, t) in file.targets.into_iter().enumerate() {
-        let at = |field: &str| format!("targets[{i}].{field}");
-        validate_target_name(&t.name).map_err(|m| invalid(at("name"), m))?;
         let taken = targets.iter().any(|prev| prev.name == t.name)
             || discoveries.iter().any(|prev| prev.name == t.name);
-        if taken {
-            return Err(invalid(
-                at("name"),
-                format!(
-                    "duplicate target name {:?}; each name must be unique because it becomes the `account` label",
-                    t.name
-                ),
-            ));
+        match entry(t, defaults, taken)
+            .map_err(|(field, m)| invalid(format!("targets[{i}].{field}"), m))?
+        {
+            Entry::Target(t) => targets.push(t),
+            Entry::Discovery(d) => discoveries.push(d),
         }
-        for (j, region) in t.regions.iter().enumerate() {
-            validate_region(region).map_err(|m| invalid(at(&format!("regions[{j}]")), m))?;
-        }
-        let regions = if t.regions.is_empty() {
-            defaults.regions.clone()
-        } else {
-            dedup(t.regions)
-        };
-        if let Some(discover) = t.discover {
-            for (key, set) in [
-                ("profile", t.profile.is_some()),
-                ("role_arn", t.role_arn.is_some()),
-                ("external_id", t.external_id.is_some()),
-                ("role_session_name", t.role_session_name.is_some()),
-            ] {
-                if set {
-                    return Err(invalid(
-                        at(key),
-                        format!(
-                            "a discover target takes {key} under discover.organizations (for the member roles or the Organizations calls); move it there"
-                        ),
-                    ));
-                }
-            }
-            let template = Target {
-                name: t.name.clone(),
-                regions: regions.clone(),
-                credentials: Credentials::DefaultChain,
-                api: t.api.unwrap_or(defaults.api),
-                expect_sandbox: t.expect_sandbox,
-                collectors: target_collectors(&t.collectors, defaults),
-                settings: defaults.settings.clone(),
-            };
-            if template.collectors.is_empty() {
-                return Err(invalid(
-                    at("collectors"),
-                    "every collector is off for this target, so nothing would poll it; turn one on or remove the target".into(),
-                ));
-            }
-            let org = discover.organizations;
-            let at = |field: &str| at(&format!("discover.organizations.{field}"));
-            discoveries
-                .push(discovery(t.name, template, org, &at).map_err(|(f, m)| invalid(f, m))?);
-            continue;
-        }
-        let credentials = credentials(t.profile, t.role_arn, t.external_id, t.role_session_name)
-            .map_err(|(field, m)| invalid(at(field), m))?;
-        let collectors = target_collectors(&t.collectors, defaults);
-        if collectors.is_empty() {
-            return Err(invalid(
-                at("collectors"),
-                "every collector is off for this target, so nothing would poll it; turn one on or remove the target".into(),
-            ));
-        }
-        targets.push(Target {
-            name: t.name,
-            regions,
-            credentials,
-            api: t.api.unwrap_or(defaults.api),
-            expect_sandbox: t.expect_sandbox,
-            collectors,
-            settings: defaults.settings.clone(),
-        });
     }
     Ok(TargetsFile {
         targets,
@@ -278,6 +210,83 @@ pub fn parse_targets(
 /// A target's collectors: its `collectors:`, else the flags'.
 fn target_collectors(file: &FileCollectors, defaults: &TargetDefaults) -> Collectors {
     super::collectors::from_file(&file.0, &defaults.collectors)
+}
+
+/// One entry of `targets:`, checked.
+enum Entry {
+    Target(Target),
+    Discovery(Discovery),
+}
+
+/// Checks entry `t` of `targets:` (`taken` when an entry before it has its
+/// name), with the flags' `defaults`; or the key at fault (within the entry)
+/// and what is wrong with it.
+fn entry(t: FileTarget, defaults: &TargetDefaults, taken: bool) -> Result<Entry, (String, String)> {
+    let at = |field: &str| field.to_string();
+    validate_target_name(&t.name).map_err(|m| (at("name"), m))?;
+    if taken {
+        return Err((
+            at("name"),
+            format!(
+                "duplicate target name {:?}; each name must be unique because it becomes the `account` label",
+                t.name
+            ),
+        ));
+    }
+    for (j, region) in t.regions.iter().enumerate() {
+        validate_region(region).map_err(|m| (format!("regions[{j}]"), m))?;
+    }
+    let regions = if t.regions.is_empty() {
+        defaults.regions.clone()
+    } else {
+        dedup(t.regions)
+    };
+    let collectors = target_collectors(&t.collectors, defaults);
+    if collectors.is_empty() {
+        return Err((
+            at("collectors"),
+            "every collector is off for this target, so nothing would poll it; turn one on or remove the target".into(),
+        ));
+    }
+    let Some(discover) = t.discover else {
+        let credentials = credentials(t.profile, t.role_arn, t.external_id, t.role_session_name)
+            .map_err(|(field, m)| (at(field), m))?;
+        return Ok(Entry::Target(Target {
+            name: t.name,
+            regions,
+            credentials,
+            api: t.api.unwrap_or(defaults.api),
+            expect_sandbox: t.expect_sandbox,
+            collectors,
+            settings: defaults.settings.clone(),
+        }));
+    };
+    for (key, set) in [
+        ("profile", t.profile.is_some()),
+        ("role_arn", t.role_arn.is_some()),
+        ("external_id", t.external_id.is_some()),
+        ("role_session_name", t.role_session_name.is_some()),
+    ] {
+        if set {
+            return Err((
+                at(key),
+                format!(
+                    "a discover target takes {key} under discover.organizations (for the member roles or the Organizations calls); move it there"
+                ),
+            ));
+        }
+    }
+    let template = Target {
+        name: t.name.clone(),
+        regions,
+        credentials: Credentials::DefaultChain,
+        api: t.api.unwrap_or(defaults.api),
+        expect_sandbox: t.expect_sandbox,
+        collectors,
+        settings: defaults.settings.clone(),
+    };
+    let at = |field: &str| format!("discover.organizations.{field}");
+    discovery(t.name, template, discover.organizations, &at).map(Entry::Discovery)
 }
 
 /// A discovery of the file, or the key at fault (as `at` names it) and what
