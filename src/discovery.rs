@@ -50,9 +50,8 @@ pub async fn list_members(
     discovery: &Discovery,
     timeout: Duration,
 ) -> Result<Vec<Member>, PollError> {
-    let mut accounts: Vec<Account> = Vec::new();
-    if discovery.parents.is_empty() {
-        accounts = every_page(|token| async move {
+    let accounts: Vec<Account> = if discovery.parents.is_empty() {
+        every_page("ListAccounts", |token| async move {
             let page = client
                 .list_accounts()
                 .set_next_token(token)
@@ -61,52 +60,10 @@ pub async fn list_members(
                 .map_err(|e| classify_sdk_error(&e, timeout))?;
             Ok((page.accounts.unwrap_or_default(), page.next_token))
         })
-        .await?;
+        .await?
     } else {
-        let mut queue: VecDeque<String> = discovery.parents.iter().cloned().collect();
-        let mut seen: BTreeSet<String> = queue.iter().cloned().collect();
-        while let Some(parent) = queue.pop_front() {
-            let parent = &parent;
-            accounts.extend(
-                every_page(|token| async move {
-                    let page = client
-                        .list_accounts_for_parent()
-                        .parent_id(parent)
-                        .set_next_token(token)
-                        .send()
-                        .await
-                        .map_err(|e| classify_sdk_error(&e, timeout))?;
-                    Ok((page.accounts.unwrap_or_default(), page.next_token))
-                })
-                .await?,
-            );
-            let units = every_page(|token| async move {
-                let page = client
-                    .list_organizational_units_for_parent()
-                    .parent_id(parent)
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map_err(|e| classify_sdk_error(&e, timeout))?;
-                Ok((
-                    page.organizational_units.unwrap_or_default(),
-                    page.next_token,
-                ))
-            })
-            .await?;
-            for id in units.iter().filter_map(|u| u.id()) {
-                if seen.insert(id.to_string()) {
-                    queue.push_back(id.to_string());
-                }
-            }
-            if seen.len() > MAX_UNITS {
-                return Err(PollError::InvalidResponse(format!(
-                    "more than {MAX_UNITS} organizational units under {:?}",
-                    discovery.parents
-                )));
-            }
-        }
-    }
+        under_parents(client, discovery, timeout).await?
+    };
     // By id: an account under two listed parents counts once.
     let found: BTreeMap<String, Account> = accounts
         .into_iter()
@@ -135,6 +92,60 @@ pub async fn list_members(
     Ok(members)
 }
 
+/// The accounts under `discovery`'s parents, recursively: each parent's
+/// accounts, then its organizational units' in turn (each unit once).
+async fn under_parents(
+    client: &Client,
+    discovery: &Discovery,
+    timeout: Duration,
+) -> Result<Vec<Account>, PollError> {
+    let mut accounts = Vec::new();
+    let mut queue: VecDeque<String> = discovery.parents.iter().cloned().collect();
+    let mut seen: BTreeSet<String> = queue.iter().cloned().collect();
+    while let Some(parent) = queue.pop_front() {
+        let parent = &parent;
+        accounts.extend(
+            every_page("ListAccountsForParent", |token| async move {
+                let page = client
+                    .list_accounts_for_parent()
+                    .parent_id(parent)
+                    .set_next_token(token)
+                    .send()
+                    .await
+                    .map_err(|e| classify_sdk_error(&e, timeout))?;
+                Ok((page.accounts.unwrap_or_default(), page.next_token))
+            })
+            .await?,
+        );
+        let units = every_page("ListOrganizationalUnitsForParent", |token| async move {
+            let page = client
+                .list_organizational_units_for_parent()
+                .parent_id(parent)
+                .set_next_token(token)
+                .send()
+                .await
+                .map_err(|e| classify_sdk_error(&e, timeout))?;
+            Ok((
+                page.organizational_units.unwrap_or_default(),
+                page.next_token,
+            ))
+        })
+        .await?;
+        for id in units.iter().filter_map(|u| u.id()) {
+            if seen.insert(id.to_string()) {
+                queue.push_back(id.to_string());
+            }
+        }
+        if seen.len() > MAX_UNITS {
+            return Err(PollError::InvalidResponse(format!(
+                "more than {MAX_UNITS} organizational units under {:?}",
+                discovery.parents
+            )));
+        }
+    }
+    Ok(accounts)
+}
+
 /// Whether an account is ACTIVE: its `State`, or the older `Status` when an
 /// answer has no `State`.
 fn is_active(account: &Account) -> bool {
@@ -156,7 +167,7 @@ async fn has_tags(
     wanted: &BTreeMap<String, String>,
     timeout: Duration,
 ) -> Result<bool, PollError> {
-    let tags: BTreeMap<String, String> = every_page(|token| async move {
+    let tags: BTreeMap<String, String> = every_page("ListTagsForResource", |token| async move {
         let page = client
             .list_tags_for_resource()
             .resource_id(id)
@@ -173,47 +184,13 @@ async fn has_tags(
     Ok(wanted.iter().all(|(k, v)| tags.get(k) == Some(v)))
 }
 
-/// Every item of a list, page by page: `page` fetches the page of a token
-/// (`None` for the first) and returns its items and the next token.
-async fn every_page<T, F, Fut>(mut page: F) -> Result<Vec<T>, PollError>
+/// Every item of an Organizations list, page by page ([`every_page`]).
+async fn every_page<T, F, Fut>(operation: &str, page: F) -> Result<Vec<T>, PollError>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), PollError>>,
 {
-    let mut pages = Pages::default();
-    let mut all = Vec::new();
-    loop {
-        let (items, next) = page(pages.token.clone()).await?;
-        all.extend(items);
-        if !pages.next(next.as_deref())? {
-            return Ok(all);
-        }
-    }
-}
-
-/// The paging of one list: the token to send, and a guard against a token
-/// that repeats or pages without end.
-#[derive(Debug, Default)]
-struct Pages {
-    token: Option<String>,
-    seen: BTreeSet<String>,
-}
-
-impl Pages {
-    /// Takes the answer's `NextToken`: whether there is a next page.
-    fn next(&mut self, token: Option<&str>) -> Result<bool, PollError> {
-        let Some(token) = token.filter(|t| !t.is_empty()) else {
-            return Ok(false);
-        };
-        if !self.seen.insert(token.to_string()) || self.seen.len() > MAX_PAGES {
-            return Err(PollError::InvalidResponse(
-                "Organizations repeated a NextToken or sent more pages than any organization has"
-                    .into(),
-            ));
-        }
-        self.token = Some(token.to_string());
-        Ok(true)
-    }
+    crate::aws::every_page(operation, MAX_PAGES, page, |e| e).await
 }
 
 /// What a discovery reports to the fleet: its name, the generation of the

@@ -8,6 +8,7 @@
 //! stops retrying after sustained failures, so the poller owns the retry policy.
 
 mod errors;
+mod paging;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -19,6 +20,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 pub use errors::{classify_sdk_error, operation_gone};
+pub use paging::every_page;
 
 use crate::schedule::PollSettings;
 use crate::target::{Credentials, Target};

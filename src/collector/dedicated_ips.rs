@@ -183,62 +183,15 @@ impl DedicatedIpsSource {
     }
 }
 
-/// Every page of one `GetDedicatedIps` call through either API: `page` asks
-/// for the page of a token (`None` first) and returns its addresses and the
-/// next token; `invalid` makes an answer that pages wrongly (repeated or empty
-/// tokens, more than [`MAX_PAGES`]) the API's error type.
-async fn every_page<E, F, Fut>(mut page: F, invalid: fn(PollError) -> E) -> Result<Page, E>
+/// Every page of one `GetDedicatedIps` call through either API
+/// ([`crate::aws::every_page`]); `invalid` makes an answer that pages wrongly
+/// the API's error type.
+async fn every_page<E, F, Fut>(page: F, invalid: fn(PollError) -> E) -> Result<Page, E>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: std::future::Future<Output = Result<(Page, Option<String>), E>>,
 {
-    let mut all = Vec::new();
-    let mut token = None;
-    let mut seen = Vec::new();
-    for _ in 0..MAX_PAGES {
-        let (ips, next) = page(token.take()).await?;
-        all.extend(ips);
-        token = next_token(token_seen(&mut seen, next.as_deref())).map_err(invalid)?;
-        if token.is_none() {
-            return Ok(all);
-        }
-    }
-    Err(invalid(too_many_pages()))
-}
-
-/// A page's `NextToken`, and whether an earlier page of the same call gave it
-/// already (the tokens seen are kept in `seen`).
-fn token_seen<'a>(seen: &mut Vec<String>, token: Option<&'a str>) -> (Option<&'a str>, bool) {
-    match token {
-        Some(t) if seen.iter().any(|s| s == t) => (Some(t), true),
-        Some(t) => {
-            seen.push(t.to_string());
-            (Some(t), false)
-        }
-        None => (None, false),
-    }
-}
-
-/// The token to ask the next page with: none when the answer is complete; an
-/// empty or repeated token is an invalid answer (it would ask for the same
-/// pages forever).
-fn next_token((token, repeated): (Option<&str>, bool)) -> Result<Option<String>, PollError> {
-    match token {
-        None => Ok(None),
-        Some("") => Err(PollError::InvalidResponse(
-            "GetDedicatedIps: an empty NextToken".into(),
-        )),
-        Some(t) if repeated => Err(PollError::InvalidResponse(format!(
-            "GetDedicatedIps: the NextToken {t:?} came twice; the pages would never end"
-        ))),
-        Some(t) => Ok(Some(t.to_string())),
-    }
-}
-
-fn too_many_pages() -> PollError {
-    PollError::InvalidResponse(format!(
-        "GetDedicatedIps: more than {MAX_PAGES} pages of {PAGE_SIZE} addresses; the answer would be incomplete"
-    ))
+    crate::aws::every_page("GetDedicatedIps", MAX_PAGES, page, invalid).await
 }
 
 impl Collector for DedicatedIpsSource {
@@ -395,20 +348,6 @@ mod tests {
         assert_eq!(ips.ips[0].warmup_percentage, None);
         assert_eq!(ips.ips[1].pool, "a");
         assert_eq!(ips.ips[1].warmup_percentage, Some(40));
-    }
-
-    #[test]
-    fn paging_ends_and_never_loops() {
-        let mut seen = Vec::new();
-        assert_eq!(
-            next_token(token_seen(&mut seen, Some("2"))).unwrap(),
-            Some("2".into())
-        );
-        assert_eq!(next_token(token_seen(&mut seen, None)).unwrap(), None);
-        let repeated = next_token(token_seen(&mut seen, Some("2")));
-        assert_eq!(repeated.unwrap_err().reason(), "invalid_response");
-        let empty = next_token(token_seen(&mut seen, Some("")));
-        assert_eq!(empty.unwrap_err().reason(), "invalid_response");
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub const LOOKBACK: Duration = Duration::from_secs(24 * 3600);
 pub const PERIOD_SECONDS: i32 = 300;
 
 /// Pages of results read at most; one page holds far more than a window of
-/// two metrics at this period.
+/// two metrics at this period, so more is an answer gone wrong.
 const MAX_PAGES: usize = 5;
 
 /// The metric names, and the query ids the answer is matched by.
@@ -109,9 +109,7 @@ impl Collector for CloudWatchSource {
                 .return_data(true)
                 .build()
         };
-        let mut pages = Vec::new();
-        let mut next_token = None;
-        for _ in 0..MAX_PAGES {
+        let page = |token| async move {
             let in_region =
                 aws_sdk_cloudwatch::config::Builder::default().region(self.region.clone());
             let page = self
@@ -122,18 +120,16 @@ impl Collector for CloudWatchSource {
                 .start_time(DateTime::from(now - LOOKBACK))
                 .end_time(DateTime::from(now))
                 .scan_by(ScanBy::TimestampDescending)
-                .set_next_token(next_token.take())
+                .set_next_token(token)
                 .customize()
                 .config_override(in_region)
                 .send()
                 .await
                 .map_err(|e| classify_sdk_error(&e, self.timeout))?;
-            next_token = page.next_token().map(str::to_string);
-            pages.push(page);
-            if next_token.is_none() {
-                break;
-            }
-        }
+            let next = page.next_token().map(str::to_string);
+            Ok((vec![page], next))
+        };
+        let pages = crate::aws::every_page("GetMetricData", MAX_PAGES, page, |e| e).await?;
         reputation_from_pages(&pages)
     }
 }

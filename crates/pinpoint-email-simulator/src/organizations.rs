@@ -136,19 +136,40 @@ pub(crate) fn answer(org: &Organization, operation: &str, body: &[u8]) -> Respon
         .get("MaxResults")
         .and_then(Value::as_u64)
         .map_or(MAX_PAGE, |m| (m as usize).clamp(1, MAX_PAGE));
+    let (key, items) = match listed(org, operation, &input) {
+        Ok(listed) => listed,
+        Err(answer) => return answer,
+    };
+    let page: Vec<Value> = items.iter().skip(start).take(max).cloned().collect();
+    let mut out = serde_json::Map::new();
+    out.insert(key.into(), Value::Array(page));
+    if start + max < items.len() {
+        out.insert("NextToken".into(), json!(format!("page-{}", start + max)));
+    }
+    respond(StatusCode::OK, Value::Object(out).to_string(), None)
+}
+
+/// The items `operation` lists with the request `input` (under the key of
+/// its answer), or the error it answers.
+fn listed(
+    org: &Organization,
+    operation: &str,
+    input: &Value,
+) -> Result<(&'static str, Vec<Value>), Response<Full<Bytes>>> {
+    let field = |name: &str| input.get(name).and_then(Value::as_str).unwrap_or("");
     let parent = field("ParentId");
     let known_parent = parent == ROOT || org.units.iter().any(|(id, _)| id == parent);
-    let (key, items): (&str, Vec<Value>) = match operation {
+    let listed = match operation {
         "ListAccounts" => (
             "Accounts",
             org.members.iter().map(account_json).collect::<Vec<_>>(),
         ),
         "ListAccountsForParent" | "ListOrganizationalUnitsForParent" if !known_parent => {
-            return error(
+            return Err(error(
                 StatusCode::BAD_REQUEST,
                 "ParentNotFoundException",
                 "We can't find a root or OU with the ParentId that you specified.",
-            );
+            ));
         }
         "ListAccountsForParent" => (
             "Accounts",
@@ -181,28 +202,22 @@ pub(crate) fn answer(org: &Organization, operation: &str, body: &[u8]) -> Respon
                     .collect(),
             ),
             None => {
-                return error(
+                return Err(error(
                     StatusCode::BAD_REQUEST,
                     "TargetNotFoundException",
                     "We can't find a resource that matches the ResourceId that you specified.",
-                );
+                ));
             }
         },
         _ => {
-            return error(
+            return Err(error(
                 StatusCode::BAD_REQUEST,
                 "UnknownOperationException",
                 &format!("{operation} is not simulated"),
-            );
+            ));
         }
     };
-    let page: Vec<Value> = items.iter().skip(start).take(max).cloned().collect();
-    let mut out = serde_json::Map::new();
-    out.insert(key.into(), Value::Array(page));
-    if start + max < items.len() {
-        out.insert("NextToken".into(), json!(format!("page-{}", start + max)));
-    }
-    respond(StatusCode::OK, Value::Object(out).to_string(), None)
+    Ok(listed)
 }
 
 fn account_json(m: &Member) -> Value {

@@ -150,114 +150,32 @@ async fn handle(
     if parts.method == hyper::Method::GET && path == STATS_PATH {
         return Ok(json(StatusCode::OK, crate::stats(&lock(state)).to_string()));
     }
-    let organizations_op = parts
-        .headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|t| t.strip_prefix(organizations::TARGET_PREFIX))
-        .map(|op| match op {
-            "ListAccounts" => "ListAccounts",
-            "ListAccountsForParent" => "ListAccountsForParent",
-            "ListOrganizationalUnitsForParent" => "ListOrganizationalUnitsForParent",
-            "ListTagsForResource" => "ListTagsForResource",
-            _ => "unknown",
-        });
-    let (action, service) = match (&parts.method, path.as_str()) {
-        (&hyper::Method::POST, "/") if organizations_op.is_some() => {
-            (organizations_op.unwrap_or("unknown"), "organizations")
-        }
-        (&hyper::Method::POST, "/")
-            if crate::sts::action(&body).as_deref() == Some("GetCallerIdentity") =>
-        {
-            ("GetCallerIdentity", "sts")
-        }
-        (&hyper::Method::POST, "/") => ("AssumeRole", "sts"),
-        (&hyper::Method::GET, "/v1/email/account" | "/v2/email/account") => ("GetAccount", "ses"),
-        (&hyper::Method::POST, cloudwatch::GET_METRIC_DATA_PATH) => ("GetMetricData", "monitoring"),
-        (&hyper::Method::GET, "/v1/email/dedicated-ips" | "/v2/email/dedicated-ips") => {
-            ("GetDedicatedIps", "ses")
-        }
-        _ => ("unknown", "ses"),
-    };
-    let verdict = {
-        let st = lock(state);
-        verify_sigv4(&parts, &body, &st.credentials, service).and_then(|signed| {
-            match check_clock(&parts, st.clock_offset_secs) {
-                Ok(()) => Ok(signed),
-                Err(mut e) => {
-                    e.region = signed.region;
-                    Err(e)
-                }
-            }
-        })
-    };
-    let (region, access_key, mut auth_error) = match &verdict {
+    let (action, service) = operation(&parts, &body);
+    let verdict = verify(&parts, &body, state, service);
+    let (region, access_key, auth_error) = match &verdict {
         Ok(signed) => (signed.region.clone(), signed.access_key.clone(), None),
         Err(e) => (e.region.clone(), String::new(), Some(e.code)),
     };
     let caller = access_key.clone();
     let query = parts.uri.query().unwrap_or("").to_string();
-    let (step, cloudwatch, dedicated_ips, organization) = {
-        let mut st = lock(state);
-        if st.calls.len() >= MAX_CALLS_KEPT {
-            st.calls.pop_front();
-        }
-        st.calls_total += 1;
-        *st.calls_by_action.entry(action).or_default() += 1;
-        if action == "AssumeRole" {
-            let second = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            *st.assume_role_seconds.entry(second).or_default() += 1;
-        }
-        let (account, expired) = match st.session_accounts.get(&access_key) {
-            Some((account, expires)) => (account.clone(), *expires < std::time::SystemTime::now()),
-            None => (String::new(), false),
-        };
-        if expired && auth_error.is_none() {
-            auth_error = Some("ExpiredTokenException");
-        }
-        // The member's own account, while it is in the organization.
-        let member = st
-            .organization
-            .member(&account)
-            .map(|m| Step::Account(m.account.clone()));
-        st.calls.push_back(Call {
-            at: Instant::now(),
-            region: region.clone(),
-            path: path.clone(),
+    let Planned {
+        step,
+        cloudwatch,
+        dedicated_ips,
+        organization,
+        auth_error,
+    } = plan(
+        &mut lock(state),
+        Asked {
             action,
+            service,
+            region,
             access_key,
-            account,
             auth_error,
-        });
-        let v1_gone = st.pinpoint_email_gone && path.starts_with("/v1/");
-        let org = (service == "organizations").then(|| st.organization.clone());
-        match action {
-            _ if auth_error.is_some() => (None, None, None, None),
-            "GetAccount" if !v1_gone && member.is_some() => (member, None, None, None),
-            "GetAccount" if !v1_gone => {
-                let default = Script::Steps(st.default_script.clone(), 0);
-                (
-                    Some(st.scripts.entry(region).or_insert(default).next()),
-                    None,
-                    None,
-                    None,
-                )
-            }
-            "GetMetricData" => (None, Some(st.next_cloudwatch(&region)), None, None),
-            "GetDedicatedIps" if !v1_gone => {
-                let first_page = !query.contains("NextToken=");
-                (
-                    None,
-                    None,
-                    Some(st.dedicated_ips(&region, first_page)),
-                    None,
-                )
-            }
-            _ => (None, None, None, org),
-        }
-    };
+        },
+        &path,
+        &query,
+    );
     if auth_error == Some("ExpiredTokenException") {
         return Ok(aws_error(
             StatusCode::FORBIDDEN,
@@ -266,16 +184,7 @@ async fn handle(
         ));
     }
     if let Err(e) = verdict {
-        return Ok(match action {
-            _ if service == "organizations" => {
-                organizations::error(StatusCode::BAD_REQUEST, e.code, &e.message)
-            }
-            "AssumeRole" | "GetCallerIdentity" => {
-                sts_error(StatusCode::FORBIDDEN, e.code, &e.message)
-            }
-            "GetMetricData" => cloudwatch::error(StatusCode::FORBIDDEN, e.code, &e.message),
-            _ => aws_error(StatusCode::FORBIDDEN, e.code, e.message),
-        });
+        return Ok(refusal(action, service, &e));
     }
     if let Some(org) = organization {
         return Ok(organizations::answer(&org, action, &body));
@@ -284,22 +193,7 @@ async fn handle(
         return Ok(cloudwatch::answer(&step, &body));
     }
     if let Some(step) = dedicated_ips {
-        return Ok(match step {
-            DedicatedIpsStep::Ips(ips) => match dedicated_ips::page(&ips, &query) {
-                Ok(body) => json(StatusCode::OK, body),
-                Err(message) => aws_error(StatusCode::BAD_REQUEST, "BadRequestException", message),
-            },
-            DedicatedIpsStep::Throttle => aws_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TooManyRequestsException",
-                "Too many requests have been made to the operation.".into(),
-            ),
-            DedicatedIpsStep::Error { status, code } => {
-                let status =
-                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                aws_error(status, &code, format!("simulated {code}"))
-            }
-        });
+        return Ok(dedicated_ips_answer(step, &query));
     }
     match (action, step) {
         ("AssumeRole", _) => Ok(assume_role(&body, state)),
@@ -315,6 +209,189 @@ async fn handle(
             "UnknownOperationException",
             format!("no operation at {} {path}", parts.method),
         )),
+    }
+}
+
+/// What a call made of the script: its step, or the answers of the other
+/// services; and its auth error (an expired session too).
+struct Planned {
+    step: Option<Step>,
+    cloudwatch: Option<crate::CloudWatchStep>,
+    dedicated_ips: Option<DedicatedIpsStep>,
+    organization: Option<crate::organizations::Organization>,
+    auth_error: Option<&'static str>,
+}
+
+/// What was asked: the operation, its service, and who signed for which
+/// region (or why the signature was refused).
+struct Asked {
+    action: &'static str,
+    service: &'static str,
+    region: String,
+    access_key: String,
+    auth_error: Option<&'static str>,
+}
+
+/// Records a call (of `path` with `query`) and takes what it answers from
+/// the scripts.
+fn plan(st: &mut State, asked: Asked, path: &str, query: &str) -> Planned {
+    let Asked {
+        action,
+        service,
+        region,
+        access_key,
+        mut auth_error,
+    } = asked;
+    if st.calls.len() >= MAX_CALLS_KEPT {
+        st.calls.pop_front();
+    }
+    st.calls_total += 1;
+    *st.calls_by_action.entry(action).or_default() += 1;
+    if action == "AssumeRole" {
+        let second = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        *st.assume_role_seconds.entry(second).or_default() += 1;
+    }
+    let (account, expired) = match st.session_accounts.get(&access_key) {
+        Some((account, expires)) => (account.clone(), *expires < std::time::SystemTime::now()),
+        None => (String::new(), false),
+    };
+    if expired && auth_error.is_none() {
+        auth_error = Some("ExpiredTokenException");
+    }
+    // The member's own account, while it is in the organization.
+    let member = st
+        .organization
+        .member(&account)
+        .map(|m| Step::Account(m.account.clone()));
+    st.calls.push_back(Call {
+        at: Instant::now(),
+        region: region.clone(),
+        path: path.to_string(),
+        action,
+        access_key,
+        account,
+        auth_error,
+    });
+    let v1_gone = st.pinpoint_email_gone && path.starts_with("/v1/");
+    let org = (service == "organizations").then(|| st.organization.clone());
+    let (step, cloudwatch, dedicated_ips, organization) = match action {
+        _ if auth_error.is_some() => (None, None, None, None),
+        "GetAccount" if !v1_gone && member.is_some() => (member, None, None, None),
+        "GetAccount" if !v1_gone => {
+            let default = Script::Steps(st.default_script.clone(), 0);
+            (
+                Some(st.scripts.entry(region).or_insert(default).next()),
+                None,
+                None,
+                None,
+            )
+        }
+        "GetMetricData" => (None, Some(st.next_cloudwatch(&region)), None, None),
+        "GetDedicatedIps" if !v1_gone => {
+            let first_page = !query.contains("NextToken=");
+            (
+                None,
+                None,
+                Some(st.dedicated_ips(&region, first_page)),
+                None,
+            )
+        }
+        _ => (None, None, None, org),
+    };
+    Planned {
+        step,
+        cloudwatch,
+        dedicated_ips,
+        organization,
+        auth_error,
+    }
+}
+
+/// The operation a request asks for, and the service it is signed for.
+fn operation(parts: &hyper::http::request::Parts, body: &[u8]) -> (&'static str, &'static str) {
+    let path = parts.uri.path();
+    let organizations_op = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.strip_prefix(organizations::TARGET_PREFIX))
+        .map(|op| match op {
+            "ListAccounts" => "ListAccounts",
+            "ListAccountsForParent" => "ListAccountsForParent",
+            "ListOrganizationalUnitsForParent" => "ListOrganizationalUnitsForParent",
+            "ListTagsForResource" => "ListTagsForResource",
+            _ => "unknown",
+        });
+    match (&parts.method, path) {
+        (&hyper::Method::POST, "/") if organizations_op.is_some() => {
+            (organizations_op.unwrap_or("unknown"), "organizations")
+        }
+        (&hyper::Method::POST, "/")
+            if crate::sts::action(body).as_deref() == Some("GetCallerIdentity") =>
+        {
+            ("GetCallerIdentity", "sts")
+        }
+        (&hyper::Method::POST, "/") => ("AssumeRole", "sts"),
+        (&hyper::Method::GET, "/v1/email/account" | "/v2/email/account") => ("GetAccount", "ses"),
+        (&hyper::Method::POST, cloudwatch::GET_METRIC_DATA_PATH) => ("GetMetricData", "monitoring"),
+        (&hyper::Method::GET, "/v1/email/dedicated-ips" | "/v2/email/dedicated-ips") => {
+            ("GetDedicatedIps", "ses")
+        }
+        _ => ("unknown", "ses"),
+    }
+}
+
+/// Whether the request is signed with the simulator's credentials for
+/// `service`, at a time within the clock skew AWS allows.
+fn verify(
+    parts: &hyper::http::request::Parts,
+    body: &[u8],
+    state: &Mutex<State>,
+    service: &str,
+) -> Result<crate::sigv4::Signed, crate::sigv4::AuthError> {
+    let st = lock(state);
+    verify_sigv4(parts, body, &st.credentials, service).and_then(|signed| {
+        match check_clock(parts, st.clock_offset_secs) {
+            Ok(()) => Ok(signed),
+            Err(mut e) => {
+                e.region = signed.region;
+                Err(e)
+            }
+        }
+    })
+}
+
+/// The answer to a request whose signature or clock is refused, in the
+/// error format of its service.
+fn refusal(action: &str, service: &str, e: &crate::sigv4::AuthError) -> Response<Full<Bytes>> {
+    match action {
+        _ if service == "organizations" => {
+            organizations::error(StatusCode::BAD_REQUEST, e.code, &e.message)
+        }
+        "AssumeRole" | "GetCallerIdentity" => sts_error(StatusCode::FORBIDDEN, e.code, &e.message),
+        "GetMetricData" => cloudwatch::error(StatusCode::FORBIDDEN, e.code, &e.message),
+        _ => aws_error(StatusCode::FORBIDDEN, e.code, e.message.clone()),
+    }
+}
+
+/// The answer of a `GetDedicatedIps` step, a page of `query`'s.
+fn dedicated_ips_answer(step: DedicatedIpsStep, query: &str) -> Response<Full<Bytes>> {
+    match step {
+        DedicatedIpsStep::Ips(ips) => match dedicated_ips::page(&ips, query) {
+            Ok(body) => json(StatusCode::OK, body),
+            Err(message) => aws_error(StatusCode::BAD_REQUEST, "BadRequestException", message),
+        },
+        DedicatedIpsStep::Throttle => aws_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequestsException",
+            "Too many requests have been made to the operation.".into(),
+        ),
+        DedicatedIpsStep::Error { status, code } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            aws_error(status, &code, format!("simulated {code}"))
+        }
     }
 }
 

@@ -1,0 +1,110 @@
+//! Every page of a paged AWS call, with the guards every listing needs, in
+//! one place: the collectors and the discovery page through it.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+
+use crate::error::PollError;
+
+/// Every item of a paged call: `page(token)` fetches the page of a token
+/// (`None` for the first) and returns its items and the answer's next token.
+/// The listing ends at a page without a next token, or with an empty one (as
+/// the AWS SDKs' paginators end). A token that comes a second time, or more
+/// than `max_pages` pages, fail the listing as an invalid response naming
+/// `operation` (made into the caller's error by `invalid`): such an answer
+/// would page forever, or be cut short without a word. An error of any page
+/// fails the listing with that error.
+pub async fn every_page<T, E, F, Fut>(
+    operation: &str,
+    max_pages: usize,
+    mut page: F,
+    invalid: impl Fn(PollError) -> E,
+) -> Result<Vec<T>, E>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(Vec<T>, Option<String>), E>>,
+{
+    let mut all = Vec::new();
+    let mut token = None;
+    let mut seen = BTreeSet::new();
+    for _ in 0..max_pages {
+        let (items, next) = page(token.take()).await?;
+        all.extend(items);
+        let Some(next) = next.filter(|t| !t.is_empty()) else {
+            return Ok(all);
+        };
+        if !seen.insert(next.clone()) {
+            return Err(invalid(PollError::InvalidResponse(format!(
+                "{operation}: the NextToken {next:?} came twice; the pages would never end"
+            ))));
+        }
+        token = Some(next);
+    }
+    Err(invalid(PollError::InvalidResponse(format!(
+        "{operation}: more than {max_pages} pages; the answer would be incomplete"
+    ))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pages as an answer gives them: by token (`""` for the first), each
+    /// with its items and next token; a token no page has is an error.
+    async fn list(
+        pages: &[(&str, Vec<u32>, Option<&str>)],
+        max_pages: usize,
+    ) -> Result<Vec<u32>, PollError> {
+        let page = |token: Option<String>| {
+            let token = token.unwrap_or_default();
+            let found = pages.iter().find(|(t, _, _)| *t == token).cloned();
+            async move {
+                match found {
+                    Some((_, items, next)) => Ok((items, next.map(str::to_string))),
+                    None => Err(PollError::Throttled(format!("page {token:?}"))),
+                }
+            }
+        };
+        every_page("ListThings", max_pages, page, |e| e).await
+    }
+
+    #[tokio::test]
+    async fn items_of_every_page_in_order_until_no_token_or_an_empty_one() {
+        let pages = [
+            ("", vec![1, 2], Some("a")),
+            ("a", vec![3], Some("b")),
+            ("b", vec![4], None),
+        ];
+        assert_eq!(list(&pages, 10).await.unwrap(), [1, 2, 3, 4]);
+        let empty_ends = [("", vec![1], Some("a")), ("a", vec![2], Some(""))];
+        assert_eq!(list(&empty_ends, 10).await.unwrap(), [1, 2]);
+        assert_eq!(
+            list(&pages, 3).await.unwrap(),
+            [1, 2, 3, 4],
+            "exactly the cap"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_repeated_token_a_runaway_answer_and_a_failed_page_fail_the_listing() {
+        let looping = [("", vec![1], Some("a")), ("a", vec![2], Some("a"))];
+        let err = list(&looping, 10).await.unwrap_err();
+        assert_eq!(err.reason(), "invalid_response");
+        assert!(
+            err.to_string()
+                .contains("ListThings: the NextToken \"a\" came twice"),
+            "{err}"
+        );
+        let long = [
+            ("", vec![1], Some("a")),
+            ("a", vec![2], Some("b")),
+            ("b", vec![3], None),
+        ];
+        let err = list(&long, 2).await.unwrap_err();
+        assert_eq!(err.reason(), "invalid_response");
+        assert!(err.to_string().contains("more than 2 pages"), "{err}");
+        let broken = [("", vec![1], Some("gone"))];
+        let err = list(&broken, 10).await.unwrap_err();
+        assert_eq!(err.reason(), "throttled", "the page's own error");
+    }
+}
