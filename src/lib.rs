@@ -104,6 +104,12 @@ mod source_files {
     /// Every `.rs` file under `src/` but test modules (`tests.rs`), with its
     /// path relative to `src/`.
     pub fn all() -> Vec<(PathBuf, String)> {
+        under(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"))
+    }
+
+    /// Every `.rs` file under `dir` but test modules, with its path relative
+    /// to `dir`.
+    pub fn under(src: &Path) -> Vec<(PathBuf, String)> {
         fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
             for entry in std::fs::read_dir(dir).unwrap() {
                 let path = entry.unwrap().path();
@@ -115,15 +121,14 @@ mod source_files {
                 }
             }
         }
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let mut files = Vec::new();
-        walk(&src, &mut files);
+        walk(src, &mut files);
         files.sort();
         files
             .into_iter()
             .map(|f| {
                 let text = std::fs::read_to_string(&f).unwrap();
-                (f.strip_prefix(&src).unwrap().to_path_buf(), text)
+                (f.strip_prefix(src).unwrap().to_path_buf(), text)
             })
             .collect()
     }
@@ -201,6 +206,94 @@ mod layers {
             modules.len(),
             LAYERS.len(),
             "LAYERS names a module that is gone"
+        );
+    }
+}
+
+#[cfg(test)]
+mod sizes {
+    use std::path::Path;
+
+    /// The most lines of a source file, and of a function.
+    const MAX_FILE_LINES: usize = 500;
+    const MAX_FN_LINES: usize = 80;
+
+    /// Each function of `text` outside its tests (as rustfmt lays it out:
+    /// the body closes at the indentation of `fn`), with its line count.
+    fn functions(text: &str) -> Vec<(String, usize)> {
+        let lines: Vec<&str> = text.lines().collect();
+        let end = lines
+            .iter()
+            .position(|l| l.trim() == "#[cfg(test)]")
+            .unwrap_or(lines.len());
+        let mut out = Vec::new();
+        for (i, line) in lines[..end].iter().enumerate() {
+            let trimmed = line.trim_start();
+            let signature = trimmed
+                .trim_start_matches("pub(crate) ")
+                .trim_start_matches("pub(super) ")
+                .trim_start_matches("pub ")
+                .trim_start_matches("const ")
+                .trim_start_matches("async ");
+            let Some(rest) = signature.strip_prefix("fn ") else {
+                continue;
+            };
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            // A declaration without a body ends with `;` before any `{`.
+            let opens = lines[i..end]
+                .iter()
+                .position(|l| l.trim_end().ends_with('{') || l.trim_end().ends_with(';'));
+            let Some(opens) = opens.filter(|o| lines[i + o].trim_end().ends_with('{')) else {
+                continue;
+            };
+            let indent = &line[..line.len() - trimmed.len()];
+            let close = format!("{indent}}}");
+            if let Some(length) = lines[i + opens..]
+                .iter()
+                .position(|l| l.trim_end() == close)
+            {
+                out.push((name, opens + length + 1));
+            }
+        }
+        out
+    }
+
+    /// No source file of `src/` and `crates/` has over 500 lines, and no
+    /// function over 80 (test modules, in `tests.rs` files, aside).
+    #[test]
+    fn no_file_over_500_lines_and_no_function_over_80() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = super::source_files::under(&root.join("src"));
+        for entry in std::fs::read_dir(root.join("crates")).unwrap() {
+            let src = entry.unwrap().path().join("src");
+            files.extend(
+                super::source_files::under(&src)
+                    .into_iter()
+                    .map(|(f, t)| (src.join(f), t)),
+            );
+        }
+        assert!(files.len() > 40, "{} files", files.len());
+        let mut over = Vec::new();
+        for (file, text) in &files {
+            let lines = text.lines().count();
+            if lines > MAX_FILE_LINES {
+                over.push(format!("{}: {lines} lines", file.display()));
+            }
+            for (name, length) in functions(text) {
+                if length > MAX_FN_LINES {
+                    over.push(format!("{}: fn {name}: {length} lines", file.display()));
+                }
+            }
+        }
+        assert!(over.is_empty(), "too long:\n{}", over.join("\n"));
+        let sample =
+            "fn a() {\n    x;\n}\n\nfn b(\n    y: u8,\n) -> u8 {\n    y\n}\n    fn c(&self);\n";
+        assert_eq!(
+            functions(sample),
+            [("a".to_string(), 3), ("b".to_string(), 5)]
         );
     }
 }

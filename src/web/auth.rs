@@ -22,7 +22,7 @@
 //! Client addresses are IPv4 addresses or IPv6 /64 prefixes (what one host
 //! usually holds).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -36,6 +36,10 @@ use tokio::time::Instant;
 
 use super::WebState;
 use super::peer::{PeerKey, RefusalLog};
+
+mod decoys;
+
+pub(super) use decoys::Decoys;
 
 /// The outcome of checking a request's credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,10 +72,6 @@ impl AuthOutcome {
         }
     }
 }
-
-/// A bcrypt hash that no password matches in practice. Its cost field is
-/// replaced by the costs in use to make the decoys for unknown users.
-const DECOY_HASH: &str = "$2y$04$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi";
 
 /// The most successful checks remembered; beyond it the cache starts over.
 const AUTH_CACHE_SIZE: usize = 256;
@@ -109,59 +109,6 @@ const MAX_PEERS: usize = 4096;
 
 /// The least time between two warnings about failed logins.
 const WARN_EVERY: Duration = Duration::from_secs(10);
-
-/// The decoys unknown users are checked against: one hash per bcrypt cost in
-/// use, and which one a name gets.
-#[derive(Default)]
-pub(super) struct Decoys {
-    /// One per cost in use, lowest cost first.
-    hashes: Vec<String>,
-    /// A digest of every configured hash: secret like them, and the same at
-    /// every start with the same users, so a name keeps its decoy.
-    key: [u8; 32],
-}
-
-impl Decoys {
-    /// The decoys of `users`.
-    pub(super) fn new(users: &BTreeMap<String, String>) -> Self {
-        let mut costs: Vec<u32> = users
-            .values()
-            .filter_map(|h| h.parse::<bcrypt::HashParts>().ok())
-            .map(|p| p.get_cost())
-            .collect();
-        costs.sort_unstable();
-        costs.dedup();
-        let mut key = Sha256::new();
-        for hash in users.values() {
-            key.update(hash.as_bytes());
-            key.update([0]);
-        }
-        Decoys {
-            hashes: costs
-                .into_iter()
-                .map(|cost| format!("$2y${cost:02}{}", &DECOY_HASH[6..]))
-                .collect(),
-            key: key.finalize().into(),
-        }
-    }
-
-    /// The decoy an unknown `user` is checked against: always the same for the
-    /// same name, spread over the costs in use by a secret key, so timing cannot
-    /// tell an unknown name from a real user of that cost.
-    pub(super) fn for_user(&self, user: &str) -> &str {
-        if self.hashes.is_empty() {
-            return DECOY_HASH;
-        }
-        let digest = Sha256::new()
-            .chain_update(self.key)
-            .chain_update(user.as_bytes())
-            .finalize();
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&digest[..8]);
-        let pick = u64::from_le_bytes(first) % self.hashes.len() as u64;
-        &self.hashes[pick as usize]
-    }
-}
 
 /// What is known of one client address.
 #[derive(Debug, Default)]

@@ -47,7 +47,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::{AccountState, CloudWatchStep, DedicatedIpState, DedicatedIpsStep, Step};
+use crate::DedicatedIpState;
+
+mod play;
 
 /// Access key the simulator accepts when a scenario names none.
 pub const DEFAULT_ACCESS_KEY_ID: &str = "AKIDPINPOINTSIMULATOR";
@@ -244,36 +246,6 @@ pub struct AccountPatch {
     pub pricing_plan: Option<String>,
     /// SES v2: `PricingAttributes.NextPlan`.
     pub next_pricing_plan: Option<String>,
-}
-
-impl AccountPatch {
-    fn apply(&self, s: &mut AccountState) {
-        macro_rules! set {
-            ($($f:ident),*) => { $( if let Some(v) = &self.$f { s.$f = v.clone(); } )* };
-        }
-        set!(
-            max_24_hour_send,
-            max_send_rate,
-            sent_last_24_hours,
-            sending_enabled,
-            production_access_enabled,
-            dedicated_ip_auto_warmup_enabled,
-            enforcement_status,
-            vdm_enabled,
-            suppressed_reasons,
-            vdm_engagement_metrics,
-            vdm_optimized_shared_delivery
-        );
-        if let Some(plan) = &self.pricing_plan {
-            s.pricing_plan = Some(plan.clone());
-        }
-        if let Some(plan) = &self.next_pricing_plan {
-            s.next_pricing_plan = Some(plan.clone());
-        }
-        if let Some(status) = &self.review_status {
-            s.review_status = Some(status.clone());
-        }
-    }
 }
 
 fn optional_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -502,164 +474,6 @@ fn check_phase(phase: &Phase, last_without_repeat: bool) -> Result<(), (String, 
         }
     }
     Ok(())
-}
-
-impl Timeline {
-    /// What the region answers `elapsed` after the scenario was loaded.
-    pub fn step_at(&self, elapsed: Duration) -> Step {
-        let (state, _, phase) = self.at(elapsed);
-        match phase {
-            Some(phase) => phase.step(state),
-            None => Step::Account(state),
-        }
-    }
-
-    /// What CloudWatch `GetMetricData` answers `elapsed` after the scenario was
-    /// loaded.
-    pub fn cloudwatch_at(&self, elapsed: Duration) -> CloudWatchStep {
-        let (_, rates, phase) = self.at(elapsed);
-        let CloudWatchStep::Rates {
-            bounce_rate,
-            complaint_rate,
-            age_secs,
-        } = rates
-        else {
-            return rates;
-        };
-        match phase.map_or(CallAnswer::Data, |p| p.cloudwatch) {
-            CallAnswer::Data => CloudWatchStep::Rates {
-                bounce_rate,
-                complaint_rate,
-                age_secs,
-            },
-            CallAnswer::Missing => CloudWatchStep::Rates {
-                bounce_rate: None,
-                complaint_rate: None,
-                age_secs,
-            },
-            CallAnswer::Throttle => CloudWatchStep::Throttle,
-            CallAnswer::ServerError => CloudWatchStep::Error {
-                status: 500,
-                code: "InternalServiceFault".into(),
-            },
-            CallAnswer::AccessDenied => CloudWatchStep::Error {
-                status: 403,
-                code: "AccessDenied".into(),
-            },
-        }
-    }
-
-    /// What `GetDedicatedIps` answers `elapsed` after the scenario was loaded.
-    pub fn dedicated_ips_at(&self, elapsed: Duration) -> DedicatedIpsStep {
-        let (_, _, phase) = self.at(elapsed);
-        let Some(phase) = phase else {
-            return DedicatedIpsStep::Ips(Vec::new());
-        };
-        // The list of the latest phase up to this one that gives one.
-        let at = self
-            .phases
-            .iter()
-            .position(|p| std::ptr::eq(p, phase))
-            .unwrap_or(0);
-        let ips = self.phases[..=at]
-            .iter()
-            .rev()
-            .find_map(|p| p.dedicated_ips.clone())
-            .unwrap_or_default();
-        match phase.dedicated_ips_answer {
-            CallAnswer::Data => DedicatedIpsStep::Ips(ips),
-            CallAnswer::Missing => DedicatedIpsStep::Ips(Vec::new()),
-            CallAnswer::Throttle => DedicatedIpsStep::Throttle,
-            CallAnswer::ServerError => DedicatedIpsStep::Error {
-                status: 500,
-                code: "InternalFailure".into(),
-            },
-            CallAnswer::AccessDenied => DedicatedIpsStep::Error {
-                status: 403,
-                code: "AccessDeniedException".into(),
-            },
-        }
-    }
-
-    /// The account state and reputation rates `elapsed` after the scenario was
-    /// loaded, and the phase then.
-    fn at(&self, elapsed: Duration) -> (AccountState, CloudWatchStep, Option<&Phase>) {
-        let mut t = elapsed;
-        if self.repeat {
-            let total: Duration = self.phases.iter().filter_map(|p| p.duration).sum();
-            if !total.is_zero() {
-                t = Duration::from_nanos((t.as_nanos() % total.as_nanos()) as u64);
-            }
-        }
-        let mut state = AccountState::healthy();
-        let mut rates = CloudWatchStep::healthy();
-        let last = self.phases.len().saturating_sub(1);
-        for (i, phase) in self.phases.iter().enumerate() {
-            phase.account.apply(&mut state);
-            phase.reputation.apply(&mut rates);
-            let within = match phase.duration {
-                Some(d) if i != last && t >= d => None,
-                _ => Some(t),
-            };
-            let spent = within.unwrap_or_else(|| phase.duration.unwrap_or_default());
-            state.sent_last_24_hours += phase.sent_per_second * spent.as_secs_f64();
-            state.sent_last_24_hours = state.sent_last_24_hours.max(0.0);
-            if state.max_24_hour_send > 0.0 {
-                state.sent_last_24_hours = state.sent_last_24_hours.min(state.max_24_hour_send);
-            }
-            if within.is_some() {
-                // Emails are counted whole.
-                state.sent_last_24_hours = state.sent_last_24_hours.floor();
-                return (state, rates, Some(phase));
-            }
-            t -= spent;
-        }
-        (state, rates, None)
-    }
-}
-
-impl ReputationPatch {
-    fn apply(&self, rates: &mut CloudWatchStep) {
-        if let CloudWatchStep::Rates {
-            bounce_rate,
-            complaint_rate,
-            age_secs,
-        } = rates
-        {
-            if let Some(v) = self.bounce_rate {
-                *bounce_rate = Some(v);
-            }
-            if let Some(v) = self.complaint_rate {
-                *complaint_rate = Some(v);
-            }
-            if let Some(age) = self.age {
-                *age_secs = age.as_secs();
-            }
-        }
-    }
-}
-
-impl Phase {
-    fn step(&self, state: AccountState) -> Step {
-        let step = match (&self.error, &self.body, self.answer) {
-            (Some(e), _, _) => Step::Error {
-                status: e.status,
-                code: e.code.clone(),
-            },
-            (None, Some(b), _) => Step::Body(b.clone()),
-            (None, None, Answer::Account) => Step::Account(state),
-            (None, None, Answer::Throttle) => Step::Throttle,
-            (None, None, Answer::Drop) => Step::Drop,
-            (None, None, Answer::Reset) => Step::Reset,
-        };
-        match self.delay {
-            Some(d) => Step::Delay {
-                millis: d.as_millis() as u64,
-                then: Box::new(step),
-            },
-            None => step,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::{CloudWatchStep, Step};
 
 const EXAMPLE: &str = r#"
 regions:
