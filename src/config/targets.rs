@@ -198,7 +198,7 @@ pub fn parse_targets(
             .map_err(|(field, m)| invalid(format!("targets[{i}].{field}"), m))?
         {
             Entry::Target(t) => targets.push(t),
-            Entry::Discovery(d) => discoveries.push(d),
+            Entry::Discovery(d) => discoveries.push(*d),
         }
     }
     Ok(TargetsFile {
@@ -215,7 +215,7 @@ fn target_collectors(file: &FileCollectors, defaults: &TargetDefaults) -> Collec
 /// One entry of `targets:`, checked.
 enum Entry {
     Target(Target),
-    Discovery(Discovery),
+    Discovery(Box<Discovery>),
 }
 
 /// Checks entry `t` of `targets:` (`taken` when an entry before it has its
@@ -286,7 +286,7 @@ fn entry(t: FileTarget, defaults: &TargetDefaults, taken: bool) -> Result<Entry,
         settings: defaults.settings.clone(),
     };
     let at = |field: &str| format!("discover.organizations.{field}");
-    discovery(t.name, template, discover.organizations, &at).map(Entry::Discovery)
+    discovery(t.name, template, discover.organizations, &at).map(|d| Entry::Discovery(Box::new(d)))
 }
 
 /// A discovery of the file, or the key at fault (as `at` names it) and what

@@ -138,7 +138,7 @@ pub(crate) fn answer(org: &Organization, operation: &str, body: &[u8]) -> Respon
         .map_or(MAX_PAGE, |m| (m as usize).clamp(1, MAX_PAGE));
     let (key, items) = match listed(org, operation, &input) {
         Ok(listed) => listed,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let page: Vec<Value> = items.iter().skip(start).take(max).cloned().collect();
     let mut out = serde_json::Map::new();
@@ -149,13 +149,16 @@ pub(crate) fn answer(org: &Organization, operation: &str, body: &[u8]) -> Respon
     respond(StatusCode::OK, Value::Object(out).to_string(), None)
 }
 
+/// An answer to a request.
+type Answer = Response<Full<Bytes>>;
+
 /// The items `operation` lists with the request `input` (under the key of
 /// its answer), or the error it answers.
 fn listed(
     org: &Organization,
     operation: &str,
     input: &Value,
-) -> Result<(&'static str, Vec<Value>), Response<Full<Bytes>>> {
+) -> Result<(&'static str, Vec<Value>), Box<Answer>> {
     let field = |name: &str| input.get(name).and_then(Value::as_str).unwrap_or("");
     let parent = field("ParentId");
     let known_parent = parent == ROOT || org.units.iter().any(|(id, _)| id == parent);
@@ -165,11 +168,11 @@ fn listed(
             org.members.iter().map(account_json).collect::<Vec<_>>(),
         ),
         "ListAccountsForParent" | "ListOrganizationalUnitsForParent" if !known_parent => {
-            return Err(error(
+            return Err(Box::new(error(
                 StatusCode::BAD_REQUEST,
                 "ParentNotFoundException",
                 "We can't find a root or OU with the ParentId that you specified.",
-            ));
+            )));
         }
         "ListAccountsForParent" => (
             "Accounts",
@@ -202,19 +205,19 @@ fn listed(
                     .collect(),
             ),
             None => {
-                return Err(error(
+                return Err(Box::new(error(
                     StatusCode::BAD_REQUEST,
                     "TargetNotFoundException",
                     "We can't find a resource that matches the ResourceId that you specified.",
-                ));
+                )));
             }
         },
         _ => {
-            return Err(error(
+            return Err(Box::new(error(
                 StatusCode::BAD_REQUEST,
                 "UnknownOperationException",
                 &format!("{operation} is not simulated"),
-            ));
+            )));
         }
     };
     Ok(listed)
