@@ -19,14 +19,14 @@ use crate::target::{Discovery, Member};
 
 /// The most organizational units one listing walks; a larger tree is taken
 /// for a loop in the answers and fails the listing.
-pub const MAX_UNITS: usize = 10_000;
+const MAX_UNITS: usize = 10_000;
 
 /// The most pages of one list; more is taken for a token loop.
 pub const MAX_PAGES: usize = 10_000;
 
 /// How soon a failed listing is tried again, at most (never later than the
 /// discovery's `refresh`).
-pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(60);
+const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(60);
 
 /// The Organizations client of a discovery, from the configuration of its
 /// caller. Organizations is a global service: the SDK sends every region's

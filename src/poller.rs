@@ -48,7 +48,7 @@ pub fn poller<C: Collector>(
 
 /// The delay logic, free of clocks and randomness so it can be tested exactly.
 #[derive(Debug, Clone)]
-pub struct Schedule {
+struct Schedule {
     interval: Duration,
     max_backoff: Duration,
     failures: u32,
@@ -80,7 +80,7 @@ impl Schedule {
 
     /// The delay before the next call, given the outcome of the last one and a
     /// jitter value in `[0, 1)`.
-    pub fn next_delay(&mut self, outcome: Result<(), &PollError>, jitter: f64) -> Duration {
+    fn next_delay(&mut self, outcome: Result<(), &PollError>, jitter: f64) -> Duration {
         match outcome {
             Err(e) if e.backs_off() => {
                 self.failures = self.failures.saturating_add(1);

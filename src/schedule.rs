@@ -6,7 +6,7 @@ use std::time::Duration;
 
 /// First calls per second, at most, that a collector's new pollers make
 /// together.
-pub const FIRST_CALLS_PER_SECOND: u32 = 100;
+const FIRST_CALLS_PER_SECOND: u32 = 100;
 
 /// The spread of the first calls of `pollers` pollers of one collector: each
 /// waits a random part of it before its first call. A few pollers start

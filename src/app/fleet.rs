@@ -17,7 +17,7 @@ use crate::target::{Discovery, Key, Member, Shard, Target};
 /// Starts the pollers of each collector `target` has on for every region of
 /// `target`, calling AWS with `sdk_config`. Its regions must have been
 /// resolved ([`crate::config::resolve_regions`]).
-pub fn start_pollers(
+fn start_pollers(
     target: &Target,
     schedules: &Schedules,
     sdk_config: &SdkConfig,

@@ -59,7 +59,7 @@ const THROTTLE_CODES: &[&str] = &[
 ];
 
 /// What to tell an operator when no credentials could be found at all.
-pub const NO_CREDENTIALS_HINT: &str = "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+const NO_CREDENTIALS_HINT: &str = "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
      or AWS_PROFILE (or `profile` in --config.file), or run with an IAM role \
      (EKS IRSA / pod identity, ECS task role, EC2 instance profile); \
      the identity needs the permission ses:GetAccount";
@@ -144,7 +144,7 @@ fn credentials_error(cred: &CredentialsError, detail: String) -> PollError {
 /// The messages of an error and its sources, joined with `: `, each once. (The SDK's
 /// own `DisplayErrorContext` appends a `Debug` dump of the whole error, far too
 /// long for a log line.)
-pub fn error_chain(err: &(dyn StdError + 'static)) -> String {
+fn error_chain(err: &(dyn StdError + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut current: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = current {

@@ -30,7 +30,7 @@ use crate::target::{Credentials, Target};
 /// connection opened during a burst (all pollers start within a second) stays
 /// open: 1,000 pollers against one endpoint held 245 file descriptors, 18 with
 /// this bound.
-pub const POOL_MAX_IDLE_PER_HOST: usize = 8;
+const POOL_MAX_IDLE_PER_HOST: usize = 8;
 
 /// One HTTPS client (hyper 1, rustls with aws-lc, proxy settings from the
 /// standard `HTTPS_PROXY`/`NO_PROXY` variables) for every SDK client of the
@@ -58,7 +58,7 @@ pub fn shared_http_client() -> SharedHttpClient {
 /// most: the SDK renews them at the first call after a random point between
 /// half this and this before they expire, so accounts whose calls are spread
 /// renew spread too, and never during a call that needs them.
-pub const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(600);
+const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(600);
 
 /// The AWS configurations that targets start from, loaded once per named
 /// profile (`None`: the standard chain) and shared: every target of a

@@ -18,7 +18,7 @@ use crate::target::{Api, Target};
 
 /// Warm-up statuses always exported, 0 when not current (`NOT_APPLICABLE` is
 /// SES v2's, for managed pools).
-pub const KNOWN_WARMUP_STATUSES: [&str; 3] = ["IN_PROGRESS", "DONE", "NOT_APPLICABLE"];
+const KNOWN_WARMUP_STATUSES: [&str; 3] = ["IN_PROGRESS", "DONE", "NOT_APPLICABLE"];
 
 /// Addresses asked for per page: the most the APIs give.
 const PAGE_SIZE: i32 = 100;
@@ -53,7 +53,7 @@ pub struct DedicatedIps {
 impl DedicatedIps {
     /// The addresses of every page, sorted, cut to `max_ips`. Percentages out
     /// of 0 to 100 other than AWS's -1 are an invalid answer.
-    pub fn from_pages(
+    fn from_pages(
         pages: Vec<(String, Option<String>, i32, String)>,
         max_ips: usize,
     ) -> Result<Self, PollError> {
@@ -215,7 +215,7 @@ impl Collector for DedicatedIpsSource {
 }
 
 /// `--collector.dedicated-ips.max-ips`.
-pub const MAX_IPS: Setting = Setting {
+const MAX_IPS: Setting = Setting {
     key: "max-ips",
     help: "The most dedicated IP addresses exported per target and region; the rest are counted in pinpoint_email_dedicated_ips_dropped",
     default: 256,

@@ -21,10 +21,10 @@ use crate::target::Target;
 
 /// How far back the latest datapoint is looked for: SES publishes the rates
 /// only while the account sends, so a quiet account's last one may be hours old.
-pub const LOOKBACK: Duration = Duration::from_secs(24 * 3600);
+const LOOKBACK: Duration = Duration::from_secs(24 * 3600);
 
 /// The period the datapoints are averaged over, in seconds.
-pub const PERIOD_SECONDS: i32 = 300;
+const PERIOD_SECONDS: i32 = 300;
 
 /// Pages of results read at most; one page holds far more than a window of
 /// two metrics at this period, so more is an answer gone wrong.
@@ -135,7 +135,7 @@ impl Collector for CloudWatchSource {
 }
 
 /// The latest datapoint of each rate in the pages of one call.
-pub fn reputation_from_pages(pages: &[GetMetricDataOutput]) -> Result<Reputation, PollError> {
+fn reputation_from_pages(pages: &[GetMetricDataOutput]) -> Result<Reputation, PollError> {
     let mut reputation = Reputation::default();
     for result in pages.iter().flat_map(|p| p.metric_data_results()) {
         let id = result.id().unwrap_or_default();

@@ -43,10 +43,10 @@ pub const DEMO_INTERVAL: Duration = Duration::from_secs(5);
 pub const DEMO_MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// The `target` label of the demo's metrics.
-pub const DEMO_TARGET: &str = "demo";
+const DEMO_TARGET: &str = "demo";
 
 /// The `target` label of the single target polled when no config file is given.
-pub const DEFAULT_TARGET: &str = "default";
+const DEFAULT_TARGET: &str = "default";
 
 /// What file targets get from the flags when they leave a key out.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,7 +26,7 @@ use crate::web::{Authenticator, Watcher};
 
 /// How long a client may take to send its request headers (and, with TLS, to
 /// finish its handshake).
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The most bytes of request header fields answered; beyond, 431. (hyper's
 /// read buffer is twice this, so that this limit alone decides; a request line
@@ -38,7 +38,7 @@ pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 pub const MAX_HEADER_FIELDS: usize = 100;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// The answer to a plain HTTP request on the TLS port, as Go's server sends it.
 const PLAIN_HTTP_TO_TLS: &[u8] =

@@ -13,7 +13,7 @@ use crate::error::PollError;
 use crate::target::Key;
 
 /// Upper bounds of the call duration histogram buckets, in seconds.
-pub const DURATION_BUCKETS: [f64; 10] = [0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+const DURATION_BUCKETS: [f64; 10] = [0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
 /// What a collector's successful call yields, and how it is exported.
 pub trait Output: Clone + std::fmt::Debug + Send + Sync + 'static {

@@ -30,7 +30,7 @@ impl Family {
 
 /// Escapes a label value (`quote`) or HELP text as the text format requires:
 /// backslash, newline and, in label values, the double quote.
-pub fn escape(value: &str, quote: bool) -> std::borrow::Cow<'_, str> {
+fn escape(value: &str, quote: bool) -> std::borrow::Cow<'_, str> {
     let needs_escaping = value.contains(['\\', '\n']) || (quote && value.contains('"'));
     if !needs_escaping {
         return value.into();

@@ -77,7 +77,7 @@ impl AuthOutcome {
 const AUTH_CACHE_SIZE: usize = 256;
 
 /// Checks one client address may have running or waiting at once.
-pub const PER_PEER: usize = 2;
+const PER_PEER: usize = 2;
 
 /// Checks that may wait for a turn, from clients without recent failures.
 pub const QUEUE: usize = 32;

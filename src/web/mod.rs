@@ -35,7 +35,7 @@ pub use rate_limit::RateLimiter;
 pub use watcher::Watcher;
 
 /// Response headers the file may set, as in the exporter-toolkit.
-pub const ALLOWED_HEADERS: [&str; 5] = [
+const ALLOWED_HEADERS: [&str; 5] = [
     "Content-Security-Policy",
     "Strict-Transport-Security",
     "X-Content-Type-Options",

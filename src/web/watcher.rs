@@ -10,11 +10,11 @@ use super::snapshot::Snapshot;
 use super::{WebConfigError, WebState};
 
 /// How often the [`Watcher`] looks at the web config file and the files it names.
-pub const RECHECK_INTERVAL: Duration = Duration::from_secs(1);
+const RECHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How long the file and the files it names must stay unchanged, from their
 /// last change, before the change applies.
-pub const SETTLE: Duration = Duration::from_secs(1);
+const SETTLE: Duration = Duration::from_secs(1);
 
 /// What the looks so far have seen.
 struct Looks {
@@ -100,7 +100,7 @@ impl Watcher {
     /// stood still for [`SETTLE`] is checked and applied (see [`Watcher`]); a
     /// refused one is logged as an error and the previous state kept. Returns
     /// whether a new state was taken.
-    pub fn recheck_at(&self, now: Instant) -> bool {
+    fn recheck_at(&self, now: Instant) -> bool {
         let Some(path) = &self.path else {
             return false;
         };

@@ -18,20 +18,20 @@ use crate::target::{Api, Target};
 
 /// Enforcement statuses always exported, 0 when not current. `UNKNOWN` is 1 when
 /// the answer has no `EnforcementStatus`, so that exactly one status is 1.
-pub const KNOWN_STATUSES: [&str; 4] = ["HEALTHY", "PROBATION", "SHUTDOWN", "UNKNOWN"];
+const KNOWN_STATUSES: [&str; 4] = ["HEALTHY", "PROBATION", "SHUTDOWN", "UNKNOWN"];
 
 /// How many enforcement statuses beyond [`KNOWN_STATUSES`] an account remembers
 /// (to keep exporting them as 0 once they are no longer current).
 pub const MAX_EARLIER_STATUSES: usize = 8;
 
 /// Production access review statuses always exported (SES v2), 0 when not current.
-pub const KNOWN_REVIEW_STATUSES: [&str; 4] = ["PENDING", "FAILED", "GRANTED", "DENIED"];
+const KNOWN_REVIEW_STATUSES: [&str; 4] = ["PENDING", "FAILED", "GRANTED", "DENIED"];
 
 /// Pricing plans always exported (SES v2), 0 when not current.
-pub const KNOWN_PRICING_PLANS: [&str; 4] = ["NONE", "ESSENTIALS", "PRO", "ENTERPRISE"];
+const KNOWN_PRICING_PLANS: [&str; 4] = ["NONE", "ESSENTIALS", "PRO", "ENTERPRISE"];
 
 /// Suppression list reasons always exported (SES v2).
-pub const KNOWN_SUPPRESSION_REASONS: [&str; 2] = ["BOUNCE", "COMPLAINT"];
+const KNOWN_SUPPRESSION_REASONS: [&str; 2] = ["BOUNCE", "COMPLAINT"];
 
 /// What `GetAccount` says about one account in one region.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -81,7 +81,7 @@ pub struct Account {
 
 impl Account {
     /// `Max24HourSend`, with AWS's -1 (unlimited) as +Inf.
-    pub fn max_emails(&self) -> f64 {
+    fn max_emails(&self) -> f64 {
         if self.max_24_hour_send < 0.0 {
             f64::INFINITY
         } else {
@@ -90,7 +90,7 @@ impl Account {
     }
 
     /// `MaxSendRate`, with a negative (unlimited) rate as +Inf.
-    pub fn max_emails_per_second(&self) -> f64 {
+    fn max_emails_per_second(&self) -> f64 {
         if self.max_send_rate < 0.0 {
             f64::INFINITY
         } else {
@@ -100,7 +100,7 @@ impl Account {
 
     /// The share of the 24-hour quota used: 0 for an unlimited quota, 1 for a
     /// quota of 0 (nothing can be sent), above 1 when AWS let the account overshoot.
-    pub fn used_ratio(&self) -> f64 {
+    fn used_ratio(&self) -> f64 {
         let max = self.max_emails();
         if max == 0.0 {
             1.0

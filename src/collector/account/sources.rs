@@ -221,7 +221,7 @@ impl Collector for Source {
 
 /// Maps a successful Pinpoint Email answer to an [`Account`]. An answer without
 /// `SendQuota` is rejected: reporting a quota of 0 would page people for nothing.
-pub fn account_from_output(out: &GetAccountOutput) -> Result<Account, PollError> {
+fn account_from_output(out: &GetAccountOutput) -> Result<Account, PollError> {
     let quota = out.send_quota().ok_or_else(missing_quota)?;
     checked(Account {
         max_24_hour_send: quota.max24_hour_send(),
@@ -240,7 +240,7 @@ pub fn account_from_output(out: &GetAccountOutput) -> Result<Account, PollError>
 }
 
 /// Maps a successful SES v2 answer to an [`Account`], with its SES v2 only values.
-pub fn account_from_sesv2(out: &SesV2Output) -> Result<Account, PollError> {
+fn account_from_sesv2(out: &SesV2Output) -> Result<Account, PollError> {
     let quota = out.send_quota().ok_or_else(missing_quota)?;
     checked(Account {
         max_24_hour_send: quota.max24_hour_send(),
@@ -303,7 +303,7 @@ fn checked(account: Account) -> Result<Account, PollError> {
 /// f64's range), a negative count sent, or negative limits other than -1
 /// (unlimited). Exporting them would draw nonsense usage ratios; marking the poll
 /// `invalid_response` keeps the last good values and says what is wrong.
-pub fn check_quota(max_24_hour_send: f64, max_send_rate: f64, sent: f64) -> Result<(), PollError> {
+fn check_quota(max_24_hour_send: f64, max_send_rate: f64, sent: f64) -> Result<(), PollError> {
     for (field, value, unlimited_ok) in [
         ("SendQuota.Max24HourSend", max_24_hour_send, true),
         ("SendQuota.MaxSendRate", max_send_rate, true),
