@@ -138,7 +138,7 @@ async fn main() {
     let exporter = tokio::spawn(async move {
         pinpoint_email_exporter::run(
             &config,
-            pinpoint_email_exporter::Watcher::new(None).expect("no web config"),
+            pinpoint_email_exporter::WebConfig::new(None).expect("no web config"),
             &base,
             vec![listener],
             async {

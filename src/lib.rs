@@ -31,7 +31,7 @@
 //!   `config::ConfigError` (exit code 2).
 //! - `discovery`: the accounts of an AWS Organization, listed on a schedule.
 //! - `listen`: the sockets: addresses bound, or systemd's.
-//! - `web`: the exporter-toolkit web config file (TLS, users, headers, rate limit),
+//! - `web_config`: the exporter-toolkit web config file (TLS, users, headers, rate limit),
 //!   validated, watched for changes, and the basic auth checks.
 //! - `http`: the hyper listener, TLS, basic auth, routes, connection limits and
 //!   graceful shutdown.
@@ -57,7 +57,7 @@ mod poller;
 mod schedule;
 mod state;
 mod target;
-mod web;
+mod web_config;
 
 // What the binary, the fuzz targets, the examples and the tests use.
 pub use app::{describe, discover_once, keys, owned_targets, poller_count, run};
@@ -73,7 +73,7 @@ pub use metrics::{BuildInfo, Format, Store, unix_now};
 pub use parse::validate_region;
 pub use schedule::Jitter;
 pub use target::{Api, Credentials, Discovery, Key, Member, Shard, Target};
-pub use web::{Watcher, parse as parse_web_config};
+pub use web_config::{WebConfig, parse as parse_web_config};
 
 /// The modules from the bottom up: each may import only those before it.
 #[cfg(test)]
@@ -90,7 +90,7 @@ const LAYERS: [&str; 16] = [
     "config",
     "discovery",
     "listen",
-    "web",
+    "web_config",
     "http",
     "demo",
     "app",

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use aws_config::ConfigLoader;
 use clap::Parser;
-use pinpoint_email_exporter::Watcher;
+use pinpoint_email_exporter::WebConfig;
 #[cfg(feature = "demo")]
 use pinpoint_email_exporter::demo;
 use pinpoint_email_exporter::{Cli, Config, LogFormat, LogLevel};
@@ -51,7 +51,7 @@ fn main() -> ExitCode {
 
 async fn run(mut config: Config) -> ExitCode {
     // Read once here: validated, summarised by --config.check, then served.
-    let web = match Watcher::new(config.web.config_file.clone()) {
+    let web = match WebConfig::new(config.web.config_file.clone()) {
         Ok(web) => web,
         Err(err) => {
             eprintln!("pinpoint-email-exporter: {err}");

@@ -4,7 +4,7 @@
 use crate::collector::KINDS;
 use crate::config::Config;
 use crate::target::{Credentials, Discovery, Target};
-use crate::web::Watcher;
+use crate::web_config::WebConfig;
 
 /// How many pollers `config` runs for its listed targets (discovered ones
 /// come later): one per collector, target and region of this shard.
@@ -19,7 +19,7 @@ pub fn poller_count(config: &Config) -> usize {
 
 /// A human-readable list of what would be polled, for `--config.check`. It names
 /// credential sources but never prints secrets.
-pub fn describe(config: &Config, web: &Watcher) -> String {
+pub fn describe(config: &Config, web: &WebConfig) -> String {
     let mut out = String::new();
     for t in &config.targets {
         out.push_str(&describe_target(t));

@@ -28,7 +28,7 @@ use crate::discovery::Found;
 use crate::http::Server;
 use crate::metrics::{BuildInfo, Store};
 use crate::target::{Discovery, Key, Member, Shard, Target};
-use crate::web::Watcher;
+use crate::web_config::WebConfig;
 
 /// What can stop the exporter from starting.
 #[derive(Debug, thiserror::Error)]
@@ -161,7 +161,7 @@ async fn reload_targets<'a>(
 /// the pollers are stopped.
 pub async fn run(
     config: &Config,
-    web: Watcher,
+    web: WebConfig,
     base: &(dyn Fn() -> ConfigLoader + Sync),
     listeners: Vec<TcpListener>,
     shutdown: impl Future<Output = ()>,

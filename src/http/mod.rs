@@ -2,7 +2,7 @@
 //! shutdown.
 //!
 //! Scrapes only read the snapshot store; nothing here calls AWS. TLS, users,
-//! headers and the rate limit come from the web config ([`crate::web`]), looked
+//! headers and the rate limit come from the web config ([`crate::web_config`]), looked
 //! up afresh for every connection (TLS) and every request (the rest), so a
 //! changed file applies without a restart.
 
@@ -22,7 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::metrics::Store;
-use crate::web::{Authenticator, Watcher};
+use crate::web_config::{Authenticator, WebConfig};
 
 /// How long a client may take to send its request headers (and, with TLS, to
 /// finish its handshake).
@@ -98,7 +98,7 @@ pub struct Server {
     store: Arc<Store>,
     telemetry_path: String,
     max_connections: usize,
-    web: Arc<Watcher>,
+    web: Arc<WebConfig>,
     auth: Authenticator,
     connections: Connections,
 }
@@ -110,7 +110,7 @@ impl Server {
         store: Arc<Store>,
         telemetry_path: String,
         max_connections: usize,
-        web: Arc<Watcher>,
+        web: Arc<WebConfig>,
     ) -> Self {
         let counted = Arc::clone(&store);
         Server {

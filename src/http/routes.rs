@@ -14,7 +14,7 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use super::{Activity, MAX_HEADER_BYTES, Server};
 use crate::metrics::{Format, accepts_gzip};
-use crate::web::AuthOutcome;
+use crate::web_config::AuthOutcome;
 
 /// The request's header fields in bytes, as written on the wire.
 pub(super) fn header_bytes(req: &Request<Incoming>) -> usize {

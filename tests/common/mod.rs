@@ -172,7 +172,7 @@ pub async fn start_with(
     let reload = std::sync::Arc::new(tokio::sync::Notify::new());
     let notify = std::sync::Arc::clone(&reload);
     let task = tokio::spawn(async move {
-        let web = pinpoint_email_exporter::Watcher::new(config.web.config_file.clone())
+        let web = pinpoint_email_exporter::WebConfig::new(config.web.config_file.clone())
             .expect("web config");
         pinpoint_email_exporter::run(
             &config,

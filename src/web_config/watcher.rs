@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use super::snapshot::Snapshot;
 use super::{WebConfigError, WebState};
 
-/// How often the [`Watcher`] looks at the web config file and the files it names.
+/// How often the [`WebConfig`] looks at the web config file and the files it names.
 const RECHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How long the file and the files it names must stay unchanged, from their
@@ -35,7 +35,7 @@ struct Looks {
 /// is loaded: each look reads the files once. A refused change is logged as an
 /// error and the previous state kept until the exporter is restarted or the
 /// file fixed.
-pub struct Watcher {
+pub struct WebConfig {
     path: Option<PathBuf>,
     current: RwLock<Arc<WebState>>,
     looks: Mutex<Looks>,
@@ -43,16 +43,16 @@ pub struct Watcher {
     on_result: std::sync::OnceLock<Box<dyn Fn(bool) + Send + Sync>>,
 }
 
-impl std::fmt::Debug for Watcher {
+impl std::fmt::Debug for WebConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Watcher")
+        f.debug_struct("WebConfig")
             .field("path", &self.path)
             .field("current", &self.current)
             .finish_non_exhaustive()
     }
 }
 
-impl Watcher {
+impl WebConfig {
     /// Loads `path` (or serves plain HTTP without authentication when `None`).
     pub fn new(path: Option<PathBuf>) -> Result<Self, WebConfigError> {
         let (state, stamp, content) = match &path {
@@ -62,7 +62,7 @@ impl Watcher {
                 (snapshot.parse()?, snapshot.stamp, snapshot.content)
             }
         };
-        Ok(Watcher {
+        Ok(WebConfig {
             path,
             current: RwLock::new(Arc::new(state)),
             looks: Mutex::new(Looks {
@@ -91,13 +91,13 @@ impl Watcher {
         Arc::clone(&self.current.read().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// Looks at the files now: see [`Watcher::recheck_at`].
+    /// Looks at the files now: see [`WebConfig::recheck_at`].
     pub fn recheck(&self) -> bool {
         self.recheck_at(Instant::now())
     }
 
     /// Looks at the file and the files it names at `now`: a change that has
-    /// stood still for [`SETTLE`] is checked and applied (see [`Watcher`]); a
+    /// stood still for [`SETTLE`] is checked and applied (see [`WebConfig`]); a
     /// refused one is logged as an error and the previous state kept. Returns
     /// whether a new state was taken.
     fn recheck_at(&self, now: Instant) -> bool {
@@ -201,14 +201,14 @@ mod tests {
     /// A watcher of `file`, the results it reported, and a clock: `look(s)`
     /// looks `s` seconds after the watcher started.
     struct Watched {
-        watcher: Watcher,
+        watcher: WebConfig,
         results: Arc<Mutex<Vec<bool>>>,
         start: Instant,
     }
 
     impl Watched {
         fn new(file: &Path) -> Watched {
-            let watcher = Watcher::new(Some(file.to_path_buf())).unwrap();
+            let watcher = WebConfig::new(Some(file.to_path_buf())).unwrap();
             let results = Arc::new(Mutex::new(Vec::new()));
             let into = Arc::clone(&results);
             watcher.report_to(move |applied| into.lock().unwrap().push(applied));

@@ -2,7 +2,7 @@
 //! response headers and a rate limit, in the format of the Prometheus
 //! exporter-toolkit, so a file written for any Prometheus exporter works here.
 //!
-//! [`Watcher`] reads and validates the file (and the certificate files it names,
+//! [`WebConfig`] reads and validates the file (and the certificate files it names,
 //! each read once) into a [`WebState`], and re-reads them when they change,
 //! keeping the last good state when a new one is invalid or would loosen what is
 //! served ([`Guard`]). [`Authenticator`] checks basic
@@ -32,7 +32,7 @@ use serde::Deserialize;
 pub use auth::{AuthOutcome, Authenticator};
 pub use guard::Guard;
 pub use rate_limit::RateLimiter;
-pub use watcher::Watcher;
+pub use watcher::WebConfig;
 
 /// Response headers the file may set, as in the exporter-toolkit.
 const ALLOWED_HEADERS: [&str; 5] = [
