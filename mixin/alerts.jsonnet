@@ -9,6 +9,6 @@ function(config={})
   local mixin = (import 'configured.libsonnet')(config);
   '# Generated from mixin/ by scripts/render-mixin; do not edit: change\n'
   + '# mixin/alerts/alerts.libsonnet, or render it with your settings\n'
-  + '# (README, "The monitoring mixin"). Tested with `promtool test rules`\n'
+  + '# (docs/alerting.md, "The monitoring mixin"). Tested with `promtool test rules`\n'
   + '# (tests/rules/) and end to end against a real Prometheus (tests/e2e.rs).\n'
   + std.manifestYamlDoc(mixin.prometheusAlerts, true, false)

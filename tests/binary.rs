@@ -638,9 +638,9 @@ fn config_check_describes_discoveries_and_shards_without_calling_aws() {
     );
 }
 
-/// Flags in the first column of the README's flags table.
-fn readme_flags() -> std::collections::BTreeSet<String> {
-    let table = readme_section("flags-table");
+/// Flags in the first column of the flags table of docs/configuration.md.
+fn documented_flags() -> std::collections::BTreeSet<String> {
+    let table = doc_section("docs/configuration.md", "flags-table");
     table
         .lines()
         .filter_map(|l| l.strip_prefix("| `--"))
@@ -650,7 +650,7 @@ fn readme_flags() -> std::collections::BTreeSet<String> {
 }
 
 #[test]
-fn readme_flags_table_matches_help() {
+fn docs_flags_table_matches_help() {
     let home = temp_dir("flags");
     let (_, stdout, _) = run_to_end(command(&home).arg("--help"));
     let in_help: std::collections::BTreeSet<String> = stdout
@@ -662,9 +662,12 @@ fn readme_flags_table_matches_help() {
         .filter_map(|l| l.split_whitespace().next())
         .map(str::to_string)
         .collect();
-    let documented = readme_flags();
+    let documented = documented_flags();
     assert!(in_help.len() >= 12, "{in_help:?}");
-    assert_eq!(documented, in_help, "README flags table and --help differ");
+    assert_eq!(
+        documented, in_help,
+        "the flags table of docs/configuration.md and --help differ"
+    );
 }
 
 #[test]

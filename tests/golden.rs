@@ -1,5 +1,5 @@
 //! The full `/metrics` exposition of fixed account states, compared with a checked-in
-//! golden file and linted with promtool; and the README's metrics table compared
+//! golden file and linted with promtool; and the metrics table of docs/metrics.md compared
 //! with what the exporter exports.
 //!
 //! Regenerate the golden file with `UPDATE_GOLDEN=1 cargo test --test golden`.
@@ -275,9 +275,9 @@ fn families(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Metric names in the first column of the README's metrics table.
-fn readme_metrics() -> BTreeSet<String> {
-    let table = common::readme_section("metrics-table");
+/// Metric names in the first column of the metrics table of docs/metrics.md.
+fn documented_metrics() -> BTreeSet<String> {
+    let table = common::doc_section("docs/metrics.md", "metrics-table");
     table
         .lines()
         .filter_map(|l| l.strip_prefix("| `"))
@@ -287,11 +287,11 @@ fn readme_metrics() -> BTreeSet<String> {
 }
 
 #[tokio::test]
-async fn readme_metrics_table_matches_the_exported_metrics() {
+async fn docs_metrics_table_matches_the_exported_metrics() {
     let exported: BTreeSet<String> = families(std::str::from_utf8(&populated().encode()).unwrap())
         .into_iter()
         .collect();
-    let documented = readme_metrics();
+    let documented = documented_metrics();
     let undocumented: Vec<_> = exported.difference(&documented).collect();
     let stale: Vec<_> = documented
         .iter()
@@ -300,7 +300,7 @@ async fn readme_metrics_table_matches_the_exported_metrics() {
         .collect();
     assert!(
         undocumented.is_empty() && stale.is_empty(),
-        "README metrics table is out of date.\nExported but not documented: {undocumented:?}\nDocumented but not exported: {stale:?}"
+        "the metrics table of docs/metrics.md is out of date.\nExported but not documented: {undocumented:?}\nDocumented but not exported: {stale:?}"
     );
     assert!(
         documented.len() >= 13,

@@ -109,7 +109,7 @@ pub struct Cli {
     pub durations_per_target: bool,
 
     /// YAML file listing the targets (AWS accounts) to poll, each with a name, its
-    /// regions and how to get its credentials. See the README for the format.
+    /// regions and how to get its credentials. See docs/configuration.md for the format.
     #[arg(long = "config.file", value_name = "FILE")]
     pub config_file: Option<PathBuf>,
 

@@ -179,7 +179,7 @@ impl Config {
         if cli.config_discover && file.discoveries.is_empty() {
             return Err(ConfigError::Flag {
                 flag: "--config.discover".into(),
-                message: "the targets file has no `discover:` target to run; see the README's Organizations section".into(),
+                message: "the targets file has no `discover:` target to run; see docs/configuration.md, \"An AWS Organization\"".into(),
             });
         }
         let state_directory = cli.state_directory.filter(|p| !p.as_os_str().is_empty());

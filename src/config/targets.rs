@@ -172,7 +172,8 @@ pub fn parse_targets(
         .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
     if blank {
         return Err(parse_err(
-            "the file is empty; it must contain a `targets:` list (see the README)".into(),
+            "the file is empty; it must contain a `targets:` list (see docs/configuration.md)"
+                .into(),
         ));
     }
     let file: FileConfig =

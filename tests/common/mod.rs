@@ -329,19 +329,19 @@ pub fn promtool_check_metrics(text: &str) {
     );
 }
 
-/// The README's text between `<!-- NAME:start -->` and `<!-- NAME:end -->`.
-pub fn readme_section(name: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
-    let readme = std::fs::read_to_string(path).expect("README.md");
+/// The text of the page `page` (a path from the repository root, such as
+/// `docs/metrics.md`) between `<!-- NAME:start -->` and `<!-- NAME:end -->`.
+pub fn doc_section(page: &str, name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(page);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{page}: {e}"));
     let (start, end) = (
         format!("<!-- {name}:start -->"),
         format!("<!-- {name}:end -->"),
     );
-    readme
-        .split(start.as_str())
+    text.split(start.as_str())
         .nth(1)
         .and_then(|rest| rest.split(end.as_str()).next())
-        .unwrap_or_else(|| panic!("README.md must hold a section between {start} and {end}"))
+        .unwrap_or_else(|| panic!("{page} must hold a section between {start} and {end}"))
         .to_string()
 }
 

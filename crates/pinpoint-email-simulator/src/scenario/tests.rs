@@ -124,20 +124,21 @@ fn invalid_scenarios_are_named() {
 }
 
 #[test]
-fn readme_scenario_example_is_valid() {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
-            .unwrap();
-    let section = readme
+fn the_documented_scenario_example_is_valid() {
+    let page = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../CONTRIBUTING.md"),
+    )
+    .unwrap();
+    let section = page
         .split("## The simulator")
         .nth(1)
-        .expect("README has ## The simulator");
+        .expect("CONTRIBUTING.md has ## The simulator");
     let yaml = section
         .split("```yaml\n")
         .nth(1)
         .and_then(|b| b.split("```").next())
         .expect("a yaml block in ## The simulator");
-    let s = Scenario::parse("README", yaml).unwrap_or_else(|e| panic!("{e}"));
+    let s = Scenario::parse("CONTRIBUTING.md", yaml).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         s.regions["us-east-1"].step_at(Duration::from_secs(61)),
         Step::Body("{\"SendQuota\": ".into())
