@@ -393,9 +393,31 @@ async fn changes_to_the_web_config_and_its_certificates_apply_without_a_restart(
     .await;
     assert_eq!(status("first-ca.pem", "old password").await, 401);
 
-    // A broken file is refused; the last good settings stay in force.
+    // A broken file is refused (the gauge says when it was looked at); the
+    // last good settings stay in force.
     std::fs::write(&web, "basic_auth_users:\n  prometheus: not-a-hash\n").unwrap();
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    eventually(Duration::from_secs(10), "broken file refused", || {
+        let (dir, url) = (dir.clone(), url.replace("/healthz", "/metrics"));
+        async move {
+            let r = curl(
+                &dir,
+                &[
+                    "--cacert",
+                    "first-ca.pem",
+                    "-u",
+                    &format!("{USER}:new password"),
+                    &url,
+                ],
+            )
+            .await;
+            sample(
+                &r.body,
+                "pinpoint_email_exporter_web_config_last_reload_successful",
+                "",
+            ) == Some(0.0)
+        }
+    })
+    .await;
     assert_eq!(status("first-ca.pem", "new password").await, 200);
     assert_eq!(status("first-ca.pem", "old password").await, 401);
 
@@ -943,9 +965,10 @@ async fn a_web_config_being_rewritten_never_opens_the_port() {
     .await;
 
     // The writer: each bad version (emptied, half written, the TLS section
-    // alone) stays 2.2 s, long enough for the watcher to see it twice; then 2 s
-    // of rewriting in a race (a few milliseconds a version); then the whole
-    // file again.
+    // alone) stays 4 settle times, long enough for the watcher to take it up;
+    // then 2 s of rewriting in a race (a few milliseconds a version); then
+    // the whole file again.
+    let hold = (WEB_CONFIG_SETTLE + WEB_CONFIG_LOOK) * 4;
     let writer = {
         let (web, good) = (web.clone(), good.clone());
         std::thread::spawn(move || {
@@ -953,7 +976,7 @@ async fn a_web_config_being_rewritten_never_opens_the_port() {
             let bad = ["", &good[..good.len() / 2], &tls_only];
             for text in bad {
                 std::fs::write(&web, text).unwrap();
-                std::thread::sleep(Duration::from_millis(2200));
+                std::thread::sleep(hold);
             }
             let started = std::time::Instant::now();
             while started.elapsed() < Duration::from_secs(2) {
@@ -965,9 +988,8 @@ async fn a_web_config_being_rewritten_never_opens_the_port() {
             std::fs::write(&web, &good).unwrap();
         })
     };
-    let started = std::time::Instant::now();
     let (mut plain_asked, mut anonymous_asked) = (0, 0);
-    while started.elapsed() < Duration::from_secs(9) {
+    while !writer.is_finished() {
         let plain = curl(&dir, &[&format!("http://127.0.0.1:{port}/metrics")]).await;
         assert_ne!(plain.status, 200, "plain HTTP answered: {plain:?}");
         assert!(!plain.body.contains("pinpoint_email"), "{plain:?}");

@@ -37,6 +37,10 @@ struct Looks {
 /// file fixed.
 pub struct WebConfig {
     path: Option<PathBuf>,
+    /// How often the files are looked at ([`RECHECK_INTERVAL`]).
+    look_every: Duration,
+    /// How long they must stand still before a change applies ([`SETTLE`]).
+    settle: Duration,
     current: RwLock<Arc<WebState>>,
     looks: Mutex<Looks>,
     /// Told whether each change was applied.
@@ -64,6 +68,8 @@ impl WebConfig {
         };
         Ok(WebConfig {
             path,
+            look_every: RECHECK_INTERVAL,
+            settle: SETTLE,
             current: RwLock::new(Arc::new(state)),
             looks: Mutex::new(Looks {
                 stamp,
@@ -72,6 +78,16 @@ impl WebConfig {
             }),
             on_result: std::sync::OnceLock::new(),
         })
+    }
+
+    /// This web config looking at its files every `look_every` and applying
+    /// a change once they stood still for `settle`, instead of
+    /// [`RECHECK_INTERVAL`] and [`SETTLE`]: for tests, which need not wait
+    /// seconds for a change.
+    pub fn with_timing(mut self, look_every: Duration, settle: Duration) -> Self {
+        self.look_every = look_every;
+        self.settle = settle;
+        self
     }
 
     /// Calls `report` with whether each change of the file was applied (for
@@ -113,7 +129,7 @@ impl WebConfig {
                 return false;
             }
             if looks.decided == snapshot.content
-                || now.saturating_duration_since(looks.since) < SETTLE
+                || now.saturating_duration_since(looks.since) < self.settle
             {
                 return false;
             }
@@ -149,12 +165,13 @@ impl WebConfig {
         true
     }
 
-    /// Looks every [`RECHECK_INTERVAL`] until the task is dropped.
+    /// Looks every [`RECHECK_INTERVAL`] (or the interval of
+    /// [`WebConfig::with_timing`]) until the task is dropped.
     pub async fn watch(self: Arc<Self>) {
         if self.path.is_none() {
             return;
         }
-        let mut tick = tokio::time::interval(RECHECK_INTERVAL);
+        let mut tick = tokio::time::interval(self.look_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;

@@ -160,6 +160,12 @@ pub async fn start(config: Config, endpoint: String, secret: &'static str) -> Ru
     start_with(config, loader(endpoint, secret)).await
 }
 
+/// How often the in-process exporter of [`start_with`] looks at its web config.
+pub const WEB_CONFIG_LOOK: Duration = Duration::from_millis(50);
+
+/// How long a change of its web config stands still before it applies.
+pub const WEB_CONFIG_SETTLE: Duration = Duration::from_millis(150);
+
 /// Starts the exporter of `config` on a free loopback port, building its AWS
 /// clients from `base`.
 pub async fn start_with(
@@ -172,8 +178,11 @@ pub async fn start_with(
     let reload = std::sync::Arc::new(tokio::sync::Notify::new());
     let notify = std::sync::Arc::clone(&reload);
     let task = tokio::spawn(async move {
+        // Changes of the web config apply within a fifth of a second, not the
+        // two seconds of the binary's defaults: the reload tests wait for them.
         let web = pinpoint_email_exporter::WebConfig::new(config.web.config_file.clone())
-            .expect("web config");
+            .expect("web config")
+            .with_timing(WEB_CONFIG_LOOK, WEB_CONFIG_SETTLE);
         pinpoint_email_exporter::run(
             &config,
             web,
