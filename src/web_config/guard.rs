@@ -180,7 +180,8 @@ mod tests {
             let said = from.loosened_by(&new);
             assert!(said.iter().any(|s| s.contains(want)), "{want}: {said:?}");
         }
-        // Every loss at once is every sentence.
+        // Losing everything names each of the five protections `mtls` has
+        // that a default (plain HTTP) config lacks.
         assert_eq!(old.loosened_by(&Guard::default()).len(), 5);
     }
 }

@@ -172,7 +172,7 @@ fn parse_with(path: &Path, text: &str, read: ReadNamed<'_>) -> Result<WebState, 
         .as_ref()
         .map(tls::guard)
         .unwrap_or_default();
-    let (tls, warnings) = match file.tls_server_config {
+    let (tls, mut warnings) = match file.tls_server_config {
         Some(tls) => tls_config(tls, dir, read).map_err(err)?,
         None => (None, Vec::new()),
     };
@@ -180,19 +180,7 @@ fn parse_with(path: &Path, text: &str, read: ReadNamed<'_>) -> Result<WebState, 
         guard = Guard::default();
     }
     let users = file.basic_auth_users.unwrap_or_default();
-    for (user, hash) in &users {
-        if user.is_empty() || user.contains(':') {
-            return Err(err(format!(
-                "basic_auth_users: user name {user:?} must be non-empty and hold no ':'"
-            )));
-        }
-        check_bcrypt(hash).map_err(|why| {
-            err(format!(
-                "basic_auth_users: the password of user {user:?} {why}; \
-                 create one with `htpasswd -nBC 10 \"\" | tr -d ':\\n'`"
-            ))
-        })?;
-    }
+    check_users(&users, &mut warnings).map_err(err)?;
     guard.basic_auth = !users.is_empty();
     let mut headers = Vec::new();
     if let Some(http) = file.http_server_config {
@@ -232,8 +220,38 @@ fn parse_with(path: &Path, text: &str, read: ReadNamed<'_>) -> Result<WebState, 
     })
 }
 
-/// Whether `hash` is a bcrypt hash Go's bcrypt can check: `$2a$`, `$2b$`,
-/// `$2x$` or `$2y$`, a cost of 4 to 31, then salt and digest. Says what is
+/// Checks each user's name and bcrypt hash, naming the user and never the
+/// hash; warns in `warnings` of hashes slow to check.
+fn check_users(users: &BTreeMap<String, String>, warnings: &mut Vec<String>) -> Result<(), String> {
+    for (user, hash) in users {
+        if user.is_empty() || user.contains(':') {
+            return Err(format!(
+                "basic_auth_users: user name {user:?} must be non-empty and hold no ':'"
+            ));
+        }
+        check_bcrypt(hash).map_err(|why| {
+            format!(
+                "basic_auth_users: the password of user {user:?} {why}; \
+                 create one with `htpasswd -nBC 10 \"\" | tr -d ':\\n'`"
+            )
+        })?;
+        if let Ok(parts) = hash.parse::<bcrypt::HashParts>()
+            && parts.get_cost() > SLOW_BCRYPT_COST
+        {
+            warnings.push(format!(
+                "basic_auth_users: the password of user {user:?} has the bcrypt cost {}: each check of it, and of unknown users given it as their decoy, takes seconds or more (htpasswd -nBC 10 writes cost 10)",
+                parts.get_cost()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Above this bcrypt cost a check takes about a second or more: warned about.
+const SLOW_BCRYPT_COST: u32 = 14;
+
+/// Whether `hash` is a bcrypt hash the exporter checks: `$2a$`, `$2b$`,
+/// `$2x$` or `$2y$`, a cost of 4 to 31 (Go's bounds), then salt and digest. Says what is
 /// wrong without repeating the hash (it is a secret).
 fn check_bcrypt(hash: &str) -> Result<(), String> {
     let parts = hash.parse::<bcrypt::HashParts>().map_err(|e| match e {

@@ -35,8 +35,11 @@ pub struct RefusalLog {
 #[derive(Debug, Default)]
 struct Peers {
     last: HashMap<PeerKey, (Instant, u64)>,
-    /// Refusals of clients beyond [`RefusalLog::MAX_PEERS`], not logged.
+    /// Refusals of clients beyond [`RefusalLog::MAX_PEERS`], and of clients
+    /// forgotten, not logged.
     crowded: u64,
+    /// When the clients logged long ago were last forgotten.
+    swept: Option<Instant>,
 }
 
 impl RefusalLog {
@@ -55,9 +58,23 @@ impl RefusalLog {
         let mut peers = self.peers.lock().unwrap_or_else(|p| p.into_inner());
         let peers = &mut *peers;
         if peers.last.len() >= Self::MAX_PEERS && !peers.last.contains_key(&key) {
-            peers
-                .last
-                .retain(|_, (at, _)| now.saturating_duration_since(*at) < Self::EVERY);
+            // Forget clients logged more than an interval ago, at most once
+            // an interval; what they left unlogged is told with the next line.
+            if peers
+                .swept
+                .is_none_or(|at| now.saturating_duration_since(at) >= Self::EVERY)
+            {
+                peers.swept = Some(now);
+                let mut forgotten = 0;
+                peers.last.retain(|_, (at, unlogged)| {
+                    let keep = now.saturating_duration_since(*at) < Self::EVERY;
+                    if !keep {
+                        forgotten += *unlogged;
+                    }
+                    keep
+                });
+                peers.crowded += forgotten;
+            }
             if peers.last.len() >= Self::MAX_PEERS {
                 peers.crowded += 1;
                 return None;

@@ -28,13 +28,13 @@ impl Snapshot {
     pub(super) fn read(path: &Path) -> Snapshot {
         let mut stamp = Sha256::new();
         stamp_metadata(&mut stamp, path);
-        let text = std::fs::read(path).map_err(|e| e.to_string());
+        let text = read_file(path);
         let dir = path.parent().unwrap_or(Path::new("."));
         let mut named = BTreeMap::new();
         for file in named_files(text.as_deref().unwrap_or_default()) {
             let full = dir.join(file);
             stamp_metadata(&mut stamp, &full);
-            let content = std::fs::read(&full).map_err(|e| e.to_string());
+            let content = read_file(&full);
             named.insert(full, content);
         }
         // Looked at again after reading: a write during the read changes the
@@ -43,11 +43,17 @@ impl Snapshot {
         for full in named.keys() {
             stamp_metadata(&mut stamp, full);
         }
+        // A file that cannot be read counts by its error, not as empty: a
+        // change between the two is a change.
+        let read = |hash: &mut Sha256, file: &Result<Vec<u8>, String>| match file {
+            Ok(bytes) => add(hash, bytes),
+            Err(e) => add(hash, format!("error: {e}").as_bytes()),
+        };
         let mut content = Sha256::new();
-        add(&mut content, text.as_deref().unwrap_or_default());
+        read(&mut content, &text);
         for (full, file) in &named {
             add(&mut content, full.as_os_str().as_encoded_bytes());
-            add(&mut content, file.as_deref().unwrap_or_default());
+            read(&mut content, file);
         }
         let content: [u8; 32] = content.finalize().into();
         stamp.update(content);
@@ -108,18 +114,76 @@ fn named_files(text: &[u8]) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The most bytes read of the config file or a file it names: far more than
+/// any certificate chain.
+const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The content of `path`, a regular file of at most [`MAX_FILE_BYTES`], or
+/// why not: a FIFO or a device is never opened (a read could block or never
+/// end).
+fn read_file(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".to_string());
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!(
+            "larger than {} MiB",
+            MAX_FILE_BYTES / (1024 * 1024)
+        ));
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!(
+            "larger than {} MiB",
+            MAX_FILE_BYTES / (1024 * 1024)
+        ));
+    }
+    Ok(bytes)
+}
+
 fn add(hash: &mut Sha256, bytes: &[u8]) {
     hash.update((bytes.len() as u64).to_le_bytes());
     hash.update(bytes);
 }
 
 /// Adds what changes when `path` is written, renamed over or re-linked: its
-/// link's and its target's device, inode, size and change times.
+/// target's device, inode, size and change times, and those of every
+/// symbolic link on the way to it (Kubernetes swaps a directory link,
+/// `..data`, to update a mounted ConfigMap).
 fn stamp_metadata(hash: &mut Sha256, path: &Path) {
-    for meta in [std::fs::symlink_metadata(path), std::fs::metadata(path)] {
-        match meta {
-            Ok(meta) => add(hash, &metadata_bytes(&meta)),
-            Err(e) => add(hash, format!("{:?}", e.kind()).as_bytes()),
+    match std::fs::metadata(path) {
+        Ok(meta) => add(hash, &metadata_bytes(&meta)),
+        Err(e) => add(hash, format!("{:?}", e.kind()).as_bytes()),
+    }
+    let mut next = Some(path.to_path_buf());
+    // Links of links, a few deep; a loop ends here too.
+    for _ in 0..8 {
+        let Some(at) = next.take() else {
+            break;
+        };
+        for ancestor in at.ancestors() {
+            if let Ok(meta) = std::fs::symlink_metadata(ancestor)
+                && meta.file_type().is_symlink()
+            {
+                add(hash, ancestor.as_os_str().as_encoded_bytes());
+                add(hash, &metadata_bytes(&meta));
+                if ancestor == at {
+                    if let Ok(target) = std::fs::read_link(&at) {
+                        next = Some(at.parent().unwrap_or(Path::new(".")).join(target));
+                    }
+                } else if next.is_none()
+                    && let Ok(target) = std::fs::read_link(ancestor)
+                {
+                    let rest = at.strip_prefix(ancestor).unwrap_or(Path::new(""));
+                    let parent = ancestor.parent().unwrap_or(Path::new("."));
+                    next = Some(parent.join(target).join(rest));
+                }
+            }
         }
     }
 }
@@ -201,5 +265,50 @@ mod tests {
             "{err}"
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A mounted Kubernetes ConfigMap: `web.yml -> ..data/web.yml`, and
+    /// `..data` a link to one of two directories, swapped to update it. Swapped
+    /// away and back between two looks, the file reads the same, but the stamp
+    /// tells.
+    #[cfg(unix)]
+    #[test]
+    fn a_swapped_directory_link_changes_the_stamp() {
+        use std::os::unix::fs::symlink;
+        let dir = std::env::temp_dir().join(format!(
+            "pinpoint-email-exporter-snapshot-links-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (version, text) in [("..v1", "basic_auth_users: {}\n"), ("..v2", "{}\n")] {
+            std::fs::create_dir_all(dir.join(version)).unwrap();
+            std::fs::write(dir.join(version).join("web.yml"), text).unwrap();
+        }
+        let swap = |to: &str| {
+            let new = dir.join("..data_tmp");
+            let _ = std::fs::remove_file(&new);
+            symlink(to, &new).unwrap();
+            std::fs::rename(&new, dir.join("..data")).unwrap();
+        };
+        swap("..v1");
+        symlink("..data/web.yml", dir.join("web.yml")).unwrap();
+        let file = dir.join("web.yml");
+        let first = Snapshot::read(&file);
+        assert_eq!(first.text.as_deref().unwrap(), b"basic_auth_users: {}\n");
+        assert_eq!(first.stamp, Snapshot::read(&file).stamp, "nothing swapped");
+        swap("..v2");
+        assert_eq!(Snapshot::read(&file).text.as_deref().unwrap(), b"{}\n");
+        swap("..v1");
+        let back = Snapshot::read(&file);
+        assert_eq!(back.content, first.content);
+        assert_ne!(back.stamp, first.stamp);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn what_is_not_a_regular_file_is_not_read() {
+        let err = read_file(Path::new("/dev/zero")).unwrap_err();
+        assert_eq!(err, "not a regular file");
+        assert!(read_file(Path::new("/nonexistent/web.yml")).is_err());
     }
 }

@@ -58,6 +58,14 @@ fn impossible_bcrypt_costs_and_prefixes_are_refused_naming_the_user() {
         );
         assert!(!err.contains(rest), "the hash is a secret: {err}");
     }
+    let slow = parse_text(&format!("basic_auth_users:\n  scraper: '$2y$15${rest}'\n")).unwrap();
+    assert!(
+        slow.warnings
+            .iter()
+            .any(|w| w.contains("user \"scraper\" has the bcrypt cost 15")),
+        "{:?}",
+        slow.warnings
+    );
     for cost in ["04", "31"] {
         let text = format!("basic_auth_users:\n  scraper: '$2y${cost}${rest}'\n");
         assert!(parse_text(&text).is_ok(), "cost {cost}");
@@ -228,5 +236,62 @@ fn headers_are_canonical_and_checked() {
     assert_eq!(
         names,
         ["strict-transport-security", "x-content-type-options"]
+    );
+}
+
+/// What each `client_auth_type` protects, as the reload check sees it, and
+/// the edits that tighten: each applies.
+#[test]
+fn each_client_auth_type_maps_to_its_protections_and_tightening_passes() {
+    let guard = |extra: &str| {
+        parse_text(&inline_tls(extra))
+            .unwrap_or_else(|e| panic!("{extra}: {e}"))
+            .guard
+    };
+    for (auth, required, verified) in [
+        ("RequestClientCert", false, false),
+        ("RequireAnyClientCert", true, false),
+        ("RequireClientCert", true, false),
+        ("VerifyClientCertIfGiven", false, true),
+        ("RequireAndVerifyClientCert", true, true),
+    ] {
+        let g = guard(&format!("  client_auth_type: {auth}\n"));
+        assert!(g.tls, "{auth}");
+        assert_eq!(
+            (
+                g.certificate_required,
+                g.certificate_verified,
+                g.own_client_cas
+            ),
+            (required, verified, true),
+            "{auth}"
+        );
+    }
+    let tighter = [
+        ("VerifyClientCertIfGiven", "RequireAndVerifyClientCert"),
+        ("RequireAnyClientCert", "RequireAndVerifyClientCert"),
+        ("RequestClientCert", "RequireAnyClientCert"),
+    ];
+    for (from, to) in tighter {
+        let (old, new) = (
+            guard(&format!("  client_auth_type: {from}\n")),
+            guard(&format!("  client_auth_type: {to}\n")),
+        );
+        assert!(old.loosened_by(&new).is_empty(), "{from} -> {to}");
+        assert!(!new.loosened_by(&old).is_empty(), "{to} -> {from}");
+    }
+    let without = guard("  client_auth_type: RequireAndVerifyClientCert\n");
+    let with = guard(
+        "  client_auth_type: RequireAndVerifyClientCert\n  client_allowed_sans: [scraper.example]\n  min_version: TLS13\n",
+    );
+    assert!(
+        without.loosened_by(&with).is_empty(),
+        "a list of names, TLS 1.3 only"
+    );
+    assert_eq!(
+        with.loosened_by(&without).len(),
+        2,
+        "{:?}",
+        with.loosened_by(&without)
     );
 }

@@ -43,6 +43,9 @@ pub struct WebConfig {
     settle: Duration,
     current: RwLock<Arc<WebState>>,
     looks: Mutex<Looks>,
+    /// Held through each look, so that two looks (the watcher's and a
+    /// SIGHUP's) never check and apply at once.
+    looking: Mutex<()>,
     /// Told whether each change was applied.
     on_result: std::sync::OnceLock<Box<dyn Fn(bool) + Send + Sync>>,
 }
@@ -76,6 +79,7 @@ impl WebConfig {
                 since: Instant::now(),
                 decided: content,
             }),
+            looking: Mutex::new(()),
             on_result: std::sync::OnceLock::new(),
         })
     }
@@ -109,17 +113,25 @@ impl WebConfig {
 
     /// Looks at the files now: see [`WebConfig::recheck_at`].
     pub fn recheck(&self) -> bool {
-        self.recheck_at(Instant::now())
+        self.look(Instant::now)
     }
 
     /// Looks at the file and the files it names at `now`: a change that has
     /// stood still for [`SETTLE`] is checked and applied (see [`WebConfig`]); a
     /// refused one is logged as an error and the previous state kept. Returns
     /// whether a new state was taken.
+    #[cfg(test)]
     fn recheck_at(&self, now: Instant) -> bool {
+        self.look(|| now)
+    }
+
+    /// A look at the time `now` tells, read once no other look runs.
+    fn look(&self, now: impl FnOnce() -> Instant) -> bool {
         let Some(path) = &self.path else {
             return false;
         };
+        let _one_at_a_time = self.looking.lock().unwrap_or_else(|p| p.into_inner());
+        let now = now();
         let snapshot = Snapshot::read(path);
         {
             let mut looks = self.looks.lock().unwrap_or_else(|p| p.into_inner());
@@ -175,10 +187,10 @@ impl WebConfig {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let now = Instant::now();
             let me = Arc::clone(&self);
-            // Reading files and building TLS state is blocking work.
-            let _ = tokio::task::spawn_blocking(move || me.recheck_at(now)).await;
+            // Reading files and building TLS state is blocking work; the clock
+            // is read there, just before the files.
+            let _ = tokio::task::spawn_blocking(move || me.recheck()).await;
         }
     }
 }
