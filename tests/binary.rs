@@ -1113,11 +1113,19 @@ async fn secrets_never_reach_the_logs_the_metrics_or_config_check() {
         format!("basic_auth_users:\n  prometheus: '{hash}'\n  other: '{hash}'\n"),
     )
     .unwrap();
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    eventually(
+        Duration::from_secs(15),
+        "the web config reloaded",
+        || async {
+            std::fs::read_to_string(&log).is_ok_and(|l| {
+                l.contains("web config reloaded") && l.contains("config file reloaded")
+            })
+        },
+    )
+    .await;
     let (exit, _, _) = process.terminate();
     assert_eq!(exit.code(), Some(0));
     let logs = std::fs::read_to_string(&log).unwrap();
-    assert!(logs.contains("web config reloaded"), "{logs}");
     assert!(logs.contains("config file reloaded"), "{logs}");
     assert!(
         logs.contains("level=debug") || logs.contains("DEBUG") || logs.contains("poll succeeded"),

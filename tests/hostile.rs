@@ -535,7 +535,18 @@ async fn a_wrong_password_flood_never_locks_prometheus_out() {
     for _ in 0..300 {
         flood.spawn(wrong_passwords(attacker, addr, Arc::clone(&stop)));
     }
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The flood is on once the exporter has refused a few hundred of its
+    // requests.
+    eventually(Duration::from_secs(30), "the flood refused", || async {
+        let m = scrape_as(right.clone()).await.0.body;
+        let refused: f64 = m
+            .lines()
+            .filter(|l| l.starts_with("pinpoint_email_exporter_web_auth_failures_total{"))
+            .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+            .sum();
+        refused >= 300.0
+    })
+    .await;
 
     // Cached: Prometheus's scrapes (a new connection each) within a second.
     let mut slowest_cached = Duration::ZERO;
