@@ -12,7 +12,7 @@ use aws_sdk_organizations::types::Account;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::aws::classify_sdk_error;
+use crate::aws::{BeyondCap, classify_sdk_error};
 use crate::error::PollError;
 use crate::metrics::{Store, unix_now};
 use crate::target::{Discovery, Member};
@@ -190,7 +190,7 @@ where
     F: FnMut(Option<String>) -> Fut,
     Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), PollError>>,
 {
-    crate::aws::every_page(operation, MAX_PAGES, page, |e| e).await
+    crate::aws::every_page(operation, (MAX_PAGES, BeyondCap::Fail), page, |e| e).await
 }
 
 /// What a discovery reports to the fleet: its name, the generation of the

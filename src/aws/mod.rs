@@ -20,7 +20,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 pub use errors::{classify_sdk_error, operation_gone};
-pub use paging::every_page;
+pub use paging::{BeyondCap, every_page};
 
 use crate::schedule::PollSettings;
 use crate::target::{Credentials, Target};

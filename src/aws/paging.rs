@@ -6,17 +6,27 @@ use std::future::Future;
 
 use crate::error::PollError;
 
+/// What a listing does with more pages than its cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BeyondCap {
+    /// Fails as an invalid response: the answer would be incomplete.
+    Fail,
+    /// Keeps the pages read: a listing whose first pages hold what is
+    /// wanted (the latest datapoints first).
+    Keep,
+}
+
 /// Every item of a paged call: `page(token)` fetches the page of a token
 /// (`None` for the first) and returns its items and the answer's next token.
 /// The listing ends at a page without a next token, or with an empty one (as
-/// the AWS SDKs' paginators end). A token that comes a second time, or more
-/// than `max_pages` pages, fail the listing as an invalid response naming
-/// `operation` (made into the caller's error by `invalid`): such an answer
-/// would page forever, or be cut short without a word. An error of any page
-/// fails the listing with that error.
+/// the AWS SDKs' paginators end). A token that comes a second time fails the
+/// listing as an invalid response naming `operation` (made into the caller's
+/// error by `invalid`): such an answer would page forever. More than
+/// `max_pages` pages fail it too, or end it, as `beyond` says. An error of
+/// any page fails the listing with that error.
 pub async fn every_page<T, E, F, Fut>(
     operation: &str,
-    max_pages: usize,
+    (max_pages, beyond): (usize, BeyondCap),
     mut page: F,
     invalid: impl Fn(PollError) -> E,
 ) -> Result<Vec<T>, E>
@@ -39,6 +49,9 @@ where
             ))));
         }
         token = Some(next);
+    }
+    if beyond == BeyondCap::Keep {
+        return Ok(all);
     }
     Err(invalid(PollError::InvalidResponse(format!(
         "{operation}: more than {max_pages} pages; the answer would be incomplete"
@@ -65,7 +78,7 @@ mod tests {
                 }
             }
         };
-        every_page("ListThings", max_pages, page, |e| e).await
+        every_page("ListThings", (max_pages, BeyondCap::Fail), page, |e| e).await
     }
 
     #[tokio::test]
@@ -103,6 +116,16 @@ mod tests {
         let err = list(&long, 2).await.unwrap_err();
         assert_eq!(err.reason(), "invalid_response");
         assert!(err.to_string().contains("more than 2 pages"), "{err}");
+        let page = |token: Option<String>| {
+            let token = token.unwrap_or_default();
+            let found = long.iter().find(|(t, _, _)| *t == token).cloned();
+            async move {
+                let (_, items, next) = found.expect("a page of the answer");
+                Ok::<_, PollError>((items, next.map(str::to_string)))
+            }
+        };
+        let kept = every_page("ListThings", (2, BeyondCap::Keep), page, |e| e).await;
+        assert_eq!(kept.unwrap(), [1, 2], "the first pages kept");
         let broken = [("", vec![1], Some("gone"))];
         let err = list(&broken, 10).await.unwrap_err();
         assert_eq!(err.reason(), "throttled", "the page's own error");

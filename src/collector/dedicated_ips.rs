@@ -9,7 +9,7 @@ use std::time::Duration;
 use aws_config::{Region, SdkConfig};
 
 use super::{Interval, Kind, Poller, Setting, Spec};
-use crate::aws::{classify_sdk_error, operation_gone};
+use crate::aws::{BeyondCap, classify_sdk_error, operation_gone};
 use crate::error::PollError;
 use crate::metrics::{Gauge, Names, Output, Series};
 use crate::poller::Collector;
@@ -191,7 +191,13 @@ where
     F: FnMut(Option<String>) -> Fut,
     Fut: std::future::Future<Output = Result<(Page, Option<String>), E>>,
 {
-    crate::aws::every_page("GetDedicatedIps", MAX_PAGES, page, invalid).await
+    crate::aws::every_page(
+        "GetDedicatedIps",
+        (MAX_PAGES, BeyondCap::Fail),
+        page,
+        invalid,
+    )
+    .await
 }
 
 impl Collector for DedicatedIpsSource {

@@ -12,7 +12,7 @@ use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode};
 
 use super::{Interval, Kind, Poller, Spec};
-use crate::aws::classify_sdk_error;
+use crate::aws::{BeyondCap, classify_sdk_error};
 use crate::error::PollError;
 use crate::metrics::{Gauge, Names, Output, Series, Store};
 use crate::poller::Collector;
@@ -27,7 +27,7 @@ const LOOKBACK: Duration = Duration::from_secs(24 * 3600);
 const PERIOD_SECONDS: i32 = 300;
 
 /// Pages of results read at most; one page holds far more than a window of
-/// two metrics at this period, so more is an answer gone wrong.
+/// two metrics at this period, and the latest datapoints come first.
 const MAX_PAGES: usize = 5;
 
 /// The metric names, and the query ids the answer is matched by.
@@ -129,7 +129,9 @@ impl Collector for CloudWatchSource {
             let next = page.next_token().map(str::to_string);
             Ok((vec![page], next))
         };
-        let pages = crate::aws::every_page("GetMetricData", MAX_PAGES, page, |e| e).await?;
+        let pages =
+            crate::aws::every_page("GetMetricData", (MAX_PAGES, BeyondCap::Keep), page, |e| e)
+                .await?;
         reputation_from_pages(&pages)
     }
 }

@@ -144,6 +144,14 @@ impl CollectorFlags {
         )
     }
 
+    /// The `--no-collector.NAME` flags given.
+    pub fn turned_off(&self) -> Vec<String> {
+        specs()
+            .filter(|s| self.chosen.get(s.name) == Some(&false))
+            .map(|s| format!("--{}", off_flag(s)))
+            .collect()
+    }
+
     /// The interval of each collector that has its own: the flag's, else
     /// its default (with `--demo`, `poll_interval`); checked.
     pub fn intervals(

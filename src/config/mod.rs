@@ -149,7 +149,7 @@ impl Config {
         };
         if defaults.collectors.is_empty() && cli.config_file.is_none() {
             return Err(ConfigError::Flag {
-                flag: "--no-collector.*".into(),
+                flag: cli.collectors.turned_off().join(", ").into(),
                 message: "every collector is off, so nothing would be polled; turn one on (the --collector.* flags of --help)".into(),
             });
         }

@@ -101,12 +101,22 @@ impl<'de> Deserialize<'de> for FileCollectors {
                 self,
                 mut map: A,
             ) -> Result<Self::Value, A::Error> {
-                let mut keys = BTreeMap::new();
+                let mut keys: BTreeMap<String, Option<bool>> = BTreeMap::new();
                 while let Some(key) = map.next_key::<String>()? {
                     super::collectors::check_file_key(&key).map_err(serde::de::Error::custom)?;
-                    keys.insert(key, map.next_value::<bool>()?);
+                    if keys.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format!("duplicate field `{key}`")));
+                    }
+                    // No value (`reputation: ~`): the flags decide, as for a
+                    // key left out.
+                    let on = map.next_value::<Option<bool>>()?;
+                    keys.insert(key, on);
                 }
-                Ok(FileCollectors(keys))
+                Ok(FileCollectors(
+                    keys.into_iter()
+                        .filter_map(|(key, on)| on.map(|on| (key, on)))
+                        .collect(),
+                ))
             }
         }
         deserializer.deserialize_map(Keys)

@@ -130,6 +130,22 @@ fn bad_flags_are_named() {
             "invalid flag --web.telemetry-path: \"metrics\" must start with '/', e.g. /metrics",
         ),
         (
+            &["--no-collector.account"],
+            "invalid flag --no-collector.account: every collector is off, so nothing would be polled; turn one on (the --collector.* flags of --help)",
+        ),
+        (
+            &[
+                "--collector.dedicated-ips",
+                "--collector.dedicated-ips.max-ips",
+                "0",
+            ],
+            "invalid flag --collector.dedicated-ips.max-ips: must be at least 1; turn the collector off with --no-collector.dedicated-ips",
+        ),
+        (
+            &["--collector.reputation.interval", "500ms"],
+            "invalid flag --collector.reputation.interval: 500ms must be from 1s to 24h",
+        ),
+        (
             &["--web.telemetry-path", "/healthz"],
             "invalid flag --web.telemetry-path: \"/healthz\" is taken by another endpoint; use e.g. /metrics",
         ),
@@ -254,4 +270,30 @@ fn unreadable_file_is_named() {
         err.starts_with("cannot read config file /nonexistent/targets.yml: "),
         "{err}"
     );
+}
+
+/// A key of `collectors:` without a value leaves the collector to the
+/// flags, as a key left out does; a key given twice is refused.
+#[test]
+fn collectors_keys_without_a_value_follow_the_flags_and_twice_is_refused() {
+    let defaults = TargetDefaults::default();
+    let file = Path::new("cfg.yml");
+    let parsed = parse_targets(
+        file,
+        "targets:\n  - name: t\n    regions: [us-east-1]\n    collectors: { account: ~, reputation: true }\n",
+        &defaults,
+    )
+    .unwrap();
+    assert_eq!(
+        parsed.targets[0].collectors,
+        Collectors::Only(vec!["account", "reputation"])
+    );
+    let err = parse_targets(
+        file,
+        "targets:\n  - name: t\n    regions: [us-east-1]\n    collectors: { reputation: true, reputation: false }\n",
+        &defaults,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("reputation"), "{err}");
 }
