@@ -229,18 +229,15 @@ fn check_users(users: &BTreeMap<String, String>, warnings: &mut Vec<String>) -> 
                 "basic_auth_users: user name {user:?} must be non-empty and hold no ':'"
             ));
         }
-        check_bcrypt(hash).map_err(|why| {
+        let cost = check_bcrypt(hash).map_err(|why| {
             format!(
                 "basic_auth_users: the password of user {user:?} {why}; \
                  create one with `htpasswd -nBC 10 \"\" | tr -d ':\\n'`"
             )
         })?;
-        if let Ok(parts) = hash.parse::<bcrypt::HashParts>()
-            && parts.get_cost() > SLOW_BCRYPT_COST
-        {
+        if cost > SLOW_BCRYPT_COST {
             warnings.push(format!(
-                "basic_auth_users: the password of user {user:?} has the bcrypt cost {}: each check of it, and of unknown users given it as their decoy, takes seconds or more (htpasswd -nBC 10 writes cost 10)",
-                parts.get_cost()
+                "basic_auth_users: the password of user {user:?} has the bcrypt cost {cost}: each check of it, and of unknown users given it as their decoy, takes seconds or more (htpasswd -nBC 10 writes cost 10)"
             ));
         }
     }
@@ -252,8 +249,8 @@ const SLOW_BCRYPT_COST: u32 = 14;
 
 /// Whether `hash` is a bcrypt hash the exporter checks: `$2a$`, `$2b$`,
 /// `$2x$` or `$2y$`, a cost of 4 to 31 (Go's bounds), then salt and digest. Says what is
-/// wrong without repeating the hash (it is a secret).
-fn check_bcrypt(hash: &str) -> Result<(), String> {
+/// wrong without repeating the hash (it is a secret); its cost when usable.
+fn check_bcrypt(hash: &str) -> Result<u32, String> {
     let parts = hash.parse::<bcrypt::HashParts>().map_err(|e| match e {
         bcrypt::BcryptError::InvalidHash(why) => format!("is not a bcrypt hash ({why})"),
         _ => "is not a bcrypt hash".to_string(),
@@ -264,7 +261,7 @@ fn check_bcrypt(hash: &str) -> Result<(), String> {
             "has the bcrypt cost {cost}, outside bcrypt's 4 to 31, so no password would match"
         ));
     }
-    Ok(())
+    Ok(cost)
 }
 
 fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
