@@ -146,6 +146,22 @@ async fn curl(dir: &Path, args: &[&str]) -> Curl {
     .unwrap()
 }
 
+/// curl of `https://localhost:PORT/PATH` trusting `ca.pem` of `dir`, with the
+/// client certificate `NAME.pem` and key `NAME.key` of `client`, if any.
+async fn curl_as(dir: &Path, port: u16, path: &str, client: Option<&str>) -> Curl {
+    let resolve = format!("localhost:{port}:127.0.0.1");
+    let url = format!("https://localhost:{port}{path}");
+    let (cert, key) = client
+        .map(|c| (format!("{c}.pem"), format!("{c}.key")))
+        .unzip();
+    let mut args = vec!["--cacert", "ca.pem", "--resolve", &resolve];
+    if let (Some(cert), Some(key)) = (&cert, &key) {
+        args.extend(["--cert", cert.as_str(), "--key", key.as_str()]);
+    }
+    args.push(&url);
+    curl(dir, &args).await
+}
+
 async fn healthy_simulator() -> pinpoint_email_simulator::Simulator {
     let sim = simulator().await;
     sim.set_script("us-east-1", vec![Step::Account(AccountState::healthy())]);
@@ -468,22 +484,10 @@ async fn a_reload_never_loosens_client_certificates() {
     let sim = healthy_simulator().await;
     let exporter = start(exporter_config(&web), sim.endpoint_url(), SECRET_KEY).await;
     let port = exporter.addr.port();
-    // The status `client` (a certificate's name, or none) gets, and the body.
+    // What `client` (a certificate's name, or none) gets from /metrics.
     let get = |client: Option<&'static str>| {
         let dir = dir.clone();
-        async move {
-            let resolve = format!("localhost:{port}:127.0.0.1");
-            let url = format!("https://localhost:{port}/metrics");
-            let (cert, key) = client
-                .map(|c| (format!("{c}.pem"), format!("{c}.key")))
-                .unzip();
-            let mut args = vec!["--cacert", "ca.pem", "--resolve", &resolve];
-            if let (Some(cert), Some(key)) = (&cert, &key) {
-                args.extend(["--cert", cert.as_str(), "--key", key.as_str()]);
-            }
-            args.push(&url);
-            curl(&dir, &args).await
-        }
+        async move { curl_as(&dir, port, "/metrics", client).await }
     };
     let gauge_is = |value: f64| {
         let get = &get;
@@ -731,18 +735,7 @@ async fn client_authentication_and_suites_as_the_exporter_toolkit() {
         )
         .unwrap();
         let exporter = start(exporter_config(&web), sim.endpoint_url(), SECRET_KEY).await;
-        let url = format!("https://localhost:{}/healthz", exporter.addr.port());
-        let resolve = format!("localhost:{}:127.0.0.1", exporter.addr.port());
-        let (cert, key) = case
-            .client
-            .map(|c| (format!("{c}.pem"), format!("{c}.key")))
-            .unzip();
-        let mut args = vec!["--cacert", "ca.pem", "--resolve", &resolve];
-        if let (Some(cert), Some(key)) = (&cert, &key) {
-            args.extend(["--cert", cert.as_str(), "--key", key.as_str()]);
-        }
-        args.push(&url);
-        let r = curl(&dir, &args).await;
+        let r = curl_as(&dir, exporter.addr.port(), "/healthz", case.client).await;
         if case.served {
             assert_eq!(r.status, 200, "{}: {r:?}", case.what);
         } else {
