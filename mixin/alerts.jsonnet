@@ -10,5 +10,5 @@ function(config={})
   '# Generated from mixin/ by scripts/render-mixin; do not edit: change\n'
   + '# mixin/alerts/alerts.libsonnet, or render it with your settings\n'
   + '# (docs/alerting.md, "The monitoring mixin"). Tested with `promtool test rules`\n'
-  + '# (tests/rules/) and end to end against a real Prometheus (tests/e2e.rs).\n'
+  + '# (tests/rules/) and end to end against a real Prometheus (tests/integration/e2e.rs).\n'
   + std.manifestYamlDoc(mixin.prometheusAlerts, true, false)

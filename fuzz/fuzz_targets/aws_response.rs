@@ -12,7 +12,12 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_smithy_http_client::test_util::infallible_client_fn;
+use aws_smithy_runtime_api::client::http::{
+    HttpConnector, HttpConnectorFuture, SharedHttpConnector, http_client_fn,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
 use libfuzzer_sys::fuzz_target;
 use pinpoint_email_exporter::Api;
 use pinpoint_email_exporter::Key;
@@ -21,6 +26,25 @@ use pinpoint_email_exporter::collector::account::{Account, Source, TargetClients
 use pinpoint_email_exporter::{BuildInfo, Store};
 
 const STATUSES: [u16; 8] = [200, 200, 200, 400, 403, 404, 429, 500];
+
+/// Gives every request the same answer: the SDK's client reads it as it reads
+/// AWS's, with no socket in between.
+#[derive(Debug, Clone)]
+struct Canned {
+    status: u16,
+    body: Vec<u8>,
+}
+
+impl HttpConnector for Canned {
+    fn call(&self, _request: HttpRequest) -> HttpConnectorFuture {
+        let status = StatusCode::try_from(self.status).expect("an HTTP status");
+        let mut response = HttpResponse::new(status, SdkBody::from(self.body.clone()));
+        response
+            .headers_mut()
+            .insert("content-type", "application/json");
+        HttpConnectorFuture::ready(Ok(response))
+    }
+}
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -42,14 +66,12 @@ fuzz_target!(|data: &[u8]| {
         Api::Sesv2
     };
     let status = STATUSES[usize::from(*status) % STATUSES.len()];
-    let body = body.to_vec();
-    let http = infallible_client_fn(move |_req| {
-        http::Response::builder()
-            .status(status)
-            .header("content-type", "application/json")
-            .body(body.clone())
-            .expect("response")
-    });
+    let canned = Canned {
+        status,
+        body: body.to_vec(),
+    };
+    let http =
+        http_client_fn(move |_settings, _components| SharedHttpConnector::new(canned.clone()));
     let config = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))

@@ -1,12 +1,10 @@
 //! The deployment files agree with the exporter and with each other: the
 //! PrometheusRule is generated from deploy/prometheus/alerts.yml (regenerate with
-//! `UPDATE_GOLDEN=1 cargo test --test deploy`), every targets file and every set
+//! `UPDATE_GOLDEN=1 cargo test --test integration deploy::`), every targets file and every set
 //! of flags shipped in deploy/ is accepted by the exporter's own parser, and the
 //! IAM documents grant what the README says. The external linters (kubectl
 //! kustomize, kubernetes-validate, the CRD schemas, checkov, hadolint,
 //! systemd-analyze, parliament) run in scripts/check-deploy.
-
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
 
@@ -37,8 +35,8 @@ fn prometheus_rule() -> String {
         })
         .collect();
     format!(
-        "# Generated from deploy/prometheus/alerts.yml by tests/deploy.rs\n\
-         # (UPDATE_GOLDEN=1 cargo test --test deploy); do not edit.\n\
+        "# Generated from deploy/prometheus/alerts.yml by tests/integration/deploy.rs\n\
+         # (UPDATE_GOLDEN=1 cargo test --test integration deploy::); do not edit.\n\
          apiVersion: monitoring.coreos.com/v1\n\
          kind: PrometheusRule\n\
          metadata:\n\
@@ -62,7 +60,7 @@ fn prometheus_rule_carries_the_same_rules_as_alerts_yml() {
     let got = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         got == want,
-        "{} is out of date with deploy/prometheus/alerts.yml: run UPDATE_GOLDEN=1 cargo test --test deploy",
+        "{} is out of date with deploy/prometheus/alerts.yml: run UPDATE_GOLDEN=1 cargo test --test integration deploy::",
         path.display()
     );
     // And semantically: the groups are the same YAML values.
@@ -255,7 +253,6 @@ fn iam_documents_grant_exactly_what_the_readme_says() {
 /// the installed ARGS. The previous layout (a root:root directory, which a
 /// dynamic user could not read) fails the same way the service did. Runs the
 /// binary under `setpriv` with that user's ids, so it needs root (CI is root).
-#[cfg(feature = "external-tools")]
 #[test]
 fn the_installed_systemd_layout_is_readable_by_the_service_user() {
     use std::os::unix::fs::{PermissionsExt, chown};
@@ -359,7 +356,6 @@ fn the_installed_systemd_layout_is_readable_by_the_service_user() {
 }
 
 /// A fresh directory under /tmp, where any user may pass.
-#[cfg(feature = "external-tools")]
 fn tempfile_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("pee-systemd-layout-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -4,16 +4,12 @@
 //! say, and how many calls reached the fake AWS; a healthy control region runs
 //! beside them and must not notice.
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use pinpoint_email_exporter::Jitter;
 use pinpoint_email_simulator::{AccountState, Step};
 

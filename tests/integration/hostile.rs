@@ -4,15 +4,11 @@
 //! Throughout, a well-behaved scrape is answered, the process stays up, and its
 //! resident memory stays bounded.
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
-mod common;
-
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use pinpoint_email_exporter::MAX_HEADER_FIELDS;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

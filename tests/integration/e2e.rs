@@ -14,18 +14,13 @@
 //! from each state change to firing and to delivery into `target/e2e-report.txt`
 //! (scripts/test prints it).
 
-#![cfg(feature = "external-tools")] // Prometheus and Alertmanager: scripts/test turns it on
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::*;
 use bytes::Bytes;
-use common::*;
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use pinpoint_email_simulator::{AccountState, Scenario, Step};

@@ -1,13 +1,9 @@
 //! The exporter in this process against the simulator, over real sockets, with the
 //! real AWS SDK signing and parsing every call.
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use pinpoint_email_exporter::Jitter;
 use pinpoint_email_simulator::{AccountState, Step};
 
@@ -984,8 +980,7 @@ async fn build_info_names_the_commit_it_was_built_from() {
 
 /// Live scrapes pass `promtool check metrics`: both APIs, an enforcement status
 /// AWS may add later and a huge but valid quota. (The golden file is linted too,
-/// in tests/golden.rs.) Needs promtool: `--features external-tools`.
-#[cfg(feature = "external-tools")]
+/// in tests/integration/golden.rs.) Needs promtool.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_scrapes_of_both_apis_pass_promtool() {
     let sim = simulator().await;
@@ -1090,8 +1085,7 @@ async fn scrapes_get_gzip_and_openmetrics_when_they_ask() {
 
 /// A second, independent parser of each format (the Python client's, strict
 /// for OpenMetrics) reads every sample of a live scrape. Needs
-/// python3-prometheus-client: `--features external-tools`.
-#[cfg(feature = "external-tools")]
+/// python3-prometheus-client.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_python_client_parses_both_formats() {
     let sim = simulator().await;

@@ -4,16 +4,13 @@
 //! every selector, threshold, `for` and runbook link, which promtool then
 //! evaluates: the alerts follow the new job and thresholds, and ignore the old.
 
-#![cfg(feature = "external-tools")]
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{root, temp_dir, tool};
+use crate::common::{root, temp_dir, tool};
 use serde_json::Value;
 
 /// Renders the mixin's rule file and dashboards into `out`, as the README says,
@@ -161,7 +158,7 @@ fn the_shipped_rules_and_dashboard_are_the_mixins_default_render() {
         }
         assert!(
             read(&out.join(rendered)) == read(&root().join(shipped)),
-            "{shipped} differs from the mixin's render: run scripts/render-mixin (UPDATE_GOLDEN=1 cargo test --features external-tools --test mixin) and commit the result"
+            "{shipped} differs from the mixin's render: run scripts/render-mixin (UPDATE_GOLDEN=1 cargo test --test integration mixin::) and commit the result"
         );
     }
     // The Prometheus is the dashboard's `datasource` variable, which file

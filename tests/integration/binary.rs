@@ -1,15 +1,11 @@
 //! The built binary, as users run it: AWS settings from the standard `AWS_*`
 //! variables (`AWS_ENDPOINT_URL` pointing at the simulator), signals, exit codes.
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use pinpoint_email_exporter::unix_now;
 use pinpoint_email_simulator::{
     AccountState, CloudWatchStep, DedicatedIpState, DedicatedIpsStep, Step,
@@ -1271,9 +1267,7 @@ fn systemd_socket_without_sockets_says_what_to_do() {
 }
 
 /// Socket activation as systemd does it, with `systemd-socket-activate`: the
-/// exporter serves the socket it is passed. Needs the tool:
-/// `--features external-tools`.
-#[cfg(feature = "external-tools")]
+/// exporter serves the socket it is passed (Debian's `systemd` package).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn systemd_socket_activation_serves_the_socket_systemd_passes() {
     let sim = simulator().await;

@@ -2,11 +2,9 @@
 //! golden file and linted with promtool; and the metrics table of docs/metrics.md compared
 //! with what the exporter exports.
 //!
-//! Regenerate the golden file with `UPDATE_GOLDEN=1 cargo test --test golden`.
+//! Regenerate the golden file with `UPDATE_GOLDEN=1 cargo test --test integration golden::`.
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -228,7 +226,7 @@ fn matches_golden(text: &str, name: &str) {
             .map(|(i, (w, g))| format!("line {}:\n  want {w}\n  got  {g}", i + 1))
             .collect();
         panic!(
-            "/metrics differs from {} ({} vs {} lines); first differences:\n{}\nIf the change is intended, run UPDATE_GOLDEN=1 cargo test --test golden",
+            "/metrics differs from {} ({} vs {} lines); first differences:\n{}\nIf the change is intended, run UPDATE_GOLDEN=1 cargo test --test integration golden::",
             path.display(),
             want.lines().count(),
             text.lines().count(),
@@ -257,9 +255,7 @@ async fn openmetrics_output_matches_golden_file() {
     assert_eq!(unzipped, om.to_vec());
 }
 
-/// The golden file passes `promtool check metrics`. Needs promtool:
-/// `--features external-tools`.
-#[cfg(feature = "external-tools")]
+/// The golden file passes `promtool check metrics`.
 #[test]
 fn golden_file_passes_promtool() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/metrics.txt");

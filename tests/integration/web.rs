@@ -2,16 +2,11 @@
 //! and client certificates, changes applied without a restart, a real Prometheus
 //! scraping over TLS with basic auth, and the binary refusing a bad file.
 
-#![cfg(feature = "external-tools")] // curl and Prometheus: scripts/test turns it on
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use pinpoint_email_simulator::{AccountState, Step};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,

@@ -3,15 +3,11 @@
 //! real SDK), following accounts that join or close, keeping the last list
 //! while Organizations fails, and two shards splitting the accounts.
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use pinpoint_email_simulator::organizations::ROOT;
 use pinpoint_email_simulator::{Member, Organization, Simulator};
 

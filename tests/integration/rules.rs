@@ -3,20 +3,15 @@
 //! `promtool check config`, `amtool check-config`. Each alert must be tested
 //! firing and not firing, and have a runbook section in docs/runbooks.md.
 
-#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-#[cfg(feature = "external-tools")]
 use std::process::Command;
 
-use common::root;
-#[cfg(feature = "external-tools")]
-use common::tool;
+use crate::common::root;
+use crate::common::tool;
 
-#[cfg(feature = "external-tools")]
 fn run_ok(cmd: &mut Command) -> String {
     let out = cmd.output().expect("start the tool");
     let text = format!(
@@ -33,7 +28,6 @@ fn yaml(path: &Path) -> serde_yaml_ng::Value {
 }
 
 /// Every rule of the rules file, recording and alerting.
-#[cfg(feature = "external-tools")]
 fn rule_count() -> usize {
     let rules = yaml(&root().join("deploy/prometheus/alerts.yml"));
     rules["groups"]
@@ -72,7 +66,6 @@ const EXPORTER_ALERTS: [&str; 4] = [
     "PinpointEmailDiscoveryFailing",
 ];
 
-#[cfg(feature = "external-tools")]
 #[test]
 fn promtool_checks_and_unit_tests_the_rules() {
     let out = run_ok(
@@ -182,7 +175,6 @@ fn every_alert_has_severity_annotations_and_a_runbook() {
     }
 }
 
-#[cfg(feature = "external-tools")]
 #[test]
 fn example_prometheus_and_alertmanager_configs_are_valid() {
     run_ok(
@@ -201,7 +193,6 @@ fn example_prometheus_and_alertmanager_configs_are_valid() {
 /// on an account that is SHUTDOWN from 10m, whose exporter is down from 20m
 /// to 30m, and that AWS reinstates at 40m: it marks the beginning and the end,
 /// not the exporter's return.
-#[cfg(feature = "external-tools")]
 #[test]
 fn the_status_annotation_marks_changes_not_returns_after_a_gap() {
     let dashboard: serde_json::Value = serde_json::from_str(
