@@ -211,19 +211,20 @@ pub fn get_account_calls(sim: &Simulator) -> Vec<pinpoint_email_simulator::Call>
         .collect()
 }
 
-/// Polls `check` every 50 ms until it returns true or `limit` passes.
+/// Polls `check` every 50 ms until it returns true or `limit` passes, on
+/// tokio's clock: simulated time in a test that pauses it.
 pub async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = Instant::now() + limit;
+    let deadline = tokio::time::Instant::now() + limit;
     loop {
         if check().await {
             return;
         }
         assert!(
-            Instant::now() < deadline,
+            tokio::time::Instant::now() < deadline,
             "timed out after {limit:?} waiting for {what}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -239,13 +240,13 @@ pub async fn wait_ready(addr: SocketAddr) {
 /// yet" too), at most `limit`; on time-out fails with what `context` says (a
 /// log, for instance).
 pub async fn wait_ok(addr: SocketAddr, path: &str, limit: Duration, context: impl Fn() -> String) {
-    let deadline = Instant::now() + limit;
+    let deadline = tokio::time::Instant::now() + limit;
     loop {
         if TcpStream::connect(addr).await.is_ok() && get(addr, path).await.status == 200 {
             return;
         }
         assert!(
-            Instant::now() < deadline,
+            tokio::time::Instant::now() < deadline,
             "{addr}{path} did not answer 200 within {limit:?}. {}",
             context()
         );

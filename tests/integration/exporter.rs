@@ -1,11 +1,12 @@
 //! The exporter in this process against the simulator, over real sockets, with the
 //! real AWS SDK signing and parsing every call.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::*;
 use pinpoint_email_exporter::Jitter;
 use pinpoint_email_simulator::{AccountState, Step};
+use tokio::time::Instant;
 
 const E1: &str = "account=\"default\",aws_region=\"us-east-1\"";
 const W1: &str = "account=\"default\",aws_region=\"eu-west-1\"";
@@ -23,7 +24,7 @@ fn probation_sandbox() -> AccountState {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn serves_every_metric_for_two_regions_and_scrapes_cause_no_calls() {
     let sim = simulator().await;
     let mut healthy = AccountState::healthy();
@@ -174,7 +175,8 @@ async fn serves_every_metric_for_two_regions_and_scrapes_cause_no_calls() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On simulated time: the backoff and the other region's rhythm are exact.
+#[tokio::test(start_paused = true)]
 async fn throttled_region_backs_off_while_the_other_keeps_its_schedule_then_recovers() {
     let sim = simulator().await;
     sim.set_script(
@@ -232,30 +234,32 @@ async fn throttled_region_backs_off_while_the_other_keeps_its_schedule_then_reco
         sample(&m, "pinpoint_email_send_quota_max_emails", W1),
         Some(50_000.0)
     );
-    let throttled = sim.calls_for("eu-west-1");
-    let healthy = sim.calls_for("us-east-1");
+    // The polls (the target's one GetCallerIdentity is not one).
+    let polls = |region: &str| -> Vec<_> {
+        get_account_calls(&sim)
+            .into_iter()
+            .filter(|c| c.region == region)
+            .collect()
+    };
+    let throttled = polls("eu-west-1");
+    let healthy = polls("us-east-1");
     exporter.stop().await;
 
     // The throttled region's gaps until it recovered: its backoff ceilings
-    // (2, 4, 4 s), then the interval again, with a little scheduling slack.
+    // (2, 4, 4 s), then the interval again, within the timer's granularity.
     let gaps: Vec<f64> = throttled
         .windows(2)
         .map(|w| (w[1].at - w[0].at).as_secs_f64())
         .collect();
     assert!(gaps.len() >= 3, "calls: {throttled:?}");
     for (gap, expected) in gaps.iter().zip([2.0, 4.0, 4.0, 1.0]) {
-        assert!((gap - expected).abs() <= 0.5, "gaps {gaps:?}");
+        assert!((gap - expected).abs() <= 0.005, "gaps {gaps:?}");
     }
-    // Meanwhile the healthy region kept its 1 s rhythm: counted from its
-    // second call, as the schedule runs from the first call's start, and the
-    // first reaches the simulator late by the set-up of a connection.
-    let span = (healthy.last().unwrap().at - healthy[1].at).as_secs_f64();
-    let per_second = (healthy.len() - 2) as f64 / span;
-    assert!(
-        (0.8..=1.1).contains(&per_second),
-        "{} healthy calls in {span:.1}s",
-        healthy.len()
-    );
+    // Meanwhile the healthy region kept its 1 s rhythm, to the millisecond.
+    for pair in healthy.windows(2) {
+        let gap = (pair[1].at - pair[0].at).as_secs_f64();
+        assert!((gap - 1.0).abs() <= 0.005, "healthy calls {healthy:?}");
+    }
     assert!(
         healthy.len() > throttled.len(),
         "healthy {} throttled {}",
@@ -264,7 +268,9 @@ async fn throttled_region_backs_off_while_the_other_keeps_its_schedule_then_reco
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On simulated time: a scrape that waited on the hanging call would take
+/// its 2 s timeout of the paused clock; one that does not takes none.
+#[tokio::test(start_paused = true)]
 async fn scrapes_answer_at_once_while_aws_hangs() {
     let sim = simulator().await;
     sim.set_script(
@@ -304,7 +310,7 @@ async fn scrapes_answer_at_once_while_aws_hangs() {
     }
     // A scrape that waited on AWS would take the whole hang (60 s) or the timeout (2 s).
     assert!(
-        slowest < Duration::from_millis(500),
+        slowest < Duration::from_millis(10),
         "slowest scrape {slowest:?}"
     );
     eventually(
@@ -336,7 +342,7 @@ async fn scrapes_answer_at_once_while_aws_hangs() {
 
 /// Each region of one exporter gets a different fault; each must be reported with
 /// its own reason while the healthy region is unaffected.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_wrong_secret_is_an_auth_error_the_simulator_refuses() {
     let sim = simulator().await;
     let exporter = start(
@@ -399,7 +405,7 @@ async fn routes_methods_and_unknown_paths() {
 /// Role targets assume their role through STS (here, the simulator's), once per
 /// target for all its regions, and sign GetAccount with the temporary credentials;
 /// a role that may not be assumed is an auth error for that target only.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn role_targets_assume_their_role_once_and_a_denied_role_is_an_auth_error() {
     let sim = simulator().await;
     let partner = "arn:aws:iam::111122223333:role/pinpoint-email-exporter";
@@ -499,7 +505,7 @@ async fn role_targets_assume_their_role_once_and_a_denied_role_is_an_auth_error(
     exporter.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn sesv2_targets_serve_the_same_metrics_plus_the_sesv2_only_ones() {
     let sim = simulator().await;
     let mut account = probation_sandbox();
@@ -640,7 +646,7 @@ async fn sesv2_targets_serve_the_same_metrics_plus_the_sesv2_only_ones() {
     exporter.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn auto_switches_to_sesv2_once_pinpoint_email_is_gone_and_stays() {
     let sim = simulator().await;
     // The endpoint no longer serves Pinpoint Email: the first call learns it.
@@ -692,7 +698,7 @@ async fn auto_switches_to_sesv2_once_pinpoint_email_is_gone_and_stays() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn auto_keeps_pinpoint_email_while_it_answers_and_pinpoint_only_reports_it_gone() {
     let sim = simulator().await;
     let exporter = start(

@@ -3,15 +3,21 @@
 //! asserts what `/metrics` shows while failing and after recovery, what the logs
 //! say, and how many calls reached the fake AWS; a healthy control region runs
 //! beside them and must not notice.
+//!
+//! Every test here runs on tokio's paused clock: the exporter and the simulator
+//! share the test's runtime and talk over real loopback sockets, and the
+//! intervals, timeouts, hangs and backoff pass as simulated time, to the
+//! timer's millisecond, in a fraction of a second of real time.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::*;
 use pinpoint_email_exporter::Jitter;
 use pinpoint_email_simulator::{AccountState, Step};
+use tokio::time::Instant;
 
 /// Log lines of this test binary, as JSON objects (a process-wide subscriber).
 fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
@@ -204,7 +210,9 @@ fn labels(region: &str) -> String {
     format!("account=\"default\",aws_region=\"{region}\"")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On simulated time: the faults, timeouts and backoff of every region play
+/// out in tokio's paused clock, over real sockets.
+#[tokio::test(start_paused = true)]
 async fn every_fault_is_reported_truthfully_and_the_first_good_answer_restores_everything() {
     logs();
     let sim = simulator().await;
@@ -364,7 +372,9 @@ async fn every_fault_is_reported_truthfully_and_the_first_good_answer_restores_e
     exporter.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// On simulated time, so the schedule is exact: every call of a throttled
+/// region comes when its backoff says, to the timer's millisecond.
+#[tokio::test(start_paused = true)]
 async fn a_throttling_storm_is_met_with_backoff_bounded_per_region() {
     logs();
     let sim = simulator().await;
@@ -389,39 +399,37 @@ async fn a_throttling_storm_is_met_with_backoff_bounded_per_region() {
     let exporter = start(settings, sim.endpoint_url(), SECRET_KEY).await;
     // Ten seconds: three calls of each throttled region (the fourth comes at
     // 14 s), whatever the start-up spread of up to a second.
-    let window = Duration::from_secs(10);
-    tokio::time::sleep(window).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
     let m = get(exporter.addr, "/metrics").await.body;
     exporter.stop().await;
 
-    let healthy = sim.calls_for("us-east-1").len();
+    // (The target's one GetCallerIdentity is not a poll.)
+    let healthy = get_account_calls(&sim)
+        .iter()
+        .filter(|c| c.region == "us-east-1")
+        .count();
     for r in &throttled {
         let calls = sim.calls_for(r);
         assert_eq!(calls.len(), 3, "{r}: {calls:?}");
         let gaps: Vec<Duration> = calls.windows(2).map(|p| p[1].at - p[0].at).collect();
-        // The schedule runs from each call's start; a call reaches the
-        // simulator late by its connection's set-up, the first one the most.
-        // So the first gap is its 2 s backoff less that delay, the second
-        // the 4 s backoff within a little slack.
-        assert!(
-            gaps[0] > Duration::from_millis(900) && gaps[0] < Duration::from_millis(2_500),
-            "{r}: first gap {:?}, backoff 2s",
-            gaps[0]
-        );
-        assert!(
-            gaps[1] > Duration::from_millis(3_750) && gaps[1] < Duration::from_millis(4_500),
-            "{r}: second gap {:?}, backoff 4s",
-            gaps[1]
-        );
+        // The backoff's 2 s, then 4 s, within the timer's granularity.
+        for (gap, backoff) in gaps.iter().zip([2, 4]) {
+            let backoff = Duration::from_secs(backoff);
+            assert!(
+                gap.abs_diff(backoff) <= Duration::from_millis(5),
+                "{r}: gaps {gaps:?}, backoff 2s then 4s"
+            );
+        }
         assert_eq!(
             sample(&m, "pinpoint_email_up", &labels(r)),
             Some(0.0),
             "{r}"
         );
     }
-    // Without backoff every region would call about 10 times, as the
-    // healthy one does.
-    assert!(healthy >= 8, "healthy region polled {healthy} times");
+    // Without backoff every region would call 10 times, as the healthy one
+    // does: every second from its first call at 0.25 s (a quarter of the
+    // interval, the start-up spread of a few pollers, all of it drawn).
+    assert_eq!(healthy, 10, "healthy region polls");
     // The storm is logged once per region, not once per call.
     for r in &throttled {
         let warnings = events_for(r)
@@ -432,7 +440,7 @@ async fn a_throttling_storm_is_met_with_backoff_bounded_per_region() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn connection_refused_until_aws_comes_back() {
     logs();
     // Nothing listens at `addr` until the simulator starts there.
@@ -488,7 +496,7 @@ async fn connection_refused_until_aws_comes_back() {
     exporter.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn clock_skew_is_an_auth_error_that_says_to_fix_the_clock() {
     logs();
     let sim = simulator().await;
@@ -527,7 +535,7 @@ async fn clock_skew_is_an_auth_error_that_says_to_fix_the_clock() {
     exporter.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn odd_but_valid_answers_are_shown_as_they_are() {
     logs();
     let sim = simulator().await;
@@ -590,7 +598,7 @@ async fn odd_but_valid_answers_are_shown_as_they_are() {
     exporter.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_failing_assume_role_recovers_once_the_role_trusts_the_exporter() {
     logs();
     let sim = simulator().await;

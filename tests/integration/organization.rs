@@ -2,6 +2,9 @@
 //! the simulator (Organizations, STS and each member's GetAccount through the
 //! real SDK), following accounts that join or close, keeping the last list
 //! while Organizations fails, and two shards splitting the accounts.
+//!
+//! The in-process tests run on tokio's paused clock (intervals, refreshes and
+//! the start-up spread pass as simulated time); the binary's runs on real time.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -108,7 +111,7 @@ async fn start_exporter(sim: &Simulator, file: &str, flags: &[&str]) -> Running 
     start(config(&all), sim.endpoint_url(), SECRET_KEY).await
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn an_organization_is_discovered_polled_through_each_role_and_followed() {
     const N: usize = 240;
     let sim = simulator().await;
@@ -250,7 +253,7 @@ async fn an_organization_is_discovered_polled_through_each_role_and_followed() {
     exporter.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn units_recursively_and_tags_narrow_the_accounts() {
     const N: usize = 60;
     let sim = simulator().await;
@@ -288,7 +291,7 @@ async fn units_recursively_and_tags_narrow_the_accounts() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn two_shards_poll_every_target_exactly_once() {
     const N: usize = 200;
     let sim = simulator().await;
@@ -413,7 +416,7 @@ async fn the_binary_runs_each_discovery_once_and_prints_its_targets() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_reload_narrows_widens_and_removes_a_discovery() {
     const N: usize = 60;
     let sim = simulator().await;
@@ -484,7 +487,7 @@ async fn a_reload_narrows_widens_and_removes_a_discovery() {
 /// listing at once, while Organizations fails, and says its targets are
 /// incomplete (so the alert rules take none as removed) until a listing of
 /// its own succeeds. Without the directory, the restart polls none of them.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test(start_paused = true)]
 async fn a_restart_polls_the_saved_listing_while_organizations_fails() {
     const N: usize = 20;
     let sim = simulator().await;
