@@ -1,7 +1,6 @@
 //! The built binary, as users run it: AWS settings from the standard `AWS_*`
 //! variables (`AWS_ENDPOINT_URL` pointing at the simulator), signals, exit codes.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -19,21 +18,14 @@ async fn binary_polls_two_regions_through_aws_endpoint_url_and_stops_on_sigterm(
     sim.set_script("eu-west-1", vec![Step::Account(account)]);
     sim.set_script("us-east-1", vec![Step::Throttle]);
     let home = temp_dir("two-regions");
-    let addr = free_addr();
-    let child = simulated(&home, &sim)
-        .args([
-            "--web.listen-address",
-            &addr.to_string(),
-            "--aws.regions",
-            "us-east-1,eu-west-1",
-            "--log.format",
-            "json",
-        ])
-        .spawn()
-        .unwrap();
-    let process = Process::from(child);
-    wait_ready(addr).await;
-    let m = get(addr, "/metrics").await.body;
+    let (process, addr) = serve(simulated(&home, &sim).args([
+        "--aws.regions",
+        "us-east-1,eu-west-1",
+        "--log.format",
+        "json",
+    ]))
+    .await;
+    let m = metrics(addr).await;
     let w1 = "account=\"default\",aws_region=\"eu-west-1\"";
     let e1 = "account=\"default\",aws_region=\"us-east-1\"";
     assert_eq!(sample(&m, "pinpoint_email_up", w1), Some(1.0), "{m}");
@@ -105,21 +97,14 @@ async fn reputation_rates_come_from_cloudwatch_and_each_collector_fails_alone() 
         }],
     );
     let home = temp_dir("reputation");
-    let addr = free_addr();
-    let child = simulated(&home, &sim)
-        .args([
-            "--web.listen-address",
-            &addr.to_string(),
-            "--aws.regions",
-            "us-east-1,eu-west-1,ap-southeast-2",
-            "--collector.reputation",
-        ])
-        .spawn()
-        .unwrap();
-    let process = Process::from(child);
-    wait_ready(addr).await;
+    let (process, addr) = serve(simulated(&home, &sim).args([
+        "--aws.regions",
+        "us-east-1,eu-west-1,ap-southeast-2",
+        "--collector.reputation",
+    ]))
+    .await;
     let now = unix_now();
-    let m = get(addr, "/metrics").await.body;
+    let m = metrics(addr).await;
     let at = |region: &str| format!("account=\"default\",aws_region=\"{region}\"");
     let value = |name: &str, region: &str| sample(&m, name, &at(region));
     // us-east-1: the rates and their datapoint's time, though GetAccount fails.
@@ -246,22 +231,15 @@ async fn dedicated_ips_of_every_page_through_either_api_capped_and_failing_alone
         "targets:\n  - name: v1\n    api: pinpoint-email\n    regions: [us-east-1, ap-southeast-2]\n  - name: v2\n    api: sesv2\n    regions: [eu-west-1]\n",
     )
     .unwrap();
-    let addr = free_addr();
-    let child = simulated(&home, &sim)
-        .args([
-            "--web.listen-address",
-            &addr.to_string(),
-            "--config.file",
-            file.to_str().unwrap(),
-            "--collector.dedicated-ips",
-            "--collector.dedicated-ips.max-ips",
-            "200",
-        ])
-        .spawn()
-        .unwrap();
-    let process = Process::from(child);
-    wait_ready(addr).await;
-    let m = get(addr, "/metrics").await.body;
+    let (process, addr) = serve(simulated(&home, &sim).args([
+        "--config.file",
+        file.to_str().unwrap(),
+        "--collector.dedicated-ips",
+        "--collector.dedicated-ips.max-ips",
+        "200",
+    ]))
+    .await;
+    let m = metrics(addr).await;
     let at = |account: &str, region: &str| format!("account=\"{account}\",aws_region=\"{region}\"");
     // us-east-1: every page read, 200 exported, 50 counted as dropped.
     assert_eq!(
@@ -285,9 +263,9 @@ async fn dedicated_ips_of_every_page_through_either_api_capped_and_failing_alone
         ),
         Some(50.0)
     );
-    let exported = m
-        .lines()
-        .filter(|l| l.starts_with("pinpoint_email_dedicated_ip_warmup_ratio{account=\"v1\""))
+    let exported = samples(&m, "pinpoint_email_dedicated_ip_warmup_ratio")
+        .iter()
+        .filter(|(labels, _)| label(labels, "account").as_deref() == Some("v1"))
         .count();
     assert_eq!(exported, 200);
     // eu-west-1: through SES v2, a managed pool without a percentage; the
@@ -386,21 +364,14 @@ async fn dedicated_ips_of_every_page_through_either_api_capped_and_failing_alone
 async fn without_credentials_it_serves_up_0_with_reason_auth_and_says_what_to_set() {
     let sim = simulator().await;
     let home = temp_dir("no-credentials");
-    let addr = free_addr();
-    let child = command(&home)
-        .env("AWS_ENDPOINT_URL", sim.endpoint_url())
-        .env("AWS_REGION", "us-east-1")
-        .args([
-            "--web.listen-address",
-            &addr.to_string(),
-            "--poll.timeout",
-            "5s",
-        ])
-        .spawn()
-        .unwrap();
-    let process = Process::from(child);
-    wait_ready(addr).await;
-    let m = get(addr, "/metrics").await.body;
+    let (process, addr) = serve(
+        command(&home)
+            .env("AWS_ENDPOINT_URL", sim.endpoint_url())
+            .env("AWS_REGION", "us-east-1")
+            .args(["--poll.timeout", "5s"]),
+    )
+    .await;
+    let m = metrics(addr).await;
     let e1 = "account=\"default\",aws_region=\"us-east-1\"";
     assert_eq!(sample(&m, "pinpoint_email_up", e1), Some(0.0), "{m}");
     assert_eq!(
@@ -421,15 +392,6 @@ async fn without_credentials_it_serves_up_0_with_reason_auth_and_says_what_to_se
         "{stderr}"
     );
     assert!(stderr.contains("level=warn"), "logfmt by default: {stderr}");
-}
-
-fn run_to_end(cmd: &mut Command) -> (Option<i32>, String, String) {
-    let out = cmd.output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]
@@ -483,7 +445,7 @@ fn configuration_errors_exit_2_with_a_message_naming_the_problem() {
         ),
     ];
     for (args, want) in cases {
-        let (code, _, stderr) = run_to_end(command(&home).args(&args));
+        let (code, _, stderr) = output(command(&home).args(&args));
         assert_eq!(code, Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(want), "{args:?}: want {want:?} in {stderr}");
     }
@@ -507,7 +469,7 @@ fn a_missing_profile_is_named_at_start_up_and_by_config_check() {
         if check {
             cmd.arg("--config.check");
         }
-        let (code, stdout, stderr) = run_to_end(&mut cmd);
+        let (code, stdout, stderr) = output(&mut cmd);
         assert_eq!(code, Some(2), "--config.check {check}: {stdout}{stderr}");
         assert!(
             stderr.contains(&format!(
@@ -526,7 +488,7 @@ fn a_missing_profile_is_named_at_start_up_and_by_config_check() {
         "[marketing]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = not-printed\n",
     )
     .unwrap();
-    let (code, stdout, stderr) = run_to_end(
+    let (code, stdout, stderr) = output(
         command(&home)
             .env("AWS_CONFIG_FILE", &config)
             .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
@@ -550,7 +512,7 @@ fn config_check_prints_what_would_be_polled_without_secrets() {
         "targets:\n  - name: production\n  - name: partner\n    regions: [eu-west-1]\n    role_arn: arn:aws:iam::111122223333:role/reader\n    external_id: s3cr3t-external-id\n    api: sesv2\n    collectors: { reputation: true }\n",
     )
     .unwrap();
-    let (code, stdout, stderr) = run_to_end(
+    let (code, stdout, stderr) = output(
         command(&home)
             .env("AWS_SECRET_ACCESS_KEY", "should-never-be-printed")
             .args([
@@ -584,7 +546,7 @@ fn config_check_describes_discoveries_and_shards_without_calling_aws() {
         "targets:\n  - name: a\n  - name: b\n  - name: c\n  - name: org\n    discover:\n      organizations:\n        role_name: exporter\n        external_id: s3cr3t-external-id\n        parents: [ou-ab12-cdef3456]\n        tags: {ses: \"true\"}\n",
     )
     .unwrap();
-    let (code, stdout, stderr) = run_to_end(
+    let (code, stdout, stderr) = output(
         command(&home)
             // Nothing listens here: a call to AWS would fail the check.
             .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
@@ -618,7 +580,7 @@ fn config_check_describes_discoveries_and_shards_without_calling_aws() {
     assert!(!stdout.contains("s3cr3t") && !stderr.contains("s3cr3t"));
     // --config.discover without a discovery is a configuration error.
     std::fs::write(&file, "targets:\n  - name: a\n").unwrap();
-    let (code, _, stderr) = run_to_end(command(&home).args([
+    let (code, _, stderr) = output(command(&home).args([
         "--config.file",
         &file.display().to_string(),
         "--config.discover",
@@ -626,7 +588,7 @@ fn config_check_describes_discoveries_and_shards_without_calling_aws() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("no `discover:` target"), "{stderr}");
     let (code, _, stderr) =
-        run_to_end(command(&home).args(["--shard.count", "2", "--shard.index", "2"]));
+        output(command(&home).args(["--shard.count", "2", "--shard.index", "2"]));
     assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("--shard.index: 2 is not below --shard.count 2"),
@@ -636,19 +598,13 @@ fn config_check_describes_discoveries_and_shards_without_calling_aws() {
 
 /// Flags in the first column of the flags table of docs/configuration.md.
 fn documented_flags() -> std::collections::BTreeSet<String> {
-    let table = doc_section("docs/configuration.md", "flags-table");
-    table
-        .lines()
-        .filter_map(|l| l.strip_prefix("| `--"))
-        .filter_map(|l| l.split('`').next())
-        .map(|f| format!("--{f}"))
-        .collect()
+    doc_table_keys("docs/configuration.md", "flags-table")
 }
 
 #[test]
 fn docs_flags_table_matches_help() {
     let home = temp_dir("flags");
-    let (_, stdout, _) = run_to_end(command(&home).arg("--help"));
+    let (_, stdout, _) = output(command(&home).arg("--help"));
     let in_help: std::collections::BTreeSet<String> = stdout
         .lines()
         // Flag lines are indented by up to 6 spaces; wrapped help text by more.
@@ -669,7 +625,7 @@ fn docs_flags_table_matches_help() {
 #[test]
 fn help_and_version_exit_0() {
     let home = temp_dir("help");
-    let (code, stdout, _) = run_to_end(command(&home).arg("--help"));
+    let (code, stdout, _) = output(command(&home).arg("--help"));
     assert_eq!(code, Some(0));
     for flag in [
         "--web.listen-address",
@@ -687,7 +643,7 @@ fn help_and_version_exit_0() {
         assert!(stdout.contains(flag), "--help lacks {flag}");
     }
     // As Prometheus projects print it; other flags do not matter.
-    let (code, stdout, _) = run_to_end(command(&home).args(["--version", "--poll.interval", "0s"]));
+    let (code, stdout, _) = output(command(&home).args(["--version", "--poll.interval", "0s"]));
     assert_eq!(code, Some(0));
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(
@@ -731,22 +687,14 @@ fn help_and_version_exit_0() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_shows_changing_metrics_without_any_aws_credentials() {
     let home = temp_dir("demo");
-    let addr = free_addr();
-    let child = command(&home)
-        // Polling every second rather than the demo's 5 s: the test waits for
-        // the next poll.
-        .args([
-            "--demo",
-            "--poll.interval",
-            "1s",
-            "--web.listen-address",
-            &addr.to_string(),
-        ])
-        .spawn()
-        .unwrap();
-    let process = Process::from(child);
-    wait_ready(addr).await;
-    let first = get(addr, "/metrics").await.body;
+    let (process, addr) = serve(
+        command(&home)
+            // Polling every second rather than the demo's 5 s: the test waits for
+            // the next poll.
+            .args(["--demo", "--poll.interval", "1s"]),
+    )
+    .await;
+    let first = metrics(addr).await;
     let us = "account=\"demo\",aws_region=\"us-east-1\"";
     for region in ["us-east-1", "eu-west-1", "ap-southeast-2"] {
         let labels = format!("account=\"demo\",aws_region=\"{region}\"");
@@ -763,7 +711,7 @@ async fn demo_shows_changing_metrics_without_any_aws_credentials() {
         Duration::from_secs(5),
         "the demo's sent count to move",
         || async {
-            let m = get(addr, "/metrics").await.body;
+            let m = metrics(addr).await;
             sent_after.set(sample(&m, "pinpoint_email_send_quota_sent_emails", us).unwrap());
             sent_after.get() != sent_before
         },
@@ -783,7 +731,7 @@ async fn demo_shows_changing_metrics_without_any_aws_credentials() {
 async fn the_simulators_printed_flags_poll_its_scenario() {
     let home = temp_dir("simulator");
     let scenario = pinpoint_email_simulator::Scenario::from_file(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/alert-rehearsal.yml"),
+        &root().join("scenarios/alert-rehearsal.yml"),
     )
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -822,7 +770,7 @@ async fn the_simulators_printed_flags_poll_its_scenario() {
             .args(["--web.listen-address", &addr.to_string()]),
     );
     wait_ready(addr).await;
-    let m = get(addr, "/metrics").await.body;
+    let m = metrics(addr).await;
     let eu = "account=\"default\",aws_region=\"eu-west-1\",status=\"HEALTHY\"";
     assert_eq!(
         sample(&m, "pinpoint_email_enforcement_status", eu),
@@ -859,7 +807,7 @@ async fn demo_through_sesv2_shows_the_sesv2_only_values() {
         &addr.to_string(),
     ]));
     wait_ready(addr).await;
-    let m = get(addr, "/metrics").await.body;
+    let m = metrics(addr).await;
     let ap = |extra: &str| format!("account=\"demo\",{extra}aws_region=\"ap-southeast-2\"");
     assert_eq!(
         sample(&m, "pinpoint_email_api_info", &ap("api=\"sesv2\",")),
@@ -900,23 +848,19 @@ async fn sighup_reloads_the_targets_file_and_keeps_the_series_of_unchanged_targe
     )
     .unwrap();
     let log = home.join("stderr.log");
-    let addr = free_addr();
-    let child = simulated(&home, &sim)
-        .stderr(std::fs::File::create(&log).unwrap())
-        .args([
-            "--web.listen-address",
-            &addr.to_string(),
-            "--config.file",
-            file.to_str().unwrap(),
-            "--poll.interval",
-            "1s",
-            "--log.format",
-            "json",
-        ])
-        .spawn()
-        .unwrap();
-    let process = Process::from(child);
-    wait_ready(addr).await;
+    let (process, addr) = serve(
+        simulated(&home, &sim)
+            .stderr(std::fs::File::create(&log).unwrap())
+            .args([
+                "--config.file",
+                file.to_str().unwrap(),
+                "--poll.interval",
+                "1s",
+                "--log.format",
+                "json",
+            ]),
+    )
+    .await;
     let up = |m: &str, target: &str, region: &str| {
         sample(
             m,
@@ -924,7 +868,7 @@ async fn sighup_reloads_the_targets_file_and_keeps_the_series_of_unchanged_targe
             &format!("account=\"{target}\",aws_region=\"{region}\""),
         )
     };
-    let m = get(addr, "/metrics").await.body;
+    let m = metrics(addr).await;
     assert_eq!(up(&m, "retired", "us-east-1"), Some(1.0), "{m}");
 
     // steady unchanged, moved changes regions, retired goes, fresh comes.
@@ -939,7 +883,7 @@ async fn sighup_reloads_the_targets_file_and_keeps_the_series_of_unchanged_targe
     signal(&process, "-HUP");
     eventually(Duration::from_secs(10), "the new targets", || {
         async {
-            let m = get(addr, "/metrics").await.body;
+            let m = metrics(addr).await;
             // The unchanged target's series never disappear.
             assert_eq!(up(&m, "steady", "us-east-1"), Some(1.0), "{m}");
             up(&m, "fresh", "ap-south-1") == Some(1.0)
@@ -949,7 +893,7 @@ async fn sighup_reloads_the_targets_file_and_keeps_the_series_of_unchanged_targe
         }
     })
     .await;
-    let m = get(addr, "/metrics").await.body;
+    let m = metrics(addr).await;
     assert_eq!(up(&m, "moved", "eu-west-1"), Some(1.0));
     assert!(
         !m.contains("account=\"moved\",aws_region=\"us-east-1\""),
@@ -976,7 +920,7 @@ async fn sighup_reloads_the_targets_file_and_keeps_the_series_of_unchanged_targe
         },
     )
     .await;
-    let m = get(addr, "/metrics").await.body;
+    let m = metrics(addr).await;
     assert_eq!(up(&m, "fresh", "ap-south-1"), Some(1.0), "{m}");
 
     let (exit, _, _) = process.terminate();
@@ -1060,29 +1004,18 @@ async fn secrets_never_reach_the_logs_the_metrics_or_config_check() {
         s
     };
 
-    let check = simulated(&home, &sim)
-        .args(&args)
-        .arg("--config.check")
-        .output()
-        .unwrap();
-    assert!(check.status.success(), "{check:?}");
-    let check_text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&check.stdout),
-        String::from_utf8_lossy(&check.stderr)
-    );
+    let check_text = run_ok(simulated(&home, &sim).args(&args).arg("--config.check"));
     assert!(check_text.contains("with external id"), "{check_text}");
     assert!(
         check_text.contains("tls=false basic_auth_users=1 headers=0 rate_limit=false"),
         "{check_text}"
     );
 
-    let child = simulated(&home, &sim)
-        .stderr(std::fs::File::create(&log).unwrap())
-        .args(&args)
-        .spawn()
-        .unwrap();
-    let process = Process::from(child);
+    let process = Process::spawn(
+        simulated(&home, &sim)
+            .stderr(std::fs::File::create(&log).unwrap())
+            .args(&args),
+    );
     let right = basic_auth("prometheus", password);
     let wrong = basic_auth("prometheus", "wrong-guess");
     eventually(Duration::from_secs(15), "both targets up", || async {
@@ -1187,14 +1120,13 @@ fn the_binary_refuses_an_invalid_web_config_with_exit_code_2() {
         let path = dir.join(name);
         std::fs::write(&path, text).unwrap();
         for check in [&[][..], &["--config.check"]] {
-            let out = Command::new(env!("CARGO_BIN_EXE_pinpoint-email-exporter"))
-                .args(["--aws.regions", "us-east-1", "--web.config.file"])
-                .arg(&path)
-                .args(check)
-                .output()
-                .unwrap();
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(2), "{name} {check:?}: {stderr}");
+            let (code, _, stderr) = output(
+                command(&dir)
+                    .args(["--aws.regions", "us-east-1", "--web.config.file"])
+                    .arg(&path)
+                    .args(check),
+            );
+            assert_eq!(code, Some(2), "{name} {check:?}: {stderr}");
             assert!(stderr.contains(want), "{name}: {stderr}");
             assert!(
                 stderr.contains(&path.display().to_string()),
@@ -1220,23 +1152,19 @@ async fn listens_dual_stack_and_on_every_address_given() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let child = simulated(&home, &sim)
-        .args([
-            "--web.listen-address",
-            &format!(":{port}"),
-            "--web.listen-address",
-            &v6.to_string(),
-            "--aws.regions",
-            "us-east-1",
-        ])
-        .spawn()
-        .unwrap();
-    let process = Process::from(child);
+    let process = Process::spawn(simulated(&home, &sim).args([
+        "--web.listen-address",
+        &format!(":{port}"),
+        "--web.listen-address",
+        &v6.to_string(),
+        "--aws.regions",
+        "us-east-1",
+    ]));
     let v4: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let v6_wildcard: std::net::SocketAddr = format!("[::1]:{port}").parse().unwrap();
     for addr in [v4, v6_wildcard, v6] {
         wait_ready(addr).await;
-        let m = get(addr, "/metrics").await.body;
+        let m = metrics(addr).await;
         assert_eq!(
             sample(
                 &m,
@@ -1259,14 +1187,13 @@ async fn listens_dual_stack_and_on_every_address_given() {
 #[test]
 fn systemd_socket_without_sockets_says_what_to_do() {
     let home = temp_dir("no-socket");
-    let out = command(&home)
-        .env_remove("LISTEN_FDS")
-        .env_remove("LISTEN_PID")
-        .args(["--web.systemd-socket", "--aws.regions", "us-east-1"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (code, _, stderr) = output(
+        command(&home)
+            .env_remove("LISTEN_FDS")
+            .env_remove("LISTEN_PID")
+            .args(["--web.systemd-socket", "--aws.regions", "us-east-1"]),
+    );
+    assert_eq!(code, Some(1));
     assert!(
         stderr.contains("--web.systemd-socket: systemd passed no socket"),
         "{stderr}"
@@ -1299,10 +1226,10 @@ async fn systemd_socket_activation_serves_the_socket_systemd_passes() {
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    let process = Process::from(cmd.spawn().unwrap());
+    let process = Process::spawn(&mut cmd);
     // The first connection starts the exporter, which then accepts it.
     wait_ready(addr).await;
-    let m = get(addr, "/metrics").await.body;
+    let m = metrics(addr).await;
     assert_eq!(
         sample(
             &m,

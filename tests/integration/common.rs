@@ -231,6 +231,117 @@ where
     }
 }
 
+/// `GET /metrics` at `addr`: the exposition's text (the text format).
+pub async fn metrics(addr: SocketAddr) -> String {
+    get(addr, "/metrics").await.body
+}
+
+/// Every sample of the metric `name` in an exposition: its labels as written
+/// between the braces (empty without labels) and its value.
+pub fn samples(text: &str, name: &str) -> Vec<(String, f64)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let rest = l.strip_prefix(name)?;
+            let (labels, value) = match rest.strip_prefix('{') {
+                Some(rest) => {
+                    let (labels, value) = rest.rsplit_once("} ")?;
+                    (labels.to_string(), value)
+                }
+                None => (String::new(), rest.strip_prefix(' ')?),
+            };
+            let value = value.split(' ').next()?;
+            Some((labels, value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// The value of the label `name` in the labels of a sample as [`samples`]
+/// gives them (values without escaped quotes).
+pub fn label(labels: &str, name: &str) -> Option<String> {
+    let prefix = format!("{name}=\"");
+    labels
+        .split("\",")
+        .find_map(|pair| pair.strip_prefix(&prefix))
+        .map(|value| value.trim_end_matches('"').to_string())
+}
+
+/// The binary of `cmd` (from [`command`] or [`simulated`], with its flags)
+/// listening on a free loopback port; returns at once.
+pub fn launch(cmd: &mut Command) -> (Process, SocketAddr) {
+    let addr = free_addr();
+    let process = Process::spawn(cmd.args(["--web.listen-address", &addr.to_string()]));
+    (process, addr)
+}
+
+/// [`launch`], then waits for `/readyz`.
+pub async fn serve(cmd: &mut Command) -> (Process, SocketAddr) {
+    let (process, addr) = launch(cmd);
+    wait_ready(addr).await;
+    (process, addr)
+}
+
+/// Runs `cmd` to its end: its exit code, standard output and standard error.
+pub fn output(cmd: &mut Command) -> (Option<i32>, String, String) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("start {:?}: {e}", cmd.get_program()));
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs `cmd` to its end and fails unless it exits 0; its standard output and
+/// standard error, together.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let (code, stdout, stderr) = output(cmd);
+    let text = format!("{stdout}{stderr}");
+    assert_eq!(code, Some(0), "{cmd:?} failed:\n{text}");
+    text
+}
+
+/// A Prometheus (the program `bin`) with `dir/prometheus.yml`, its data in
+/// `dir/DATA`, ready.
+pub async fn start_prometheus(bin: &Path, dir: &Path, data: &str) -> (Process, SocketAddr) {
+    let addr = free_addr();
+    let prometheus = Process::start(
+        &format!("prometheus-{data}"),
+        bin,
+        &[
+            "--config.file=prometheus.yml".into(),
+            format!("--storage.tsdb.path={data}"),
+            format!("--web.listen-address={addr}"),
+        ],
+        dir,
+    );
+    wait_ok(addr, "/-/ready", Duration::from_secs(30), || {
+        prometheus.log_tail()
+    })
+    .await;
+    (prometheus, addr)
+}
+
+/// The text of a file: `path` from the repository's root, or absolute.
+pub fn read(path: impl AsRef<Path>) -> String {
+    let path = root().join(path);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Every file under `dir`, recursively, in name order.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    entries
+        .into_iter()
+        .flat_map(|p| if p.is_dir() { walk(&p) } else { vec![p] })
+        .collect()
+}
+
 /// Waits for `/readyz` to answer 200.
 pub async fn wait_ready(addr: SocketAddr) {
     wait_ok(addr, "/readyz", Duration::from_secs(15), String::new).await;
@@ -343,6 +454,17 @@ pub fn doc_section(page: &str, name: &str) -> String {
         .and_then(|rest| rest.split(end.as_str()).next())
         .unwrap_or_else(|| panic!("{page} must hold a section between {start} and {end}"))
         .to_string()
+}
+
+/// The first cell of each row of the table in [`doc_section`] `name` of
+/// `page`, where that cell is code (`` `--flag` ``, `` `metric_name` ``).
+pub fn doc_table_keys(page: &str, name: &str) -> std::collections::BTreeSet<String> {
+    doc_section(page, name)
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Percent-encodes `s` for a URL query.

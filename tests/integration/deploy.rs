@@ -6,19 +6,12 @@
 //! kustomize, kubernetes-validate, the CRD schemas, checkov, hadolint,
 //! systemd-analyze, parliament) run in scripts/check-deploy.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use crate::common::{read, root, walk};
 use clap::Parser;
 use pinpoint_email_exporter::{Cli, Config, parse_targets};
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn read(path: &str) -> String {
-    std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 /// The PrometheusRule manifest carrying exactly the rules of alerts.yml.
 fn prometheus_rule() -> String {
@@ -74,18 +67,10 @@ fn prometheus_rule_carries_the_same_rules_as_alerts_yml() {
 /// Every targets.yml under deploy/ is a valid exporter config file.
 #[test]
 fn shipped_targets_files_are_valid() {
-    fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(&path, found);
-            } else if path.file_name().is_some_and(|n| n == "targets.yml") {
-                found.push(path);
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(&root().join("deploy"), &mut files);
+    let files: Vec<PathBuf> = walk(&root().join("deploy"))
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "targets.yml"))
+        .collect();
     assert!(files.len() >= 2, "{files:?}");
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();

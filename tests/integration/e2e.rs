@@ -540,22 +540,16 @@ async fn a_page_survives_a_six_minute_prometheus_outage_while_the_exporter_is_go
         "the records are part of what Prometheus stored"
     );
     std::fs::write(dir.join("history.om"), &openmetrics).unwrap();
-    let out = std::process::Command::new(promtool())
-        .args([
-            "tsdb",
-            "create-blocks-from",
-            "openmetrics",
-            "history.om",
-            "after",
-        ])
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "promtool tsdb create-blocks-from: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        std::process::Command::new(promtool())
+            .args([
+                "tsdb",
+                "create-blocks-from",
+                "openmetrics",
+                "history.om",
+                "after",
+            ])
+            .current_dir(&dir),
     );
 
     // Prometheus back after six minutes; the exporter's node is gone, so
@@ -583,30 +577,6 @@ async fn a_page_survives_a_six_minute_prometheus_outage_while_the_exporter_is_go
     );
     drop(after);
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// A Prometheus with `dir/prometheus.yml`, its data in `dir/data`, ready.
-async fn start_prometheus(
-    bin: &std::path::Path,
-    dir: &std::path::Path,
-    data: &str,
-) -> (Process, SocketAddr) {
-    let addr = free_addr();
-    let prometheus = Process::start(
-        &format!("prometheus-{data}"),
-        bin,
-        &[
-            "--config.file=prometheus.yml".into(),
-            format!("--storage.tsdb.path={data}"),
-            format!("--web.listen-address={addr}"),
-        ],
-        dir,
-    );
-    wait_ok(addr, "/-/ready", Duration::from_secs(30), || {
-        prometheus.log_tail()
-    })
-    .await;
-    (prometheus, addr)
 }
 
 /// The range-query answer `stored` (every series' samples) as OpenMetrics,

@@ -144,7 +144,7 @@ async fn serves_every_metric_for_two_regions_and_scrapes_cause_no_calls() {
         .filter(|c| c.action == "GetCallerIdentity")
         .count();
     assert_eq!((get_account, caller), (2, 1), "{calls:?}");
-    let t = get(exporter.addr, "/metrics").await.body;
+    let t = metrics(exporter.addr).await;
     assert_eq!(
         sample(
             &t,
@@ -203,7 +203,7 @@ async fn throttled_region_backs_off_while_the_other_keeps_its_schedule_then_reco
     settings.poll.jitter = Jitter::Fixed(1.0);
     let exporter = start(settings, sim.endpoint_url(), SECRET_KEY).await;
     wait_ready(exporter.addr).await;
-    let m = get(exporter.addr, "/metrics").await.body;
+    let m = metrics(exporter.addr).await;
     assert_eq!(sample(&m, "pinpoint_email_up", W1), Some(0.0), "{m}");
     assert_eq!(
         sample(
@@ -217,11 +217,11 @@ async fn throttled_region_backs_off_while_the_other_keeps_its_schedule_then_reco
 
     // Recovery comes on the fourth call: after at most 2 + 4 + 4 s of backoff.
     eventually(Duration::from_secs(15), "eu-west-1 to recover", || async {
-        let m = get(exporter.addr, "/metrics").await.body;
+        let m = metrics(exporter.addr).await;
         sample(&m, "pinpoint_email_up", W1) == Some(1.0)
     })
     .await;
-    let m = get(exporter.addr, "/metrics").await.body;
+    let m = metrics(exporter.addr).await;
     assert_eq!(
         sample(
             &m,
@@ -317,7 +317,7 @@ async fn scrapes_answer_at_once_while_aws_hangs() {
         Duration::from_secs(10),
         "the timeout to be reported",
         || async {
-            let m = get(exporter.addr, "/metrics").await.body;
+            let m = metrics(exporter.addr).await;
             sample(
                 &m,
                 "pinpoint_email_poll_errors_total",
@@ -326,7 +326,7 @@ async fn scrapes_answer_at_once_while_aws_hangs() {
         },
     )
     .await;
-    let m = get(exporter.addr, "/metrics").await.body;
+    let m = metrics(exporter.addr).await;
     assert_eq!(sample(&m, "pinpoint_email_up", E1), Some(0.0));
     // The last known values stay, with their age in the timestamp.
     assert_eq!(
@@ -352,7 +352,7 @@ async fn a_wrong_secret_is_an_auth_error_the_simulator_refuses() {
     )
     .await;
     wait_ready(exporter.addr).await;
-    let m = get(exporter.addr, "/metrics").await.body;
+    let m = metrics(exporter.addr).await;
     assert_eq!(sample(&m, "pinpoint_email_up", E1), Some(0.0));
     assert_eq!(
         sample(
@@ -442,7 +442,7 @@ async fn role_targets_assume_their_role_once_and_a_denied_role_is_an_auth_error(
     )
     .await;
     wait_ready(exporter.addr).await;
-    let m = get(exporter.addr, "/metrics").await.body;
+    let m = metrics(exporter.addr).await;
     let up = |target: &str, region: &str| {
         sample(
             &m,
@@ -530,7 +530,7 @@ async fn sesv2_targets_serve_the_same_metrics_plus_the_sesv2_only_ones() {
     )
     .await;
     wait_ready(exporter.addr).await;
-    let m = get(exporter.addr, "/metrics").await.body;
+    let m = metrics(exporter.addr).await;
     let l = |extra: &str| format!("{W1},{extra}");
     // The same names and labels as from Pinpoint Email.
     assert_eq!(sample(&m, "pinpoint_email_up", W1), Some(1.0), "{m}");
@@ -665,7 +665,7 @@ async fn auto_switches_to_sesv2_once_pinpoint_email_is_gone_and_stays() {
     )
     .await;
     wait_ready(exporter.addr).await;
-    let m = get(exporter.addr, "/metrics").await.body;
+    let m = metrics(exporter.addr).await;
     assert_eq!(sample(&m, "pinpoint_email_up", E1), Some(1.0), "{m}");
     assert_eq!(
         sample(
@@ -676,12 +676,9 @@ async fn auto_switches_to_sesv2_once_pinpoint_email_is_gone_and_stays() {
         Some(1.0)
     );
     // No error is counted for the switch itself.
-    let errors: Vec<&str> = m
-        .lines()
-        .filter(|l| l.starts_with("pinpoint_email_poll_errors_total{"))
-        .collect();
+    let errors = samples(&m, "pinpoint_email_poll_errors_total");
     assert_eq!(errors.len(), 8, "{m}");
-    assert!(errors.iter().all(|l| l.ends_with(" 0")), "{m}");
+    assert!(errors.iter().all(|(_, v)| *v == 0.0), "{m}");
     eventually(Duration::from_secs(10), "three more polls", || async {
         get_account_calls(&sim).len() >= 5
     })
@@ -715,7 +712,7 @@ async fn auto_keeps_pinpoint_email_while_it_answers_and_pinpoint_only_reports_it
     )
     .await;
     wait_ready(exporter.addr).await;
-    let m = get(exporter.addr, "/metrics").await.body;
+    let m = metrics(exporter.addr).await;
     assert_eq!(
         sample(
             &m,
@@ -752,7 +749,7 @@ async fn auto_keeps_pinpoint_email_while_it_answers_and_pinpoint_only_reports_it
     )
     .await;
     wait_ready(exporter.addr).await;
-    let m = get(exporter.addr, "/metrics").await.body;
+    let m = metrics(exporter.addr).await;
     assert_eq!(sample(&m, "pinpoint_email_up", E1), Some(0.0), "{m}");
     assert_eq!(
         sample(
@@ -776,23 +773,12 @@ struct Errors {
 /// What one scrape shows of one region: the state a person reads off /metrics.
 fn shown(text: &str, region: &str, sesv2: bool, errors: &mut Errors) -> String {
     let of = |name: &str| -> Vec<(String, f64)> {
-        text.lines()
-            .filter(|l| l.starts_with(&format!("{name}{{")))
-            .filter(|l| l.contains(&format!("aws_region=\"{region}\"")))
-            .filter_map(|l| {
-                let (series, value) = l.rsplit_once(' ')?;
-                Some((series.to_string(), value.parse().ok()?))
-            })
+        samples(text, name)
+            .into_iter()
+            .filter(|(labels, _)| label(labels, "aws_region").as_deref() == Some(region))
             .collect()
     };
-    let label = |series: &str, key: &str| -> String {
-        let from = series.find(&format!("{key}=\"")).expect("label") + key.len() + 2;
-        series[from..]
-            .split('"')
-            .next()
-            .unwrap_or_default()
-            .to_string()
-    };
+    let label = |labels: &str, key: &str| -> String { label(labels, key).expect("label") };
     let one = |name: &str, key: &str| -> String {
         of(name)
             .into_iter()
@@ -888,7 +874,7 @@ async fn one_demo_cycle_shows_every_phase_of_every_region_in_order() {
         let started = tokio::time::Instant::now();
         while started.elapsed() < cycle + Duration::from_secs(15) {
             tokio::time::sleep(Duration::from_secs(1)).await;
-            let m = get(exporter.addr, "/metrics").await.body;
+            let m = metrics(exporter.addr).await;
             for region in scenario.regions.keys() {
                 let now = shown(&m, region, sesv2, errors.entry(region.clone()).or_default());
                 let history = seen.entry(region.clone()).or_default();
@@ -972,7 +958,7 @@ async fn build_info_names_the_commit_it_was_built_from() {
     )
     .await;
     wait_ready(exporter.addr).await;
-    let m = get(exporter.addr, "/metrics").await.body;
+    let m = metrics(exporter.addr).await;
     exporter.stop().await;
     let want = format!(
         "pinpoint_email_exporter_build_info{{branch=\"{}\",build_date=\"{}\",revision=\"{want}\",rustversion=\"{}\",version=\"{}\"}} 1",
@@ -1011,7 +997,7 @@ async fn live_scrapes_of_both_apis_pass_promtool() {
         )
         .await;
         wait_ready(exporter.addr).await;
-        let m = get(exporter.addr, "/metrics").await.body;
+        let m = metrics(exporter.addr).await;
         exporter.stop().await;
         assert!(m.contains("status=\"UNDER_REVIEW\""), "{api}: {m}");
         promtool_check_metrics(&m);
@@ -1105,7 +1091,7 @@ async fn the_python_client_parses_both_formats() {
     )
     .await;
     wait_ready(exporter.addr).await;
-    let text = get(exporter.addr, "/metrics").await.body;
+    let text = metrics(exporter.addr).await;
     let om = request_with(
         exporter.addr,
         "GET",

@@ -249,7 +249,7 @@ async fn every_fault_is_reported_truthfully_and_the_first_good_answer_restores_e
     let started = Instant::now();
     let mut control_up = 0usize;
     loop {
-        let m = get(exporter.addr, "/metrics").await.body;
+        let m = metrics(exporter.addr).await;
         for region in cases.iter().map(|c| c.region) {
             let l = labels(region);
             let obs = (
@@ -278,7 +278,7 @@ async fn every_fault_is_reported_truthfully_and_the_first_good_answer_restores_e
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let m = get(exporter.addr, "/metrics").await.body;
+    let m = metrics(exporter.addr).await;
     assert!(control_up > 10, "control region scraped {control_up} times");
 
     for case in &cases {
@@ -316,14 +316,13 @@ async fn every_fault_is_reported_truthfully_and_the_first_good_answer_restores_e
             "{r}: errors counted under {}",
             case.reason
         );
-        let other_errors: f64 = m
-            .lines()
-            .filter(|l| {
-                l.starts_with("pinpoint_email_poll_errors_total{")
-                    && l.contains(&format!("aws_region=\"{r}\""))
-                    && !l.contains(&format!("reason=\"{}\"", case.reason))
+        let other_errors: f64 = samples(&m, "pinpoint_email_poll_errors_total")
+            .iter()
+            .filter(|(labels, _)| {
+                label(labels, "aws_region").as_deref() == Some(r)
+                    && label(labels, "reason").as_deref() != Some(case.reason)
             })
-            .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+            .map(|(_, v)| v)
             .sum();
         assert_eq!(other_errors, 0.0, "{r}: errors under other reasons");
 
@@ -400,7 +399,7 @@ async fn a_throttling_storm_is_met_with_backoff_bounded_per_region() {
     // Ten seconds: three calls of each throttled region (the fourth comes at
     // 14 s), whatever the start-up spread of up to a second.
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let m = get(exporter.addr, "/metrics").await.body;
+    let m = metrics(exporter.addr).await;
     exporter.stop().await;
 
     // (The target's one GetCallerIdentity is not a poll.)
@@ -460,7 +459,7 @@ async fn connection_refused_until_aws_comes_back() {
     .await;
     let l = labels("ca-central-1");
     eventually(Duration::from_secs(10), "up 0, reason network", || async {
-        let m = get(exporter.addr, "/metrics").await.body;
+        let m = metrics(exporter.addr).await;
         sample(&m, "pinpoint_email_up", &l) == Some(0.0)
             && sample(
                 &m,
@@ -488,7 +487,7 @@ async fn connection_refused_until_aws_comes_back() {
     let sim = pinpoint_email_simulator::Simulator::start(listener, ACCESS_KEY, SECRET_KEY);
     sim.set_script("ca-central-1", vec![account(AFTER)]);
     eventually(Duration::from_secs(10), "recovered", || async {
-        let m = get(exporter.addr, "/metrics").await.body;
+        let m = metrics(exporter.addr).await;
         sample(&m, "pinpoint_email_up", &l) == Some(1.0)
             && sample(&m, "pinpoint_email_send_quota_max_emails", &l) == Some(AFTER)
     })
@@ -510,7 +509,7 @@ async fn clock_skew_is_an_auth_error_that_says_to_fix_the_clock() {
     .await;
     let l = labels("me-south-1");
     eventually(Duration::from_secs(10), "up 0, reason auth", || async {
-        let m = get(exporter.addr, "/metrics").await.body;
+        let m = metrics(exporter.addr).await;
         sample(&m, "pinpoint_email_up", &l) == Some(0.0)
     })
     .await;
@@ -528,7 +527,7 @@ async fn clock_skew_is_an_auth_error_that_says_to_fix_the_clock() {
     // The clock is fixed: the next poll succeeds.
     sim.set_clock_offset(0);
     eventually(Duration::from_secs(10), "recovered", || async {
-        let m = get(exporter.addr, "/metrics").await.body;
+        let m = metrics(exporter.addr).await;
         sample(&m, "pinpoint_email_send_quota_max_emails", &l) == Some(AFTER)
     })
     .await;
@@ -558,7 +557,7 @@ async fn odd_but_valid_answers_are_shown_as_they_are() {
     )
     .await;
     wait_ready(exporter.addr).await;
-    let m = get(exporter.addr, "/metrics").await.body;
+    let m = metrics(exporter.addr).await;
     let status = |s: &str| {
         sample(
             &m,
@@ -590,7 +589,7 @@ async fn odd_but_valid_answers_are_shown_as_they_are() {
     // The next answer is HEALTHY again: the status AWS added stays, as 0, so
     // that rules holding the last value of a series never hold it at 1.
     eventually(Duration::from_secs(10), "UNDER_REVIEW 0", || async {
-        let m = get(exporter.addr, "/metrics").await.body;
+        let m = metrics(exporter.addr).await;
         m.contains("pinpoint_email_enforcement_status{account=\"default\",aws_region=\"af-south-1\",status=\"UNDER_REVIEW\"} 0")
             && m.contains("pinpoint_email_enforcement_status{account=\"default\",aws_region=\"af-south-1\",status=\"HEALTHY\"} 1")
     })
@@ -631,11 +630,11 @@ async fn a_failing_assume_role_recovers_once_the_role_trusts_the_exporter() {
         )
     };
     eventually(Duration::from_secs(10), "partner refused", || async {
-        let m = get(exporter.addr, "/metrics").await.body;
+        let m = metrics(exporter.addr).await;
         up(&m, "partner") == Some(0.0) && up(&m, "direct") == Some(1.0)
     })
     .await;
-    let m = get(exporter.addr, "/metrics").await.body;
+    let m = metrics(exporter.addr).await;
     assert_eq!(
         sample(
             &m,
@@ -648,7 +647,7 @@ async fn a_failing_assume_role_recovers_once_the_role_trusts_the_exporter() {
     );
     sim.allow_role(role, None);
     eventually(Duration::from_secs(15), "partner recovered", || async {
-        let m = get(exporter.addr, "/metrics").await.body;
+        let m = metrics(exporter.addr).await;
         up(&m, "partner") == Some(1.0) && up(&m, "direct") == Some(1.0)
     })
     .await;

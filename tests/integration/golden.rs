@@ -208,9 +208,7 @@ fn populated() -> Store {
 
 /// Compares `text` with the golden file `name` (written anew with UPDATE_GOLDEN=1).
 fn matches_golden(text: &str, name: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
+    let path = common::root().join("tests/golden").join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, text).unwrap();
     }
@@ -250,16 +248,13 @@ async fn openmetrics_output_matches_golden_file() {
     matches_golden(&text, "metrics.openmetrics.txt");
     // Gzip carries the same bytes.
     let gz = store.encode_as(Format::OpenMetrics, true);
-    let mut unzipped = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut unzipped).unwrap();
-    assert_eq!(unzipped, om.to_vec());
+    assert_eq!(common::gunzip(&gz), text);
 }
 
 /// The golden file passes `promtool check metrics`.
 #[test]
 fn golden_file_passes_promtool() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/metrics.txt");
-    common::promtool_check_metrics(&std::fs::read_to_string(path).unwrap());
+    common::promtool_check_metrics(&common::read("tests/golden/metrics.txt"));
 }
 
 /// Metric family names in an exposition (from its `# TYPE` lines).
@@ -273,13 +268,7 @@ fn families(text: &str) -> BTreeSet<String> {
 
 /// Metric names in the first column of the metrics table of docs/metrics.md.
 fn documented_metrics() -> BTreeSet<String> {
-    let table = common::doc_section("docs/metrics.md", "metrics-table");
-    table
-        .lines()
-        .filter_map(|l| l.strip_prefix("| `"))
-        .filter_map(|l| l.split('`').next())
-        .map(str::to_string)
-        .collect()
+    common::doc_table_keys("docs/metrics.md", "metrics-table")
 }
 
 #[tokio::test]

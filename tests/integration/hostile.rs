@@ -43,21 +43,17 @@ async fn exporter_with(
 ) -> (Process, SocketAddr, pinpoint_email_simulator::Simulator) {
     let sim = simulator().await;
     let home = temp_dir(name);
-    let addr = free_addr();
-    let child = simulated(&home, &sim)
-        .stderr(std::fs::File::create(home.join("stderr.log")).unwrap())
-        .args([
-            "--web.listen-address",
-            &addr.to_string(),
-            "--aws.regions",
-            "us-east-1,eu-west-1",
-            "--web.max-connections",
-            &max_connections.to_string(),
-        ])
-        .args(flags)
-        .spawn()
-        .unwrap();
-    let mut process = Process::from(child);
+    let (mut process, addr) = launch(
+        simulated(&home, &sim)
+            .stderr(std::fs::File::create(home.join("stderr.log")).unwrap())
+            .args([
+                "--aws.regions",
+                "us-east-1,eu-west-1",
+                "--web.max-connections",
+                &max_connections.to_string(),
+            ])
+            .args(flags),
+    );
     process.log = Some(home.join("stderr.log"));
     (process, addr, sim)
 }
@@ -535,10 +531,9 @@ async fn a_wrong_password_flood_never_locks_prometheus_out() {
     // requests.
     eventually(Duration::from_secs(30), "the flood refused", || async {
         let m = scrape_as(right.clone()).await.0.body;
-        let refused: f64 = m
-            .lines()
-            .filter(|l| l.starts_with("pinpoint_email_exporter_web_auth_failures_total{"))
-            .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+        let refused: f64 = samples(&m, "pinpoint_email_exporter_web_auth_failures_total")
+            .iter()
+            .map(|(_, v)| v)
             .sum();
         refused >= 300.0
     })

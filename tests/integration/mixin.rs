@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::common::{root, temp_dir, tool};
+use crate::common::{read, root, run_ok, temp_dir, tool, walk};
 use serde_json::Value;
 
 /// Renders the mixin's rule file and dashboards into `out`, as the README says,
@@ -79,14 +79,10 @@ fn write_json(value: &Value, depth: usize, out: &mut String) {
     }
 }
 
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 /// Every PromQL expression of a rendered rule file and dashboard.
 fn expressions(out: &Path) -> Vec<String> {
     let rules: serde_yaml_ng::Value =
-        serde_yaml_ng::from_str(&read(&out.join("alerts.yml"))).unwrap();
+        serde_yaml_ng::from_str(&read(out.join("alerts.yml"))).unwrap();
     let mut exprs: Vec<String> = rules["groups"][0]["rules"]
         .as_sequence()
         .unwrap()
@@ -107,7 +103,7 @@ fn expressions(out: &Path) -> Vec<String> {
             _ => {}
         }
     }
-    let dashboard: Value = serde_json::from_str(&read(&out.join("pinpoint-email.json"))).unwrap();
+    let dashboard: Value = serde_json::from_str(&read(out.join("pinpoint-email.json"))).unwrap();
     walk(&dashboard, &mut exprs);
     exprs
 }
@@ -157,7 +153,7 @@ fn the_shipped_rules_and_dashboard_are_the_mixins_default_render() {
             std::fs::copy(out.join(rendered), root().join(shipped)).unwrap();
         }
         assert!(
-            read(&out.join(rendered)) == read(&root().join(shipped)),
+            read(out.join(rendered)) == read(root().join(shipped)),
             "{shipped} differs from the mixin's render: run scripts/render-mixin (UPDATE_GOLDEN=1 cargo test --test integration mixin::) and commit the result"
         );
     }
@@ -165,14 +161,14 @@ fn the_shipped_rules_and_dashboard_are_the_mixins_default_render() {
     // provisioning fills as the import dialog does (an `__inputs` placeholder
     // would stay unresolved when provisioned).
     // No number with more digits than it needs (jsonnet's 0.050000000000000003).
-    let shipped = read(&root().join("grafana/pinpoint-email.json"));
+    let shipped = read(root().join("grafana/pinpoint-email.json"));
     for noise in ["0000000000", "9999999999"] {
         assert!(
             !shipped.contains(noise),
             "float noise {noise:?} in the dashboard"
         );
     }
-    let dashboard: Value = serde_json::from_str(&read(&out.join("pinpoint-email.json"))).unwrap();
+    let dashboard: Value = serde_json::from_str(&read(out.join("pinpoint-email.json"))).unwrap();
     assert!(dashboard.get("__inputs").is_none());
     let variable = &dashboard["templating"]["list"][0];
     assert_eq!(
@@ -226,7 +222,7 @@ fn custom() -> &'static Path {
 #[test]
 fn a_non_default_config_moves_every_selector_threshold_and_link() {
     let out = custom();
-    let rules = read(&out.join("alerts.yml"));
+    let rules = read(out.join("alerts.yml"));
     assert!(!rules.contains("pinpoint-email-exporter\""), "{rules}");
 
     let exprs = expressions(out);
@@ -278,7 +274,7 @@ fn a_non_default_config_moves_every_selector_threshold_and_link() {
         Some(r#"absent(up{job="email", cluster="prod"})"#)
     );
 
-    let dashboard: Value = serde_json::from_str(&read(&out.join("pinpoint-email.json"))).unwrap();
+    let dashboard: Value = serde_json::from_str(&read(out.join("pinpoint-email.json"))).unwrap();
     assert_eq!(dashboard["uid"], "mail-accounts");
     let text = dashboard.to_string();
     assert!(text.contains(r#""value":0.7"#) && text.contains(r#""value":0.9"#));
@@ -295,7 +291,7 @@ fn a_non_default_config_moves_every_selector_threshold_and_link() {
     );
     // The default render is the shipped dashboard (the test above).
     let default: Value =
-        serde_json::from_str(&read(&root().join("grafana/pinpoint-email.json"))).unwrap();
+        serde_json::from_str(&read(root().join("grafana/pinpoint-email.json"))).unwrap();
     assert_eq!(threshold_steps(&default, "Bounce rate"), [0.02, 0.05, 0.1]);
     assert_eq!(
         threshold_steps(&default, "Complaint rate"),
@@ -328,15 +324,10 @@ fn threshold_steps(dashboard: &Value, title: &str) -> Vec<f64> {
 #[test]
 fn alerts_of_a_non_default_config_follow_its_job_and_thresholds() {
     let out = custom();
-    let check = Command::new(common::promtool())
-        .args(["check", "rules"])
-        .arg(out.join("alerts.yml"))
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
+    run_ok(
+        Command::new(common::promtool())
+            .args(["check", "rules"])
+            .arg(out.join("alerts.yml")),
     );
 
     // Two exporters: job="email" in cluster prod, and one with the default job
@@ -375,37 +366,23 @@ fn alerts_of_a_non_default_config_follow_its_job_and_thresholds() {
         series("pinpoint-email-exporter", "ignored", "b:9000"),
     );
     std::fs::write(out.join("test.yml"), tests).unwrap();
-    let run = Command::new(common::promtool())
-        .args(["test", "rules", "test.yml"])
-        .current_dir(out)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
+    run_ok(
+        Command::new(common::promtool())
+            .args(["test", "rules", "test.yml"])
+            .current_dir(out),
     );
 }
 
 /// Every Jsonnet file of the mixin is as `jsonnetfmt` writes it.
 #[test]
 fn every_jsonnet_file_is_jsonnetfmt_clean() {
-    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                files(&path, out);
-            } else if path
-                .extension()
+    let all: Vec<PathBuf> = walk(&root().join("mixin"))
+        .into_iter()
+        .filter(|p| {
+            p.extension()
                 .is_some_and(|e| e == "jsonnet" || e == "libsonnet")
-            {
-                out.push(path);
-            }
-        }
-    }
-    let mut all = Vec::new();
-    files(&root().join("mixin"), &mut all);
+        })
+        .collect();
     assert!(all.len() >= 8, "{all:?}");
     let unformatted: Vec<String> = all
         .iter()

@@ -94,15 +94,10 @@ fn targets_file(dir: &Path, extra: &str) -> String {
 
 /// The accounts with a `pinpoint_email_up` sample in `text`.
 fn polled(text: &str) -> BTreeSet<String> {
-    text.lines()
-        .filter_map(|l| l.strip_prefix("pinpoint_email_up{account=\""))
-        .filter_map(|l| l.split('"').next())
-        .map(str::to_string)
+    samples(text, "pinpoint_email_up")
+        .iter()
+        .filter_map(|(labels, _)| label(labels, "account"))
         .collect()
-}
-
-async fn metrics(addr: std::net::SocketAddr) -> String {
-    get(addr, "/metrics").await.body
 }
 
 async fn start_exporter(sim: &Simulator, file: &str, flags: &[&str]) -> Running {

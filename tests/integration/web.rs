@@ -195,14 +195,14 @@ async fn tls_and_basic_auth_refuse_what_they_must_and_serve_the_rest() {
     let creds = format!("{USER}:{PASSWORD}");
 
     // The right password over TLS: the metrics, with the configured headers.
-    let mut ok = curl(&dir, &["--cacert", "ca.pem", "-u", &creds, &url]).await;
-    for _ in 0..50 {
-        if ok.body.contains("pinpoint_email_up{") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        ok = curl(&dir, &["--cacert", "ca.pem", "-u", &creds, &url]).await;
-    }
+    eventually(Duration::from_secs(5), "a first poll", || async {
+        curl(&dir, &["--cacert", "ca.pem", "-u", &creds, &url])
+            .await
+            .body
+            .contains("pinpoint_email_up{")
+    })
+    .await;
+    let ok = curl(&dir, &["--cacert", "ca.pem", "-u", &creds, &url]).await;
     assert_eq!(ok.status, 200, "{ok:?}");
     assert!(
         ok.body
@@ -569,7 +569,6 @@ async fn prometheus_scrapes_over_tls_with_basic_auth() {
     .unwrap();
     let sim = healthy_simulator().await;
     let exporter = start(exporter_config(&web), sim.endpoint_url(), SECRET_KEY).await;
-    let prom_addr = free_addr();
     std::fs::write(
         dir.join("prometheus.yml"),
         format!(
@@ -585,20 +584,8 @@ async fn prometheus_scrapes_over_tls_with_basic_auth() {
         ),
     )
     .unwrap();
-    let prometheus = Process::start(
-        "prometheus",
-        &tool("prometheus", "prometheus"),
-        &[
-            "--config.file=prometheus.yml".into(),
-            "--storage.tsdb.path=prom-data".into(),
-            format!("--web.listen-address={prom_addr}"),
-        ],
-        &dir,
-    );
-    wait_ok(prom_addr, "/-/ready", Duration::from_secs(30), || {
-        prometheus.log_tail()
-    })
-    .await;
+    let (prometheus, prom_addr) =
+        start_prometheus(&tool("prometheus", "prometheus"), &dir, "prom-data").await;
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
@@ -838,7 +825,6 @@ async fn prometheus_scrapes_openmetrics_and_the_text_format_alike() {
         }
     });
 
-    let prom_addr = free_addr();
     std::fs::write(
         dir.join("prometheus.yml"),
         format!(
@@ -850,20 +836,8 @@ async fn prometheus_scrapes_openmetrics_and_the_text_format_alike() {
         ),
     )
     .unwrap();
-    let prometheus = Process::start(
-        "prometheus",
-        &tool("prometheus", "prometheus"),
-        &[
-            "--config.file=prometheus.yml".into(),
-            "--storage.tsdb.path=prom-data".into(),
-            format!("--web.listen-address={prom_addr}"),
-        ],
-        &dir,
-    );
-    wait_ok(prom_addr, "/-/ready", Duration::from_secs(30), || {
-        prometheus.log_tail()
-    })
-    .await;
+    let (prometheus, prom_addr) =
+        start_prometheus(&tool("prometheus", "prometheus"), &dir, "prom-data").await;
     let count = |job: &str| {
         format!(
             "/api/v1/query?query={}",
