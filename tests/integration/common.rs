@@ -157,6 +157,14 @@ pub async fn start(config: Config, endpoint: String, secret: &'static str) -> Ru
     start_with(config, loader(endpoint, secret)).await
 }
 
+/// The exporter in this process with `flags`, polling the simulator `sim`
+/// with the keys it accepts; returns once `/readyz` answers 200.
+pub async fn polling(sim: &Simulator, flags: &[&str]) -> Running {
+    let running = start(config(flags), sim.endpoint_url(), SECRET_KEY).await;
+    wait_ready(running.addr).await;
+    running
+}
+
 /// How often the in-process exporter of [`start_with`] looks at its web config.
 pub const WEB_CONFIG_LOOK: Duration = Duration::from_millis(50);
 

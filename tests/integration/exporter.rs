@@ -283,20 +283,18 @@ async fn scrapes_answer_at_once_while_aws_hangs() {
             },
         ],
     );
-    let exporter = start(
-        config(&[
+    let exporter = polling(
+        &sim,
+        &[
             "--aws.regions",
             "us-east-1",
             "--poll.interval",
             "2s",
             "--poll.timeout",
             "2s",
-        ]),
-        sim.endpoint_url(),
-        SECRET_KEY,
+        ],
     )
     .await;
-    wait_ready(exporter.addr).await;
     // Wait until the second call is in flight and hanging.
     eventually(Duration::from_secs(10), "the second call", || async {
         sim.calls().len() >= 2
@@ -371,18 +369,16 @@ async fn a_wrong_secret_is_an_auth_error_the_simulator_refuses() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn routes_methods_and_unknown_paths() {
     let sim = simulator().await;
-    let exporter = start(
-        config(&[
+    let exporter = polling(
+        &sim,
+        &[
             "--aws.regions",
             "us-east-1",
             "--web.telemetry-path",
             "/custom/metrics",
-        ]),
-        sim.endpoint_url(),
-        SECRET_KEY,
+        ],
     )
     .await;
-    wait_ready(exporter.addr).await;
     let a = exporter.addr;
     assert_eq!(get(a, "/custom/metrics").await.status, 200);
     assert_eq!(get(a, "/metrics").await.status, 404);
@@ -428,20 +424,18 @@ async fn role_targets_assume_their_role_once_and_a_denied_role_is_an_auth_error(
         ),
     )
     .unwrap();
-    let exporter = start(
-        config(&[
+    let exporter = polling(
+        &sim,
+        &[
             "--config.file",
             file.to_str().unwrap(),
             "--aws.regions",
             "us-east-1",
             "--poll.interval",
             "60s",
-        ]),
-        sim.endpoint_url(),
-        SECRET_KEY,
+        ],
     )
     .await;
-    wait_ready(exporter.addr).await;
     let m = metrics(exporter.addr).await;
     let up = |target: &str, region: &str| {
         sample(
@@ -516,20 +510,18 @@ async fn sesv2_targets_serve_the_same_metrics_plus_the_sesv2_only_ones() {
     account.pricing_plan = Some("PRO".into());
     account.next_pricing_plan = Some("ENTERPRISE".into());
     sim.set_script("eu-west-1", vec![Step::Account(account)]);
-    let exporter = start(
-        config(&[
+    let exporter = polling(
+        &sim,
+        &[
             "--aws.regions",
             "eu-west-1",
             "--aws.api",
             "sesv2",
             "--poll.interval",
             "60s",
-        ]),
-        sim.endpoint_url(),
-        SECRET_KEY,
+        ],
     )
     .await;
-    wait_ready(exporter.addr).await;
     let m = metrics(exporter.addr).await;
     let l = |extra: &str| format!("{W1},{extra}");
     // The same names and labels as from Pinpoint Email.
@@ -651,20 +643,18 @@ async fn auto_switches_to_sesv2_once_pinpoint_email_is_gone_and_stays() {
     let sim = simulator().await;
     // The endpoint no longer serves Pinpoint Email: the first call learns it.
     sim.set_pinpoint_email_gone(true);
-    let exporter = start(
-        config(&[
+    let exporter = polling(
+        &sim,
+        &[
             "--aws.regions",
             "us-east-1",
             "--aws.api",
             "auto",
             "--poll.interval",
             "1s",
-        ]),
-        sim.endpoint_url(),
-        SECRET_KEY,
+        ],
     )
     .await;
-    wait_ready(exporter.addr).await;
     let m = metrics(exporter.addr).await;
     assert_eq!(sample(&m, "pinpoint_email_up", E1), Some(1.0), "{m}");
     assert_eq!(
@@ -698,20 +688,18 @@ async fn auto_switches_to_sesv2_once_pinpoint_email_is_gone_and_stays() {
 #[tokio::test(start_paused = true)]
 async fn auto_keeps_pinpoint_email_while_it_answers_and_pinpoint_only_reports_it_gone() {
     let sim = simulator().await;
-    let exporter = start(
-        config(&[
+    let exporter = polling(
+        &sim,
+        &[
             "--aws.regions",
             "us-east-1",
             "--aws.api",
             "auto",
             "--poll.interval",
             "60s",
-        ]),
-        sim.endpoint_url(),
-        SECRET_KEY,
+        ],
     )
     .await;
-    wait_ready(exporter.addr).await;
     let m = metrics(exporter.addr).await;
     assert_eq!(
         sample(
@@ -735,20 +723,18 @@ async fn auto_keeps_pinpoint_email_while_it_answers_and_pinpoint_only_reports_it
 
     // A pinpoint-email target whose endpoint dropped the API: up 0, bad_request.
     sim.set_pinpoint_email_gone(true);
-    let exporter = start(
-        config(&[
+    let exporter = polling(
+        &sim,
+        &[
             "--aws.regions",
             "us-east-1",
             "--aws.api",
             "pinpoint-email",
             "--poll.interval",
             "60s",
-        ]),
-        sim.endpoint_url(),
-        SECRET_KEY,
+        ],
     )
     .await;
-    wait_ready(exporter.addr).await;
     let m = metrics(exporter.addr).await;
     assert_eq!(sample(&m, "pinpoint_email_up", E1), Some(0.0), "{m}");
     assert_eq!(
@@ -951,13 +937,7 @@ async fn build_info_names_the_commit_it_was_built_from() {
         }
     };
     let sim = simulator().await;
-    let exporter = start(
-        config(&["--aws.regions", "us-east-1"]),
-        sim.endpoint_url(),
-        SECRET_KEY,
-    )
-    .await;
-    wait_ready(exporter.addr).await;
+    let exporter = polling(&sim, &["--aws.regions", "us-east-1"]).await;
     let m = metrics(exporter.addr).await;
     exporter.stop().await;
     let want = format!(
@@ -985,18 +965,16 @@ async fn live_scrapes_of_both_apis_pass_promtool() {
     sesv2.review_status = Some("DENIED".into());
     sim.set_script("eu-west-1", vec![Step::Account(sesv2)]);
     for api in ["pinpoint-email", "sesv2"] {
-        let exporter = start(
-            config(&[
+        let exporter = polling(
+            &sim,
+            &[
                 "--aws.regions",
                 "us-east-1,af-south-1,eu-west-1",
                 "--aws.api",
                 api,
-            ]),
-            sim.endpoint_url(),
-            SECRET_KEY,
+            ],
         )
         .await;
-        wait_ready(exporter.addr).await;
         let m = metrics(exporter.addr).await;
         exporter.stop().await;
         assert!(m.contains("status=\"UNDER_REVIEW\""), "{api}: {m}");
@@ -1014,13 +992,7 @@ fn sample_lines(text: &str) -> Vec<&str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scrapes_get_gzip_and_openmetrics_when_they_ask() {
     let sim = simulator().await;
-    let exporter = start(
-        config(&["--aws.regions", "us-east-1,eu-west-1"]),
-        sim.endpoint_url(),
-        SECRET_KEY,
-    )
-    .await;
-    wait_ready(exporter.addr).await;
+    let exporter = polling(&sim, &["--aws.regions", "us-east-1,eu-west-1"]).await;
     let addr = exporter.addr;
     let plain = request_with(addr, "GET", "/metrics", &[]).await;
     assert_eq!(
@@ -1084,13 +1056,11 @@ async fn the_python_client_parses_both_formats() {
     let mut sesv2 = probation_sandbox();
     sesv2.review_status = Some("DENIED".into());
     sim.set_script("eu-west-1", vec![Step::Account(sesv2)]);
-    let exporter = start(
-        config(&["--aws.regions", "us-east-1,eu-west-1", "--aws.api", "sesv2"]),
-        sim.endpoint_url(),
-        SECRET_KEY,
+    let exporter = polling(
+        &sim,
+        &["--aws.regions", "us-east-1,eu-west-1", "--aws.api", "sesv2"],
     )
     .await;
-    wait_ready(exporter.addr).await;
     let text = metrics(exporter.addr).await;
     let om = request_with(
         exporter.addr,

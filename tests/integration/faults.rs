@@ -550,13 +550,11 @@ async fn odd_but_valid_answers_are_shown_as_they_are() {
             Step::Account(AccountState::healthy()),
         ],
     );
-    let exporter = start(
-        config(&["--aws.regions", "af-south-1", "--poll.interval", "1s"]),
-        sim.endpoint_url(),
-        SECRET_KEY,
+    let exporter = polling(
+        &sim,
+        &["--aws.regions", "af-south-1", "--poll.interval", "1s"],
     )
     .await;
-    wait_ready(exporter.addr).await;
     let m = metrics(exporter.addr).await;
     let status = |s: &str| {
         sample(

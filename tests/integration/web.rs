@@ -733,13 +733,11 @@ async fn client_authentication_and_suites_as_the_exporter_toolkit() {
 async fn curl_compressed_gets_gzip() {
     let dir = temp_dir("curl-gzip");
     let sim = healthy_simulator().await;
-    let exporter = start(
-        config(&["--aws.regions", "us-east-1", "--poll.interval", "60s"]),
-        sim.endpoint_url(),
-        SECRET_KEY,
+    let exporter = polling(
+        &sim,
+        &["--aws.regions", "us-east-1", "--poll.interval", "60s"],
     )
     .await;
-    wait_ready(exporter.addr).await;
     let url = format!("http://127.0.0.1:{}/metrics", exporter.addr.port());
     let plain = curl(&dir, &[&url]).await;
     let compressed = curl(&dir, &["--compressed", &url]).await;
@@ -769,13 +767,11 @@ async fn prometheus_scrapes_openmetrics_and_the_text_format_alike() {
 
     let dir = temp_dir("prometheus-formats");
     let sim = healthy_simulator().await;
-    let exporter = start(
-        config(&["--aws.regions", "us-east-1", "--poll.interval", "60s"]),
-        sim.endpoint_url(),
-        SECRET_KEY,
+    let exporter = polling(
+        &sim,
+        &["--aws.regions", "us-east-1", "--poll.interval", "60s"],
     )
     .await;
-    wait_ready(exporter.addr).await;
 
     // The proxy: every request goes to the exporter asking for the text format.
     let seen: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
