@@ -924,7 +924,8 @@ async fn a_web_config_being_rewritten_never_opens_the_port() {
 
     // The writer: each bad version (emptied, half written, the TLS section
     // alone) stays 4 settle times, long enough for the watcher to take it up;
-    // then 2 s of rewriting in a race (a few milliseconds a version); then
+    // then a second of rewriting in a race (a few milliseconds a version,
+    // over six settle times); then
     // the whole file again.
     let hold = (WEB_CONFIG_SETTLE + WEB_CONFIG_LOOK) * 4;
     let writer = {
@@ -937,7 +938,7 @@ async fn a_web_config_being_rewritten_never_opens_the_port() {
                 std::thread::sleep(hold);
             }
             let started = std::time::Instant::now();
-            while started.elapsed() < Duration::from_secs(2) {
+            while started.elapsed() < Duration::from_secs(1) {
                 for text in bad.iter().chain([&good.as_str()]) {
                     std::fs::write(&web, text).unwrap();
                     std::thread::sleep(Duration::from_millis(7));
