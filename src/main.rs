@@ -266,18 +266,7 @@ async fn shutdown_signal() {
 }
 
 fn init_logging(level: LogLevel, format: LogFormat) {
-    let level = match level {
-        LogLevel::Debug => "debug",
-        LogLevel::Info => "info",
-        LogLevel::Warn => "warn",
-        LogLevel::Error => "error",
-    };
-    // The AWS and HTTP crates log at info about routine work (credential loads,
-    // connections); keep them at warn unless debugging.
-    let quiet = if level == "debug" { "info" } else { "warn" };
-    let filter = EnvFilter::new(format!(
-        "{level},aws_config={quiet},aws_config::imds::region=error,aws_runtime={quiet},aws_smithy_runtime={quiet},aws_smithy_runtime_api={quiet},hyper={quiet},hyper_util={quiet}"
-    ));
+    let filter = EnvFilter::new(level.directives());
     let registry = tracing_subscriber::registry().with(filter);
     match format {
         LogFormat::Json => registry

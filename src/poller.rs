@@ -35,15 +35,17 @@ pub trait Collector: Send + Sync + 'static {
 /// A running poller, ready to be spawned.
 pub type Poller = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// A poller of `collector` for `key`, writing into its section of `store`.
+/// A poller of `collector` (named `name` in its log lines) for `key`, writing
+/// into its section of `store`.
 pub fn poller<C: Collector>(
     key: Key,
+    name: &'static str,
     collector: C,
     store: &Store,
     settings: PollSettings,
 ) -> Poller {
     let section = store.section_with::<C::Output>(settings.stale_after);
-    Box::pin(run(key, collector, section, settings))
+    Box::pin(run(key, name, collector, section, settings))
 }
 
 /// The delay logic, free of clocks and randomness so it can be tested exactly.
@@ -102,13 +104,14 @@ impl Schedule {
 /// `settings.jitter`.
 pub async fn run<C: Collector>(
     key: Key,
+    name: &'static str,
     collector: C,
     section: Arc<Section<C::Output>>,
     settings: PollSettings,
 ) {
     let jitter = || settings.jitter.sample();
     let mut schedule = Schedule::new(settings.interval, settings.max_backoff);
-    let mut log = ChangeLog::default();
+    let mut log = ChangeLog::new(name);
     tokio::time::sleep(settings.offset + settings.spread.mul_f64(jitter().clamp(0.0, 1.0))).await;
     loop {
         let started = Instant::now();
@@ -131,13 +134,22 @@ pub async fn run<C: Collector>(
     }
 }
 
-/// Logs each change of a poller's state once, not every poll.
-#[derive(Debug, Default)]
+/// Logs each change of a poller's state once, not every poll; each line
+/// names the collector.
+#[derive(Debug)]
 struct ChangeLog {
+    collector: &'static str,
     last: Option<Option<PollError>>,
 }
 
 impl ChangeLog {
+    fn new(collector: &'static str) -> Self {
+        ChangeLog {
+            collector,
+            last: None,
+        }
+    }
+
     fn outcome<T>(
         &mut self,
         key: &Key,
@@ -150,26 +162,26 @@ impl ChangeLog {
         let first = self.last.is_none();
         match (&now, changed) {
             (None, true) if first => tracing::info!(
-                account = %key.target, aws_region = %key.region,
+                account = %key.target, aws_region = %key.region, collector = self.collector,
                 "first poll succeeded"
             ),
             (None, true) => tracing::info!(
-                account = %key.target, aws_region = %key.region,
+                account = %key.target, aws_region = %key.region, collector = self.collector,
                 "poll recovered"
             ),
             (Some(err), true) => tracing::warn!(
-                account = %key.target, aws_region = %key.region,
+                account = %key.target, aws_region = %key.region, collector = self.collector,
                 reason = err.reason(), error = %err,
                 next_poll_in = ?delay,
                 "poll failed; logged again only when the error changes"
             ),
             (Some(err), false) => tracing::debug!(
-                account = %key.target, aws_region = %key.region,
+                account = %key.target, aws_region = %key.region, collector = self.collector,
                 reason = err.reason(), consecutive = failures, next_poll_in = ?delay,
                 "poll failed again"
             ),
             (None, false) => tracing::debug!(
-                account = %key.target, aws_region = %key.region,
+                account = %key.target, aws_region = %key.region, collector = self.collector,
                 "poll succeeded"
             ),
         }
@@ -320,7 +332,7 @@ mod tests {
             delay,
         };
         let section = store.section::<Account>();
-        let task = tokio::spawn(run(key, source, section.clone(), settings));
+        let task = tokio::spawn(run(key, "test", source, section.clone(), settings));
         (calls, section, task)
     }
 

@@ -80,9 +80,11 @@ where
             let e = service.err();
             let status = service.raw().status().as_u16();
             let code = e.code().unwrap_or("");
-            let message = match e.message() {
-                Some(m) => format!("HTTP {status} {code}: {m}"),
-                None => format!("HTTP {status} {code}"),
+            let message = match (code, e.message()) {
+                ("", None) => format!("HTTP {status}"),
+                ("", Some(m)) => format!("HTTP {status}: {m}"),
+                (code, None) => format!("HTTP {status} {code}"),
+                (code, Some(m)) => format!("HTTP {status} {code}: {m}"),
             };
             if THROTTLE_CODES.contains(&code) || status == 429 {
                 PollError::Throttled(message)
@@ -102,7 +104,23 @@ where
                 PollError::InvalidResponse(format!("HTTP {status}: {}", detail()))
             }
         }
-        SdkError::ResponseError(_) => PollError::InvalidResponse(detail()),
+        // An answer the SDK could not read: its status still says what
+        // happened when it is one of refusal, throttling or a server error.
+        SdkError::ResponseError(response) => {
+            let status = response.raw().status().as_u16();
+            let message = || {
+                format!(
+                    "HTTP {status}, an answer that could not be read: {}",
+                    detail()
+                )
+            };
+            match status {
+                401 | 403 => PollError::Auth(message()),
+                429 => PollError::Throttled(message()),
+                500..=599 => PollError::Server(message()),
+                _ => PollError::InvalidResponse(detail()),
+            }
+        }
         SdkError::DispatchFailure(d) => {
             if let Some(cred) = find_in_chain::<CredentialsError>(err) {
                 credentials_error(cred, detail())
@@ -143,12 +161,22 @@ fn credentials_error(cred: &CredentialsError, detail: String) -> PollError {
 
 /// The messages of an error and its sources, joined with `: `, each once. (The SDK's
 /// own `DisplayErrorContext` appends a `Debug` dump of the whole error, far too
-/// long for a log line.)
+/// long for a log line.) AWS's error metadata is its code and message: the
+/// request id, new with every answer, is left out, so that the same failure
+/// twice reads the same (and is logged once).
 fn error_chain(err: &(dyn StdError + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut current: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = current {
-        let text = e.to_string();
+        let text = match e.downcast_ref::<aws_smithy_types::error::ErrorMetadata>() {
+            Some(meta) => match (meta.code(), meta.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_string(),
+                (None, Some(message)) => message.to_string(),
+                (None, None) => String::new(),
+            },
+            None => e.to_string(),
+        };
         if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }

@@ -100,14 +100,16 @@ impl Kind for DedicatedIpsKind {
     ) -> Vec<Poller> {
         let pinpoint = aws_sdk_pinpointemail::Client::new(sdk_config);
         let sesv2 = aws_sdk_sesv2::Client::new(sdk_config);
-        super::per_region(target, store, settings, |region| DedicatedIpsSource {
-            pinpoint: pinpoint.clone(),
-            sesv2: sesv2.clone(),
-            region: Region::new(region.to_string()),
-            timeout: settings.timeout,
-            max_ips: SPEC.setting(target, &MAX_IPS),
-            use_sesv2: AtomicBool::new(target.api == Api::Sesv2),
-            fall_back: target.api == Api::Auto,
+        super::per_region(&SPEC, target, store, settings, |region| {
+            DedicatedIpsSource {
+                pinpoint: pinpoint.clone(),
+                sesv2: sesv2.clone(),
+                region: Region::new(region.to_string()),
+                timeout: settings.timeout,
+                max_ips: SPEC.setting(target, &MAX_IPS),
+                use_sesv2: AtomicBool::new(target.api == Api::Sesv2),
+                fall_back: target.api == Api::Auto,
+            }
         })
     }
 }

@@ -98,8 +98,10 @@ pub trait Kind: Send + Sync + 'static {
 }
 
 /// One poller per region of `target`, polling the collector `make` builds
-/// for that region: what a [`Kind::pollers`] usually is.
+/// for that region: what a [`Kind::pollers`] usually is. Its log lines name
+/// the collector of `spec`.
 pub fn per_region<C: Collector>(
+    spec: &'static Spec,
     target: &Target,
     store: &Store,
     settings: PollSettings,
@@ -111,6 +113,7 @@ pub fn per_region<C: Collector>(
         .map(|region| {
             crate::poller::poller(
                 Key::new(&target.name, region),
+                spec.name,
                 make(region),
                 store,
                 settings,

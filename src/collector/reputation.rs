@@ -70,7 +70,7 @@ impl Kind for ReputationKind {
         settings: PollSettings,
     ) -> Vec<Poller> {
         let client = aws_sdk_cloudwatch::Client::new(sdk_config);
-        super::per_region(target, store, settings, |region| CloudWatchSource {
+        super::per_region(&SPEC, target, store, settings, |region| CloudWatchSource {
             client: client.clone(),
             region: Region::new(region.to_string()),
             timeout: settings.timeout,

@@ -172,6 +172,26 @@ pub enum LogLevel {
     Error,
 }
 
+impl LogLevel {
+    /// The exporter's log filter (`tracing_subscriber::EnvFilter` directives)
+    /// at this level. The AWS and HTTP crates log at info about routine work
+    /// (credential loads, connections): warn unless debugging. The SDK's own
+    /// warning of a refused AssumeRole is off: it comes on every poll, names
+    /// no account and carries a request id; the poller says it once, with the
+    /// account, when it changes.
+    pub fn directives(self) -> String {
+        let (level, quiet) = match self {
+            LogLevel::Debug => ("debug", "info"),
+            LogLevel::Info => ("info", "warn"),
+            LogLevel::Warn => ("warn", "warn"),
+            LogLevel::Error => ("error", "warn"),
+        };
+        format!(
+            "{level},aws_config={quiet},aws_config::imds::region=error,aws_config::sts::assume_role=error,aws_runtime={quiet},aws_smithy_runtime={quiet},aws_smithy_runtime_api={quiet},hyper={quiet},hyper_util={quiet}"
+        )
+    }
+}
+
 /// Log output formats accepted by `--log.format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {

@@ -15,8 +15,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::common::*;
-use pinpoint_email_exporter::Jitter;
-use pinpoint_email_simulator::{AccountState, Step};
+use pinpoint_email_exporter::{Jitter, LogLevel};
+use pinpoint_email_simulator::{AccountState, CloudWatchStep, Step};
 use tokio::time::Instant;
 
 /// Log lines of this test binary, as JSON objects (a process-wide subscriber).
@@ -92,6 +92,26 @@ fn twice(step: Step) -> Vec<Step> {
 fn cases() -> Vec<Case> {
     let body = |b: &str| Step::Body(b.to_string());
     vec![
+        Case {
+            // A proxy's refusal page: the status says what the body cannot.
+            region: "mx-central-1",
+            faults: twice(Step::Status {
+                status: 403,
+                body: "{\"message\": \"Forbid".into(),
+            }),
+            reason: "auth",
+            says: "HTTP 403",
+        },
+        Case {
+            // An error without a code: its status, and no dangling space.
+            region: "ap-southeast-5",
+            faults: twice(Step::Status {
+                status: 400,
+                body: "{}".into(),
+            }),
+            reason: "bad_request",
+            says: "HTTP 400",
+        },
         Case {
             region: "us-east-2",
             faults: vec![
@@ -313,8 +333,16 @@ async fn every_fault_is_reported_truthfully_and_the_first_good_answer_restores_e
         assert_eq!(
             sample(&m, "pinpoint_email_poll_errors_total", &with_reason),
             Some(case.faults.len() as f64),
-            "{r}: errors counted under {}",
-            case.reason
+            "{r}: errors counted under {}: {:?}; {:?}",
+            case.reason,
+            samples(&m, "pinpoint_email_poll_errors_total")
+                .into_iter()
+                .filter(|(l, v)| l.contains(r) && *v > 0.0)
+                .collect::<Vec<_>>(),
+            events_for(r)
+                .into_iter()
+                .filter(|e| e["level"] == "WARN")
+                .collect::<Vec<_>>()
         );
         let other_errors: f64 = samples(&m, "pinpoint_email_poll_errors_total")
             .iter()
@@ -350,6 +378,17 @@ async fn every_fault_is_reported_truthfully_and_the_first_good_answer_restores_e
                 .any(|w| w["error"].as_str().unwrap_or("").contains(case.says)),
             "{r}: no warning says {:?}: {warnings:?}",
             case.says
+        );
+        assert!(
+            warnings.iter().all(|w| {
+                let error = w["error"].as_str().unwrap_or("");
+                error.trim_end() == error && !error.contains("  ")
+            }),
+            "{r}: an error with stray spaces: {warnings:?}"
+        );
+        assert!(
+            warnings.iter().all(|w| w["collector"] == "account"),
+            "{r}: a warning that does not name its collector: {warnings:?}"
         );
         let distinct_faults = case
             .faults
@@ -650,4 +689,130 @@ async fn a_failing_assume_role_recovers_once_the_role_trusts_the_exporter() {
     })
     .await;
     exporter.stop().await;
+}
+
+/// A role that stays refused, polled on simulated time under the binary's own
+/// log filter: STS answers every AssumeRole with a new request id, and the
+/// log says it once, naming the account and the collector; nothing from the
+/// SDK itself.
+#[tokio::test(start_paused = true)]
+async fn a_refused_role_is_logged_once_with_its_account_and_collector() {
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&buffer);
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            LogLevel::Info.directives(),
+        ))
+        .with_writer(move || LogSink(Arc::clone(&sink)))
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let sim = simulator().await;
+    let dir = temp_dir("refused-role");
+    let file = dir.join("targets.yml");
+    std::fs::write(
+        &file,
+        "targets:\n  - name: partner\n    regions: [il-central-1]\n    role_arn: arn:aws:iam::444455556666:role/never-trusted\n",
+    )
+    .unwrap();
+    let exporter = start(
+        config(&[
+            "--config.file",
+            file.to_str().unwrap(),
+            "--poll.interval",
+            "1s",
+        ]),
+        sim.endpoint_url(),
+        SECRET_KEY,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    exporter.stop().await;
+    let refusals = sim
+        .calls()
+        .iter()
+        .filter(|c| c.action == "AssumeRole")
+        .count();
+    assert!(refusals >= 5, "{refusals} AssumeRole calls");
+
+    let text = String::from_utf8_lossy(&buffer.lock().unwrap()).to_string();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let from_sdk: Vec<_> = events
+        .iter()
+        .filter(|e| e["target"].as_str().is_some_and(|t| t.starts_with("aws_")))
+        .collect();
+    assert!(from_sdk.is_empty(), "the SDK logged: {from_sdk:?}");
+    let warnings: Vec<_> = events.iter().filter(|e| e["level"] == "WARN").collect();
+    assert_eq!(warnings.len(), 1, "{refusals} refusals: {warnings:?}");
+    let warning = warnings[0];
+    assert_eq!(warning["account"], "partner");
+    assert_eq!(warning["collector"], "account");
+    assert_eq!(warning["reason"], "auth");
+    let error = warning["error"].as_str().unwrap();
+    assert!(error.contains("AccessDenied"), "{error}");
+    assert!(!error.contains("-0000-4000-8000-"), "a request id: {error}");
+}
+
+/// A refusal CloudWatch's client cannot read (a 403 page where its protocol
+/// wants CBOR) is counted as what its status says, `auth`, not as an invalid
+/// answer; the account collector of the same region does not notice.
+#[tokio::test(start_paused = true)]
+async fn an_unreadable_refusal_counts_as_what_its_status_says() {
+    logs();
+    let sim = simulator().await;
+    sim.set_script("ap-east-2", vec![account(AFTER)]);
+    sim.set_cloudwatch_script(
+        "ap-east-2",
+        vec![CloudWatchStep::Status {
+            status: 403,
+            body: "<html><body>Forbidden</body></html>".into(),
+        }],
+    );
+    let exporter = polling(
+        &sim,
+        &[
+            "--aws.regions",
+            "ap-east-2",
+            "--collector.reputation",
+            "--poll.interval",
+            "1s",
+        ],
+    )
+    .await;
+    let l = labels("ap-east-2");
+    eventually(Duration::from_secs(10), "a reputation error", || async {
+        !samples(
+            &metrics(exporter.addr).await,
+            "pinpoint_email_reputation_poll_errors_total",
+        )
+        .iter()
+        .all(|(_, v)| *v == 0.0)
+    })
+    .await;
+    let m = metrics(exporter.addr).await;
+    exporter.stop().await;
+    let errors: Vec<_> = samples(&m, "pinpoint_email_reputation_poll_errors_total")
+        .into_iter()
+        .filter(|(_, v)| *v > 0.0)
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        label(&errors[0].0, "reason").as_deref(),
+        Some("auth"),
+        "{errors:?}"
+    );
+    assert_eq!(sample(&m, "pinpoint_email_up", &l), Some(1.0), "{m}");
+    let warning = events_for("ap-east-2")
+        .into_iter()
+        .find(|e| e["level"] == "WARN" && e["collector"] == "reputation")
+        .expect("a warning of the reputation collector");
+    assert!(
+        warning["error"].as_str().unwrap().contains("HTTP 403"),
+        "{warning}"
+    );
 }

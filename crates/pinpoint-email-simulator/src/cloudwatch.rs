@@ -52,6 +52,14 @@ pub enum CloudWatchStep {
         /// Error code, e.g. `InternalServiceFault` or `AccessDenied`.
         code: String,
     },
+    /// This status with this exact body, not CBOR: what a proxy answers in
+    /// CloudWatch's place, or an endpoint that does not speak the protocol.
+    Status {
+        /// HTTP status, e.g. 403.
+        status: u16,
+        /// The body, as sent.
+        body: String,
+    },
 }
 
 impl CloudWatchStep {
@@ -273,6 +281,14 @@ pub(crate) fn answer(step: &CloudWatchStep, body: &[u8]) -> Response<Full<Bytes>
             let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             return error(status, code, &format!("simulated {code}"));
         }
+        CloudWatchStep::Status { status, body } => {
+            let mut resp = Response::new(Full::new(Bytes::from(body.clone())));
+            *resp.status_mut() =
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            resp.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+            return resp;
+        }
         CloudWatchStep::Rates {
             bounce_rate,
             complaint_rate,
@@ -330,10 +346,9 @@ fn cbor(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
     let headers = resp.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/cbor"));
     headers.insert("smithy-protocol", HeaderValue::from_static("rpc-v2-cbor"));
-    headers.insert(
-        "x-amzn-requestid",
-        HeaderValue::from_static("00000000-0000-4000-8000-000000000000"),
-    );
+    if let Ok(id) = HeaderValue::from_str(&crate::request_id()) {
+        headers.insert("x-amzn-requestid", id);
+    }
     resp
 }
 

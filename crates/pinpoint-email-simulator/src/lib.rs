@@ -29,6 +29,18 @@ mod server;
 pub mod sigv4;
 mod sts;
 
+/// A fresh request id for each answer, as AWS gives: UUID-shaped, counting up.
+pub(crate) fn request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{:08x}-0000-4000-8000-{:012x}",
+        n >> 48,
+        n & 0xffff_ffff_ffff
+    )
+}
+
 pub use account::AccountState;
 pub use cloudwatch::CloudWatchStep;
 pub use dedicated_ips::{DedicatedIpState, DedicatedIpsStep};
@@ -57,6 +69,14 @@ pub enum Step {
     },
     /// 200 with this exact body (malformed or truncated JSON, missing fields).
     Body(String),
+    /// This status with this exact body and no error code: what a proxy or a
+    /// load balancer answers in AWS's place, or an error whose body is cut.
+    Status {
+        /// HTTP status, e.g. 403 or 404.
+        status: u16,
+        /// The body, as sent.
+        body: String,
+    },
     /// Wait this many milliseconds, then answer with the inner step.
     Delay {
         /// How long to wait.

@@ -406,6 +406,15 @@ async fn answer(mut step: Step, v2: bool) -> Result<Response<Full<Bytes>>, Dropp
             Step::Account(a) if v2 => json(StatusCode::OK, a.to_json_v2()),
             Step::Account(a) => json(StatusCode::OK, a.to_json()),
             Step::Body(b) => json(StatusCode::OK, b),
+            Step::Status { status, body } => {
+                let status =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let mut resp = Response::new(Full::new(Bytes::from(body)));
+                *resp.status_mut() = status;
+                resp.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
+                resp
+            }
             Step::Throttle => aws_error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "TooManyRequestsException",
@@ -427,10 +436,9 @@ fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     *resp.status_mut() = status;
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp.headers_mut().insert(
-        "x-amzn-requestid",
-        HeaderValue::from_static("00000000-0000-4000-8000-000000000000"),
-    );
+    if let Ok(id) = HeaderValue::from_str(&crate::request_id()) {
+        resp.headers_mut().insert("x-amzn-requestid", id);
+    }
     resp
 }
 

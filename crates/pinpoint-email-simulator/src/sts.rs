@@ -67,6 +67,7 @@ pub(crate) fn assume_role(body: &[u8], state: &Mutex<State>) -> Response<Full<By
         access_key: access_key.clone(),
     });
     let expiration = humantime::format_rfc3339_seconds(expires);
+    let request_id = crate::request_id();
     let xml = format!(
         "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
 <AssumeRoleResult><Credentials><AccessKeyId>{access_key}</AccessKeyId>\
@@ -74,7 +75,7 @@ pub(crate) fn assume_role(body: &[u8], state: &Mutex<State>) -> Response<Full<By
 <Expiration>{expiration}</Expiration></Credentials>\
 <AssumedRoleUser><AssumedRoleId>AROASIMULATOR:{session}</AssumedRoleId>\
 <Arn>{role}/{session}</Arn></AssumedRoleUser></AssumeRoleResult>\
-<ResponseMetadata><RequestId>00000000-0000-4000-8000-000000000001</RequestId></ResponseMetadata>\
+<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>\
 </AssumeRoleResponse>",
         secret.secret_access_key,
         secret.session_token.unwrap_or_default(),
@@ -85,10 +86,7 @@ pub(crate) fn assume_role(body: &[u8], state: &Mutex<State>) -> Response<Full<By
                 .replace(":role/", ":assumed-role/")
         ),
     );
-    let mut resp = Response::new(Full::new(Bytes::from(xml)));
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
-    resp
+    xml_answer(StatusCode::OK, xml, &request_id)
 }
 
 /// The `Action` of an STS request's form body.
@@ -125,33 +123,40 @@ pub(crate) fn get_caller_identity(access_key: &str, state: &Mutex<State>) -> Res
         }
         None => format!("arn:aws:iam::{account}:user/simulator"),
     };
+    let request_id = crate::request_id();
     let xml = format!(
         "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
 <GetCallerIdentityResult><Arn>{}</Arn><UserId>AIDASIMULATOR</UserId>\
 <Account>{}</Account></GetCallerIdentityResult>\
-<ResponseMetadata><RequestId>00000000-0000-4000-8000-000000000003</RequestId></ResponseMetadata>\
+<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>\
 </GetCallerIdentityResponse>",
         xml_escape(&arn),
         xml_escape(&account)
     );
-    let mut resp = Response::new(Full::new(Bytes::from(xml)));
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
-    resp
+    xml_answer(StatusCode::OK, xml, &request_id)
 }
 
 pub(crate) fn sts_error(status: StatusCode, code: &str, message: &str) -> Response<Full<Bytes>> {
+    let request_id = crate::request_id();
     let xml = format!(
         "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
 <Error><Type>Sender</Type><Code>{}</Code><Message>{}</Message></Error>\
-<RequestId>00000000-0000-4000-8000-000000000002</RequestId></ErrorResponse>",
+<RequestId>{request_id}</RequestId></ErrorResponse>",
         xml_escape(code),
         xml_escape(message)
     );
+    xml_answer(status, xml, &request_id)
+}
+
+/// An STS answer: the XML, and the request id in a header too, as STS sends it.
+fn xml_answer(status: StatusCode, xml: String, request_id: &str) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(xml)));
     *resp.status_mut() = status;
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("text/xml"));
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        resp.headers_mut().insert("x-amzn-requestid", id);
+    }
     resp
 }
 

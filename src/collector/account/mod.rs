@@ -137,7 +137,7 @@ impl Kind for AccountKind {
                 store.account_ids(),
             ))
         });
-        super::per_region(target, store, settings, |region| Configured {
+        super::per_region(&SPEC, target, store, settings, |region| Configured {
             source: Source::new(
                 target.api,
                 &clients,
