@@ -331,6 +331,86 @@ pub async fn start_prometheus(bin: &Path, dir: &Path, data: &str) -> (Process, S
     (prometheus, addr)
 }
 
+/// moto's server (PyPI `moto[server]`, pinned in `.ci/moto-requirements.txt`),
+/// an AWS mock nobody here wrote, on a free loopback port, recording every
+/// request it receives.
+pub struct Moto {
+    pub addr: SocketAddr,
+    _process: Process,
+}
+
+impl Moto {
+    /// Starts `moto_server` from `target/moto-venv` (where scripts/test
+    /// installs it) or PATH; fails, saying how to install it, without it.
+    pub async fn start() -> Moto {
+        let venv = root().join("target/moto-venv/bin/moto_server");
+        let program = if venv.is_file() {
+            venv
+        } else {
+            std::env::var_os("PATH")
+                .and_then(|paths| {
+                    std::env::split_paths(&paths)
+                        .map(|p| p.join("moto_server"))
+                        .find(|p| p.is_file())
+                })
+                .unwrap_or_else(|| {
+                    panic!("moto_server not found: run scripts/test, which installs it into target/moto-venv (python3 -m venv target/moto-venv && target/moto-venv/bin/pip install -r .ci/moto-requirements.txt)")
+                })
+        };
+        let addr = free_addr();
+        let dir = temp_dir(&format!("moto-{}", addr.port()));
+        let process = Process::spawn(
+            Command::new(program)
+                .args(["-H", "127.0.0.1", "-p", &addr.port().to_string()])
+                .env("MOTO_ENABLE_RECORDING", "True")
+                .current_dir(&dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        );
+        wait_ok(addr, "/moto-api/", Duration::from_secs(30), String::new).await;
+        let started = request(addr, "POST", "/moto-api/recorder/start-recording").await;
+        assert_eq!(started.status, 200, "{started:?}");
+        Moto {
+            addr,
+            _process: process,
+        }
+    }
+
+    /// Its endpoint, for `AWS_ENDPOINT_URL` or the SDK's endpoint URL.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The query-protocol parameters (`Action=AssumeRole&RoleArn=...`) of every
+    /// form-encoded request it received, in order, decoded.
+    pub async fn query_requests(&self) -> Vec<Vec<(String, String)>> {
+        use base64::Engine as _;
+        let text = get(self.addr, "/moto-api/recorder/download-recording")
+            .await
+            .body;
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter_map(|request| {
+                let body = request["body"].as_str()?;
+                let body = if request["body_encoded"] == true {
+                    let raw = base64::engine::general_purpose::STANDARD
+                        .decode(body)
+                        .ok()?;
+                    String::from_utf8(raw).ok()?
+                } else {
+                    body.to_string()
+                };
+                Some(
+                    form_urlencoded::parse(body.as_bytes())
+                        .into_owned()
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+}
+
 /// The text of a file: `path` from the repository's root, or absolute.
 pub fn read(path: impl AsRef<Path>) -> String {
     let path = root().join(path);

@@ -21,6 +21,7 @@ mod faults;
 mod golden;
 mod hostile;
 mod mixin;
+mod moto;
 mod organization;
 mod rules;
 mod web;
