@@ -164,7 +164,7 @@ function(c)
       ]),
 
       lib.row(23, 'Reputation and dedicated IPs (reputation and dedicated-IPs collectors)'),
-      lib.line(7, 12, [
+      lib.line(7, 8, [
         reputationRate(
           24,
           'Bounce rate',
@@ -184,6 +184,16 @@ function(c)
           c.complaintRateWarning,
           aws.complaintReview,
           aws.complaintPaused,
+        ),
+        lib.timeseries(
+          28,
+          'Volume behind the rates',
+          'What each account sent in the last 24 hours (AWS/SES Send), and how many of those bounced, drew a complaint or were rejected (Bounce, Complaint, Reject): a rate of 10 % of 20 messages is not one of 10 % of 200,000.',
+          [
+            lib.target(byAR('max', 'pinpoint_email_reputation_%s' % m[0]), perAccount + ' ' + m[1], refId=m[2])
+            for m in [['sends', 'sent', 'A'], ['bounces', 'bounced', 'B'], ['complaints', 'complaints', 'C'], ['rejects', 'rejected', 'D']]
+          ],
+          'short',
         ),
       ]),
       lib.line(7, 24, [

@@ -1,8 +1,11 @@
 //! The `reputation` collector: the account's bounce and complaint rates, the two
 //! figures AWS's reputation review watches, as SES publishes them to CloudWatch
 //! (namespace `AWS/SES`, `Reputation.BounceRate` and `Reputation.ComplaintRate`,
-//! account level, per region, as ratios). One `GetMetricData` call per target
-//! and region asks for both.
+//! account level, per region, as ratios), and beside them the volume they are
+//! rates of: the messages sent, delivered, bounced, complained about and
+//! rejected in the last 24 hours (`Send`, `Delivery`, `Bounce`, `Complaint`,
+//! `Reject`, their `Sum`s). One `GetMetricData` call per target and region
+//! asks for all seven.
 
 use std::time::{Duration, SystemTime};
 
@@ -34,6 +37,17 @@ const MAX_PAGES: usize = 5;
 const BOUNCE: (&str, &str) = ("bounce", "Reputation.BounceRate");
 const COMPLAINT: (&str, &str) = ("complaint", "Reputation.ComplaintRate");
 
+/// The counts, as (query id, metric name), in the order of
+/// [`Reputation::volumes`]: each the `Sum` of one period as long as
+/// [`LOOKBACK`], so one datapoint holds the last 24 hours.
+const VOLUMES: [(&str, &str); 5] = [
+    ("sends", "Send"),
+    ("deliveries", "Delivery"),
+    ("bounces", "Bounce"),
+    ("complaints", "Complaint"),
+    ("rejects", "Reject"),
+];
+
 /// The latest datapoint of a rate.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Datapoint {
@@ -51,6 +65,10 @@ pub struct Reputation {
     pub bounce_rate: Option<Datapoint>,
     /// `Reputation.ComplaintRate`.
     pub complaint_rate: Option<Datapoint>,
+    /// The counts of the last 24 hours, in the order of `VOLUMES`: sent,
+    /// delivered, bounced, complained about, rejected; 0 without a datapoint
+    /// (SES publishes them only while the account sends).
+    pub volumes: [f64; 5],
 }
 
 /// Builds the reputation collectors of a target: one per region.
@@ -91,7 +109,7 @@ impl Collector for CloudWatchSource {
 
     async fn collect(&self) -> Result<Reputation, PollError> {
         let now = SystemTime::now();
-        let query = |(id, name): (&str, &str)| {
+        let query = |(id, name): (&str, &str), period: i32, stat: &str| {
             MetricDataQuery::builder()
                 .id(id)
                 .metric_stat(
@@ -102,21 +120,27 @@ impl Collector for CloudWatchSource {
                                 .metric_name(name)
                                 .build(),
                         )
-                        .period(PERIOD_SECONDS)
-                        .stat("Average")
+                        .period(period)
+                        .stat(stat)
                         .build(),
                 )
                 .return_data(true)
                 .build()
         };
+        let mut queries = vec![
+            query(BOUNCE, PERIOD_SECONDS, "Average"),
+            query(COMPLAINT, PERIOD_SECONDS, "Average"),
+        ];
+        let window = i32::try_from(LOOKBACK.as_secs()).unwrap_or(i32::MAX);
+        queries.extend(VOLUMES.map(|v| query(v, window, "Sum")));
+        let queries = &queries;
         let page = |token| async move {
             let in_region =
                 aws_sdk_cloudwatch::config::Builder::default().region(self.region.clone());
             let page = self
                 .client
                 .get_metric_data()
-                .metric_data_queries(query(BOUNCE))
-                .metric_data_queries(query(COMPLAINT))
+                .set_metric_data_queries(Some(queries.clone()))
                 .start_time(DateTime::from(now - LOOKBACK))
                 .end_time(DateTime::from(now))
                 .scan_by(ScanBy::TimestampDescending)
@@ -154,11 +178,6 @@ fn reputation_from_pages(pages: &[GetMetricDataOutput]) -> Result<Reputation, Po
             }
             _ => {}
         }
-        let slot = match id {
-            id if id == BOUNCE.0 => &mut reputation.bounce_rate,
-            id if id == COMPLAINT.0 => &mut reputation.complaint_rate,
-            _ => continue,
-        };
         let (timestamps, values) = (result.timestamps(), result.values());
         if timestamps.len() != values.len() {
             return Err(PollError::InvalidResponse(format!(
@@ -167,6 +186,22 @@ fn reputation_from_pages(pages: &[GetMetricDataOutput]) -> Result<Reputation, Po
                 values.len()
             )));
         }
+        if let Some(i) = VOLUMES.iter().position(|(v, _)| *v == id) {
+            for value in values {
+                if !value.is_finite() || *value < 0.0 {
+                    return Err(PollError::InvalidResponse(format!(
+                        "GetMetricData: {id} has the value {value}, which is not a count"
+                    )));
+                }
+                reputation.volumes[i] += value;
+            }
+            continue;
+        }
+        let slot = match id {
+            id if id == BOUNCE.0 => &mut reputation.bounce_rate,
+            id if id == COMPLAINT.0 => &mut reputation.complaint_rate,
+            _ => continue,
+        };
         for (at, value) in timestamps.iter().zip(values) {
             if !value.is_finite() || !(0.0..=1.0).contains(value) {
                 return Err(PollError::InvalidResponse(format!(
@@ -192,7 +227,7 @@ const SPEC_NAME: &str = "reputation";
 pub const SPEC: Spec = Spec {
     name: SPEC_NAME,
     file_key: "reputation",
-    about: "the bounce and complaint rates SES publishes to CloudWatch",
+    about: "the bounce and complaint rates SES publishes to CloudWatch, and the 24-hour volumes behind them",
     default_on: false,
     interval: Some(Interval {
         default: Duration::from_secs(300),
@@ -223,6 +258,30 @@ const REPUTATION_COMPLAINT_RATIO_TIMESTAMP_SECONDS: Gauge = Gauge {
     help: "Unix time of the datapoint of pinpoint_email_reputation_complaint_ratio.",
 };
 
+/// The counts of the last 24 hours, in the order of `VOLUMES`.
+const VOLUME_GAUGES: [Gauge; 5] = [
+    Gauge {
+        name: "pinpoint_email_reputation_sends",
+        help: "Messages the account sent in the last 24 hours (CloudWatch AWS/SES Send, the Sum of one 24-hour period); 0 without a datapoint. The volume behind the rates.",
+    },
+    Gauge {
+        name: "pinpoint_email_reputation_deliveries",
+        help: "Messages delivered in the last 24 hours (CloudWatch AWS/SES Delivery, the Sum of one 24-hour period); 0 without a datapoint.",
+    },
+    Gauge {
+        name: "pinpoint_email_reputation_bounces",
+        help: "Messages that bounced in the last 24 hours (CloudWatch AWS/SES Bounce, the Sum of one 24-hour period); 0 without a datapoint.",
+    },
+    Gauge {
+        name: "pinpoint_email_reputation_complaints",
+        help: "Messages recipients complained about in the last 24 hours (CloudWatch AWS/SES Complaint, the Sum of one 24-hour period); 0 without a datapoint.",
+    },
+    Gauge {
+        name: "pinpoint_email_reputation_rejects",
+        help: "Messages SES rejected before sending in the last 24 hours (CloudWatch AWS/SES Reject, the Sum of one 24-hour period); 0 without a datapoint.",
+    },
+];
+
 /// The reputation series: their own health, error and duration series, so a
 /// failing CloudWatch never touches `pinpoint_email_up` or the account values.
 const NAMES: Names = Names {
@@ -252,6 +311,11 @@ const NAMES: Names = Names {
         REPUTATION_BOUNCE_RATIO_TIMESTAMP_SECONDS,
         REPUTATION_COMPLAINT_RATIO,
         REPUTATION_COMPLAINT_RATIO_TIMESTAMP_SECONDS,
+        VOLUME_GAUGES[0],
+        VOLUME_GAUGES[1],
+        VOLUME_GAUGES[2],
+        VOLUME_GAUGES[3],
+        VOLUME_GAUGES[4],
     ],
     help_note: " Polled in the background (--collector.reputation.interval): the answer of the last successful call, at most {stale_after} old.",
     from_config: &[],
@@ -277,6 +341,9 @@ impl Output for Reputation {
                 series.gauge(name, d.value);
                 series.gauge(timestamp, d.unix_seconds);
             }
+        }
+        for (gauge, value) in VOLUME_GAUGES.iter().zip(self.volumes) {
+            series.gauge(*gauge, value);
         }
     }
 }
@@ -324,6 +391,24 @@ mod tests {
             })
         );
         assert_eq!(r.complaint_rate, None, "no datapoint: no value, no error");
+    }
+
+    #[test]
+    fn volumes_are_the_sums_of_their_datapoints_and_0_without_one() {
+        let pages = [
+            page(vec![
+                result("sends", &[(1_000, 900.0)]),
+                result("bounces", &[(1_000, 27.0)]),
+                result("rejects", &[]),
+            ]),
+            page(vec![result("sends", &[(0, 100.0)])]),
+        ];
+        let r = reputation_from_pages(&pages).unwrap();
+        assert_eq!(r.volumes, [1_000.0, 0.0, 27.0, 0.0, 0.0]);
+        for bad in [f64::NAN, -1.0, f64::INFINITY] {
+            let err = reputation_from_pages(&[page(vec![result("deliveries", &[(1, bad)])])]);
+            assert_eq!(err.unwrap_err().reason(), "invalid_response", "{bad}");
+        }
     }
 
     #[test]

@@ -79,6 +79,7 @@ async fn reputation_rates_come_from_cloudwatch_and_each_collector_fails_alone() 
             bounce_rate: Some(0.031),
             complaint_rate: Some(0.0006),
             age_secs: 3600,
+            sends: Some(20_000.0),
         }],
     );
     sim.set_cloudwatch_script(
@@ -94,6 +95,7 @@ async fn reputation_rates_come_from_cloudwatch_and_each_collector_fails_alone() 
             bounce_rate: None,
             complaint_rate: None,
             age_secs: 0,
+            sends: None,
         }],
     );
     let home = temp_dir("reputation");
@@ -135,6 +137,17 @@ async fn reputation_rates_come_from_cloudwatch_and_each_collector_fails_alone() 
         value("pinpoint_email_send_quota_max_emails", "us-east-1"),
         None
     );
+    // The volumes behind the rates, from the same call: 20,000 sent at a 3.1 %
+    // bounce rate and 0.06 % complaints, 0.1 % rejected, the rest delivered.
+    for (name, want) in [
+        ("pinpoint_email_reputation_sends", 20_000.0),
+        ("pinpoint_email_reputation_bounces", 620.0),
+        ("pinpoint_email_reputation_complaints", 12.0),
+        ("pinpoint_email_reputation_rejects", 20.0),
+        ("pinpoint_email_reputation_deliveries", 19_360.0),
+    ] {
+        assert_eq!(value(name, "us-east-1"), Some(want), "{name}");
+    }
     // eu-west-1: the account values, though CloudWatch fails.
     assert_eq!(value("pinpoint_email_up", "eu-west-1"), Some(1.0));
     assert_eq!(
@@ -168,6 +181,11 @@ async fn reputation_rates_come_from_cloudwatch_and_each_collector_fails_alone() 
     assert!(!m.contains(
         "pinpoint_email_reputation_bounce_ratio{account=\"default\",aws_region=\"ap-southeast-2\"}"
     ));
+    // Nothing sent: every volume 0, not absent.
+    assert_eq!(
+        value("pinpoint_email_reputation_sends", "ap-southeast-2"),
+        Some(0.0)
+    );
     // Every CloudWatch call was signed for the monitoring service with the
     // region it asked for.
     let calls = sim.calls();

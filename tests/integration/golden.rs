@@ -143,6 +143,7 @@ fn populated() -> Store {
         &Ok(Reputation {
             bounce_rate: at(0.031, t0 - 3600.0),
             complaint_rate: at(0.0006, t0 - 3600.0),
+            volumes: [20_000.0, 19_360.0, 620.0, 12.0, 20.0],
         }),
         ms(60),
         t0,

@@ -54,6 +54,7 @@ impl Timeline {
             bounce_rate,
             complaint_rate,
             age_secs,
+            sends,
         } = rates
         else {
             return rates;
@@ -63,11 +64,13 @@ impl Timeline {
                 bounce_rate,
                 complaint_rate,
                 age_secs,
+                sends,
             },
             CallAnswer::Missing => CloudWatchStep::Rates {
                 bounce_rate: None,
                 complaint_rate: None,
                 age_secs,
+                sends: None,
             },
             CallAnswer::Throttle => CloudWatchStep::Throttle,
             CallAnswer::ServerError => CloudWatchStep::Error {
@@ -156,6 +159,7 @@ impl ReputationPatch {
             bounce_rate,
             complaint_rate,
             age_secs,
+            ..
         } = rates
         {
             if let Some(v) = self.bounce_rate {

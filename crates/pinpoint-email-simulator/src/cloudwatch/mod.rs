@@ -24,6 +24,9 @@ pub const SES_NAMESPACE: &str = "AWS/SES";
 pub const BOUNCE_RATE: &str = "Reputation.BounceRate";
 /// The complaint rate metric (a ratio).
 pub const COMPLAINT_RATE: &str = "Reputation.ComplaintRate";
+/// The counts answered, as `Sum`s, beside the rates: `Send`, `Delivery`,
+/// `Bounce`, `Complaint`, `Reject`.
+pub const VOLUMES: [&str; 5] = ["Send", "Delivery", "Bounce", "Complaint", "Reject"];
 
 /// How deeply nested a request may be.
 const MAX_DEPTH: usize = 16;
@@ -42,6 +45,11 @@ pub enum CloudWatchStep {
         /// How old the datapoints are.
         #[serde(default)]
         age_secs: u64,
+        /// Messages sent in the window: the `Send` sum; `Bounce` and
+        /// `Complaint` are it times the rates, `Reject` is 0.1 % of it and
+        /// `Delivery` the rest. `None`: no datapoint of any of them.
+        #[serde(default)]
+        sends: Option<f64>,
     },
     /// 400 `Throttling`, as CloudWatch throttles.
     Throttle,
@@ -69,6 +77,7 @@ impl CloudWatchStep {
             bounce_rate: Some(0.004),
             complaint_rate: Some(0.0002),
             age_secs: 0,
+            sends: Some(20_000.0),
         }
     }
 }
@@ -271,9 +280,24 @@ fn queries(body: &[u8]) -> Result<Vec<Query>, String> {
     Ok(queries)
 }
 
+/// The `Sum` of the count `metric` (one of [`VOLUMES`]) when `sends` messages
+/// went out at these rates; `None` for another metric.
+fn volume(metric: &str, sends: f64, bounce: Option<f64>, complaint: Option<f64>) -> Option<f64> {
+    let bounces = (sends * bounce.unwrap_or(0.0)).round();
+    let rejects = (sends * 0.001).round();
+    Some(match metric {
+        "Send" => sends,
+        "Bounce" => bounces,
+        "Complaint" => (sends * complaint.unwrap_or(0.0)).round(),
+        "Reject" => rejects,
+        "Delivery" => (sends - bounces - rejects).max(0.0),
+        _ => return None,
+    })
+}
+
 /// The answer to a `GetMetricData` request with `body`, by `step`.
 pub(crate) fn answer(step: &CloudWatchStep, body: &[u8]) -> Response<Full<Bytes>> {
-    let (bounce, complaint, age) = match step {
+    let (bounce, complaint, age, sends) = match step {
         CloudWatchStep::Throttle => {
             return error(StatusCode::BAD_REQUEST, "Throttling", "Rate exceeded");
         }
@@ -293,7 +317,8 @@ pub(crate) fn answer(step: &CloudWatchStep, body: &[u8]) -> Response<Full<Bytes>
             bounce_rate,
             complaint_rate,
             age_secs,
-        } => (*bounce_rate, *complaint_rate, *age_secs),
+            sends,
+        } => (*bounce_rate, *complaint_rate, *age_secs, *sends),
     };
     let queries = match queries(body) {
         Ok(q) => q,
@@ -313,6 +338,7 @@ pub(crate) fn answer(step: &CloudWatchStep, body: &[u8]) -> Response<Full<Bytes>
             let value = match (q.namespace.as_str(), q.metric.as_str()) {
                 (SES_NAMESPACE, BOUNCE_RATE) => bounce,
                 (SES_NAMESPACE, COMPLAINT_RATE) => complaint,
+                (SES_NAMESPACE, metric) => sends.and_then(|s| volume(metric, s, bounce, complaint)),
                 _ => None,
             };
             out.map(5)?.str("Id")?.str(&q.id)?;
@@ -375,125 +401,4 @@ pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response<F
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn request(queries: &[(&str, &str, &str)]) -> Vec<u8> {
-        let mut e = minicbor::Encoder::new(Vec::new());
-        e.begin_map().unwrap();
-        e.str("MetricDataQueries")
-            .unwrap()
-            .array(queries.len() as u64)
-            .unwrap();
-        for (id, ns, name) in queries {
-            e.begin_map().unwrap();
-            e.str("Id").unwrap().str(id).unwrap();
-            e.str("MetricStat").unwrap().begin_map().unwrap();
-            e.str("Metric").unwrap().begin_map().unwrap();
-            e.str("Namespace").unwrap().str(ns).unwrap();
-            e.str("MetricName").unwrap().str(name).unwrap();
-            e.end().unwrap();
-            e.str("Period").unwrap().u32(300).unwrap();
-            e.str("Stat").unwrap().str("Average").unwrap();
-            e.end().unwrap();
-            e.end().unwrap();
-        }
-        e.str("StartTime")
-            .unwrap()
-            .tag(Tag::from(IanaTag::Timestamp))
-            .unwrap()
-            .f64(1.0e9)
-            .unwrap();
-        e.str("EndTime")
-            .unwrap()
-            .tag(Tag::from(IanaTag::Timestamp))
-            .unwrap()
-            .f64(1.1e9)
-            .unwrap();
-        e.end().unwrap();
-        e.into_writer()
-    }
-
-    #[test]
-    fn reads_queries_with_indefinite_maps() {
-        let q = queries(&request(&[("bounce", SES_NAMESPACE, BOUNCE_RATE)])).unwrap();
-        assert_eq!(
-            q,
-            [Query {
-                id: "bounce".into(),
-                namespace: SES_NAMESPACE.into(),
-                metric: BOUNCE_RATE.into()
-            }]
-        );
-    }
-
-    #[test]
-    fn indefinite_length_text_is_text() {
-        let mut e = minicbor::Encoder::new(Vec::new());
-        e.begin_map().unwrap();
-        e.begin_str().unwrap().str("Id").unwrap().end().unwrap();
-        e.begin_str()
-            .unwrap()
-            .str("boun")
-            .unwrap()
-            .str("ce")
-            .unwrap()
-            .end()
-            .unwrap();
-        e.end().unwrap();
-        let item = decode(&e.into_writer()).unwrap();
-        assert_eq!(item.get("Id").and_then(Item::text), Some("bounce"));
-    }
-
-    #[test]
-    fn refuses_what_cloudwatch_refuses() {
-        assert!(queries(b"\xff").is_err());
-        assert!(queries(&[0xa0]).unwrap_err().contains("StartTime"));
-        let mut trailing = request(&[]);
-        trailing.push(0);
-        assert!(queries(&trailing).is_err());
-        assert!(queries(&request(&[("Bad", SES_NAMESPACE, BOUNCE_RATE)])).is_err());
-        // Nesting far beyond what a request needs.
-        let deep: Vec<u8> = std::iter::repeat_n(0x81, 100).chain([0x00]).collect();
-        assert!(decode(&deep).unwrap_err().contains("deeply"));
-    }
-
-    #[test]
-    fn answers_each_query_in_order_with_the_rate_it_asks_for() {
-        let body = request(&[
-            ("complaint", SES_NAMESPACE, COMPLAINT_RATE),
-            ("other", "AWS/EC2", "CPUUtilization"),
-            ("bounce", SES_NAMESPACE, BOUNCE_RATE),
-        ]);
-        let step = CloudWatchStep::Rates {
-            bounce_rate: Some(0.03),
-            complaint_rate: None,
-            age_secs: 0,
-        };
-        let resp = answer(&step, &body);
-        assert_eq!(resp.status(), 200);
-        let bytes = futures_body(resp);
-        let item = decode(&bytes).unwrap();
-        let Some(Item::Array(results)) = item.get("MetricDataResults") else {
-            panic!("{item:?}");
-        };
-        let ids: Vec<&str> = results.iter().filter_map(|r| r.get("Id")?.text()).collect();
-        assert_eq!(ids, ["complaint", "other", "bounce"]);
-        assert_eq!(results[0].get("Values"), Some(&Item::Array(vec![])));
-        assert_eq!(
-            results[2].get("Values"),
-            Some(&Item::Array(vec![Item::Number(0.03)]))
-        );
-    }
-
-    fn futures_body(resp: Response<Full<Bytes>>) -> Vec<u8> {
-        use http_body_util::BodyExt as _;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        rt.block_on(resp.into_body().collect())
-            .unwrap()
-            .to_bytes()
-            .to_vec()
-    }
-}
+mod tests;
