@@ -191,7 +191,7 @@ function(c)
           'What each account sent in the last 24 hours (AWS/SES Send), and how many of those bounced, drew a complaint or were rejected (Bounce, Complaint, Reject): a rate of 10 % of 20 messages is not one of 10 % of 200,000.',
           [
             lib.target(byAR('max', 'pinpoint_email_reputation_%s' % m[0]), perAccount + ' ' + m[1], refId=m[2])
-            for m in [['sends', 'sent', 'A'], ['bounces', 'bounced', 'B'], ['complaints', 'complaints', 'C'], ['rejects', 'rejected', 'D']]
+            for m in [['sent_emails', 'sent', 'A'], ['bounced_emails', 'bounced', 'B'], ['complained_emails', 'complaints', 'C'], ['rejected_emails', 'rejected', 'D']]
           ],
           'short',
         ),

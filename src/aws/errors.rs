@@ -195,3 +195,38 @@ fn find_in_chain<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_pinpointemail::operation::get_account::GetAccountError;
+    use aws_smithy_runtime_api::http::{Response, StatusCode};
+    use aws_smithy_types::body::SdkBody;
+
+    /// A response the SDK failed to read (its body cut short, say): counted
+    /// by what its status says, `invalid_response` when that says nothing.
+    #[test]
+    fn an_unread_response_counts_as_its_status_says() {
+        for (status, reason) in [
+            (401, "auth"),
+            (403, "auth"),
+            (429, "throttled"),
+            (503, "server"),
+            (200, "invalid_response"),
+            (404, "invalid_response"),
+        ] {
+            let raw = Response::new(
+                StatusCode::try_from(status).unwrap(),
+                SdkBody::from("cut sh"),
+            );
+            let err: SdkError<GetAccountError, Response> =
+                SdkError::response_error("unexpected end of body", raw);
+            let classified = classify_sdk_error(&err, Duration::from_secs(1));
+            assert_eq!(classified.reason(), reason, "{status}: {classified}");
+            assert!(
+                classified.to_string().contains("unexpected end of body"),
+                "{classified}"
+            );
+        }
+    }
+}

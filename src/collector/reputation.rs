@@ -29,8 +29,8 @@ const LOOKBACK: Duration = Duration::from_secs(24 * 3600);
 /// The period the datapoints are averaged over, in seconds.
 const PERIOD_SECONDS: i32 = 300;
 
-/// Pages of results read at most; one page holds far more than a window of
-/// two metrics at this period, and the latest datapoints come first.
+/// Pages of results read at most; one page (100,800 datapoints) holds far
+/// more than a call's: 288 of each rate and one or two of each volume.
 const MAX_PAGES: usize = 5;
 
 /// The metric names, and the query ids the answer is matched by.
@@ -160,7 +160,8 @@ impl Collector for CloudWatchSource {
     }
 }
 
-/// The latest datapoint of each rate in the pages of one call.
+/// The latest datapoint of each rate, and the sum of each volume's
+/// datapoints, in the pages of one call.
 fn reputation_from_pages(pages: &[GetMetricDataOutput]) -> Result<Reputation, PollError> {
     let mut reputation = Reputation::default();
     for result in pages.iter().flat_map(|p| p.metric_data_results()) {
@@ -261,23 +262,23 @@ const REPUTATION_COMPLAINT_RATIO_TIMESTAMP_SECONDS: Gauge = Gauge {
 /// The counts of the last 24 hours, in the order of `VOLUMES`.
 const VOLUME_GAUGES: [Gauge; 5] = [
     Gauge {
-        name: "pinpoint_email_reputation_sends",
+        name: "pinpoint_email_reputation_sent_emails",
         help: "Messages the account sent in the last 24 hours (CloudWatch AWS/SES Send, the Sum of one 24-hour period); 0 without a datapoint. The volume behind the rates.",
     },
     Gauge {
-        name: "pinpoint_email_reputation_deliveries",
+        name: "pinpoint_email_reputation_delivered_emails",
         help: "Messages delivered in the last 24 hours (CloudWatch AWS/SES Delivery, the Sum of one 24-hour period); 0 without a datapoint.",
     },
     Gauge {
-        name: "pinpoint_email_reputation_bounces",
+        name: "pinpoint_email_reputation_bounced_emails",
         help: "Messages that bounced in the last 24 hours (CloudWatch AWS/SES Bounce, the Sum of one 24-hour period); 0 without a datapoint.",
     },
     Gauge {
-        name: "pinpoint_email_reputation_complaints",
+        name: "pinpoint_email_reputation_complained_emails",
         help: "Messages recipients complained about in the last 24 hours (CloudWatch AWS/SES Complaint, the Sum of one 24-hour period); 0 without a datapoint.",
     },
     Gauge {
-        name: "pinpoint_email_reputation_rejects",
+        name: "pinpoint_email_reputation_rejected_emails",
         help: "Messages SES rejected before sending in the last 24 hours (CloudWatch AWS/SES Reject, the Sum of one 24-hour period); 0 without a datapoint.",
     },
 ];

@@ -78,8 +78,10 @@ async fn failure_keeps_values_until_stale_then_drops_them() {
 
     let throttled = Err(PollError::Throttled("x".into()));
     answers.record(&key, &throttled, Duration::from_millis(5), 1060.0);
-    // Time stands still here: re-encoding waits for ten times its last cost.
-    tokio::time::advance(Duration::from_millis(100)).await;
+    // Time stands still here: re-encoding waits for ten times its last cost
+    // (real time, however loaded the machine), never longer than the cache's
+    // life.
+    tokio::time::advance(ENCODE_CACHE_TTL).await;
     let t = text(&s);
     assert!(
         t.contains("t_up{account=\"t\",aws_region=\"us-east-1\"} 0\n"),
@@ -102,8 +104,8 @@ async fn failure_keeps_values_until_stale_then_drops_them() {
         "{t}"
     );
 
-    // 100 ms passed above: this makes the values exactly stale_after old.
-    tokio::time::advance(Duration::from_millis(599_900)).await;
+    // A second passed above: this makes the values exactly stale_after old.
+    tokio::time::advance(Duration::from_secs(600) - ENCODE_CACHE_TTL).await;
     assert!(
         text(&s).contains("t_value{"),
         "exactly stale_after old is still served"
@@ -134,9 +136,18 @@ async fn a_new_result_is_served_once_the_cache_is_ten_encodes_old() {
     let key = Key::new("t", "us-east-1");
     answers.record(&key, &Ok(Answer(1.0)), Duration::ZERO, 1.0);
     assert!(text(&s).contains("t_value{account=\"t\",aws_region=\"us-east-1\"} 1\n"));
+    // Encoding cost what the machine's clock said; here it cost 5 ms.
+    if let Some(cached) = s.cache.lock().unwrap().as_mut() {
+        cached.cost = Duration::from_millis(5);
+    }
     answers.record(&key, &Ok(Answer(2.0)), Duration::ZERO, 2.0);
     // Time stands still here: re-encoding waits for ten times its last cost.
-    tokio::time::advance(Duration::from_millis(100)).await;
+    tokio::time::advance(Duration::from_millis(49)).await;
+    assert!(
+        text(&s).contains("t_value{account=\"t\",aws_region=\"us-east-1\"} 1\n"),
+        "49 ms: the cached exposition"
+    );
+    tokio::time::advance(Duration::from_millis(1)).await;
     assert!(text(&s).contains("t_value{account=\"t\",aws_region=\"us-east-1\"} 2\n"));
 }
 

@@ -140,11 +140,11 @@ async fn reputation_rates_come_from_cloudwatch_and_each_collector_fails_alone() 
     // The volumes behind the rates, from the same call: 20,000 sent at a 3.1 %
     // bounce rate and 0.06 % complaints, 0.1 % rejected, the rest delivered.
     for (name, want) in [
-        ("pinpoint_email_reputation_sends", 20_000.0),
-        ("pinpoint_email_reputation_bounces", 620.0),
-        ("pinpoint_email_reputation_complaints", 12.0),
-        ("pinpoint_email_reputation_rejects", 20.0),
-        ("pinpoint_email_reputation_deliveries", 19_360.0),
+        ("pinpoint_email_reputation_sent_emails", 20_000.0),
+        ("pinpoint_email_reputation_bounced_emails", 620.0),
+        ("pinpoint_email_reputation_complained_emails", 12.0),
+        ("pinpoint_email_reputation_rejected_emails", 20.0),
+        ("pinpoint_email_reputation_delivered_emails", 19_360.0),
     ] {
         assert_eq!(value(name, "us-east-1"), Some(want), "{name}");
     }
@@ -183,7 +183,7 @@ async fn reputation_rates_come_from_cloudwatch_and_each_collector_fails_alone() 
     ));
     // Nothing sent: every volume 0, not absent.
     assert_eq!(
-        value("pinpoint_email_reputation_sends", "ap-southeast-2"),
+        value("pinpoint_email_reputation_sent_emails", "ap-southeast-2"),
         Some(0.0)
     );
     // Every CloudWatch call was signed for the monitoring service with the

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::common::*;
@@ -19,20 +19,51 @@ use pinpoint_email_exporter::{Jitter, LogLevel};
 use pinpoint_email_simulator::{AccountState, CloudWatchStep, Step};
 use tokio::time::Instant;
 
-/// Log lines of this test binary, as JSON objects (a process-wide subscriber).
-fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
+/// The log lines of one test, as JSON objects: a subscriber of the test's own
+/// thread (every test here runs on one thread, on paused time), so that no
+/// other test's lines mix in when the tests share a process.
+struct Logs {
+    buffer: Arc<Mutex<Vec<u8>>>,
+    _guard: tracing::subscriber::DefaultGuard,
+}
+
+impl Logs {
+    /// Every line at debug level and above.
+    fn capture() -> Logs {
+        Logs::filtered(tracing_subscriber::EnvFilter::new("debug"))
+    }
+
+    /// The lines `filter` lets through.
+    fn filtered(filter: tracing_subscriber::EnvFilter) -> Logs {
         let buffer = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&buffer);
-        tracing_subscriber::fmt()
+        let subscriber = tracing_subscriber::fmt()
             .json()
             .flatten_event(true)
-            .with_max_level(tracing::Level::DEBUG)
+            .with_env_filter(filter)
             .with_writer(move || LogSink(Arc::clone(&sink)))
-            .init();
-        buffer
-    })
+            .finish();
+        Logs {
+            buffer,
+            _guard: tracing::subscriber::set_default(subscriber),
+        }
+    }
+
+    /// Every line so far.
+    fn events(&self) -> Vec<serde_json::Value> {
+        let text = String::from_utf8_lossy(&self.buffer.lock().unwrap()).to_string();
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .collect()
+    }
+
+    /// The lines about `region`.
+    fn events_for(&self, region: &str) -> Vec<serde_json::Value> {
+        self.events()
+            .into_iter()
+            .filter(|e| e["aws_region"] == region)
+            .collect()
+    }
 }
 
 struct LogSink(Arc<Mutex<Vec<u8>>>);
@@ -45,15 +76,6 @@ impl Write for LogSink {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-/// The log events about `region`.
-fn events_for(region: &str) -> Vec<serde_json::Value> {
-    let text = String::from_utf8_lossy(&logs().lock().unwrap()).to_string();
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|e| e["aws_region"] == region)
-        .collect()
 }
 
 fn account(max: f64) -> Step {
@@ -234,7 +256,7 @@ fn labels(region: &str) -> String {
 /// out in tokio's paused clock, over real sockets.
 #[tokio::test(start_paused = true)]
 async fn every_fault_is_reported_truthfully_and_the_first_good_answer_restores_everything() {
-    logs();
+    let logs = Logs::capture();
     let sim = simulator().await;
     let cases = cases();
     let mut regions = vec!["us-east-1"];
@@ -339,7 +361,7 @@ async fn every_fault_is_reported_truthfully_and_the_first_good_answer_restores_e
                 .into_iter()
                 .filter(|(l, v)| l.contains(r) && *v > 0.0)
                 .collect::<Vec<_>>(),
-            events_for(r)
+            logs.events_for(r)
                 .into_iter()
                 .filter(|e| e["level"] == "WARN")
                 .collect::<Vec<_>>()
@@ -365,7 +387,7 @@ async fn every_fault_is_reported_truthfully_and_the_first_good_answer_restores_e
 
         // Logs: one warning naming the reason (and what AWS said), once per
         // change of error, then one recovery.
-        let events = events_for(r);
+        let events = logs.events_for(r);
         let warnings: Vec<_> = events.iter().filter(|e| e["level"] == "WARN").collect();
         assert!(!warnings.is_empty(), "{r}: no warning in {events:?}");
         assert!(
@@ -414,7 +436,7 @@ async fn every_fault_is_reported_truthfully_and_the_first_good_answer_restores_e
 /// region comes when its backoff says, to the timer's millisecond.
 #[tokio::test(start_paused = true)]
 async fn a_throttling_storm_is_met_with_backoff_bounded_per_region() {
-    logs();
+    let logs = Logs::capture();
     let sim = simulator().await;
     let throttled: Vec<String> = (1..=20).map(|i| format!("xx-storm-{i}")).collect();
     for r in &throttled {
@@ -470,7 +492,8 @@ async fn a_throttling_storm_is_met_with_backoff_bounded_per_region() {
     assert_eq!(healthy, 10, "healthy region polls");
     // The storm is logged once per region, not once per call.
     for r in &throttled {
-        let warnings = events_for(r)
+        let warnings = logs
+            .events_for(r)
             .into_iter()
             .filter(|e| e["level"] == "WARN")
             .count();
@@ -480,7 +503,7 @@ async fn a_throttling_storm_is_met_with_backoff_bounded_per_region() {
 
 #[tokio::test(start_paused = true)]
 async fn connection_refused_until_aws_comes_back() {
-    logs();
+    let logs = Logs::capture();
     // Nothing listens at `addr` until the simulator starts there.
     let addr = free_addr();
     let exporter = start(
@@ -508,7 +531,8 @@ async fn connection_refused_until_aws_comes_back() {
             .is_some_and(|v| v >= 1.0)
     })
     .await;
-    let warning = events_for("ca-central-1")
+    let warning = logs
+        .events_for("ca-central-1")
         .into_iter()
         .find(|e| e["level"] == "WARN")
         .expect("a warning");
@@ -536,7 +560,7 @@ async fn connection_refused_until_aws_comes_back() {
 
 #[tokio::test(start_paused = true)]
 async fn clock_skew_is_an_auth_error_that_says_to_fix_the_clock() {
-    logs();
+    let logs = Logs::capture();
     let sim = simulator().await;
     sim.set_script("me-south-1", vec![account(AFTER)]);
     sim.set_clock_offset(20 * 60);
@@ -554,7 +578,8 @@ async fn clock_skew_is_an_auth_error_that_says_to_fix_the_clock() {
     .await;
     let calls = sim.calls_for("me-south-1");
     assert_eq!(calls[0].auth_error, Some("InvalidSignatureException"));
-    let warning = events_for("me-south-1")
+    let warning = logs
+        .events_for("me-south-1")
         .into_iter()
         .find(|e| e["level"] == "WARN")
         .expect("a warning");
@@ -575,7 +600,7 @@ async fn clock_skew_is_an_auth_error_that_says_to_fix_the_clock() {
 
 #[tokio::test(start_paused = true)]
 async fn odd_but_valid_answers_are_shown_as_they_are() {
-    logs();
+    let _logs = Logs::capture();
     let sim = simulator().await;
     sim.set_script(
         "af-south-1",
@@ -636,7 +661,7 @@ async fn odd_but_valid_answers_are_shown_as_they_are() {
 
 #[tokio::test(start_paused = true)]
 async fn a_failing_assume_role_recovers_once_the_role_trusts_the_exporter() {
-    logs();
+    let _logs = Logs::capture();
     let sim = simulator().await;
     let role = "arn:aws:iam::444455556666:role/not-yet-trusted";
     let dir = temp_dir("role");
@@ -697,17 +722,9 @@ async fn a_failing_assume_role_recovers_once_the_role_trusts_the_exporter() {
 /// SDK itself.
 #[tokio::test(start_paused = true)]
 async fn a_refused_role_is_logged_once_with_its_account_and_collector() {
-    let buffer = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&buffer);
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_env_filter(tracing_subscriber::EnvFilter::new(
-            LogLevel::Info.directives(),
-        ))
-        .with_writer(move || LogSink(Arc::clone(&sink)))
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = Logs::filtered(tracing_subscriber::EnvFilter::new(
+        LogLevel::Info.directives(),
+    ));
 
     let sim = simulator().await;
     let dir = temp_dir("refused-role");
@@ -737,11 +754,7 @@ async fn a_refused_role_is_logged_once_with_its_account_and_collector() {
         .count();
     assert!(refusals >= 5, "{refusals} AssumeRole calls");
 
-    let text = String::from_utf8_lossy(&buffer.lock().unwrap()).to_string();
-    let events: Vec<serde_json::Value> = text
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+    let events = logs.events();
     let from_sdk: Vec<_> = events
         .iter()
         .filter(|e| e["target"].as_str().is_some_and(|t| t.starts_with("aws_")))
@@ -758,12 +771,13 @@ async fn a_refused_role_is_logged_once_with_its_account_and_collector() {
     assert!(!error.contains("-0000-4000-8000-"), "a request id: {error}");
 }
 
-/// A refusal CloudWatch's client cannot read (a 403 page where its protocol
-/// wants CBOR) is counted as what its status says, `auth`, not as an invalid
-/// answer; the account collector of the same region does not notice.
+/// A refusal without an error code in a body CloudWatch's client cannot parse
+/// (a 403 page where its protocol wants CBOR) is counted as what its status
+/// says, `auth`, and reads `HTTP 403` with no dangling space; the account
+/// collector of the same region does not notice.
 #[tokio::test(start_paused = true)]
-async fn an_unreadable_refusal_counts_as_what_its_status_says() {
-    logs();
+async fn a_codeless_refusal_counts_as_what_its_status_says() {
+    let logs = Logs::capture();
     let sim = simulator().await;
     sim.set_script("ap-east-2", vec![account(AFTER)]);
     sim.set_cloudwatch_script(
@@ -807,7 +821,8 @@ async fn an_unreadable_refusal_counts_as_what_its_status_says() {
         "{errors:?}"
     );
     assert_eq!(sample(&m, "pinpoint_email_up", &l), Some(1.0), "{m}");
-    let warning = events_for("ap-east-2")
+    let warning = logs
+        .events_for("ap-east-2")
         .into_iter()
         .find(|e| e["level"] == "WARN" && e["collector"] == "reputation")
         .expect("a warning of the reputation collector");
