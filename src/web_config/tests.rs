@@ -1,4 +1,5 @@
 use super::*;
+use std::sync::Mutex;
 
 fn parse_text(text: &str) -> Result<WebState, String> {
     parse(Path::new("/nonexistent/web.yml"), text).map_err(|e| e.message)
@@ -294,4 +295,71 @@ fn each_client_auth_type_maps_to_its_protections_and_tightening_passes() {
         "{:?}",
         with.loosened_by(&without)
     );
+}
+
+/// A change of the web config logs the new settings, as the start-up line
+/// does, and never a password's hash.
+#[test]
+fn a_reload_logs_its_settings_never_its_secrets() {
+    let dir = std::env::temp_dir().join(format!(
+        "pinpoint-email-exporter-reload-log-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("web.yml");
+    let (first, second) = (
+        bcrypt::hash("first", 4).unwrap(),
+        bcrypt::hash("second", 4).unwrap(),
+    );
+    std::fs::write(
+        &file,
+        format!("basic_auth_users:\n  prometheus: '{first}'\n"),
+    )
+    .unwrap();
+    let web = WebConfig::new(Some(file.clone()))
+        .unwrap()
+        .with_timing(Duration::from_millis(50), Duration::ZERO);
+
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&buffer);
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || Sink(Arc::clone(&sink)))
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    // The kernel's file timestamps tick at least every 10 ms.
+    std::thread::sleep(Duration::from_millis(20));
+    std::fs::write(
+        &file,
+        format!("basic_auth_users:\n  prometheus: '{second}'\n  other: '{second}'\n"),
+    )
+    .unwrap();
+    assert!(!web.recheck(), "seen: the (zero) settle time starts");
+    assert!(web.recheck(), "applied");
+    let log = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("web config reloaded") && log.contains("basic_auth_users=2"),
+        "{log}"
+    );
+    for secret in [first.as_str(), second.as_str(), "$2b$"] {
+        assert!(!log.contains(secret), "{log}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A `tracing` writer into a shared buffer.
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

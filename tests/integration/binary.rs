@@ -1060,20 +1060,17 @@ async fn secrets_never_reach_the_logs_the_metrics_or_config_check() {
     let metrics = request_with(addr, "GET", "/metrics", &[("authorization", &right)])
         .await
         .body;
-    // A reload and a change of the web config log too.
+    // A reload logs too. (A change of the web config logs the settings the
+    // start-up line shows, `WebState::summary`, without secrets:
+    // web_config::tests::a_reload_logs_its_settings_never_its_secrets; the
+    // binary looks at the file every second and applies a change after a
+    // second more, so it is tested there.)
     signal(&process, "-HUP");
-    std::fs::write(
-        &web,
-        format!("basic_auth_users:\n  prometheus: '{hash}'\n  other: '{hash}'\n"),
-    )
-    .unwrap();
     eventually(
-        Duration::from_secs(15),
-        "the web config reloaded",
+        Duration::from_secs(5),
+        "the targets file reloaded",
         || async {
-            std::fs::read_to_string(&log).is_ok_and(|l| {
-                l.contains("web config reloaded") && l.contains("config file reloaded")
-            })
+            std::fs::read_to_string(&log).is_ok_and(|l| l.contains("config file reloaded"))
         },
     )
     .await;
