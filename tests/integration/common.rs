@@ -618,6 +618,14 @@ pub fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// `yaml` written as `targets.yml` in a fresh [`temp_dir`] `name`: its path,
+/// for `--config.file`.
+pub fn targets_file(name: &str, yaml: &str) -> String {
+    let path = temp_dir(name).join("targets.yml");
+    std::fs::write(&path, yaml).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
 /// A child process, killed when the test ends.
 pub struct Process {
     pub child: Child,

@@ -407,28 +407,25 @@ async fn role_targets_assume_their_role_once_and_a_denied_role_is_an_auth_error(
     let partner = "arn:aws:iam::111122223333:role/pinpoint-email-exporter";
     let denied = "arn:aws:iam::444455556666:role/not-trusted";
     sim.allow_role(partner, Some("partner-external-id"));
-    let dir = temp_dir("roles");
-    let file = dir.join("targets.yml");
-    std::fs::write(
-        &file,
-        format!(
+    let file = targets_file(
+        "roles",
+        &format!(
             "targets:\n\
-             \x20 - name: direct\n\
-             \x20 - name: partner\n\
-             \x20   regions: [us-east-1, eu-west-1]\n\
-             \x20   role_arn: {partner}\n\
-             \x20   external_id: partner-external-id\n\
-             \x20   role_session_name: exporter-test\n\
-             \x20 - name: denied\n\
-             \x20   role_arn: {denied}\n"
+         \x20 - name: direct\n\
+         \x20 - name: partner\n\
+         \x20   regions: [us-east-1, eu-west-1]\n\
+         \x20   role_arn: {partner}\n\
+         \x20   external_id: partner-external-id\n\
+         \x20   role_session_name: exporter-test\n\
+         \x20 - name: denied\n\
+         \x20   role_arn: {denied}\n"
         ),
-    )
-    .unwrap();
+    );
     let exporter = polling(
         &sim,
         &[
             "--config.file",
-            file.to_str().unwrap(),
+            &file,
             "--aws.regions",
             "us-east-1",
             "--poll.interval",

@@ -664,22 +664,14 @@ async fn a_failing_assume_role_recovers_once_the_role_trusts_the_exporter() {
     let _logs = Logs::capture();
     let sim = simulator().await;
     let role = "arn:aws:iam::444455556666:role/not-yet-trusted";
-    let dir = temp_dir("role");
-    let file = dir.join("targets.yml");
-    std::fs::write(
-        &file,
-        format!(
+    let file = targets_file(
+        "role",
+        &format!(
             "targets:\n  - name: direct\n    regions: [il-central-1]\n  - name: partner\n    regions: [il-central-1]\n    role_arn: {role}\n"
         ),
-    )
-    .unwrap();
+    );
     let exporter = start(
-        config(&[
-            "--config.file",
-            file.to_str().unwrap(),
-            "--poll.interval",
-            "1s",
-        ]),
+        config(&["--config.file", &file, "--poll.interval", "1s"]),
         sim.endpoint_url(),
         SECRET_KEY,
     )
@@ -727,20 +719,12 @@ async fn a_refused_role_is_logged_once_with_its_account_and_collector() {
     ));
 
     let sim = simulator().await;
-    let dir = temp_dir("refused-role");
-    let file = dir.join("targets.yml");
-    std::fs::write(
-        &file,
+    let file = targets_file(
+        "refused-role",
         "targets:\n  - name: partner\n    regions: [il-central-1]\n    role_arn: arn:aws:iam::444455556666:role/never-trusted\n",
-    )
-    .unwrap();
+    );
     let exporter = start(
-        config(&[
-            "--config.file",
-            file.to_str().unwrap(),
-            "--poll.interval",
-            "1s",
-        ]),
+        config(&["--config.file", &file, "--poll.interval", "1s"]),
         sim.endpoint_url(),
         SECRET_KEY,
     )

@@ -54,22 +54,14 @@ async fn an_organization_in_moto_is_discovered_and_polled_through_each_role() {
         .collect();
     assert_eq!(ids.len(), 4, "{listed:?}");
 
-    let dir = temp_dir("moto-organization");
-    let file = dir.join("targets.yml");
-    std::fs::write(
-        &file,
-        format!(
+    let file = targets_file(
+        "moto-organization",
+        &format!(
             "targets:\n  - name: org\n    regions: [us-east-1]\n    api: sesv2\n    discover:\n      organizations:\n        role_name: reader\n        external_id: {EXTERNAL_ID}\n"
         ),
-    )
-    .unwrap();
+    );
     let exporter = start(
-        config(&[
-            "--config.file",
-            file.to_str().unwrap(),
-            "--poll.interval",
-            "1s",
-        ]),
+        config(&["--config.file", &file, "--poll.interval", "1s"]),
         moto.endpoint(),
         SECRET_KEY,
     )

@@ -71,7 +71,7 @@ fn active(n: usize, keep: impl Fn(usize) -> bool) -> BTreeSet<String> {
 }
 
 /// A targets file with one organization discovery.
-fn targets_file(dir: &Path, extra: &str) -> String {
+fn discovery_file(dir: &Path, extra: &str) -> String {
     let path = dir.join("targets.yml");
     std::fs::write(
         &path,
@@ -112,7 +112,7 @@ async fn an_organization_is_discovered_polled_through_each_role_and_followed() {
     let sim = simulator().await;
     sim.set_organization(organization(N));
     let dir = temp_dir("organization");
-    let file = targets_file(&dir, "");
+    let file = discovery_file(&dir, "");
     let exporter = start_exporter(&sim, &file, &[]).await;
     let want = active(N, |_| true);
     assert_eq!(want.len(), 192);
@@ -264,7 +264,7 @@ async fn units_recursively_and_tags_narrow_the_accounts() {
         ),
     ];
     for (extra, want) in cases {
-        let file = targets_file(&dir, extra);
+        let file = discovery_file(&dir, extra);
         let config = config(&["--config.file", &file, "--config.discover"]);
         let loader = loader(sim.endpoint_url(), SECRET_KEY);
         let found = pinpoint_email_exporter::discover_once(&config, &loader).await;
@@ -293,7 +293,7 @@ async fn two_shards_poll_every_target_exactly_once() {
     sim.set_organization(organization(N));
     let dir = temp_dir("organization-shards");
     // Fixed targets are split too.
-    let file = targets_file(
+    let file = discovery_file(
         &dir,
         "  - name: fixed-a\n    regions: [eu-west-1]\n  - name: fixed-b\n    regions: [eu-west-1]\n  - name: fixed-c\n    regions: [eu-west-1]\n  - name: fixed-d\n    regions: [eu-west-1]\n",
     );
@@ -366,7 +366,7 @@ async fn the_binary_runs_each_discovery_once_and_prints_its_targets() {
     let sim = simulator().await;
     sim.set_organization(organization(4));
     let home = temp_dir("organization-discover-once");
-    let file = targets_file(&home, "");
+    let file = discovery_file(&home, "");
     let mut cmd = simulated(&home, &sim);
     cmd.args([
         "--config.file",
@@ -417,7 +417,7 @@ async fn a_reload_narrows_widens_and_removes_a_discovery() {
     let sim = simulator().await;
     sim.set_organization(organization(N));
     let dir = temp_dir("organization-reload");
-    let file = targets_file(&dir, "");
+    let file = discovery_file(&dir, "");
     let exporter = start_exporter(&sim, &file, &[]).await;
     wait_ready(exporter.addr).await;
     assert_eq!(polled(&metrics(exporter.addr).await), active(N, |_| true));
@@ -490,7 +490,7 @@ async fn a_restart_polls_the_saved_listing_while_organizations_fails() {
     let dir = temp_dir("organization-state");
     let state = dir.join("state");
     std::fs::create_dir_all(&state).unwrap();
-    let file = targets_file(&dir, "");
+    let file = discovery_file(&dir, "");
     let with_state = ["--state.directory", state.to_str().unwrap()];
     let want = active(N, |_| true);
     let complete = |text: &str| sample(text, "pinpoint_email_exporter_targets_complete", "");
