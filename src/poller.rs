@@ -30,6 +30,13 @@ pub trait Collector: Send + Sync + 'static {
 
     /// Makes the call once.
     fn collect(&self) -> impl Future<Output = Result<Self::Output, PollError>> + Send;
+
+    /// How long one [`Collector::collect`] may take in all before it counts
+    /// as a timeout: one call's `--poll.timeout` and a second, unless the
+    /// collector paces several calls.
+    fn time_limit(&self, timeout: Duration) -> Duration {
+        timeout + Duration::from_secs(1)
+    }
 }
 
 /// A running poller, ready to be spawned.
@@ -117,15 +124,13 @@ pub async fn run<C: Collector>(
         let started = Instant::now();
         // The SDK enforces --poll.timeout itself; this outer limit only guards
         // against anything that would hang outside the SDK's timers.
-        let outcome = match tokio::time::timeout(
-            settings.timeout + Duration::from_secs(1),
-            collector.collect(),
-        )
-        .await
-        {
-            Ok(outcome) => outcome,
-            Err(_) => Err(PollError::Timeout(settings.timeout)),
-        };
+        let outcome =
+            match tokio::time::timeout(collector.time_limit(settings.timeout), collector.collect())
+                .await
+            {
+                Ok(outcome) => outcome,
+                Err(_) => Err(PollError::Timeout(settings.timeout)),
+            };
         let took = started.elapsed();
         section.record(&key, &outcome, took, unix_now());
         let delay = schedule.next_delay(outcome.as_ref().map(|_| ()), jitter());

@@ -13,6 +13,7 @@
 
 pub mod account;
 pub mod dedicated_ips;
+pub mod identities;
 pub mod reputation;
 
 use std::time::Duration;
@@ -127,6 +128,7 @@ pub const KINDS: &[&dyn Kind] = &[
     &account::AccountKind,
     &reputation::ReputationKind,
     &dedicated_ips::DedicatedIpsKind,
+    &identities::IdentitiesKind,
 ];
 
 #[cfg(test)]

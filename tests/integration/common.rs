@@ -382,15 +382,40 @@ impl Moto {
         format!("http://{}", self.addr)
     }
 
-    /// The query-protocol parameters (`Action=AssumeRole&RoleArn=...`) of every
-    /// form-encoded request it received, in order, decoded.
-    pub async fn query_requests(&self) -> Vec<Vec<(String, String)>> {
-        use base64::Engine as _;
+    /// Every request its recorder kept, in order, as moto writes them.
+    async fn recording(&self) -> Vec<serde_json::Value> {
         let text = get(self.addr, "/moto-api/recorder/download-recording")
             .await
             .body;
         text.lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
+    }
+
+    /// The method and path (with its query, as sent) of every request it
+    /// received, in order.
+    pub async fn requests(&self) -> Vec<(String, String)> {
+        self.recording()
+            .await
+            .iter()
+            .filter_map(|request| {
+                let url = request["url"].as_str()?;
+                let path = url.find("://").map_or(url, |at| {
+                    let rest = &url[at + 3..];
+                    rest.find('/').map_or("/", |slash| &rest[slash..])
+                });
+                Some((request["method"].as_str()?.to_string(), path.to_string()))
+            })
+            .collect()
+    }
+
+    /// The query-protocol parameters (`Action=AssumeRole&RoleArn=...`) of every
+    /// form-encoded request it received, in order, decoded.
+    pub async fn query_requests(&self) -> Vec<Vec<(String, String)>> {
+        use base64::Engine as _;
+        self.recording()
+            .await
+            .iter()
             .filter_map(|request| {
                 let body = request["body"].as_str()?;
                 let body = if request["body_encoded"] == true {

@@ -20,6 +20,7 @@ mod exporter;
 mod faults;
 mod golden;
 mod hostile;
+mod identities;
 mod mixin;
 mod moto;
 mod organization;

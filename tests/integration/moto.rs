@@ -1,9 +1,10 @@
 //! The exporter against moto's server, an AWS mock nobody here wrote (PyPI
 //! `moto[server]`, pinned in `.ci/moto-requirements.txt`; `scripts/test`
 //! installs it into `target/moto-venv`), for what moto implements of the
-//! calls the exporter makes: Organizations (`ListAccounts`) and STS
-//! (`AssumeRole` with an external id). moto's request recorder shows what
-//! reached it.
+//! calls the exporter makes: Organizations (`ListAccounts`), STS
+//! (`AssumeRole` with an external id) and SES v2's email identities
+//! (`ListEmailIdentities`, `GetEmailIdentity`). moto's request recorder shows
+//! what reached it.
 //!
 //! What moto 5.2.5 does not implement, and is tested against the simulator
 //! only: `GetAccount` of Pinpoint Email and SES v2 (moto answers 404),
@@ -120,4 +121,87 @@ async fn an_organization_in_moto_is_discovered_and_polled_through_each_role() {
         .map(|id| format!("arn:aws:iam::{id}:role/reader"))
         .collect();
     assert_eq!(assumed, want);
+}
+
+/// Identities made in moto with the SDK (a domain with Easy DKIM, an
+/// address) are listed and read by the identities collector through SES v2,
+/// with the values moto gives them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identities_in_moto_are_listed_and_read_through_ses_v2() {
+    let moto = Moto::start().await;
+    let sdk = loader(moto.endpoint(), SECRET_KEY)()
+        .region(aws_config::Region::new("us-east-1"))
+        .load()
+        .await;
+    let ses = aws_sdk_sesv2::Client::new(&sdk);
+    for name in ["mail.example", "ops@mail.example"] {
+        ses.create_email_identity()
+            .email_identity(name)
+            .send()
+            .await
+            .unwrap();
+    }
+    let exporter = start(
+        config(&[
+            "--aws.regions",
+            "us-east-1",
+            "--aws.api",
+            "sesv2",
+            "--collector.identities",
+        ]),
+        moto.endpoint(),
+        SECRET_KEY,
+    )
+    .await;
+    let at = "account=\"default\",aws_region=\"us-east-1\"";
+    eventually(Duration::from_secs(20), "the identities polled", || async {
+        sample(
+            &metrics(exporter.addr).await,
+            "pinpoint_email_identities_up",
+            at,
+        ) == Some(1.0)
+    })
+    .await;
+    let m = metrics(exporter.addr).await;
+    exporter.stop().await;
+    assert_eq!(
+        sample(&m, "pinpoint_email_identities", at),
+        Some(2.0),
+        "{m}"
+    );
+    for (name, kind) in [
+        ("mail.example", "DOMAIN"),
+        ("ops@mail.example", "EMAIL_ADDRESS"),
+    ] {
+        let of = format!("{at},identity=\"{name}\",identity_type=\"{kind}\"");
+        let status = |metric, status| sample(&m, metric, &format!("{of},status=\"{status}\""));
+        assert_eq!(
+            status("pinpoint_email_identity_verification_status", "SUCCESS"),
+            Some(1.0),
+            "{m}"
+        );
+        assert_eq!(
+            status("pinpoint_email_identity_dkim_status", "NOT_STARTED"),
+            Some(1.0),
+            "{m}"
+        );
+        assert_eq!(
+            sample(&m, "pinpoint_email_identity_sending_enabled", &of),
+            Some(1.0)
+        );
+    }
+    let asked: BTreeSet<String> = moto
+        .requests()
+        .await
+        .into_iter()
+        .filter(|(method, path)| method == "GET" && path.starts_with("/v2/email/identities/"))
+        .map(|(_, path)| path)
+        .collect();
+    assert_eq!(
+        asked,
+        BTreeSet::from([
+            "/v2/email/identities/mail.example".to_string(),
+            "/v2/email/identities/ops%40mail.example".to_string(),
+        ])
+    );
 }

@@ -2,7 +2,12 @@
 //! Email, and `GET /v2/email/dedicated-ips`, SES v2), with their paging
 //! (`PageSize`, `NextToken`).
 
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
+
+use crate::server::{aws_error, json};
 
 /// The largest `PageSize` the APIs accept, and the size of a page without one.
 pub const MAX_PAGE_SIZE: usize = 100;
@@ -37,6 +42,25 @@ pub enum DedicatedIpsStep {
         /// Error code (`x-amzn-ErrorType`).
         code: String,
     },
+}
+
+/// The answer of a `GetDedicatedIps` step, a page of `query`'s.
+pub(crate) fn answer(step: DedicatedIpsStep, query: &str) -> Response<Full<Bytes>> {
+    match step {
+        DedicatedIpsStep::Ips(ips) => match page(&ips, query) {
+            Ok(body) => json(StatusCode::OK, body),
+            Err(message) => aws_error(StatusCode::BAD_REQUEST, "BadRequestException", message),
+        },
+        DedicatedIpsStep::Throttle => aws_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequestsException",
+            "Too many requests have been made to the operation.".into(),
+        ),
+        DedicatedIpsStep::Error { status, code } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            aws_error(status, &code, format!("simulated {code}"))
+        }
+    }
 }
 
 /// The page of `ips` that a request with `query` (the URL's query string)

@@ -12,6 +12,8 @@
 //! `AWS_ENDPOINT_URL`.
 
 use std::collections::{HashMap, VecDeque};
+
+use script::{Script, next_step};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -23,8 +25,10 @@ use tokio::time::Instant;
 mod account;
 pub mod cloudwatch;
 pub mod dedicated_ips;
+pub mod identities;
 pub mod organizations;
 pub mod scenario;
+mod script;
 mod server;
 pub mod sigv4;
 mod sts;
@@ -44,6 +48,7 @@ pub(crate) fn request_id() -> String {
 pub use account::AccountState;
 pub use cloudwatch::CloudWatchStep;
 pub use dedicated_ips::{DedicatedIpState, DedicatedIpsStep};
+pub use identities::{IdentitiesStep, IdentityState};
 pub use organizations::{Member, Organization};
 pub use scenario::{Scenario, Timeline};
 pub use sigv4::{AuthError, Secret, Signed, verify_sigv4};
@@ -155,45 +160,6 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// How a region answers: a request-by-request script, or a timeline.
-#[derive(Debug, Clone)]
-enum Script {
-    /// Each request takes the next step (the index); the last one repeats.
-    Steps(Vec<Step>, usize),
-    /// Answers depend on the time since `start`.
-    Timeline(Timeline, Instant),
-}
-
-impl Script {
-    /// What `GetDedicatedIps` answers in this region now.
-    fn dedicated_ips(&self) -> DedicatedIpsStep {
-        match self {
-            Script::Timeline(timeline, start) => timeline.dedicated_ips_at(start.elapsed()),
-            Script::Steps(..) => DedicatedIpsStep::Ips(Vec::new()),
-        }
-    }
-
-    /// What `GetMetricData` answers in this region now: a timeline's current
-    /// phase, else a healthy account's rates.
-    fn cloudwatch(&self) -> CloudWatchStep {
-        match self {
-            Script::Timeline(timeline, start) => timeline.cloudwatch_at(start.elapsed()),
-            Script::Steps(..) => CloudWatchStep::healthy(),
-        }
-    }
-
-    fn next(&mut self) -> Step {
-        match self {
-            Script::Steps(steps, next) => {
-                let step = steps[(*next).min(steps.len() - 1)].clone();
-                *next = (*next + 1).min(steps.len() - 1);
-                step
-            }
-            Script::Timeline(timeline, start) => timeline.step_at(start.elapsed()),
-        }
-    }
-}
-
 /// The account of the simulator's own credentials, as `GetCallerIdentity`
 /// says it unless [`Simulator::set_caller_account`] sets another.
 pub const CALLER_ACCOUNT: &str = "123456789012";
@@ -218,6 +184,8 @@ struct State {
     /// `GetDedicatedIps` scripts by region: the steps and the next one (a
     /// call's pages all take the same step).
     dedicated_ips_scripts: HashMap<String, (Vec<DedicatedIpsStep>, usize)>,
+    /// The identity operations' scripts by region, alike.
+    identities_scripts: HashMap<String, (Vec<IdentitiesStep>, usize)>,
     default_script: Vec<Step>,
     /// The most recent [`MAX_CALLS_KEPT`] requests.
     calls: VecDeque<Call>,
@@ -236,16 +204,23 @@ impl State {
     /// first page, the same step for its further pages.
     fn dedicated_ips(&mut self, region: &str, first_page: bool) -> DedicatedIpsStep {
         if let Some((steps, next)) = self.dedicated_ips_scripts.get_mut(region) {
-            if !first_page {
-                return steps[next.saturating_sub(1).min(steps.len() - 1)].clone();
-            }
-            let step = steps[(*next).min(steps.len() - 1)].clone();
-            *next = (*next + 1).min(steps.len());
-            return step;
+            return next_step(steps, next, first_page);
         }
         self.scripts
             .get(region)
             .map_or(DedicatedIpsStep::Ips(Vec::new()), Script::dedicated_ips)
+    }
+
+    /// The identity operations' answer of `region`: the next step for a
+    /// listing's first page, the same step for its further pages and the
+    /// `GetEmailIdentity` calls after it.
+    fn identities(&mut self, region: &str, first_page: bool) -> IdentitiesStep {
+        if let Some((steps, next)) = self.identities_scripts.get_mut(region) {
+            return next_step(steps, next, first_page);
+        }
+        self.scripts
+            .get(region)
+            .map_or(IdentitiesStep::Identities(Vec::new()), Script::identities)
     }
 
     /// The next `GetMetricData` answer of `region`.
@@ -339,6 +314,22 @@ impl Simulator {
         };
         lock(&self.state)
             .dedicated_ips_scripts
+            .insert(region.to_string(), (steps, 0));
+    }
+
+    /// Replaces the script of the identity operations of `region`: each
+    /// `ListEmailIdentities` call (its first page) takes the next step, its
+    /// further pages and the `GetEmailIdentity` calls after it the same; the
+    /// last repeats. Regions without one follow their scenario's timeline, or
+    /// have no identity.
+    pub fn set_identities_script(&self, region: &str, steps: Vec<IdentitiesStep>) {
+        let steps = if steps.is_empty() {
+            vec![IdentitiesStep::Identities(Vec::new())]
+        } else {
+            steps
+        };
+        lock(&self.state)
+            .identities_scripts
             .insert(region.to_string(), (steps, 0));
     }
 

@@ -33,7 +33,10 @@
 //! A phase may list the account's dedicated IPs (`dedicated_ips: [{ ip:
 //! 198.51.100.7, pool: marketing, warmup_percentage: 40, warmup_status:
 //! IN_PROGRESS }]`, kept by the phases after it) and say what `GetDedicatedIps`
-//! answers (`dedicated_ips_answer:`, with the values of `cloudwatch:`).
+//! answers (`dedicated_ips_answer:`, with the values of `cloudwatch:`), and
+//! its email identities (`identities: [{ name: example.com, dkim_status:
+//! TEMPORARY_FAILURE }]`, each field of [`IdentityState`]) with what the
+//! identity operations answer (`identities_answer:`).
 //!
 //! A phase's `answer` is `account` (the default), `throttle`, `drop` (close the
 //! connection) or `reset` (reset it: TCP RST); instead of `answer`, a phase may give `error: {status: 500, code:
@@ -47,9 +50,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::DedicatedIpState;
+use crate::{DedicatedIpState, IdentityState};
 
+mod check;
 mod play;
+
+use check::check_phase;
 
 /// Access key the simulator accepts when a scenario names none.
 pub const DEFAULT_ACCESS_KEY_ID: &str = "AKIDPINPOINTSIMULATOR";
@@ -152,6 +158,13 @@ pub struct Phase {
     /// What `GetDedicatedIps` answers during the phase.
     #[serde(default)]
     pub dedicated_ips_answer: CallAnswer,
+    /// The account's email identities from the start of the phase on (none
+    /// before a phase lists them).
+    pub identities: Option<Vec<IdentityState>>,
+    /// What `ListEmailIdentities` and `GetEmailIdentity` answer during the
+    /// phase.
+    #[serde(default)]
+    pub identities_answer: CallAnswer,
 }
 
 /// Changes to the reputation rates; fields left out keep their value (the
@@ -380,6 +393,9 @@ impl Scenario {
             "--collector.dedicated-ips".into(),
             "--collector.dedicated-ips.interval".into(),
             humantime::format_duration(self.poll_interval()).to_string(),
+            "--collector.identities".into(),
+            "--collector.identities.interval".into(),
+            humantime::format_duration(self.poll_interval()).to_string(),
         ]
     }
 
@@ -410,70 +426,6 @@ impl Scenario {
         }
         Ok(())
     }
-}
-
-/// Checks one phase of a timeline (`last_without_repeat` when it is the last
-/// of a timeline that does not repeat, which alone may run forever): the
-/// field at fault within the phase and what is wrong, if any.
-fn check_phase(phase: &Phase, last_without_repeat: bool) -> Result<(), (String, String)> {
-    match phase.duration {
-        Some(d) if d.is_zero() => {
-            return Err(("duration".to_string(), "must be above 0".into()));
-        }
-        None if !last_without_repeat => {
-            return Err((
-                "duration".to_string(),
-                "is required for every phase but the last of a timeline without repeat".into(),
-            ));
-        }
-        _ => {}
-    }
-    for (field, rate) in [
-        ("reputation.bounce_rate", phase.reputation.bounce_rate),
-        ("reputation.complaint_rate", phase.reputation.complaint_rate),
-    ] {
-        if rate.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
-            return Err((
-                field.to_string(),
-                "must be a ratio from 0 to 1 (0.05 is 5 %)".into(),
-            ));
-        }
-    }
-    for (j, ip) in phase.dedicated_ips.iter().flatten().enumerate() {
-        if ip.ip.is_empty() || !(-1..=100).contains(&ip.warmup_percentage) {
-            return Err((
-                format!("dedicated_ips[{j}]"),
-                "needs an ip and a warmup_percentage from 0 to 100 (or -1)".into(),
-            ));
-        }
-    }
-    if !phase.sent_per_second.is_finite() {
-        return Err(("sent_per_second".to_string(), "must be a number".into()));
-    }
-    let answers = usize::from(phase.answer != Answer::Account)
-        + usize::from(phase.error.is_some())
-        + usize::from(phase.body.is_some());
-    if answers > 1 {
-        return Err((
-            "answer".to_string(),
-            "give only one of answer, error and body".into(),
-        ));
-    }
-    if let Some(ErrorAnswer { status, code }) = &phase.error {
-        if !(400..=599).contains(status) {
-            return Err((
-                "error.status".to_string(),
-                format!("{status} is not an HTTP error status (400-599)"),
-            ));
-        }
-        if code.is_empty() || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err((
-                "error.code".to_string(),
-                format!("{code:?} must be an AWS error code such as InternalFailure"),
-            ));
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 
 use crate::cloudwatch;
 use crate::dedicated_ips::{self, DedicatedIpsStep};
+use crate::identities::{self, IdentitiesStep};
 use crate::organizations;
 use crate::sigv4::{self, verify_sigv4};
 use crate::sts::{assume_role, get_caller_identity, sts_error};
@@ -158,13 +159,7 @@ async fn handle(
     };
     let caller = access_key.clone();
     let query = parts.uri.query().unwrap_or("").to_string();
-    let Planned {
-        step,
-        cloudwatch,
-        dedicated_ips,
-        organization,
-        auth_error,
-    } = plan(
+    let planned = plan(
         &mut lock(state),
         Asked {
             action,
@@ -172,11 +167,11 @@ async fn handle(
             region,
             access_key,
             auth_error,
+            first_page: !query.contains("NextToken=") && identities::token(&body).is_none(),
         },
         &path,
-        &query,
     );
-    if auth_error == Some("ExpiredTokenException") {
+    if planned.auth_error == Some("ExpiredTokenException") {
         return Ok(aws_error(
             StatusCode::FORBIDDEN,
             "ExpiredTokenException",
@@ -186,20 +181,48 @@ async fn handle(
     if let Err(e) = verdict {
         return Ok(refusal(action, service, &e));
     }
+    respond(
+        planned,
+        (action, &caller, &parts.method, &path, &query),
+        &body,
+        state,
+    )
+    .await
+}
+
+/// The answer to a request that passed its checks: from the other services'
+/// scripts, else from its region's step.
+async fn respond(
+    planned: Planned,
+    (action, caller, method, path, query): (&str, &str, &hyper::Method, &str, &str),
+    body: &[u8],
+    state: &Mutex<State>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
+    let Planned {
+        step,
+        cloudwatch,
+        dedicated_ips,
+        identities,
+        organization,
+        ..
+    } = planned;
     if let Some(org) = organization {
-        return Ok(organizations::answer(&org, action, &body));
+        return Ok(organizations::answer(&org, action, body));
     }
     if let Some(step) = cloudwatch {
-        return Ok(cloudwatch::answer(&step, &body));
+        return Ok(cloudwatch::answer(&step, body));
     }
     if let Some(step) = dedicated_ips {
-        return Ok(dedicated_ips_answer(step, &query));
+        return Ok(dedicated_ips::answer(step, query));
+    }
+    if let Some(step) = identities {
+        return Ok(identities::answer(step, path, query, body));
     }
     match (action, step) {
-        ("AssumeRole", _) => Ok(assume_role(&body, state)),
-        ("GetCallerIdentity", _) => Ok(get_caller_identity(&caller, state)),
+        ("AssumeRole", _) => Ok(assume_role(body, state)),
+        ("GetCallerIdentity", _) => Ok(get_caller_identity(caller, state)),
         (_, Some(step)) => answer(step, path.starts_with("/v2/")).await,
-        ("GetAccount" | "GetDedicatedIps", None) => Ok(aws_error(
+        ("GetAccount" | "GetDedicatedIps" | "ListEmailIdentities" | "GetEmailIdentity", None) => Ok(aws_error(
             StatusCode::NOT_FOUND,
             "UnknownOperationException",
             "The Amazon Pinpoint Email API has reached its end of support; use the Amazon SES v2 API.".into(),
@@ -207,7 +230,7 @@ async fn handle(
         _ => Ok(aws_error(
             StatusCode::NOT_FOUND,
             "UnknownOperationException",
-            format!("no operation at {} {path}", parts.method),
+            format!("no operation at {method} {path}"),
         )),
     }
 }
@@ -218,6 +241,7 @@ struct Planned {
     step: Option<Step>,
     cloudwatch: Option<crate::CloudWatchStep>,
     dedicated_ips: Option<DedicatedIpsStep>,
+    identities: Option<IdentitiesStep>,
     organization: Option<crate::organizations::Organization>,
     auth_error: Option<&'static str>,
 }
@@ -230,17 +254,20 @@ struct Asked {
     region: String,
     access_key: String,
     auth_error: Option<&'static str>,
+    /// Whether it asks for a listing's first page (it has no `NextToken`).
+    first_page: bool,
 }
 
-/// Records a call (of `path` with `query`) and takes what it answers from
+/// Records a call (of `path`) and takes what it answers from
 /// the scripts.
-fn plan(st: &mut State, asked: Asked, path: &str, query: &str) -> Planned {
+fn plan(st: &mut State, asked: Asked, path: &str) -> Planned {
     let Asked {
         action,
         service,
         region,
         access_key,
         mut auth_error,
+        first_page,
     } = asked;
     if st.calls.len() >= MAX_CALLS_KEPT {
         st.calls.pop_front();
@@ -276,37 +303,32 @@ fn plan(st: &mut State, asked: Asked, path: &str, query: &str) -> Planned {
     });
     let v1_gone = st.pinpoint_email_gone && path.starts_with("/v1/");
     let org = (service == "organizations").then(|| st.organization.clone());
-    let (step, cloudwatch, dedicated_ips, organization) = match action {
-        _ if auth_error.is_some() => (None, None, None, None),
-        "GetAccount" if !v1_gone && member.is_some() => (member, None, None, None),
+    let mut planned = Planned {
+        step: None,
+        cloudwatch: None,
+        dedicated_ips: None,
+        identities: None,
+        organization: None,
+        auth_error,
+    };
+    match action {
+        _ if auth_error.is_some() => {}
+        "GetAccount" if !v1_gone && member.is_some() => planned.step = member,
         "GetAccount" if !v1_gone => {
             let default = Script::Steps(st.default_script.clone(), 0);
-            (
-                Some(st.scripts.entry(region).or_insert(default).next()),
-                None,
-                None,
-                None,
-            )
+            planned.step = Some(st.scripts.entry(region).or_insert(default).next());
         }
-        "GetMetricData" => (None, Some(st.next_cloudwatch(&region)), None, None),
+        "GetMetricData" => planned.cloudwatch = Some(st.next_cloudwatch(&region)),
         "GetDedicatedIps" if !v1_gone => {
-            let first_page = !query.contains("NextToken=");
-            (
-                None,
-                None,
-                Some(st.dedicated_ips(&region, first_page)),
-                None,
-            )
+            planned.dedicated_ips = Some(st.dedicated_ips(&region, first_page));
         }
-        _ => (None, None, None, org),
-    };
-    Planned {
-        step,
-        cloudwatch,
-        dedicated_ips,
-        organization,
-        auth_error,
+        "ListEmailIdentities" if !v1_gone => {
+            planned.identities = Some(st.identities(&region, first_page));
+        }
+        "GetEmailIdentity" if !v1_gone => planned.identities = Some(st.identities(&region, false)),
+        _ => planned.organization = org,
     }
+    planned
 }
 
 /// The operation a request asks for, and the service it is signed for.
@@ -338,6 +360,19 @@ fn operation(parts: &hyper::http::request::Parts, body: &[u8]) -> (&'static str,
         (&hyper::Method::POST, cloudwatch::GET_METRIC_DATA_PATH) => ("GetMetricData", "monitoring"),
         (&hyper::Method::GET, "/v1/email/dedicated-ips" | "/v2/email/dedicated-ips") => {
             ("GetDedicatedIps", "ses")
+        }
+        (&hyper::Method::GET, p) if identities::PATHS.contains(&p) => {
+            ("ListEmailIdentities", "ses")
+        }
+        (&hyper::Method::POST, identities::SESV2_LIST_PATH) => ("ListEmailIdentities", "ses"),
+        (&hyper::Method::GET, p)
+            if identities::PATHS.iter().any(|l| {
+                p.strip_prefix(l).is_some_and(|n| {
+                    n.len() > 1 && n[1..].find('/').is_none() && n.starts_with('/')
+                })
+            }) =>
+        {
+            ("GetEmailIdentity", "ses")
         }
         _ => ("unknown", "ses"),
     }
@@ -373,25 +408,6 @@ fn refusal(action: &str, service: &str, e: &crate::sigv4::AuthError) -> Response
         "AssumeRole" | "GetCallerIdentity" => sts_error(StatusCode::FORBIDDEN, e.code, &e.message),
         "GetMetricData" => cloudwatch::error(StatusCode::FORBIDDEN, e.code, &e.message),
         _ => aws_error(StatusCode::FORBIDDEN, e.code, e.message.clone()),
-    }
-}
-
-/// The answer of a `GetDedicatedIps` step, a page of `query`'s.
-fn dedicated_ips_answer(step: DedicatedIpsStep, query: &str) -> Response<Full<Bytes>> {
-    match step {
-        DedicatedIpsStep::Ips(ips) => match dedicated_ips::page(&ips, query) {
-            Ok(body) => json(StatusCode::OK, body),
-            Err(message) => aws_error(StatusCode::BAD_REQUEST, "BadRequestException", message),
-        },
-        DedicatedIpsStep::Throttle => aws_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "TooManyRequestsException",
-            "Too many requests have been made to the operation.".into(),
-        ),
-        DedicatedIpsStep::Error { status, code } => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            aws_error(status, &code, format!("simulated {code}"))
-        }
     }
 }
 
@@ -431,7 +447,7 @@ async fn answer(mut step: Step, v2: bool) -> Result<Response<Full<Bytes>>, Dropp
     }
 }
 
-fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+pub(crate) fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
     resp.headers_mut()
@@ -442,7 +458,7 @@ fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     resp
 }
 
-fn aws_error(status: StatusCode, code: &str, message: String) -> Response<Full<Bytes>> {
+pub(crate) fn aws_error(status: StatusCode, code: &str, message: String) -> Response<Full<Bytes>> {
     let body = serde_json::json!({ "message": message }).to_string();
     let mut resp = json(status, body);
     if let Ok(v) = HeaderValue::from_str(code) {

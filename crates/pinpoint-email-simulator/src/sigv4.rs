@@ -255,12 +255,27 @@ fn canonical_request(
     Ok(format!(
         "{}\n{}\n{}\n{}\n{}\n{}",
         parts.method,
-        parts.uri.path(),
+        canonical_uri(parts.uri.path()),
         query.join("&"),
         canonical_headers,
         signed_headers,
         payload_hash
     ))
+}
+
+/// The canonical URI of `path` as AWS services other than S3 make it: the
+/// path as sent (already percent-encoded once by the client) encoded again,
+/// so `/v2/email/identities/a%40b.example` signs as `.../a%2540b.example`.
+fn canonical_uri(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// The signature SigV4 gives `canonical_request` with `secret`.

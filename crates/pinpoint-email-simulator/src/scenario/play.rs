@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{AccountPatch, Answer, CallAnswer, Phase, ReputationPatch, Timeline};
-use crate::{AccountState, CloudWatchStep, DedicatedIpsStep, Step};
+use crate::{AccountState, CloudWatchStep, DedicatedIpsStep, IdentitiesStep, Step};
 
 impl AccountPatch {
     fn apply(&self, s: &mut AccountState) {
@@ -86,22 +86,12 @@ impl Timeline {
 
     /// What `GetDedicatedIps` answers `elapsed` after the scenario was loaded.
     pub fn dedicated_ips_at(&self, elapsed: Duration) -> DedicatedIpsStep {
-        let (_, _, phase) = self.at(elapsed);
-        let Some(phase) = phase else {
+        let Some((ips, answer)) =
+            self.listing_at(elapsed, |p| &p.dedicated_ips, |p| p.dedicated_ips_answer)
+        else {
             return DedicatedIpsStep::Ips(Vec::new());
         };
-        // The list of the latest phase up to this one that gives one.
-        let at = self
-            .phases
-            .iter()
-            .position(|p| std::ptr::eq(p, phase))
-            .unwrap_or(0);
-        let ips = self.phases[..=at]
-            .iter()
-            .rev()
-            .find_map(|p| p.dedicated_ips.clone())
-            .unwrap_or_default();
-        match phase.dedicated_ips_answer {
+        match answer {
             CallAnswer::Data => DedicatedIpsStep::Ips(ips),
             CallAnswer::Missing => DedicatedIpsStep::Ips(Vec::new()),
             CallAnswer::Throttle => DedicatedIpsStep::Throttle,
@@ -114,6 +104,52 @@ impl Timeline {
                 code: "AccessDeniedException".into(),
             },
         }
+    }
+
+    /// What the identity operations answer `elapsed` after the scenario was
+    /// loaded.
+    pub fn identities_at(&self, elapsed: Duration) -> IdentitiesStep {
+        let Some((identities, answer)) =
+            self.listing_at(elapsed, |p| &p.identities, |p| p.identities_answer)
+        else {
+            return IdentitiesStep::Identities(Vec::new());
+        };
+        match answer {
+            CallAnswer::Data => IdentitiesStep::Identities(identities),
+            CallAnswer::Missing => IdentitiesStep::Identities(Vec::new()),
+            CallAnswer::Throttle => IdentitiesStep::Throttle,
+            CallAnswer::ServerError => IdentitiesStep::Error {
+                status: 500,
+                code: "InternalFailure".into(),
+            },
+            CallAnswer::AccessDenied => IdentitiesStep::Error {
+                status: 403,
+                code: "AccessDeniedException".into(),
+            },
+        }
+    }
+
+    /// The list `list` of the latest phase up to the one of `elapsed` that
+    /// gives one (empty before any does), and what that phase answers.
+    fn listing_at<T: Clone>(
+        &self,
+        elapsed: Duration,
+        list: impl Fn(&Phase) -> &Option<Vec<T>>,
+        answer: impl Fn(&Phase) -> CallAnswer,
+    ) -> Option<(Vec<T>, CallAnswer)> {
+        let (_, _, phase) = self.at(elapsed);
+        let phase = phase?;
+        let at = self
+            .phases
+            .iter()
+            .position(|p| std::ptr::eq(p, phase))
+            .unwrap_or(0);
+        let items = self.phases[..=at]
+            .iter()
+            .rev()
+            .find_map(|p| list(p).clone())
+            .unwrap_or_default();
+        Some((items, answer(phase)))
     }
 
     /// The account state and reputation rates `elapsed` after the scenario was
