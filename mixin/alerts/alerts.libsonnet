@@ -65,8 +65,10 @@
   local install = list(c.groupLabels),
   local exporter = list(c.groupLabels + [c.shardLabel, 'job', 'instance']),
   local account = list(c.groupLabels + ['account_id', 'aws_region']),
-  local heldBy = list(c.groupLabels + [c.shardLabel, 'job', 'instance', 'account_id', 'aws_region', 'account', 'status']),
-  local alertBy = list(c.groupLabels + ['account_id', 'aws_region', 'account', 'status']),
+  // A held condition is one per these and its own labels (`status` for an
+  // account's, the identity for an identity's).
+  local heldBy(own) = list(c.groupLabels + [c.shardLabel, 'job', 'instance', 'account_id', 'aws_region', 'account'] + own),
+  local alertBy(own) = list(c.groupLabels + ['account_id', 'aws_region', 'account'] + own),
   local perTarget = list(c.groupLabels + ['account', 'aws_region']),
 
   local alert(name, severity, expr, summary, description, extra={}) = {
@@ -107,8 +109,9 @@
   // while the exporter polls the target and region, from its start),
   // `conditions` maps each condition to the series that has it (per exporter,
   // target and region; only where the condition holds, with a value above 0).
-  // `observed` says which accounts the conditions are fresh for.
-  local conditions(record, up, polled, conditions, observed=null) =
+  // `observed` says which accounts the conditions are fresh for; `own` are
+  // the labels a condition keeps beside the account's.
+  local conditions(record, up, polled, conditions, observed=null, own=['status']) =
     // What the record held at its last evaluation, for the conditions that
     // held within holdFor (older 0s end here): the one read of its past.
     local previous = record + '_previous';
@@ -127,7 +130,7 @@
     local scraped = 'up{%(m)s}';
     local seen = 'group by (%s) (last_over_time(up{%%(m)s}[%s]))' % [shard, c.holdFor];
     local now = std.join('\nor\n', [
-      'label_replace(max by (%s) (%s), "condition", "%s", "", "")' % [heldBy, keyed(if observed == null then freshFrom(conditions[name], up) else conditions[name]), name]
+      'label_replace(max by (%s) (%s), "condition", "%s", "", "")' % [heldBy(own), keyed(if observed == null then freshFrom(conditions[name], up) else conditions[name]), name]
       for name in std.objectFields(conditions)
     ]);
     local gone = '(%s unless on (%s) %s)' % [previous, account, present];
@@ -181,9 +184,11 @@
   local accountConditions = 'account_aws_region:pinpoint_email_account_condition:held',
   local reputationConditions = 'account_aws_region:pinpoint_email_reputation_condition:held',
   local staleConditions = 'account_aws_region:pinpoint_email_data_stale:held',
-  // A held condition, as the alerts see it: one per account, whichever
-  // exporters (an HA pair, a rollout, a reshard) had it.
-  local held(record, condition) = 'max by (%s) (%s{condition="%s"})' % [alertBy, record, condition],
+  local identityConditions = 'account_aws_region_identity:pinpoint_email_identity_condition:held',
+  local identity = ['identity', 'identity_type'],
+  // A held condition, as the alerts see it: one per account (and its own
+  // labels), whichever exporters (an HA pair, a rollout, a reshard) had it.
+  local held(record, condition, own=['status']) = 'max by (%s) (%s{condition="%s"})' % [alertBy(own), record, condition],
 
   prometheusAlerts+:: {
     groups+: [{
@@ -215,7 +220,7 @@
                  ||| % {
                    exporter: exporter,
                    install: install,
-                   polled: '{__name__=~"pinpoint_email_(reputation_)?polls_total", %(m)s}',
+                   polled: '{__name__=~"pinpoint_email_(.+_)?polls_total", %(m)s}',
                    // Every 5 minutes of the past is enough to remember an id, and
                    // reads a tenth of the samples.
                    known: 'last_over_time(%s{%%(m)s, account_id=~"[0-9]{12}"}[%s:5m])' % [accountIds, c.holdFor],
@@ -256,7 +261,17 @@
                'pinpoint_email_polls_total',
                { data_stale: 'pinpoint_email_last_success_timestamp_seconds{%%(m)s} < time() - %%(dataStaleAfterSeconds)d unless on (%(perTarget)s) pinpoint_email_last_success_timestamp_seconds{%%(m)s} >= time() - %%(dataStaleAfterSeconds)d' % { perTarget: perTarget } },
                observed='group by (%s) (%s)' % [account, keyed('pinpoint_email_last_success_timestamp_seconds{%(m)s}')],
-             ) + [
+             )
+             // Each email identity's failing statuses (the identities
+             // collector), held per identity like the account's.
+             + conditions(identityConditions, 'pinpoint_email_identities_up', 'pinpoint_email_identities_polls_total', {
+               verification_failed: 'pinpoint_email_identity_verification_status{%(m)s, status=~"FAILED|TEMPORARY_FAILURE"} > 0',
+               dkim_failing: 'pinpoint_email_identity_dkim_status{%(m)s, status=~"FAILED|TEMPORARY_FAILURE"} > 0',
+               mail_from_failing: 'pinpoint_email_identity_mail_from_status{%(m)s, status=~"FAILED|TEMPORARY_FAILURE"} > 0',
+               // Verified, so that a new identity (not verified yet, and so
+               // not sending) does not page.
+               sending_disabled: '1 - pinpoint_email_identity_sending_enabled{%%(m)s} > 0 and on (%s, account, aws_region, identity) pinpoint_email_identity_verified_for_sending{%%(m)s} == 1' % exporter,
+             }, own=identity) + [
         alert(
           'PinpointEmailAccountShutdown',
           'critical',
@@ -416,6 +431,36 @@
           |||,
           'The warm-up of dedicated IP {{ $labels.ip }} of {{ $labels.account }} in {{ $labels.aws_region }} has not moved for %s.' % words(c.warmupStuckAfter),
           'Dedicated IP {{ $labels.ip }} (pool {{ $labels.pool }}) of {{ $labels.account }} in {{ $labels.aws_region }} is still IN_PROGRESS and its warm-up percentage has not changed in %s; mail sent from it may be throttled by receivers meanwhile.' % words(c.warmupStuckAfter),
+        ),
+        // The identities collector: each identity's own page, held like the
+        // account's. The verification status is SES v2's only.
+        alert(
+          'PinpointEmailIdentityVerificationFailed',
+          'critical',
+          held(identityConditions, 'verification_failed', identity) + ' == 1',
+          'Email identity {{ $labels.identity }} of {{ $labels.account }} in {{ $labels.aws_region }} is not verified.',
+          'SES reports the verification of {{ $labels.identity_type }} {{ $labels.identity }} ({{ $labels.account }}, {{ $labels.aws_region }}) as FAILED or TEMPORARY_FAILURE: its DNS records (or, for an address, its confirmation) no longer prove ownership. Mail from it is refused once it is FAILED (after up to 72 hours of TEMPORARY_FAILURE).',
+        ),
+        alert(
+          'PinpointEmailIdentityDkimFailing',
+          'warning',
+          held(identityConditions, 'dkim_failing', identity) + ' == 1',
+          'DKIM of {{ $labels.identity }} ({{ $labels.account }}, {{ $labels.aws_region }}) is failing.',
+          'SES reports the DKIM status of {{ $labels.identity }} ({{ $labels.account }}, {{ $labels.aws_region }}) as FAILED or TEMPORARY_FAILURE: its DKIM CNAME (or TXT) records are missing or wrong, and its mail goes out without its own DKIM signature, which receivers and DMARC may reject.',
+        ),
+        alert(
+          'PinpointEmailIdentityMailFromFailing',
+          'warning',
+          held(identityConditions, 'mail_from_failing', identity) + ' == 1',
+          'The MAIL FROM domain of {{ $labels.identity }} ({{ $labels.account }}, {{ $labels.aws_region }}) is failing.',
+          'SES reports the custom MAIL FROM domain of {{ $labels.identity }} ({{ $labels.account }}, {{ $labels.aws_region }}) as FAILED or TEMPORARY_FAILURE: its MX or SPF record is missing or wrong. With behavior_on_mx_failure REJECT_MESSAGE (pinpoint_email_identity_mail_from_status says which) SES refuses the mail; else it falls back to amazonses.com, and SPF no longer aligns for DMARC.',
+        ),
+        alert(
+          'PinpointEmailIdentitySendingDisabled',
+          'critical',
+          held(identityConditions, 'sending_disabled', identity) + ' == 1',
+          'Sending from {{ $labels.identity }} ({{ $labels.account }}, {{ $labels.aws_region }}) is disabled.',
+          'SendingEnabled is false for the verified identity {{ $labels.identity }} ({{ $labels.account }}, {{ $labels.aws_region }}): SES refuses mail from it although the account may send.',
         ),
         alert(
           'PinpointEmailExporterDown',

@@ -12,6 +12,31 @@ function(c)
   local byAR(agg, metric, extra='') = agg + ' by (account, aws_region) (' + sel(metric, extra) + ')';
   local held = 'account_aws_region:pinpoint_email_account_condition:held';
   local perAccount = '{{account}} {{aws_region}}';
+  // Each email identity with its statuses, the failing first: `Failing`
+  // counts its FAILED or TEMPORARY_FAILURE statuses and a disabled sending.
+  local identity = 'account, aws_region, identity, identity_type';
+  local current(metric, as) = 'max by (%s, %s) (label_replace(%s == 1, "%s", "$1", "status", "(.*)"))' % [identity, as, sel(metric), as];
+  local identityTable(id) = lib.table(
+    id,
+    'Identities',
+    'Each email identity (domain or address) of each account-region with its verification (SES v2), DKIM and MAIL FROM status, worst first: Failing counts its FAILED or TEMPORARY_FAILURE statuses, and 1 more when sending from it is disabled.',
+    [
+      lib.target('sort_desc(sum by (%s) (%s) + sum by (%s) (1 - %s))'
+                 % [identity, '{__name__=~"pinpoint_email_identity_(verification|dkim|mail_from)_status", %(m)s, account=~"$account", aws_region=~"$aws_region", status=~"FAILED|TEMPORARY_FAILURE"}', identity, sel('pinpoint_email_identity_sending_enabled')], format='table', instant=true),
+      lib.target(current('pinpoint_email_identity_verification_status', 'verification'), format='table', instant=true, refId='B'),
+      lib.target(current('pinpoint_email_identity_dkim_status', 'dkim'), format='table', instant=true, refId='C'),
+      lib.target(current('pinpoint_email_identity_mail_from_status', 'mail_from'), format='table', instant=true, refId='D'),
+    ],
+    defaults={ thresholds: lib.thresholds('green', [['red', 1]]) },
+    overrides=[lib.override('byName', 'Failing', [['custom.cellOptions', { type: 'color-background' }]])],
+    options={ sortBy: [{ displayName: 'Failing', desc: true }] },
+  ) + { transformations: [
+    { id: 'merge', options: {} },
+    { id: 'organize', options: {
+      excludeByName: { Time: true, 'Value #B': true, 'Value #C': true, 'Value #D': true },
+      renameByName: { 'Value #A': 'Failing' },
+    } },
+  ] };
   local pct(ratio) = '%g' % (ratio * 100);
   // AWS's own review and sending-paused rates, drawn past the config's
   // warning (which the alerts share).
@@ -131,9 +156,9 @@ function(c)
         lib.table(
           27,
           'Held by the alert rules',
-          'Every condition the alert rules hold now, worst first: what the alerts act on (the records of mixin/alerts), with its value (1, or the ratio of a rate or quota). Empty when every account-region is healthy.',
-          lib.target('sort_desc(max by (account, aws_region, condition) (%s > 0 or %s > 0))'
-                     % [sel(held), sel('account_aws_region:pinpoint_email_reputation_condition:held')], format='table', instant=true),
+          "Every condition the alert rules hold now, worst first: what the alerts act on (the records of mixin/alerts), with its value (1, or the ratio of a rate or quota), and the identity of an identity's. Empty when every account-region and identity is healthy.",
+          lib.target('sort_desc(max by (account, aws_region, identity, condition) (%s > 0 or %s > 0 or %s > 0))'
+                     % [sel(held), sel('account_aws_region:pinpoint_email_reputation_condition:held'), sel('account_aws_region_identity:pinpoint_email_identity_condition:held')], format='table', instant=true),
         ),
       ]),
       lib.line(5, 6, [
@@ -209,6 +234,11 @@ function(c)
           ])],
           options={ sortBy: [{ displayName: 'Warm-up', desc: false }] },
         ),
+      ]),
+
+      lib.row(29, 'Email identities (identities collector)'),
+      lib.line(8, 24, [
+        identityTable(30),
       ]),
 
       lib.row(7, 'Quota'),

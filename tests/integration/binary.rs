@@ -775,6 +775,9 @@ async fn the_simulators_printed_flags_poll_its_scenario() {
             "1s",
             "--collector.dedicated-ips",
             "--collector.dedicated-ips.interval",
+            "1s",
+            "--collector.identities",
+            "--collector.identities.interval",
             "1s"
         ]
     );

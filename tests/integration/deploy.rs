@@ -144,9 +144,14 @@ fn iam_documents_grant_exactly_what_the_readme_says() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| {
+        .flat_map(|s| {
             assert_eq!(s["Effect"], "Allow");
-            (s["Sid"].as_str().unwrap(), s["Action"].as_str().unwrap())
+            let sid = s["Sid"].as_str().unwrap();
+            let actions: Vec<&str> = match s["Action"].as_array() {
+                Some(actions) => actions.iter().map(|a| a.as_str().unwrap()).collect(),
+                None => vec![s["Action"].as_str().unwrap()],
+            };
+            actions.into_iter().map(move |a| (sid, a))
         })
         .collect();
     // What each collector's Spec says it needs, in the registry's order.

@@ -122,6 +122,17 @@ fn change_times() -> BTreeMap<&'static str, Duration> {
     let eu = &s.regions["eu-west-1"].phases;
     let bounces = eu[0].duration.unwrap();
     assert!(eu[1].reputation.bounce_rate.unwrap() >= 0.05);
+    // news.example.com's DKIM fails when the bounce rate climbs.
+    let dkim = |phase: &pinpoint_email_simulator::scenario::Phase| {
+        phase.identities.as_ref().unwrap()[1]
+            .dkim_status
+            .clone()
+            .unwrap()
+    };
+    assert_eq!(
+        [dkim(&eu[0]), dkim(&eu[1])],
+        ["SUCCESS", "TEMPORARY_FAILURE"]
+    );
     let probation = bounces + eu[1].duration.unwrap();
     let shutdown = probation + eu[2].duration.unwrap();
     // us-east-1 starts at 70 % and climbs 1 % a second (checked below).
@@ -135,6 +146,7 @@ fn change_times() -> BTreeMap<&'static str, Duration> {
         ("PinpointEmailAccountProbation", probation),
         ("PinpointEmailAccountShutdown", shutdown),
         ("PinpointEmailSendingDisabled", shutdown),
+        ("PinpointEmailIdentityDkimFailing", bounces),
         ("PinpointEmailQuotaUsageHigh", at_ratio(0.8)),
         ("PinpointEmailQuotaNearlyExhausted", at_ratio(0.95)),
         ("PinpointEmailQuotaExhaustionPredicted", Duration::ZERO),
@@ -197,6 +209,9 @@ async fn from_aws_state_to_a_delivered_alert() {
             "--collector.dedicated-ips",
             "--collector.dedicated-ips.interval",
             "1s",
+            "--collector.identities",
+            "--collector.identities.interval",
+            "1s",
         ]),
         sim.endpoint_url(),
         SECRET_KEY,
@@ -233,6 +248,7 @@ async fn from_aws_state_to_a_delivered_alert() {
         ("PinpointEmailAccountProbation", "pinpoint/eu-west-1"),
         ("PinpointEmailAccountShutdown", "pinpoint/eu-west-1"),
         ("PinpointEmailSendingDisabled", "pinpoint/eu-west-1"),
+        ("PinpointEmailIdentityDkimFailing", "pinpoint/eu-west-1"),
         ("PinpointEmailQuotaUsageHigh", "pinpoint/us-east-1"),
         ("PinpointEmailQuotaNearlyExhausted", "pinpoint/us-east-1"),
         (
@@ -337,7 +353,7 @@ async fn from_aws_state_to_a_delivered_alert() {
         "the bounce-rate alert must fire before PROBATION: {first_firing:?}"
     );
     report.push_str(
-        "\n(`fired after` includes each rule's shortened `for:`: 0 s for the status alerts, 5 s for sending disabled, quota high and the critical bounce rate, 15 s for the bounce-rate warning, 2 s for quota nearly exhausted, 15 s for the prediction. The test sees firing alerts by polling the Prometheus API every 250 ms, so `fired after` can exceed `delivered after`, which the webhook records as it arrives.)\n",
+        "\n(`fired after` includes each rule's shortened `for:`: 0 s for the status alerts, 5 s for sending disabled, quota high and the critical bounce rate, 15 s for the bounce-rate warning and DKIM failing, 2 s for quota nearly exhausted, 15 s for the prediction. The test sees firing alerts by polling the Prometheus API every 250 ms, so `fired after` can exceed `delivered after`, which the webhook records as it arrives.)\n",
     );
     let path = root().join("target/e2e-report.txt");
     std::fs::write(&path, &report).unwrap();

@@ -14,6 +14,7 @@ use pinpoint_email_exporter::Key;
 use pinpoint_email_exporter::PollError;
 use pinpoint_email_exporter::collector::account::Account;
 use pinpoint_email_exporter::collector::dedicated_ips::{DedicatedIp, DedicatedIps};
+use pinpoint_email_exporter::collector::identities::{Identities, Identity, MailFrom};
 use pinpoint_email_exporter::collector::reputation::{Datapoint, Reputation};
 use pinpoint_email_exporter::{BuildInfo, Format, Store};
 
@@ -182,6 +183,60 @@ fn populated() -> Store {
         &keys[1],
         &Err(PollError::Auth("AccessDeniedException".into())),
         ms(40),
+        t0,
+    );
+    // Identities: a domain with DKIM and a failing MAIL FROM domain, an
+    // address, a domain whose DKIM AWS reports in a status of its own (SES
+    // v2), and one read through Pinpoint Email (no verification status);
+    // more than the cap.
+    let mut domain = Identity {
+        name: "example.com".into(),
+        identity_type: "DOMAIN".into(),
+        sending_enabled: true,
+        verified_for_sending: true,
+        verification_status: Some("SUCCESS".into()),
+        dkim_status: "SUCCESS".into(),
+        dkim_signing_enabled: true,
+        dkim_origin: Some("AWS_SES".into()),
+        mail_from: Some(MailFrom {
+            domain: "bounce.example.com".into(),
+            status: "TEMPORARY_FAILURE".into(),
+            behavior_on_mx_failure: "USE_DEFAULT_VALUE".into(),
+        }),
+    };
+    let address = Identity {
+        name: "alerts@example.com".into(),
+        identity_type: "EMAIL_ADDRESS".into(),
+        dkim_status: "NOT_STARTED".into(),
+        dkim_signing_enabled: false,
+        mail_from: None,
+        ..domain.clone()
+    };
+    let revoked = Identity {
+        name: "news.example.com".into(),
+        dkim_status: "REVOKED".into(),
+        mail_from: None,
+        ..domain.clone()
+    };
+    store.section::<Identities>().record(
+        &keys[0],
+        &Ok(Identities {
+            identities: vec![domain.clone(), revoked, address],
+            dropped: 4,
+        }),
+        ms(3_100),
+        t0,
+    );
+    domain.verification_status = None;
+    domain.dkim_origin = None;
+    domain.mail_from = None;
+    store.section::<Identities>().record(
+        &keys[2],
+        &Ok(Identities {
+            identities: vec![domain],
+            dropped: 0,
+        }),
+        ms(1_050),
         t0,
     );
     store.keep_discoveries(&["org"]);

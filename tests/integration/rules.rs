@@ -39,10 +39,11 @@ fn alerts() -> Vec<(String, serde_yaml_ng::Value)> {
 }
 
 /// The promtool test files of `tests/rules`.
-const TEST_FILES: [&str; 4] = [
+const TEST_FILES: [&str; 5] = [
     "alerts_test.yml",
     "dedicated_ips_test.yml",
     "held_test.yml",
+    "identities_test.yml",
     "restart_test.yml",
 ];
 

@@ -89,6 +89,9 @@ fn prints_the_command_that_points_the_exporter_at_it_and_serves_signed_requests_
             "1s",
             "--collector.dedicated-ips",
             "--collector.dedicated-ips.interval",
+            "1s",
+            "--collector.identities",
+            "--collector.identities.interval",
             "1s"
         ],
         "{banner}"
