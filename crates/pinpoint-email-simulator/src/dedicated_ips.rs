@@ -7,7 +7,7 @@ use http_body_util::Full;
 use hyper::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use crate::server::{aws_error, json};
+use crate::reply::{aws_error, json, page_bounds, scripted_error, throttled};
 
 /// The largest `PageSize` the APIs accept, and the size of a page without one.
 pub const MAX_PAGE_SIZE: usize = 100;
@@ -51,44 +51,15 @@ pub(crate) fn answer(step: DedicatedIpsStep, query: &str) -> Response<Full<Bytes
             Ok(body) => json(StatusCode::OK, body),
             Err(message) => aws_error(StatusCode::BAD_REQUEST, "BadRequestException", message),
         },
-        DedicatedIpsStep::Throttle => aws_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "TooManyRequestsException",
-            "Too many requests have been made to the operation.".into(),
-        ),
-        DedicatedIpsStep::Error { status, code } => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            aws_error(status, &code, format!("simulated {code}"))
-        }
+        DedicatedIpsStep::Throttle => throttled(),
+        DedicatedIpsStep::Error { status, code } => scripted_error(status, &code),
     }
 }
 
 /// The page of `ips` that a request with `query` (the URL's query string)
 /// asks for, as the JSON body, or why the query is invalid.
 pub(crate) fn page(ips: &[DedicatedIpState], query: &str) -> Result<String, String> {
-    let mut size = MAX_PAGE_SIZE;
-    let mut start = 0;
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        match key {
-            "PageSize" => {
-                size = value
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
-                    .ok_or_else(|| format!("PageSize {value:?} must be from 1 to 100"))?;
-            }
-            "NextToken" => {
-                start = value
-                    .parse()
-                    .ok()
-                    .filter(|n| *n <= ips.len())
-                    .ok_or_else(|| format!("NextToken {value:?} is not a token this API gave"))?;
-            }
-            _ => {}
-        }
-    }
-    let end = (start + size).min(ips.len());
+    let (start, end) = page_bounds(query, ips.len(), MAX_PAGE_SIZE)?;
     let list: Vec<serde_json::Value> = ips[start..end]
         .iter()
         .map(|ip| {

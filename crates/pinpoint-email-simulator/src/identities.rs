@@ -12,7 +12,7 @@ use http_body_util::Full;
 use hyper::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
-use crate::server::{aws_error, json};
+use crate::reply::{aws_error, json, page_bounds, scripted_error, throttled};
 
 /// The largest `PageSize` the APIs accept, and the size of a page without one.
 pub const MAX_PAGE_SIZE: usize = 1000;
@@ -187,17 +187,8 @@ pub(crate) fn answer(
     let v2 = path.starts_with("/v2/");
     let identities = match step {
         IdentitiesStep::Identities(identities) => identities,
-        IdentitiesStep::Throttle => {
-            return aws_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TooManyRequestsException",
-                "Too many requests have been made to the operation.".into(),
-            );
-        }
-        IdentitiesStep::Error { status, code } => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return aws_error(status, &code, format!("simulated {code}"));
-        }
+        IdentitiesStep::Throttle => return throttled(),
+        IdentitiesStep::Error { status, code } => return scripted_error(status, &code),
     };
     if path == SESV2_LIST_PATH {
         return listing(&identities, &body_query(body), true);
@@ -233,29 +224,7 @@ fn listing(identities: &[IdentityState], query: &str, v2: bool) -> Response<Full
 /// The page of `identities` that a listing with `query` asks for, as the
 /// JSON body, or why the query is invalid.
 fn page(identities: &[IdentityState], query: &str, v2: bool) -> Result<String, String> {
-    let mut size = MAX_PAGE_SIZE;
-    let mut start = 0;
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        match key {
-            "PageSize" => {
-                size = value
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
-                    .ok_or_else(|| format!("PageSize {value:?} must be from 1 to 1000"))?;
-            }
-            "NextToken" => {
-                start = value
-                    .parse()
-                    .ok()
-                    .filter(|n| *n <= identities.len())
-                    .ok_or_else(|| format!("NextToken {value:?} is not a token this API gave"))?;
-            }
-            _ => {}
-        }
-    }
-    let end = (start + size).min(identities.len());
+    let (start, end) = page_bounds(query, identities.len(), MAX_PAGE_SIZE)?;
     let list: Vec<serde_json::Value> = identities[start..end]
         .iter()
         .map(|i| i.listed(v2))

@@ -27,6 +27,7 @@ pub mod cloudwatch;
 pub mod dedicated_ips;
 pub mod identities;
 pub mod organizations;
+mod reply;
 pub mod scenario;
 mod script;
 mod server;

@@ -18,6 +18,7 @@ use crate::cloudwatch;
 use crate::dedicated_ips::{self, DedicatedIpsStep};
 use crate::identities::{self, IdentitiesStep};
 use crate::organizations;
+use crate::reply::{aws_error, json, scripted_error, throttled};
 use crate::sigv4::{self, verify_sigv4};
 use crate::sts::{assume_role, get_caller_identity, sts_error};
 use crate::{Call, MAX_CALLS_KEPT, Script, State, Step, lock};
@@ -431,38 +432,10 @@ async fn answer(mut step: Step, v2: bool) -> Result<Response<Full<Bytes>>, Dropp
                     .insert(CONTENT_TYPE, HeaderValue::from_static("text/html"));
                 resp
             }
-            Step::Throttle => aws_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TooManyRequestsException",
-                "Too many requests have been made to the operation.".into(),
-            ),
-            Step::Error { status, code } => {
-                let status =
-                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                aws_error(status, &code, format!("simulated {code}"))
-            }
+            Step::Throttle => throttled(),
+            Step::Error { status, code } => scripted_error(status, &code),
             Step::Drop => return Err(Dropped { reset: false }),
             Step::Reset => return Err(Dropped { reset: true }),
         });
     }
-}
-
-pub(crate) fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
-    *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if let Ok(id) = HeaderValue::from_str(&crate::request_id()) {
-        resp.headers_mut().insert("x-amzn-requestid", id);
-    }
-    resp
-}
-
-pub(crate) fn aws_error(status: StatusCode, code: &str, message: String) -> Response<Full<Bytes>> {
-    let body = serde_json::json!({ "message": message }).to_string();
-    let mut resp = json(status, body);
-    if let Ok(v) = HeaderValue::from_str(code) {
-        resp.headers_mut().insert("x-amzn-errortype", v);
-    }
-    resp
 }

@@ -53,11 +53,9 @@ impl Client {
                         .send()
                         .await
                         .map_err(|e| classify_sdk_error(&e, timeout))?;
-                    let listed = out.email_identities().iter().map(|i| Listed {
-                        name: i.identity_name().unwrap_or_default().to_string(),
-                        identity_type: i.identity_type().map_or("", |t| t.as_str()).to_string(),
-                        sending_enabled: i.sending_enabled(),
-                        verification_status: None,
+                    let listed = out.email_identities().iter().map(|i| {
+                        let kind = i.identity_type().map(|t| t.as_str());
+                        listed(i.identity_name(), kind, i.sending_enabled(), None)
                     });
                     Ok((listed.collect(), out.next_token().map(str::to_string)))
                 }
@@ -73,11 +71,10 @@ impl Client {
                         .send()
                         .await
                         .map_err(|e| classify_sdk_error(&e, timeout))?;
-                    let listed = out.email_identities().iter().map(|i| Listed {
-                        name: i.identity_name().unwrap_or_default().to_string(),
-                        identity_type: i.identity_type().map_or("", |t| t.as_str()).to_string(),
-                        sending_enabled: i.sending_enabled(),
-                        verification_status: i.verification_status().map(|s| s.as_str().into()),
+                    let listed = out.email_identities().iter().map(|i| {
+                        let kind = i.identity_type().map(|t| t.as_str());
+                        let status = i.verification_status().map(|s| s.as_str());
+                        listed(i.identity_name(), kind, i.sending_enabled(), status)
                     });
                     Ok((listed.collect(), out.next_token().map(str::to_string)))
                 }
@@ -123,24 +120,24 @@ impl Client {
                     Err(e) if not_found(&e) => return Ok(None),
                     Err(e) => return Err(classify_sdk_error(&e, timeout)),
                 };
-                let dkim = out.dkim_attributes();
-                Ok(Some(Details {
-                    verified_for_sending: out.verified_for_sending_status(),
-                    verification_status: None,
-                    dkim_status: dkim
-                        .and_then(|d| d.status())
-                        .map_or("NOT_STARTED", |s| s.as_str())
-                        .to_string(),
-                    dkim_signing_enabled: dkim.is_some_and(|d| d.signing_enabled()),
-                    dkim_origin: None,
-                    mail_from: out.mail_from_attributes().and_then(|m| {
-                        mail_from(
-                            m.mail_from_domain(),
-                            m.mail_from_domain_status().as_str(),
-                            m.behavior_on_mx_failure().as_str(),
-                        )
-                    }),
-                }))
+                let dkim = out.dkim_attributes().map(|d| Dkim {
+                    status: d.status().map(|s| s.as_str()),
+                    signing_enabled: d.signing_enabled(),
+                    origin: None,
+                });
+                let mail_from = out.mail_from_attributes().map(|m| {
+                    (
+                        m.mail_from_domain(),
+                        m.mail_from_domain_status().as_str(),
+                        m.behavior_on_mx_failure().as_str(),
+                    )
+                });
+                Ok(Some(details(
+                    out.verified_for_sending_status(),
+                    None,
+                    dkim,
+                    mail_from,
+                )))
             }
             Client::Sesv2(client) => {
                 let in_region = aws_sdk_sesv2::config::Builder::default().region(region.clone());
@@ -156,37 +153,76 @@ impl Client {
                     Err(e) if not_found(&e) => return Ok(None),
                     Err(e) => return Err(classify_sdk_error(&e, timeout)),
                 };
-                let dkim = out.dkim_attributes();
-                Ok(Some(Details {
-                    verified_for_sending: out.verified_for_sending_status(),
-                    verification_status: out.verification_status().map(|s| s.as_str().into()),
-                    dkim_status: dkim
-                        .and_then(|d| d.status())
-                        .map_or("NOT_STARTED", |s| s.as_str())
-                        .to_string(),
-                    dkim_signing_enabled: dkim.is_some_and(|d| d.signing_enabled()),
-                    dkim_origin: dkim
-                        .and_then(|d| d.signing_attributes_origin())
-                        .map(|o| o.as_str().to_string()),
-                    mail_from: out.mail_from_attributes().and_then(|m| {
-                        mail_from(
-                            m.mail_from_domain(),
-                            m.mail_from_domain_status().as_str(),
-                            m.behavior_on_mx_failure().as_str(),
-                        )
-                    }),
-                }))
+                let dkim = out.dkim_attributes().map(|d| Dkim {
+                    status: d.status().map(|s| s.as_str()),
+                    signing_enabled: d.signing_enabled(),
+                    origin: d.signing_attributes_origin().map(|o| o.as_str()),
+                });
+                let mail_from = out.mail_from_attributes().map(|m| {
+                    (
+                        m.mail_from_domain(),
+                        m.mail_from_domain_status().as_str(),
+                        m.behavior_on_mx_failure().as_str(),
+                    )
+                });
+                Ok(Some(details(
+                    out.verified_for_sending_status(),
+                    out.verification_status().map(|s| s.as_str()),
+                    dkim,
+                    mail_from,
+                )))
             }
         }
     }
 }
 
-/// A custom MAIL FROM domain, if one is set up (AWS may answer the
-/// attributes with an empty domain when none is).
-fn mail_from(domain: &str, status: &str, behavior: &str) -> Option<MailFrom> {
-    (!domain.is_empty()).then(|| MailFrom {
-        domain: domain.to_string(),
-        status: status.to_string(),
-        behavior_on_mx_failure: behavior.to_string(),
-    })
+/// One identity of a listing of either API.
+fn listed(
+    name: Option<&str>,
+    identity_type: Option<&str>,
+    sending_enabled: bool,
+    verification_status: Option<&str>,
+) -> Listed {
+    Listed {
+        name: name.unwrap_or_default().to_string(),
+        identity_type: identity_type.unwrap_or_default().to_string(),
+        sending_enabled,
+        verification_status: verification_status.map(str::to_string),
+    }
+}
+
+/// `DkimAttributes` of either API.
+struct Dkim<'a> {
+    status: Option<&'a str>,
+    signing_enabled: bool,
+    origin: Option<&'a str>,
+}
+
+/// What `GetEmailIdentity` of either API says; `mail_from` is the domain,
+/// its status and the behavior on MX failure (AWS may answer the attributes
+/// with an empty domain when none is set up).
+fn details(
+    verified_for_sending: bool,
+    verification_status: Option<&str>,
+    dkim: Option<Dkim<'_>>,
+    mail_from: Option<(&str, &str, &str)>,
+) -> Details {
+    Details {
+        verified_for_sending,
+        verification_status: verification_status.map(str::to_string),
+        dkim_status: dkim
+            .as_ref()
+            .and_then(|d| d.status)
+            .unwrap_or("NOT_STARTED")
+            .to_string(),
+        dkim_signing_enabled: dkim.as_ref().is_some_and(|d| d.signing_enabled),
+        dkim_origin: dkim.and_then(|d| d.origin).map(str::to_string),
+        mail_from: mail_from.filter(|(domain, _, _)| !domain.is_empty()).map(
+            |(domain, status, behavior)| MailFrom {
+                domain: domain.to_string(),
+                status: status.to_string(),
+                behavior_on_mx_failure: behavior.to_string(),
+            },
+        ),
+    }
 }
