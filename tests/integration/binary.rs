@@ -737,6 +737,21 @@ async fn demo_shows_changing_metrics_without_any_aws_credentials() {
     .await;
     let sent_after = sent_after.get();
     assert!(sent_after > sent_before, "{sent_before} -> {sent_after}");
+    // Every collector is on: eu-west-1's identities are there, DKIM and all
+    // (the scenario's own test follows news.example.com's DKIM over time).
+    let m = metrics(addr).await;
+    let news = "account=\"demo\",aws_region=\"eu-west-1\",identity=\"news.example.com\",identity_type=\"DOMAIN\"";
+    let dkim: f64 = ["SUCCESS", "TEMPORARY_FAILURE", "FAILED"]
+        .iter()
+        .filter_map(|s| {
+            sample(
+                &m,
+                "pinpoint_email_identity_dkim_status",
+                &format!("{news},status=\"{s}\""),
+            )
+        })
+        .sum();
+    assert_eq!(dkim, 1.0, "{m}");
     let (exit, _, stderr) = process.terminate();
     assert_eq!(exit.code(), Some(0), "{stderr}");
     assert!(stderr.contains("demo mode"), "{stderr}");

@@ -156,15 +156,18 @@ async fn every_page_is_listed_and_the_kept_identities_asked_a_second_apart() {
 
 /// Through the Pinpoint Email API (a target with `api: pinpoint-email`): no
 /// verification status, an address's name percent-encoded in the path and
-/// signed as AWS signs it; a throttled poll is an error of the collector
-/// alone, and the identities come back with the next poll.
+/// signed as AWS signs it, an identity deleted since the listing left out; a
+/// throttled poll is an error of the collector alone, and the identities come
+/// back with the next poll.
 #[tokio::test(start_paused = true)]
 async fn pinpoint_email_targets_read_their_identities_and_throttling_fails_the_poll() {
     let sim = simulator().await;
     let ops = identity("ops@mail.example", |i| {
         i.dkim_status = Some("PENDING".into())
     });
-    let listing = IdentitiesStep::Identities(vec![ops, IdentityState::verified("mail.example")]);
+    let gone = identity("gone.example", |i| i.deleted = true);
+    let listing =
+        IdentitiesStep::Identities(vec![ops, IdentityState::verified("mail.example"), gone]);
     sim.set_identities_script(
         "us-east-1",
         vec![listing.clone(), IdentitiesStep::Throttle, listing],
@@ -204,6 +207,10 @@ async fn pinpoint_email_targets_read_their_identities_and_throttling_fails_the_p
         Some(1.0)
     );
     assert!(samples(&m, "pinpoint_email_identity_verification_status").is_empty());
+    // An identity deleted between the listing and its GetEmailIdentity (404)
+    // is left out, and the poll succeeds.
+    assert!(!m.contains("gone.example"), "{m}");
+    assert_eq!(sample(&m, "pinpoint_email_identities", E1), Some(2.0));
     let gets: Vec<String> = sim
         .calls_for("us-east-1")
         .into_iter()
@@ -213,6 +220,7 @@ async fn pinpoint_email_targets_read_their_identities_and_throttling_fails_the_p
     assert_eq!(
         gets,
         [
+            "/v1/email/identities/gone.example",
             "/v1/email/identities/mail.example",
             "/v1/email/identities/ops%40mail.example"
         ]

@@ -78,6 +78,10 @@ pub struct IdentityState {
     /// it.
     #[serde(default)]
     pub behavior_on_mx_failure: Option<String>,
+    /// Listed, but deleted before it is asked for: `GetEmailIdentity`
+    /// answers 404 `NotFoundException`.
+    #[serde(default)]
+    pub deleted: bool,
 }
 
 fn success() -> String {
@@ -101,6 +105,7 @@ impl IdentityState {
             mail_from_domain: None,
             mail_from_status: None,
             behavior_on_mx_failure: None,
+            deleted: false,
         }
     }
 
@@ -202,7 +207,7 @@ pub(crate) fn answer(
     };
     match name.strip_prefix('/').map(percent_decoded) {
         None => listing(&identities, query, v2),
-        Some(name) => match identities.iter().find(|i| i.name == name) {
+        Some(name) => match identities.iter().find(|i| i.name == name && !i.deleted) {
             Some(identity) => json(StatusCode::OK, identity.answer(v2).to_string()),
             None => aws_error(
                 StatusCode::NOT_FOUND,

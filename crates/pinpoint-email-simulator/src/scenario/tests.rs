@@ -211,3 +211,31 @@ fn the_demo_bounce_rate_climbs_past_2_and_5_percent_before_probation() {
         CloudWatchStep::Throttle
     );
 }
+
+#[test]
+fn the_demo_tells_a_domain_losing_its_dkim_records() {
+    let demo = Scenario::demo().unwrap();
+    let eu = &demo.regions["eu-west-1"];
+    let dkim = |secs: u64| match eu.identities_at(Duration::from_secs(secs)) {
+        crate::IdentitiesStep::Identities(ids) => {
+            let news = ids.iter().find(|i| i.name == "news.example.com").unwrap();
+            news.dkim_status.clone().unwrap()
+        }
+        other => panic!("{other:?}"),
+    };
+    // SUCCESS, TEMPORARY_FAILURE from 40 s, FAILED from 110 s, and SUCCESS
+    // again when the 170 s cycle starts over.
+    let seen: Vec<String> = [0, 39, 40, 109, 110, 169, 170].map(dkim).to_vec();
+    assert_eq!(
+        seen,
+        [
+            "SUCCESS",
+            "SUCCESS",
+            "TEMPORARY_FAILURE",
+            "TEMPORARY_FAILURE",
+            "FAILED",
+            "FAILED",
+            "SUCCESS"
+        ]
+    );
+}
