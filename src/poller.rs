@@ -19,7 +19,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::error::PollError;
-use crate::metrics::{Output, Section, Store, unix_now};
+use crate::metrics::{Activity, Output, Section, Store, unix_now};
 use crate::schedule::PollSettings;
 use crate::target::Key;
 
@@ -51,8 +51,19 @@ pub fn poller<C: Collector>(
     store: &Store,
     settings: PollSettings,
 ) -> Poller {
-    let section = store.section_with::<C::Output>(settings.stale_after);
-    Box::pin(run(key, name, collector, section, settings))
+    // A poller on the idle schedule keeps its answer served until the next.
+    let idle = C::Output::NAMES.idle.and(settings.idle_interval);
+    let stale_after = idle.map_or(settings.stale_after, |idle| {
+        settings.stale_after.max(idle.saturating_mul(2))
+    });
+    let section = store.section_with::<C::Output>(stale_after);
+    Box::pin(run(
+        key,
+        name,
+        collector,
+        (section, store.activity()),
+        settings,
+    ))
 }
 
 /// The delay logic, free of clocks and randomness so it can be tested exactly.
@@ -105,37 +116,73 @@ impl Schedule {
 }
 
 /// Calls `collector` for `key` forever, writing each outcome into its `section`
-/// of the store.
+/// of the store and what it says of the region's activity into `activity`.
 ///
 /// Runs until the task is aborted. The random parts of the schedule come from
-/// `settings.jitter`.
+/// `settings.jitter`. A collector whose series declare an idle gauge, with
+/// `settings.idle_interval` set, calls an idle region only once per idle
+/// interval: at each of its own interval's ticks it looks at the region's
+/// activity, and calls at the first tick it finds the region active.
 pub async fn run<C: Collector>(
     key: Key,
     name: &'static str,
     collector: C,
-    section: Arc<Section<C::Output>>,
+    (section, activity): (Arc<Section<C::Output>>, Arc<Activity>),
     settings: PollSettings,
 ) {
     let jitter = || settings.jitter.sample();
     let mut schedule = Schedule::new(settings.interval, settings.max_backoff);
     let mut log = ChangeLog::new(name);
+    let idle_interval = C::Output::NAMES.idle.and(settings.idle_interval);
     tokio::time::sleep(settings.offset + settings.spread.mul_f64(jitter().clamp(0.0, 1.0))).await;
     loop {
         let started = Instant::now();
         // The SDK enforces --poll.timeout itself; this outer limit only guards
         // against anything that would hang outside the SDK's timers.
-        let outcome =
-            match tokio::time::timeout(collector.time_limit(settings.timeout), collector.collect())
-                .await
-            {
-                Ok(outcome) => outcome,
-                Err(_) => Err(PollError::Timeout(settings.timeout)),
-            };
+        let outcome = match tokio::time::timeout(
+            collector.time_limit(settings.timeout),
+            collector.collect(),
+        )
+        .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => Err(PollError::Timeout(settings.timeout)),
+        };
         let took = started.elapsed();
+        if let Some(evidence) = outcome.as_ref().ok().and_then(Output::activity) {
+            activity.observe(&key, evidence);
+        }
         section.record(&key, &outcome, took, unix_now());
         let delay = schedule.next_delay(outcome.as_ref().map(|_| ()), jitter());
         log.outcome(&key, &outcome, delay, schedule.failures());
         tokio::time::sleep_until(started + delay).await;
+        if let Some(idle_interval) = idle_interval {
+            wait_while_idle(&key, &section, &activity, started, idle_interval, settings.interval)
+                .await;
+        }
+    }
+}
+
+/// While `key` is idle, waits until `idle_interval` after `started` (the last
+/// call's start), looking again every `interval`; says on `section` which
+/// schedule the poller is on.
+async fn wait_while_idle<O: Output>(
+    key: &Key,
+    section: &Section<O>,
+    activity: &Activity,
+    started: Instant,
+    idle_interval: Duration,
+    interval: Duration,
+) {
+    let due = started + idle_interval;
+    loop {
+        let idle = activity.is_idle(key, unix_now());
+        section.set_idle(key, idle);
+        let now = Instant::now();
+        if !idle || now >= due {
+            return;
+        }
+        tokio::time::sleep_until((now + interval).min(due)).await;
     }
 }
 
@@ -290,6 +337,7 @@ mod tests {
         calls: ("t_calls_total", "Calls."),
         errors: ("t_errors_total", "Errors."),
         durations: ("t_duration_seconds", "Durations."),
+        idle: None,
         values: &[],
         help_note: "",
         from_config: &[],
@@ -337,7 +385,13 @@ mod tests {
             delay,
         };
         let section = store.section::<Account>();
-        let task = tokio::spawn(run(key, "test", source, section.clone(), settings));
+        let task = tokio::spawn(run(
+            key,
+            "test",
+            source,
+            (section.clone(), Arc::default()),
+            settings,
+        ));
         (calls, section, task)
     }
 
@@ -361,6 +415,7 @@ mod tests {
             jitter: Jitter::Fixed(1.0),
             spread: Duration::from_secs(1),
             offset: Duration::ZERO,
+            idle_interval: None,
         };
         let start = Instant::now();
         let script = vec![
@@ -396,6 +451,7 @@ mod tests {
             jitter: Jitter::Fixed(1.0),
             spread: Duration::from_secs(1),
             offset: Duration::ZERO,
+            idle_interval: None,
         };
         let start = Instant::now();
         let (calls, _store, task) = spawn(vec![Ok(healthy())], Duration::from_secs(4), settings);
@@ -419,6 +475,7 @@ mod tests {
             jitter: Jitter::Fixed(1.0),
             spread: Duration::from_secs(1),
             offset: Duration::ZERO,
+            idle_interval: None,
         };
         let start = Instant::now();
         let (calls, store, task) = spawn(vec![Ok(healthy())], Duration::from_secs(3600), settings);

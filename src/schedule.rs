@@ -44,6 +44,10 @@ pub struct PollSettings {
     /// first calls of a target's regions (and its one AssumeRole) come
     /// together while targets spread.
     pub offset: Duration,
+    /// `--collector.idle-interval`: the time between two calls of an idle
+    /// region, for the collectors that follow their region's activity;
+    /// `None` to poll every region at `interval`.
+    pub idle_interval: Option<Duration>,
 }
 
 /// The source of the schedule's random parts (start-up spread, backoff): random in
@@ -77,6 +81,7 @@ impl Default for PollSettings {
             jitter: Jitter::Random,
             spread: first_poll_spread(Duration::from_secs(60), 1),
             offset: Duration::ZERO,
+            idle_interval: None,
         }
     }
 }

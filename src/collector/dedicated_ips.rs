@@ -291,6 +291,10 @@ const NAMES: Names = Names {
         "pinpoint_email_dedicated_ips_poll_duration_seconds",
         "Duration of GetDedicatedIps calls (every page), successful or not, of every target of the region (of each target with --metrics.poll-duration-per-target).",
     ),
+    idle: Some(Gauge {
+        name: "pinpoint_email_dedicated_ips_idle",
+        help: "1 while the region is idle (its account shows no production access, nothing sent in 24 hours and no recent reputation datapoint), so the dedicated IPs of this target and region are polled at --collector.idle-interval; 0 while polled at --collector.dedicated-ips.interval.",
+    }),
     values: &[
         DEDICATED_IP_WARMUP_RATIO,
         DEDICATED_IP_WARMUP_STATUS,

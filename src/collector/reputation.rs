@@ -307,6 +307,10 @@ const NAMES: Names = Names {
         "pinpoint_email_reputation_poll_duration_seconds",
         "Duration of GetMetricData calls for the reputation rates, successful or not, of every target of the region (of each target with --metrics.poll-duration-per-target).",
     ),
+    idle: Some(Gauge {
+        name: "pinpoint_email_reputation_idle",
+        help: "1 while the region is idle (its account shows no production access, nothing sent in 24 hours and no recent reputation datapoint), so the reputation of this target and region are polled at --collector.idle-interval; 0 while polled at --collector.reputation.interval.",
+    }),
     values: &[
         REPUTATION_BOUNCE_RATIO,
         REPUTATION_BOUNCE_RATIO_TIMESTAMP_SECONDS,
@@ -324,6 +328,16 @@ const NAMES: Names = Names {
 
 impl Output for Reputation {
     const NAMES: &'static Names = &NAMES;
+
+    /// The newest rate datapoint, if any.
+    fn activity(&self) -> Option<crate::metrics::Evidence> {
+        [self.bounce_rate, self.complaint_rate]
+            .into_iter()
+            .flatten()
+            .map(|d| d.unix_seconds)
+            .reduce(f64::max)
+            .map(|unix_seconds| crate::metrics::Evidence::Datapoint { unix_seconds })
+    }
 
     fn write(&self, series: &mut Series<'_>) {
         for (datapoint, name, timestamp) in [

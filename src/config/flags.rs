@@ -102,6 +102,15 @@ pub struct Cli {
     #[command(flatten)]
     pub collectors: CollectorFlags,
 
+    /// Time between two calls of an idle region (no production access,
+    /// nothing sent in 24 hours, no recent reputation datapoint) for the
+    /// collectors that cost money or many calls: reputation, dedicated IPs,
+    /// identities; a region back to sending returns to their own interval at
+    /// the next one. 0s polls every region at their own interval [default: 6h;
+    /// 0s with --demo]
+    #[arg(long = "collector.idle-interval", value_name = "DURATION", value_parser = parse_duration)]
+    pub collector_idle_interval: Option<Duration>,
+
     /// Export each collector's call duration histogram per target and region
     /// instead of per region: 13 more series per poller, for finding a slow
     /// account among many.

@@ -14,7 +14,8 @@ mod validate;
 pub use error::ConfigError;
 pub use validate::MAX_WAIT;
 use validate::{
-    dedup, flag_regions, poll_settings, shard, validate_interval, validate_poll, web_settings,
+    dedup, flag_regions, idle_interval, poll_settings, shard, validate_interval, validate_poll,
+    web_settings,
 };
 
 use std::net::SocketAddr;
@@ -128,6 +129,8 @@ pub struct Config {
     pub intervals: Vec<(&'static str, Duration)>,
     /// `--metrics.poll-duration-per-target`.
     pub durations_per_target: bool,
+    /// `--collector.idle-interval`; `None` when off (`0s`).
+    pub idle_interval: Option<Duration>,
     /// `--state.directory`: where the last listing of each discovery is
     /// kept across restarts; none when not given (or empty).
     pub state_directory: Option<PathBuf>,
@@ -140,6 +143,7 @@ impl Config {
         let poll = poll_settings(&cli);
         validate_poll(&poll)?;
         let intervals = cli.collectors.intervals(cli.demo, poll.interval)?;
+        let idle_interval = idle_interval(&cli)?;
         let defaults = TargetDefaults {
             regions: flag_regions(&cli.regions)?,
             api: cli.api,
@@ -204,6 +208,7 @@ impl Config {
             target_defaults: defaults,
             intervals,
             durations_per_target: cli.durations_per_target,
+            idle_interval,
             state_directory,
         })
     }
@@ -221,6 +226,8 @@ impl Config {
             jitter: p.jitter,
             spread: crate::schedule::first_poll_spread(interval, 1),
             offset: Duration::ZERO,
+            // Only where it is longer than the collector's own interval.
+            idle_interval: self.idle_interval.filter(|idle| *idle > interval),
         };
         let by_collector = crate::collector::KINDS
             .iter()

@@ -100,6 +100,7 @@ pub(super) fn poll_settings(cli: &Cli) -> PollSettings {
         jitter: Jitter::Random,
         spread: crate::schedule::first_poll_spread(interval, 1),
         offset: Duration::ZERO,
+        idle_interval: None,
     }
 }
 
@@ -172,6 +173,23 @@ pub(super) fn validate_telemetry_path(path: &str) -> Result<String, ConfigError>
 pub const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
 
 /// Checks the interval of a collector's own flag: from 1s to 24h.
+/// `--collector.idle-interval`'s default: 6 hours.
+pub(super) const DEFAULT_IDLE_INTERVAL: Duration = Duration::from_secs(6 * 3600);
+
+/// `--collector.idle-interval`, checked; `None` for `0s` (and by default
+/// with `--demo`, whose regions change faster than any idle interval).
+pub(super) fn idle_interval(cli: &Cli) -> Result<Option<Duration>, ConfigError> {
+    match cli.collector_idle_interval {
+        Some(d) if d.is_zero() => Ok(None),
+        Some(d) => {
+            validate_interval("--collector.idle-interval", d)?;
+            Ok(Some(d))
+        }
+        None if cli.demo => Ok(None),
+        None => Ok(Some(DEFAULT_IDLE_INTERVAL)),
+    }
+}
+
 pub(super) fn validate_interval(flag: &str, interval: Duration) -> Result<(), ConfigError> {
     let fmt = |d: Duration| humantime::format_duration(d).to_string();
     if interval < Duration::from_secs(1) || interval > MAX_WAIT {

@@ -7,6 +7,7 @@
 //! collector never changes this module. The exporter's own metrics live in a
 //! separate `prometheus` registry and are merged at encode time.
 
+mod activity;
 mod build_info;
 mod encoded;
 mod inventory;
@@ -23,6 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use tokio::time::Instant;
 
+pub use activity::{Activity, Evidence};
 pub use build_info::BuildInfo;
 pub use inventory::AccountIds;
 pub use openmetrics::{Format, accepts_gzip};
@@ -81,6 +83,8 @@ pub struct Store {
     /// is never older than the newest result.
     generation: Arc<AtomicU64>,
     cache: Mutex<Option<Encoded>>,
+    /// Which regions send, as the pollers found it.
+    activity: Arc<Activity>,
 }
 
 impl std::fmt::Debug for Store {
@@ -110,6 +114,7 @@ impl Store {
             own,
             generation: Arc::new(AtomicU64::new(0)),
             cache: Mutex::new(None),
+            activity: Arc::default(),
         };
         store.set_keys(keys);
         Ok(store)
@@ -195,6 +200,8 @@ impl Store {
                 .exposed
                 .set_keys(&keys_of(&polled, section.collector));
         }
+        let keys: Vec<Key> = polled.iter().map(|(k, _)| k.clone()).collect();
+        self.activity.retain(&keys);
         *self.keys.write().unwrap_or_else(|p| p.into_inner()) = polled;
         drop(sections);
         self.generation.fetch_add(1, Ordering::Release);
@@ -313,6 +320,11 @@ impl Store {
             inventory: Arc::clone(&self.own.inventory),
             generation: Arc::clone(&self.generation),
         }
+    }
+
+    /// Which regions send, as the pollers found it.
+    pub fn activity(&self) -> Arc<Activity> {
+        Arc::clone(&self.activity)
     }
 
     /// Keys some collector has not completed a call for yet (for `/readyz`).

@@ -30,6 +30,12 @@ pub trait Output: Clone + std::fmt::Debug + Send + Sync + 'static {
     fn carry_from(&mut self, previous: &Self) {
         let _ = previous;
     }
+
+    /// What this answer says of its region's activity (see
+    /// [`super::Activity`]); nothing by default.
+    fn activity(&self) -> Option<super::Evidence> {
+        None
+    }
 }
 
 /// A gauge series, declared once as a `const` of the collector that writes
@@ -64,6 +70,11 @@ pub struct Names {
     /// Call durations, per region (per target and region with
     /// `--metrics.poll-duration-per-target`): name and HELP.
     pub durations: (&'static str, &'static str),
+    /// 1 while the poller of a (target, region) is on the idle schedule
+    /// (`--collector.idle-interval`), 0 while on its own interval: the
+    /// collectors that declare it follow their region's activity; the others
+    /// (`None`) always poll at their own interval.
+    pub idle: Option<Gauge>,
     /// Every gauge [`Output::write`] may write.
     pub values: &'static [Gauge],
     /// Appended to the HELP of every value, after `{stale_after}` in it is
@@ -126,6 +137,8 @@ struct Slot<O> {
     errors: [u64; PollError::REASONS.len()],
     /// Its calls' durations (exported with `--metrics.poll-duration-per-target`).
     durations: Histogram,
+    /// Whether its poller is on the idle schedule, once it has decided.
+    idle: Option<bool>,
 }
 
 impl<O> Default for Slot<O> {
@@ -134,6 +147,7 @@ impl<O> Default for Slot<O> {
             snapshot: None,
             errors: [0; PollError::REASONS.len()],
             durations: Histogram::default(),
+            idle: None,
         }
     }
 }
@@ -231,6 +245,18 @@ impl<O: Output> Section<O> {
         self.generation.fetch_add(1, Ordering::Release);
     }
 
+    /// Records which schedule the poller of `key` is on.
+    pub fn set_idle(&self, key: &Key, idle: bool) {
+        let mut map = self.write_map();
+        if let Some(slot) = map.by_key.get_mut(key)
+            && slot.idle != Some(idle)
+        {
+            slot.idle = Some(idle);
+            drop(map);
+            self.generation.fetch_add(1, Ordering::Release);
+        }
+    }
+
     /// The current snapshot of `key`, if it has been polled.
     pub fn snapshot(&self, key: &Key) -> Option<Arc<Snapshot<O>>> {
         self.read_map().by_key.get(key)?.snapshot.clone()
@@ -293,6 +319,9 @@ impl<O: Output> Exposed for Section<O> {
         // Samples by metric name; the map's (target, region) order is kept.
         let mut by_name: BTreeMap<&'static str, String> = BTreeMap::new();
         for (key, slot) in map.by_key.iter() {
+            if let (Some(gauge), Some(idle)) = (names.idle, slot.idle) {
+                Series::new(&mut by_name, key).gauge(gauge, bool_value(idle));
+            }
             let Some(snap) = &slot.snapshot else {
                 continue;
             };
@@ -306,7 +335,10 @@ impl<O: Output> Exposed for Section<O> {
             }
         }
         drop(map);
-        for gauge in [names.up, names.last_success] {
+        for gauge in [Some(names.up), Some(names.last_success), names.idle]
+            .into_iter()
+            .flatten()
+        {
             if let Some(samples) = by_name.remove(gauge.name) {
                 families.push(Family::new(gauge.name, gauge.help, "gauge", &samples));
             }

@@ -26,6 +26,7 @@ const NAMES: Names = Names {
     calls: ("t_calls_total", "Calls."),
     errors: ("t_errors_total", "Failed calls."),
     durations: ("t_duration_seconds", "Call durations."),
+    idle: None,
     values: &[VALUE],
     help_note: " At most {stale_after} old.",
     from_config: &[],

@@ -13,6 +13,7 @@
 
 mod common;
 
+mod activity;
 mod binary;
 mod deploy;
 mod e2e;

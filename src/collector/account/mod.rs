@@ -363,6 +363,7 @@ const NAMES: Names = Names {
         "pinpoint_email_poll_duration_seconds",
         "Duration of GetAccount calls made by the background pollers, successful or not, of every target of the region (of each target with --metrics.poll-duration-per-target).",
     ),
+    idle: None,
     values: &[
         API_INFO,
         DEDICATED_IP_AUTO_WARMUP_ENABLED,
@@ -389,6 +390,14 @@ const NAMES: Names = Names {
 
 impl Output for Account {
     const NAMES: &'static Names = &NAMES;
+
+    /// Production access, or mail sent in the last 24 hours, makes the
+    /// region active.
+    fn activity(&self) -> Option<crate::metrics::Evidence> {
+        Some(crate::metrics::Evidence::Account {
+            active: self.production_access_enabled || self.sent_last_24_hours > 0.0,
+        })
+    }
 
     fn write(&self, series: &mut Series<'_>) {
         series.labelled(API_INFO, ("api", self.api.as_str()), 1.0);

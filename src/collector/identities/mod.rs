@@ -308,6 +308,10 @@ const NAMES: Names = Names {
         "pinpoint_email_identities_poll_duration_seconds",
         "Duration of polls of the email identities, the paced GetEmailIdentity calls included, successful or not, of every target of the region (of each target with --metrics.poll-duration-per-target).",
     ),
+    idle: Some(Gauge {
+        name: "pinpoint_email_identities_idle",
+        help: "1 while the region is idle (its account shows no production access, nothing sent in 24 hours and no recent reputation datapoint), so the identities of this target and region are polled at --collector.idle-interval; 0 while polled at --collector.identities.interval.",
+    }),
     values: &[
         IDENTITY_VERIFICATION_STATUS,
         IDENTITY_VERIFIED_FOR_SENDING,
