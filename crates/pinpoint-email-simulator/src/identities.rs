@@ -84,6 +84,16 @@ pub struct IdentityState {
     pub deleted: bool,
 }
 
+/// The identities of a member account of the organization: its domain and
+/// an address of it, verified.
+pub(crate) fn of_member(account: &str) -> Vec<IdentityState> {
+    let domain = format!("account-{account}.example");
+    vec![
+        IdentityState::verified(&domain),
+        IdentityState::verified(&format!("mail@{domain}")),
+    ]
+}
+
 fn success() -> String {
     "SUCCESS".into()
 }

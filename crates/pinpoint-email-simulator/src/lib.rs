@@ -50,7 +50,7 @@ pub use account::AccountState;
 pub use cloudwatch::CloudWatchStep;
 pub use dedicated_ips::{DedicatedIpState, DedicatedIpsStep};
 pub use identities::{IdentitiesStep, IdentityState};
-pub use organizations::{Member, Organization};
+pub use organizations::{Member, Organization, Sending};
 pub use scenario::{Scenario, Timeline};
 pub use sigv4::{AuthError, Secret, Signed, verify_sigv4};
 
@@ -198,6 +198,11 @@ struct State {
     assume_role_seconds: std::collections::BTreeMap<u64, u64>,
     pinpoint_email_gone: bool,
     clock_offset_secs: i64,
+    /// Metrics requested by every `GetMetricData` call since start.
+    cloudwatch_metrics: u64,
+    /// The idle account-region of the organization that starts sending, and
+    /// when.
+    turning: Option<(String, String, Instant)>,
 }
 
 impl State {
@@ -222,6 +227,30 @@ impl State {
         self.scripts
             .get(region)
             .map_or(IdentitiesStep::Identities(Vec::new()), Script::identities)
+    }
+
+    /// Whether the member `account` sends in `region` now (see
+    /// [`organizations::Sending`]).
+    fn member_sends(&mut self, account: &str, region: &str) -> bool {
+        let sending = &self.organization.sending;
+        let Some(share) = sending.share else {
+            return true;
+        };
+        if organizations::share_point(account, region) < share {
+            return true;
+        }
+        let Some(after) = sending.one_turns_active_after else {
+            return false;
+        };
+        match &self.turning {
+            None => {
+                let at = Instant::now() + after;
+                self.turning = Some((account.to_string(), region.to_string(), at));
+                false
+            }
+            Some((a, r, at)) if a == account && r == region => Instant::now() >= *at,
+            Some(_) => false,
+        }
     }
 
     /// The next `GetMetricData` answer of `region`.
@@ -450,10 +479,20 @@ impl Simulator {
 }
 
 fn stats(st: &State) -> serde_json::Value {
+    let turning = st.turning.as_ref().map(|(account, region, at)| {
+        let after = at.saturating_duration_since(Instant::now());
+        serde_json::json!({
+            "account": account,
+            "region": region,
+            "sends_in_seconds": after.as_secs_f64(),
+        })
+    });
     serde_json::json!({
         "calls_total": st.calls_total,
         "calls_by_action": st.calls_by_action,
+        "cloudwatch_metrics": st.cloudwatch_metrics,
         "assume_role_max_per_second": st.assume_role_seconds.values().max().copied().unwrap_or(0),
+        "turns_active": turning,
     })
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use pinpoint_email_simulator::organizations::{Member, Organization};
+use pinpoint_email_simulator::organizations::{Member, Organization, Sending};
 use pinpoint_email_simulator::{Scenario, Simulator};
 
 /// Serves the GetAccount API of Amazon Pinpoint Email (GET /v1/email/account) and
@@ -46,6 +46,18 @@ struct Cli {
     )]
     organization_role_name: String,
 
+    /// The share of the organization's account-regions that send mail
+    /// (production access, mail sent, reputation datapoints), picked by a
+    /// hash of account and region; the others are idle sandbox regions
+    /// [default: all]
+    #[arg(long = "organization.active-share", value_name = "RATIO")]
+    organization_active_share: Option<f64>,
+
+    /// With --organization.active-share: the first idle account-region asked
+    /// for starts sending this long after (the stats say which).
+    #[arg(long = "organization.turn-active-after", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    organization_turn_active_after: Option<std::time::Duration>,
+
     /// How long AssumeRole credentials last (AWS: 1h by default).
     #[arg(long = "sts.session-duration", value_name = "DURATION", value_parser = humantime::parse_duration)]
     session_duration: Option<std::time::Duration>,
@@ -53,6 +65,14 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(share) = cli.organization_active_share
+        && !(0.0..=1.0).contains(&share)
+    {
+        eprintln!(
+            "pinpoint-email-simulator: --organization.active-share {share} must be a ratio from 0 to 1 (0.05 is 5 %)"
+        );
+        return ExitCode::from(2);
+    }
     let (scenario, name) = match &cli.scenario {
         Some(path) => (Scenario::from_file(path), path.display().to_string()),
         None => (Scenario::demo(), "the built-in demo scenario".to_string()),
@@ -94,6 +114,10 @@ fn main() -> ExitCode {
                     .map(|i| Member::active(format!("{}", 100_000_000_000 + i), format!("account-{i}")))
                     .collect(),
                 role_name: cli.organization_role_name.clone(),
+                sending: Sending {
+                    share: cli.organization_active_share,
+                    one_turns_active_after: cli.organization_turn_active_after,
+                },
                 ..Organization::default()
             });
         }

@@ -74,6 +74,34 @@ pub struct Organization {
     /// When set, every Organizations call fails with this error code (for
     /// example `AccessDeniedException` or `TooManyRequestsException`).
     pub failing: Option<String>,
+    /// Which of its account-regions send mail.
+    pub sending: Sending,
+}
+
+/// Which account-regions of an organization send: those that do answer
+/// `GetAccount` with their member's account (production access, mail sent)
+/// and `GetMetricData` with reputation datapoints; the others are idle
+/// sandbox regions that sent nothing and have no datapoint.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Sending {
+    /// The share of account-regions that send, picked by a hash of the
+    /// account id and region (the same ones every run); `None`: all.
+    pub share: Option<f64>,
+    /// The first idle account-region asked for starts sending this long
+    /// after that first call.
+    pub one_turns_active_after: Option<std::time::Duration>,
+}
+
+/// Where `account` in `region` falls in `[0, 1)`: a sending share picks the
+/// account-regions below it.
+pub(crate) fn share_point(account: &str, region: &str) -> f64 {
+    // FNV-1a: stable across runs and platforms.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in account.bytes().chain([b'/']).chain(region.bytes()) {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (hash % 1_000_000) as f64 / 1_000_000.0
 }
 
 impl Organization {

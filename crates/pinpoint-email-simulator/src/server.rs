@@ -153,6 +153,9 @@ async fn handle(
         return Ok(json(StatusCode::OK, crate::stats(&lock(state)).to_string()));
     }
     let (action, service) = operation(&parts, &body);
+    if action == "GetMetricData" {
+        lock(state).cloudwatch_metrics += cloudwatch::metrics_requested(&body) as u64;
+    }
     let verdict = verify(&parts, &body, state, service);
     let (region, access_key, auth_error) = match &verdict {
         Ok(signed) => (signed.region.clone(), signed.access_key.clone(), None),
@@ -288,20 +291,27 @@ fn plan(st: &mut State, asked: Asked, path: &str) -> Planned {
     if expired && auth_error.is_none() {
         auth_error = Some("ExpiredTokenException");
     }
-    // The member's own account, while it is in the organization.
-    let member = st
-        .organization
-        .member(&account)
-        .map(|m| Step::Account(m.account.clone()));
+    // The member's own account, while it is in the organization: sending
+    // or idle in this region.
+    let member = st.organization.member(&account).map(|m| m.account.clone());
+    let sends = member.is_some() && st.member_sends(&account, &region);
+    let member = member.map(|mut a| {
+        if !sends {
+            a.production_access_enabled = false;
+            a.sent_last_24_hours = 0.0;
+        }
+        Step::Account(a)
+    });
     st.calls.push_back(Call {
         at: Instant::now(),
         region: region.clone(),
         path: path.to_string(),
         action,
         access_key,
-        account,
+        account: account.clone(),
         auth_error,
     });
+    let member_id = account;
     let v1_gone = st.pinpoint_email_gone && path.starts_with("/v1/");
     let org = (service == "organizations").then(|| st.organization.clone());
     let mut planned = Planned {
@@ -319,7 +329,24 @@ fn plan(st: &mut State, asked: Asked, path: &str) -> Planned {
             let default = Script::Steps(st.default_script.clone(), 0);
             planned.step = Some(st.scripts.entry(region).or_insert(default).next());
         }
+        "GetMetricData" if member.is_some() => {
+            planned.cloudwatch = Some(if sends {
+                crate::CloudWatchStep::healthy()
+            } else {
+                crate::CloudWatchStep::Rates {
+                    bounce_rate: None,
+                    complaint_rate: None,
+                    age_secs: 0,
+                    sends: None,
+                }
+            });
+        }
         "GetMetricData" => planned.cloudwatch = Some(st.next_cloudwatch(&region)),
+        "ListEmailIdentities" | "GetEmailIdentity" if !v1_gone && member.is_some() => {
+            planned.identities = Some(crate::IdentitiesStep::Identities(
+                crate::identities::of_member(&member_id),
+            ));
+        }
         "GetDedicatedIps" if !v1_gone => {
             planned.dedicated_ips = Some(st.dedicated_ips(&region, first_page));
         }
@@ -368,9 +395,9 @@ fn operation(parts: &hyper::http::request::Parts, body: &[u8]) -> (&'static str,
         (&hyper::Method::POST, identities::SESV2_LIST_PATH) => ("ListEmailIdentities", "ses"),
         (&hyper::Method::GET, p)
             if identities::PATHS.iter().any(|l| {
-                p.strip_prefix(l).is_some_and(|n| {
-                    n.len() > 1 && n[1..].find('/').is_none() && n.starts_with('/')
-                })
+                p.strip_prefix(l)
+                    .and_then(|n| n.strip_prefix('/'))
+                    .is_some_and(|name| !name.is_empty() && !name.contains('/'))
             }) =>
         {
             ("GetEmailIdentity", "ses")

@@ -221,6 +221,12 @@ struct Query {
 
 /// Reads the queries of a `GetMetricData` request, or why it is invalid (as
 /// CloudWatch's `ValidationError` would say).
+/// How many metrics a `GetMetricData` request asks for (what CloudWatch
+/// charges by); 0 for a request it cannot read.
+pub(crate) fn metrics_requested(body: &[u8]) -> usize {
+    queries(body).map_or(0, |q| q.len())
+}
+
 fn queries(body: &[u8]) -> Result<Vec<Query>, String> {
     let request = decode(body).map_err(|e| format!("the body is not CBOR: {e}"))?;
     if !matches!(request, Item::Map(_)) {
