@@ -32,10 +32,10 @@ pub trait Collector: Send + Sync + 'static {
     fn collect(&self) -> impl Future<Output = Result<Self::Output, PollError>> + Send;
 
     /// How long one [`Collector::collect`] may take in all before it counts
-    /// as a timeout: one call's `--poll.timeout` and a second, unless the
-    /// collector paces several calls.
+    /// as a timeout (with a second's grace): one call's `--poll.timeout`,
+    /// unless the collector paces several calls.
     fn time_limit(&self, timeout: Duration) -> Duration {
-        timeout + Duration::from_secs(1)
+        timeout
     }
 }
 
@@ -139,15 +139,12 @@ pub async fn run<C: Collector>(
         let started = Instant::now();
         // The SDK enforces --poll.timeout itself; this outer limit only guards
         // against anything that would hang outside the SDK's timers.
-        let outcome = match tokio::time::timeout(
-            collector.time_limit(settings.timeout),
-            collector.collect(),
-        )
-        .await
-        {
-            Ok(outcome) => outcome,
-            Err(_) => Err(PollError::Timeout(settings.timeout)),
-        };
+        let limit = collector.time_limit(settings.timeout);
+        let outcome =
+            match tokio::time::timeout(limit + Duration::from_secs(1), collector.collect()).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(PollError::Timeout(limit)),
+            };
         let took = started.elapsed();
         if let Some(evidence) = outcome.as_ref().ok().and_then(Output::activity) {
             activity.observe(&key, evidence);
@@ -157,8 +154,15 @@ pub async fn run<C: Collector>(
         log.outcome(&key, &outcome, delay, schedule.failures());
         tokio::time::sleep_until(started + delay).await;
         if let Some(idle_interval) = idle_interval {
-            wait_while_idle(&key, &section, &activity, started, idle_interval, settings.interval)
-                .await;
+            wait_while_idle(
+                &key,
+                &section,
+                &activity,
+                started,
+                idle_interval,
+                settings.interval,
+            )
+            .await;
         }
     }
 }

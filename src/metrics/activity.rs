@@ -64,10 +64,7 @@ impl Activity {
     pub fn is_idle(&self, key: &Key, now: f64) -> bool {
         let map = self.by_key.read().unwrap_or_else(|p| p.into_inner());
         map.get(key).is_some_and(|k| {
-            k.account == Some(false)
-                && k
-                    .newest_datapoint
-                    .is_none_or(|t| now - t > WINDOW_SECONDS)
+            k.account == Some(false) && k.newest_datapoint.is_none_or(|t| now - t > WINDOW_SECONDS)
         })
     }
 
@@ -91,12 +88,25 @@ mod tests {
         assert!(!activity.is_idle(&key, now), "unknown is not idle");
         activity.observe(&key, Evidence::Account { active: false });
         assert!(activity.is_idle(&key, now));
-        activity.observe(&key, Evidence::Datapoint { unix_seconds: now - 3600.0 });
+        activity.observe(
+            &key,
+            Evidence::Datapoint {
+                unix_seconds: now - 3600.0,
+            },
+        );
         assert!(!activity.is_idle(&key, now), "a datapoint of the last hour");
         // An older datapoint does not replace a newer one.
-        activity.observe(&key, Evidence::Datapoint { unix_seconds: now - 30.0 * 3600.0 });
+        activity.observe(
+            &key,
+            Evidence::Datapoint {
+                unix_seconds: now - 30.0 * 3600.0,
+            },
+        );
         assert!(!activity.is_idle(&key, now));
-        assert!(activity.is_idle(&key, now + WINDOW_SECONDS), "24 hours later");
+        assert!(
+            activity.is_idle(&key, now + WINDOW_SECONDS),
+            "24 hours later"
+        );
         activity.observe(&key, Evidence::Account { active: true });
         assert!(!activity.is_idle(&key, now + WINDOW_SECONDS));
         activity.retain(&[]);

@@ -48,7 +48,11 @@ async fn an_idle_region_follows_its_account_to_the_normal_interval_and_back() {
     tokio::time::sleep(40 * HOUR).await;
     let m = metrics(exporter.addr).await;
     exporter.stop().await;
-    assert_eq!(sample(&m, "pinpoint_email_reputation_idle", W1), Some(1.0), "{m}");
+    assert_eq!(
+        sample(&m, "pinpoint_email_reputation_idle", W1),
+        Some(1.0),
+        "{m}"
+    );
 
     let calls: Vec<Duration> = sim
         .calls_for("eu-west-1")

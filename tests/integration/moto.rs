@@ -123,9 +123,9 @@ async fn an_organization_in_moto_is_discovered_and_polled_through_each_role() {
     assert_eq!(assumed, want);
 }
 
-/// Identities made in moto with the SDK (a domain with Easy DKIM, an
-/// address) are listed and read by the identities collector through SES v2,
-/// with the values moto gives them.
+/// Identities made in moto with the SDK (a domain and an address) are listed
+/// and read by the identities collector through SES v2, with the values moto
+/// gives them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identities_in_moto_are_listed_and_read_through_ses_v2() {
     let moto = Moto::start().await;
@@ -148,6 +148,9 @@ async fn identities_in_moto_are_listed_and_read_through_ses_v2() {
             "--aws.api",
             "sesv2",
             "--collector.identities",
+            // Its two GetEmailIdentity calls two seconds apart.
+            "--collector.identities.interval",
+            "4s",
         ]),
         moto.endpoint(),
         SECRET_KEY,

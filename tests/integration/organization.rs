@@ -62,6 +62,7 @@ fn organization(n: usize) -> Organization {
         role_name: ROLE.into(),
         external_id: Some(EXTERNAL_ID.into()),
         failing: None,
+        sending: Default::default(),
     }
 }
 

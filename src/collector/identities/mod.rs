@@ -2,14 +2,16 @@
 //! address) of the account. `ListEmailIdentities` (every page) gives each
 //! identity's type, whether sending from it is enabled and (SES v2) its
 //! verification status; one `GetEmailIdentity` per identity gives its DKIM
-//! and custom MAIL FROM status. Through SES v2 (`/v2/email/identities`)
-//! unless the target uses the Pinpoint Email API (`api: pinpoint-email`),
-//! whose answers lack the verification status.
+//! and custom MAIL FROM status. Through SES v2 (`POST
+//! /v2/email/list-identities`, `GET /v2/email/identities/{name}`) unless the
+//! target uses the Pinpoint Email API (`api: pinpoint-email`, `GET
+//! /v1/email/identities`), whose answers lack the verification status.
 //!
 //! Calls per poll: the listing's pages (1,000 identities a page), then one
 //! `GetEmailIdentity` for each identity kept (at most
-//! `--collector.identities.max`, domains first), one at a time, a second
-//! apart, or closer when they would not fit in half the interval.
+//! `--collector.identities.max`, and no more than fit in half the interval a
+//! second apart; failing ones first, then domains), one at a time, spread
+//! evenly over the first half of the interval.
 
 mod api;
 #[cfg(test)]
@@ -38,8 +40,10 @@ const KNOWN_STATUSES: [&str; 5] = [
 /// MAIL FROM domain statuses always exported, 0 when not current.
 const KNOWN_MAIL_FROM_STATUSES: [&str; 4] = ["PENDING", "SUCCESS", "FAILED", "TEMPORARY_FAILURE"];
 
-/// The most time between two `GetEmailIdentity` calls of one poll.
-const MAX_GAP: Duration = Duration::from_secs(1);
+/// The least time between two `GetEmailIdentity` calls of one poll: SES
+/// allows its actions other than sending about one call a second per
+/// account and region, which `GetAccount` and the other collectors share.
+const MIN_GAP: Duration = Duration::from_secs(1);
 
 /// One identity as the listing says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,25 +113,41 @@ pub struct Identities {
     pub dropped: usize,
 }
 
-/// The listing sorted (domains, then addresses, each by name) and cut to
-/// `max`; and how many were cut.
+/// The listing sorted (identities whose verification fails, then domains,
+/// then addresses, each by name: a failing identity keeps its series, and
+/// its alert, whatever the cap) and cut to `max`; and how many were cut.
 fn kept(mut listed: Vec<Listed>, max: usize) -> (Vec<Listed>, usize) {
-    listed.sort_by(|a, b| {
-        let rank = |l: &Listed| u8::from(l.identity_type == "EMAIL_ADDRESS");
-        (rank(a), &a.name).cmp(&(rank(b), &b.name))
-    });
+    let rank = |l: &Listed| {
+        let failing = matches!(
+            l.verification_status.as_deref(),
+            Some("FAILED" | "TEMPORARY_FAILURE")
+        );
+        match (failing, l.identity_type == "EMAIL_ADDRESS") {
+            (true, _) => 0,
+            (false, false) => 1,
+            (false, true) => 2,
+        }
+    };
+    listed.sort_by(|a, b| (rank(a), &a.name).cmp(&(rank(b), &b.name)));
     listed.dedup_by(|a, b| a.name == b.name);
     let dropped = listed.len().saturating_sub(max);
     listed.truncate(max);
     (listed, dropped)
 }
 
-/// The time between two `GetEmailIdentity` calls of a poll of `n`
-/// identities at `interval`: [`MAX_GAP`], or less so that all of them fit
-/// in half the interval.
-fn gap(interval: Duration, n: usize) -> Duration {
-    let n = u32::try_from(n.max(1)).unwrap_or(u32::MAX);
-    (interval / 2 / n).min(MAX_GAP)
+/// The most identities asked for per poll at `interval`: `max`, but no more
+/// than fit in half the interval a second apart.
+fn cap(interval: Duration, max: usize) -> usize {
+    let fit = usize::try_from((interval / 2).as_secs()).unwrap_or(usize::MAX);
+    max.min(fit).max(1)
+}
+
+/// The wait before the next `GetEmailIdentity` call when `calls_left` calls
+/// (it included) must fit in `left` of the poll's window: an even share of
+/// it, at least [`MIN_GAP`].
+fn gap(left: Duration, calls_left: usize) -> Duration {
+    let calls_left = u32::try_from(calls_left.max(1)).unwrap_or(u32::MAX);
+    (left / calls_left).max(MIN_GAP)
 }
 
 /// Builds the identity collectors of a target: one per region.
@@ -177,12 +197,16 @@ impl Collector for IdentitiesSource {
 
     async fn collect(&self) -> Result<Identities, PollError> {
         let listed = self.api.list(&self.region, self.timeout).await?;
-        let (listed, dropped) = kept(listed, self.max);
-        let gap = gap(self.interval, listed.len());
-        let mut identities = Vec::with_capacity(listed.len());
+        let (listed, dropped) = kept(listed, cap(self.interval, self.max));
+        // The calls spread evenly over the first half of the interval, from
+        // now; slow answers make the later gaps shorter, down to MIN_GAP.
+        let window_ends = tokio::time::Instant::now() + self.interval / 2;
+        let n = listed.len();
+        let mut identities = Vec::with_capacity(n);
         for (i, listed) in listed.into_iter().enumerate() {
             if i > 0 {
-                tokio::time::sleep(gap).await;
+                let left = window_ends.saturating_duration_since(tokio::time::Instant::now());
+                tokio::time::sleep(gap(left, n - i)).await;
             }
             // An identity deleted since the listing is left out.
             let Some(details) = self
@@ -210,18 +234,17 @@ impl Collector for IdentitiesSource {
         })
     }
 
-    /// The listing, the paced calls (at most half the interval) and each
-    /// call's own limit: never past the next poll's start by more than a
-    /// call.
-    fn time_limit(&self, timeout: Duration) -> Duration {
-        self.interval + timeout
+    /// The whole interval: the paced calls take its first half, their
+    /// answers may take the rest; a poll never runs into the next.
+    fn time_limit(&self, _timeout: Duration) -> Duration {
+        self.interval
     }
 }
 
 /// `--collector.identities.max`.
 const MAX: Setting = Setting {
     key: "max",
-    help: "The most email identities exported (and asked GetEmailIdentity for) per target and region, domains first; the rest are counted in pinpoint_email_identities_dropped",
+    help: "The most email identities exported (and asked GetEmailIdentity for) per target and region, failing ones first, then domains; no more than fit in half of --collector.identities.interval a second apart (300 at 10m); the rest are counted in pinpoint_email_identities_dropped",
     default: 100,
     min: 1,
 };
@@ -238,7 +261,7 @@ pub const SPEC: Spec = Spec {
     default_on: false,
     interval: Some(Interval {
         default: Duration::from_secs(600),
-        help: "Time between two polls of the identities of one target and region (ListEmailIdentities, every page, then one GetEmailIdentity per identity, spread over at most half of it)",
+        help: "Time between two polls of the identities of one target and region (ListEmailIdentities, every page, then one GetEmailIdentity per identity, spread over the first half of it)",
     }),
     settings: &[MAX],
     iam_actions: &["ses:ListEmailIdentities", "ses:GetEmailIdentity"],

@@ -13,30 +13,40 @@ fn listed(name: &str, identity_type: &str) -> Listed {
 }
 
 #[test]
-fn domains_are_kept_first_then_addresses_each_by_name() {
+fn failing_identities_are_kept_first_then_domains_then_addresses() {
+    let mut failing = listed("b@a.example", "EMAIL_ADDRESS");
+    failing.verification_status = Some("TEMPORARY_FAILURE".into());
     let (kept, dropped) = kept(
         vec![
             listed("a@z.example", "EMAIL_ADDRESS"),
             listed("z.example", "DOMAIN"),
             listed("m.example", "MANAGED_DOMAIN"),
-            listed("b@a.example", "EMAIL_ADDRESS"),
+            failing,
+            listed("c@a.example", "EMAIL_ADDRESS"),
             listed("z.example", "DOMAIN"),
         ],
-        3,
+        4,
     );
     let names: Vec<&str> = kept.iter().map(|l| l.name.as_str()).collect();
-    assert_eq!(names, ["m.example", "z.example", "a@z.example"]);
+    assert_eq!(
+        names,
+        ["b@a.example", "m.example", "z.example", "a@z.example"]
+    );
     assert_eq!(dropped, 1);
 }
 
 #[test]
-fn calls_are_a_second_apart_unless_half_the_interval_is_too_short() {
-    let ten_minutes = Duration::from_secs(600);
-    assert_eq!(gap(ten_minutes, 1), MAX_GAP);
-    assert_eq!(gap(ten_minutes, 300), MAX_GAP);
-    assert_eq!(gap(ten_minutes, 1000), Duration::from_millis(300));
-    assert_eq!(gap(ten_minutes, 0), MAX_GAP);
-    assert_eq!(gap(Duration::from_secs(5), 5), Duration::from_millis(500));
+fn calls_share_what_is_left_of_the_window_at_least_a_second_apart() {
+    let secs = Duration::from_secs;
+    assert_eq!(gap(secs(300), 100), secs(3));
+    assert_eq!(gap(secs(297), 99), secs(3));
+    assert_eq!(gap(secs(50), 100), MIN_GAP, "late: a second apart");
+    assert_eq!(gap(Duration::ZERO, 1), MIN_GAP);
+    assert_eq!(gap(secs(10), 0), secs(10));
+    // No more than fit in half the interval a second apart.
+    assert_eq!(cap(secs(600), 100), 100);
+    assert_eq!(cap(secs(600), 1000), 300);
+    assert_eq!(cap(secs(1), 5), 1);
 }
 
 fn written(identities: &Identities) -> BTreeMap<&'static str, String> {
