@@ -86,6 +86,7 @@
       PinpointEmailIdentityDkimFailing: '15m',
       PinpointEmailIdentityMailFromFailing: '15m',
       PinpointEmailIdentitySendingDisabled: '5m',
+      PinpointEmailIdentityPollsFailing: '30m',
       PinpointEmailExporterDown: '5m',
       PinpointEmailExporterAbsent: '15m',
       PinpointEmailPollsFailing: '15m',

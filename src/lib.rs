@@ -60,7 +60,7 @@ mod target;
 mod web_config;
 
 // What the binary, the fuzz targets, the examples and the tests use.
-pub use app::{describe, discover_once, keys, owned_targets, poller_count, run};
+pub use app::{cost_of, describe, discover_once, keys, owned_targets, poller_count, run};
 pub use aws::{default_loader, static_loader};
 pub use config::{
     Cli, Config, LogFormat, LogLevel, TargetDefaults, TargetsFile, parse_targets,

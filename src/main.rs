@@ -134,9 +134,11 @@ async fn run(mut config: Config) -> ExitCode {
 /// makes and the shard of each; exit code 1 when a discovery fails.
 async fn discover(config: &Config) -> ExitCode {
     let mut failed = false;
+    let mut discovered = Vec::new();
     for (name, listed) in pinpoint_email_exporter::discover_once(config, &default_loader).await {
         match listed {
             Ok(targets) => {
+                discovered.extend(targets.iter().map(|(t, _)| t.clone()));
                 println!("discovery {name:?}: {} account(s)", targets.len());
                 for (target, shard) in targets {
                     let role = match &target.credentials {
@@ -164,6 +166,7 @@ async fn discover(config: &Config) -> ExitCode {
             }
         }
     }
+    print!("{}", pinpoint_email_exporter::cost_of(config, &discovered));
     if failed {
         ExitCode::FAILURE
     } else {

@@ -51,12 +51,7 @@ pub fn poller<C: Collector>(
     store: &Store,
     settings: PollSettings,
 ) -> Poller {
-    // A poller on the idle schedule keeps its answer served until the next.
-    let idle = C::Output::NAMES.idle.and(settings.idle_interval);
-    let stale_after = idle.map_or(settings.stale_after, |idle| {
-        settings.stale_after.max(idle.saturating_mul(2))
-    });
-    let section = store.section_with::<C::Output>(stale_after);
+    let section = store.section_with::<C::Output>(settings.stale_after);
     Box::pin(run(
         key,
         name,
@@ -147,7 +142,7 @@ pub async fn run<C: Collector>(
             };
         let took = started.elapsed();
         if let Some(evidence) = outcome.as_ref().ok().and_then(Output::activity) {
-            activity.observe(&key, evidence);
+            activity.observe(&key, evidence, settings.stale_after);
         }
         section.record(&key, &outcome, took, unix_now());
         let delay = schedule.next_delay(outcome.as_ref().map(|_| ()), jitter());
@@ -169,7 +164,8 @@ pub async fn run<C: Collector>(
 
 /// While `key` is idle, waits until `idle_interval` after `started` (the last
 /// call's start), looking again every `interval`; says on `section` which
-/// schedule the poller is on.
+/// schedule the poller is on (an idle key's answer is served until the next
+/// call: twice the idle interval).
 async fn wait_while_idle<O: Output>(
     key: &Key,
     section: &Section<O>,
@@ -181,7 +177,7 @@ async fn wait_while_idle<O: Output>(
     let due = started + idle_interval;
     loop {
         let idle = activity.is_idle(key, unix_now());
-        section.set_idle(key, idle);
+        section.set_idle(key, idle.then(|| idle_interval.saturating_mul(2)));
         let now = Instant::now();
         if !idle || now >= due {
             return;

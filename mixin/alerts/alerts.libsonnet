@@ -186,6 +186,11 @@
   local staleConditions = 'account_aws_region:pinpoint_email_data_stale:held',
   local identityConditions = 'account_aws_region_identity:pinpoint_email_identity_condition:held',
   local identity = ['identity', 'identity_type'],
+  // An identity's state set `metric` at TEMPORARY_FAILURE, or at FAILED
+  // where the rules hold `condition` for it already.
+  local lost(metric, condition) =
+    '(%s{%%(m)s, status="TEMPORARY_FAILURE"} > 0 or %s{%%(m)s, status="FAILED"} > 0 and on (%s) %s_previous{condition="%s"})'
+    % [metric, metric, list(c.groupLabels + ['account', 'aws_region', 'identity']), identityConditions, condition],
   // A held condition, as the alerts see it: one per account (and its own
   // labels), whichever exporters (an HA pair, a rollout, a reshard) had it.
   local held(record, condition, own=['status']) = 'max by (%s) (%s{condition="%s"})' % [alertBy(own), record, condition],
@@ -264,10 +269,16 @@
              )
              // Each email identity's failing statuses (the identities
              // collector), held per identity like the account's.
+             // SES turns a status that was SUCCESS TEMPORARY_FAILURE first, and
+             // FAILED after up to 72 hours; one that never succeeded goes from
+             // PENDING to FAILED. So TEMPORARY_FAILURE is a condition, and
+             // FAILED only where the rules already hold it (after
+             // TEMPORARY_FAILURE): an address whose owner never confirmed it,
+             // or DKIM never set up in DNS, does not page.
              + conditions(identityConditions, 'pinpoint_email_identities_up', 'pinpoint_email_identities_polls_total', {
-               verification_failed: 'pinpoint_email_identity_verification_status{%(m)s, status=~"FAILED|TEMPORARY_FAILURE"} > 0',
-               dkim_failing: 'pinpoint_email_identity_dkim_status{%(m)s, status=~"FAILED|TEMPORARY_FAILURE"} > 0',
-               mail_from_failing: 'pinpoint_email_identity_mail_from_status{%(m)s, status=~"FAILED|TEMPORARY_FAILURE"} > 0',
+               verification_failed: lost('pinpoint_email_identity_verification_status', 'verification_failed'),
+               dkim_failing: lost('pinpoint_email_identity_dkim_status', 'dkim_failing'),
+               mail_from_failing: lost('pinpoint_email_identity_mail_from_status', 'mail_from_failing'),
                // Verified, so that a new identity (not verified yet, and so
                // not sending) does not page.
                sending_disabled: '1 - pinpoint_email_identity_sending_enabled{%%(m)s} > 0 and on (%s, account, aws_region, identity) pinpoint_email_identity_verified_for_sending{%%(m)s} == 1' % exporter,
@@ -461,6 +472,13 @@
           held(identityConditions, 'sending_disabled', identity) + ' == 1',
           'Sending from {{ $labels.identity }} ({{ $labels.account }}, {{ $labels.aws_region }}) is disabled.',
           'SendingEnabled is false for the verified identity {{ $labels.identity }} ({{ $labels.account }}, {{ $labels.aws_region }}): SES refuses mail from it although the account may send.',
+        ),
+        alert(
+          'PinpointEmailIdentityPollsFailing',
+          'warning',
+          'pinpoint_email_identities_up{%(m)s} == 0',
+          'Polls of the email identities of {{ $labels.account }} in {{ $labels.aws_region }} have been failing for %s at {{ $labels.instance }}.' % duration(c.alertFor, 'PinpointEmailIdentityPollsFailing'),
+          'The exporter at {{ $labels.instance }} cannot read the email identities of {{ $labels.account }} in {{ $labels.aws_region }}; the identity alerts hold their last state meanwhile. pinpoint_email_identities_poll_errors_total and the log tell why (often ses:ListEmailIdentities or ses:GetEmailIdentity missing from the policy).',
         ),
         alert(
           'PinpointEmailExporterDown',

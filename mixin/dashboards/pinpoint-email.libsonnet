@@ -21,8 +21,9 @@ function(c)
     'Identities',
     'Each email identity (domain or address) of each account-region with its verification (SES v2), DKIM and MAIL FROM status, worst first: Failing counts its FAILED or TEMPORARY_FAILURE statuses, and 1 more when sending from it is disabled.',
     [
-      lib.target('sort_desc(sum by (%s) (%s) + sum by (%s) (1 - %s))'
-                 % [identity, '{__name__=~"pinpoint_email_identity_(verification|dkim|mail_from)_status", %(m)s, account=~"$account", aws_region=~"$aws_region", status=~"FAILED|TEMPORARY_FAILURE"}', identity, sel('pinpoint_email_identity_sending_enabled')], format='table', instant=true),
+      // Each status once, whichever exporters (an HA pair) report it.
+      lib.target('sort_desc(sum by (%s) (max by (%s, __name__, status) (%s)) + min by (%s) (1 - %s))'
+                 % [identity, identity, '{__name__=~"pinpoint_email_identity_(verification|dkim|mail_from)_status", %(m)s, account=~"$account", aws_region=~"$aws_region", status=~"FAILED|TEMPORARY_FAILURE"}', identity, sel('pinpoint_email_identity_sending_enabled')], format='table', instant=true),
       lib.target(current('pinpoint_email_identity_verification_status', 'verification'), format='table', instant=true, refId='B'),
       lib.target(current('pinpoint_email_identity_dkim_status', 'dkim'), format='table', instant=true, refId='C'),
       lib.target(current('pinpoint_email_identity_mail_from_status', 'mail_from'), format='table', instant=true, refId='D'),

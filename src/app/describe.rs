@@ -17,6 +17,18 @@ pub fn poller_count(config: &Config) -> usize {
         .sum()
 }
 
+/// What polling the listed targets of this shard and `discovered` costs,
+/// as `--config.check` and `--config.discover` print it.
+pub fn cost_of(config: &Config, discovered: &[Target]) -> String {
+    let owned = config
+        .targets
+        .iter()
+        .chain(discovered)
+        .filter(|t| config.shard.owns(&t.name));
+    let estimate = super::cost::estimate(owned, &config.schedules());
+    super::cost::describe(&estimate, config.cost_share, config.cloudwatch_price)
+}
+
 /// A human-readable list of what would be polled, for `--config.check`. It names
 /// credential sources but never prints secrets.
 pub fn describe(config: &Config, web: &WebConfig) -> String {
@@ -63,6 +75,16 @@ pub fn describe(config: &Config, web: &WebConfig) -> String {
             humantime::format_duration(p.timeout),
             humantime::format_duration(p.max_backoff),
             humantime::format_duration(p.stale_after),
+        ));
+    }
+    out.push_str(&cost_of(config, &[]));
+    if !config.discoveries.is_empty() {
+        out.push_str("  (without the accounts discoveries would add: --config.discover lists them and estimates with them)\n");
+    }
+    if let Some(idle) = config.idle_interval {
+        out.push_str(&format!(
+            "idle regions: polled by the collectors that follow sending every {}; a region that starts sending gets their first value within one account interval and one of their own intervals\n",
+            humantime::format_duration(idle)
         ));
     }
     out.push_str(&format!(

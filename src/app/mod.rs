@@ -1,11 +1,12 @@
 //! Wiring: AWS configuration per target, one poller per (collector, target,
 //! region), the HTTP server, reloads.
 
+mod cost;
 mod describe;
 mod discoveries;
 mod fleet;
 
-pub use describe::{describe, poller_count};
+pub use describe::{cost_of, describe, poller_count};
 pub use discoveries::discover_once;
 pub use fleet::{Changes, owned_targets};
 

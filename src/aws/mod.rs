@@ -57,8 +57,11 @@ pub fn shared_http_client() -> SharedHttpClient {
 /// How long before expiry an assumed role's credentials are renewed, at
 /// most: the SDK renews them at the first call after a random point between
 /// half this and this before they expire, so accounts whose calls are spread
-/// renew spread too, and never during a call that needs them.
-const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(600);
+/// renew spread too, and never during a call that needs them (a call takes
+/// at most --poll.timeout, 10 s by default). A minute: an hour's session is
+/// renewed once every 59 minutes or so, 1.02 AssumeRole calls per account
+/// and session lifetime.
+const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(60);
 
 /// The AWS configurations that targets start from, loaded once per named
 /// profile (`None`: the standard chain) and shared: every target of a

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use aws_config::{Region, SdkConfig};
 
-use super::{Interval, Kind, Poller, Setting, Spec};
+use super::{Call, Interval, Kind, PerPoll, Poller, Setting, Spec};
 use crate::aws::{BeyondCap, classify_sdk_error, operation_gone};
 use crate::error::PollError;
 use crate::metrics::{Gauge, Names, Output, Series};
@@ -230,6 +230,12 @@ const MAX_IPS: Setting = Setting {
     min: 1,
 };
 
+/// Its `..._idle` gauge: it follows its region's activity.
+const IDLE: Gauge = Gauge {
+    name: "pinpoint_email_dedicated_ips_idle",
+    help: "1 while the region is idle (its account shows no production access, nothing sent in 24 hours and no recent reputation datapoint), so the dedicated IPs of this target and region are polled at --collector.idle-interval; 0 while polled at --collector.dedicated-ips.interval.",
+};
+
 /// The collector's name, in its [`Spec`] and its series' [`Names`].
 const SPEC_NAME: &str = "dedicated-ips";
 
@@ -244,7 +250,12 @@ pub const SPEC: Spec = Spec {
         help: "Time between two GetDedicatedIps calls (every page) of one target and region",
     }),
     settings: &[MAX_IPS],
-    iam_actions: &["ses:GetDedicatedIps"],
+    calls: &[Call {
+        action: "ses:GetDedicatedIps",
+        per_poll: PerPoll::One,
+        metrics: 0,
+    }],
+    idle: Some(IDLE),
 };
 
 // The gauges of its answers, each declared once.
@@ -291,10 +302,7 @@ const NAMES: Names = Names {
         "pinpoint_email_dedicated_ips_poll_duration_seconds",
         "Duration of GetDedicatedIps calls (every page), successful or not, of every target of the region (of each target with --metrics.poll-duration-per-target).",
     ),
-    idle: Some(Gauge {
-        name: "pinpoint_email_dedicated_ips_idle",
-        help: "1 while the region is idle (its account shows no production access, nothing sent in 24 hours and no recent reputation datapoint), so the dedicated IPs of this target and region are polled at --collector.idle-interval; 0 while polled at --collector.dedicated-ips.interval.",
-    }),
+    idle: SPEC.idle,
     values: &[
         DEDICATED_IP_WARMUP_RATIO,
         DEDICATED_IP_WARMUP_STATUS,

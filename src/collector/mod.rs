@@ -22,7 +22,7 @@ use aws_config::SdkConfig;
 
 pub use crate::poller::{Collector, Poller};
 
-use crate::metrics::Store;
+use crate::metrics::{Gauge, Store};
 use crate::schedule::PollSettings;
 use crate::target::{Key, Target};
 
@@ -45,8 +45,49 @@ pub struct Spec {
     pub interval: Option<Interval>,
     /// Its numeric settings, each a flag `--collector.NAME.KEY`.
     pub settings: &'static [Setting],
-    /// The IAM actions its calls need.
-    pub iam_actions: &'static [&'static str],
+    /// The AWS operations it calls, each named by the IAM action it needs:
+    /// the IAM policy and the cost estimate of `--config.check` read them.
+    pub calls: &'static [Call],
+    /// Its `..._idle` gauge, if it follows its region's activity: then an
+    /// idle region is polled at `--collector.idle-interval` (see
+    /// [`crate::metrics::Activity`]).
+    pub idle: Option<Gauge>,
+}
+
+/// An AWS operation a collector calls, and how often per poll.
+#[derive(Debug)]
+pub struct Call {
+    /// The IAM action that authorises it, such as `ses:GetAccount`.
+    pub action: &'static str,
+    /// How many calls one poll makes.
+    pub per_poll: PerPoll,
+    /// The CloudWatch metrics each call requests (what CloudWatch charges
+    /// by); 0 for other services.
+    pub metrics: usize,
+}
+
+/// How many calls of an operation one poll makes.
+#[derive(Debug)]
+pub enum PerPoll {
+    /// One (every page of a listing counted once).
+    One,
+    /// At most the value of this setting of the collector, and no more than
+    /// fit a second apart in half the interval ([`paced`]).
+    Paced(&'static Setting),
+}
+
+/// How many calls of a collector that paces them a second apart over half
+/// of its `interval` one poll makes, at most `max`.
+pub fn paced(interval: Duration, max: usize) -> usize {
+    let fit = usize::try_from((interval / 2).as_secs()).unwrap_or(usize::MAX);
+    max.min(fit).max(1)
+}
+
+impl Spec {
+    /// The IAM actions its calls need, in the order of its calls.
+    pub fn iam_actions(&self) -> impl Iterator<Item = &'static str> {
+        self.calls.iter().map(|c| c.action)
+    }
 }
 
 /// A collector's own interval flag.

@@ -14,7 +14,7 @@ use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode};
 
-use super::{Interval, Kind, Poller, Spec};
+use super::{Call, Interval, Kind, PerPoll, Poller, Spec};
 use crate::aws::{BeyondCap, classify_sdk_error};
 use crate::error::PollError;
 use crate::metrics::{Gauge, Names, Output, Series, Store};
@@ -36,6 +36,10 @@ const MAX_PAGES: usize = 5;
 /// The metric names, and the query ids the answer is matched by.
 const BOUNCE: (&str, &str) = ("bounce", "Reputation.BounceRate");
 const COMPLAINT: (&str, &str) = ("complaint", "Reputation.ComplaintRate");
+
+/// The metrics each `GetMetricData` call requests: the two rates and the
+/// volumes.
+const METRICS_PER_CALL: usize = 2 + VOLUMES.len();
 
 /// The counts, as (query id, metric name), in the order of
 /// [`Reputation::volumes`]: each the `Sum` of one period as long as
@@ -133,6 +137,7 @@ impl Collector for CloudWatchSource {
         ];
         let window = i32::try_from(LOOKBACK.as_secs()).unwrap_or(i32::MAX);
         queries.extend(VOLUMES.map(|v| query(v, window, "Sum")));
+        debug_assert_eq!(queries.len(), METRICS_PER_CALL);
         let queries = &queries;
         let page = |token| async move {
             let in_region =
@@ -221,6 +226,12 @@ fn reputation_from_pages(pages: &[GetMetricDataOutput]) -> Result<Reputation, Po
     Ok(reputation)
 }
 
+/// Its `..._idle` gauge: it follows its region's activity.
+const IDLE: Gauge = Gauge {
+    name: "pinpoint_email_reputation_idle",
+    help: "1 while the region is idle (its account shows no production access, nothing sent in 24 hours and no recent reputation datapoint), so the reputation of this target and region is polled at --collector.idle-interval; 0 while polled at --collector.reputation.interval.",
+};
+
 /// The collector's name, in its [`Spec`] and its series' [`Names`].
 const SPEC_NAME: &str = "reputation";
 
@@ -235,7 +246,12 @@ pub const SPEC: Spec = Spec {
         help: "Time between two GetMetricData calls of the reputation collector for one target and region (SES publishes the rates hourly at most)",
     }),
     settings: &[],
-    iam_actions: &["cloudwatch:GetMetricData"],
+    calls: &[Call {
+        action: "cloudwatch:GetMetricData",
+        per_poll: PerPoll::One,
+        metrics: METRICS_PER_CALL,
+    }],
+    idle: Some(IDLE),
 };
 
 // The gauges of its answers, each declared once.
@@ -307,10 +323,7 @@ const NAMES: Names = Names {
         "pinpoint_email_reputation_poll_duration_seconds",
         "Duration of GetMetricData calls for the reputation rates, successful or not, of every target of the region (of each target with --metrics.poll-duration-per-target).",
     ),
-    idle: Some(Gauge {
-        name: "pinpoint_email_reputation_idle",
-        help: "1 while the region is idle (its account shows no production access, nothing sent in 24 hours and no recent reputation datapoint), so the reputation of this target and region are polled at --collector.idle-interval; 0 while polled at --collector.reputation.interval.",
-    }),
+    idle: SPEC.idle,
     values: &[
         REPUTATION_BOUNCE_RATIO,
         REPUTATION_BOUNCE_RATIO_TIMESTAMP_SECONDS,

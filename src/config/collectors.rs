@@ -60,7 +60,7 @@ fn args_of(spec: &Spec) -> Vec<Arg> {
                 "Enable the {} collector: {} (needs {}) [default: {default}]",
                 spec.name,
                 spec.about,
-                spec.iam_actions.join(", ")
+                spec.iam_actions().collect::<Vec<_>>().join(", ")
             )),
         Arg::new(off_flag(spec))
             .long(off_flag(spec))

@@ -10,6 +10,9 @@ use super::collectors::CollectorFlags;
 use crate::parse::parse_duration;
 use crate::target::Api;
 
+/// CloudWatch's list price of `GetMetricData`, in dollars per 1,000 metrics
+/// requested (most regions, 2026): `--cost.cloudwatch-price`'s default.
+pub const CLOUDWATCH_PRICE_PER_1000: f64 = 0.01;
 /// Polls `GetAccount` of Amazon Pinpoint Email / SES for each configured AWS account
 /// and region in the background, and serves the sending quota, send rate, sending
 /// and production-access flags and the enforcement status (HEALTHY, PROBATION,
@@ -97,6 +100,17 @@ pub struct Cli {
     /// longer]
     #[arg(long = "poll.stale-after", value_name = "DURATION", value_parser = parse_duration)]
     pub poll_stale_after: Option<Duration>,
+
+    /// With --config.check or --config.discover: also estimate the cost at this
+    /// share of regions sending (0.05 is 5 %), beside every region and none.
+    #[arg(long = "cost.active-share", value_name = "RATIO")]
+    pub cost_active_share: Option<f64>,
+
+    /// With --config.check or --config.discover: CloudWatch's price of
+    /// GetMetricData in dollars per 1,000 metrics requested (the list price of
+    /// most regions).
+    #[arg(long = "cost.cloudwatch-price", value_name = "DOLLARS", default_value_t = CLOUDWATCH_PRICE_PER_1000)]
+    pub cost_cloudwatch_price: f64,
 
     /// Every collector's flags, from the collectors' registry.
     #[command(flatten)]

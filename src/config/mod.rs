@@ -14,8 +14,8 @@ mod validate;
 pub use error::ConfigError;
 pub use validate::MAX_WAIT;
 use validate::{
-    dedup, flag_regions, idle_interval, poll_settings, shard, validate_interval, validate_poll,
-    web_settings,
+    cost_flags, dedup, flag_regions, idle_interval, poll_settings, shard, validate_interval,
+    validate_poll, web_settings,
 };
 
 use std::net::SocketAddr;
@@ -131,6 +131,10 @@ pub struct Config {
     pub durations_per_target: bool,
     /// `--collector.idle-interval`; `None` when off (`0s`).
     pub idle_interval: Option<Duration>,
+    /// `--cost.active-share`.
+    pub cost_share: Option<f64>,
+    /// `--cost.cloudwatch-price`.
+    pub cloudwatch_price: f64,
     /// `--state.directory`: where the last listing of each discovery is
     /// kept across restarts; none when not given (or empty).
     pub state_directory: Option<PathBuf>,
@@ -144,6 +148,7 @@ impl Config {
         validate_poll(&poll)?;
         let intervals = cli.collectors.intervals(cli.demo, poll.interval)?;
         let idle_interval = idle_interval(&cli)?;
+        cost_flags(&cli)?;
         let defaults = TargetDefaults {
             regions: flag_regions(&cli.regions)?,
             api: cli.api,
@@ -209,6 +214,8 @@ impl Config {
             intervals,
             durations_per_target: cli.durations_per_target,
             idle_interval,
+            cost_share: cli.cost_active_share,
+            cloudwatch_price: cli.cost_cloudwatch_price,
             state_directory,
         })
     }
@@ -232,9 +239,13 @@ impl Config {
         let by_collector = crate::collector::KINDS
             .iter()
             .map(|kind| {
-                let name = kind.spec().name;
-                let own = self.intervals.iter().find(|(n, _)| *n == name);
-                (name, own.map_or(p, |(_, interval)| at(*interval)))
+                let spec = kind.spec();
+                let own = self.intervals.iter().find(|(n, _)| *n == spec.name);
+                let mut settings = own.map_or(p, |(_, interval)| at(*interval));
+                if spec.idle.is_none() {
+                    settings.idle_interval = None;
+                }
+                (spec.name, settings)
             })
             .collect();
         Schedules::new(p, by_collector)

@@ -172,7 +172,26 @@ pub(super) fn validate_telemetry_path(path: &str) -> Result<String, ConfigError>
 /// would overflow the clock.
 pub const MAX_WAIT: Duration = Duration::from_secs(24 * 3600);
 
-/// Checks the interval of a collector's own flag: from 1s to 24h.
+/// `--cost.active-share` is a ratio and `--cost.cloudwatch-price` a price.
+pub(super) fn cost_flags(cli: &Cli) -> Result<(), ConfigError> {
+    if let Some(share) = cli.cost_active_share
+        && !(0.0..=1.0).contains(&share)
+    {
+        return Err(ConfigError::Flag {
+            flag: "--cost.active-share".into(),
+            message: format!("{share} must be a ratio from 0 to 1 (0.05 is 5 %)"),
+        });
+    }
+    let price = cli.cost_cloudwatch_price;
+    if !price.is_finite() || price < 0.0 {
+        return Err(ConfigError::Flag {
+            flag: "--cost.cloudwatch-price".into(),
+            message: format!("{price} must be a price in dollars per 1,000 metrics, such as 0.01"),
+        });
+    }
+    Ok(())
+}
+
 /// `--collector.idle-interval`'s default: 6 hours.
 pub(super) const DEFAULT_IDLE_INTERVAL: Duration = Duration::from_secs(6 * 3600);
 
@@ -190,6 +209,7 @@ pub(super) fn idle_interval(cli: &Cli) -> Result<Option<Duration>, ConfigError> 
     }
 }
 
+/// Checks the interval of a collector's own flag: from 1s to 24h.
 pub(super) fn validate_interval(flag: &str, interval: Duration) -> Result<(), ConfigError> {
     let fmt = |d: Duration| humantime::format_duration(d).to_string();
     if interval < Duration::from_secs(1) || interval > MAX_WAIT {

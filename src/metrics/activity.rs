@@ -11,6 +11,9 @@
 
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::target::Key;
 
@@ -36,7 +39,10 @@ pub enum Evidence {
 /// What is known of one region.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct Known {
-    account: Option<bool>,
+    /// The last account answer's verdict, and until when it holds (the
+    /// account values' staleness: a region whose account is no longer polled,
+    /// or whose polls keep failing, is unknown again after it).
+    account: Option<(bool, Instant)>,
     newest_datapoint: Option<f64>,
 }
 
@@ -47,12 +53,15 @@ pub struct Activity {
 }
 
 impl Activity {
-    /// Takes what an answer for `key` says.
-    pub fn observe(&self, key: &Key, evidence: Evidence) {
+    /// Takes what an answer for `key` says; an account answer holds for
+    /// `valid_for`.
+    pub fn observe(&self, key: &Key, evidence: Evidence, valid_for: Duration) {
         let mut map = self.by_key.write().unwrap_or_else(|p| p.into_inner());
         let known = map.entry(key.clone()).or_default();
         match evidence {
-            Evidence::Account { active } => known.account = Some(active),
+            Evidence::Account { active } => {
+                known.account = Some((active, Instant::now() + valid_for));
+            }
             Evidence::Datapoint { unix_seconds } => {
                 let newest = known.newest_datapoint.get_or_insert(unix_seconds);
                 *newest = newest.max(unix_seconds);
@@ -63,8 +72,11 @@ impl Activity {
     /// Whether `key` is idle at the Unix time `now`.
     pub fn is_idle(&self, key: &Key, now: f64) -> bool {
         let map = self.by_key.read().unwrap_or_else(|p| p.into_inner());
+        let now_instant = Instant::now();
         map.get(key).is_some_and(|k| {
-            k.account == Some(false) && k.newest_datapoint.is_none_or(|t| now - t > WINDOW_SECONDS)
+            k.account
+                .is_some_and(|(active, until)| !active && now_instant <= until)
+                && k.newest_datapoint.is_none_or(|t| now - t > WINDOW_SECONDS)
         })
     }
 
@@ -80,37 +92,45 @@ impl Activity {
 mod tests {
     use super::*;
 
-    #[test]
-    fn idle_only_when_the_account_says_so_and_no_datapoint_is_recent() {
+    const HOLDS: Duration = Duration::from_secs(900);
+
+    #[tokio::test(start_paused = true)]
+    async fn idle_only_when_the_account_says_so_and_no_datapoint_is_recent() {
         let key = Key::new("prod", "eu-west-1");
         let activity = Activity::default();
         let now = 1_790_000_000.0;
+        let datapoint = |unix_seconds| Evidence::Datapoint { unix_seconds };
         assert!(!activity.is_idle(&key, now), "unknown is not idle");
-        activity.observe(&key, Evidence::Account { active: false });
+        activity.observe(&key, Evidence::Account { active: false }, HOLDS);
         assert!(activity.is_idle(&key, now));
-        activity.observe(
-            &key,
-            Evidence::Datapoint {
-                unix_seconds: now - 3600.0,
-            },
-        );
+        activity.observe(&key, datapoint(now - 3600.0), HOLDS);
         assert!(!activity.is_idle(&key, now), "a datapoint of the last hour");
         // An older datapoint does not replace a newer one.
-        activity.observe(
-            &key,
-            Evidence::Datapoint {
-                unix_seconds: now - 30.0 * 3600.0,
-            },
-        );
+        activity.observe(&key, datapoint(now - 30.0 * 3600.0), HOLDS);
         assert!(!activity.is_idle(&key, now));
         assert!(
             activity.is_idle(&key, now + WINDOW_SECONDS),
             "24 hours later"
         );
-        activity.observe(&key, Evidence::Account { active: true });
+        activity.observe(&key, Evidence::Account { active: true }, HOLDS);
         assert!(!activity.is_idle(&key, now + WINDOW_SECONDS));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_account_answer_holds_while_its_values_would_be_served() {
+        let key = Key::new("prod", "eu-west-1");
+        let activity = Activity::default();
+        let now = 1_790_000_000.0;
+        activity.observe(&key, Evidence::Account { active: false }, HOLDS);
+        tokio::time::advance(HOLDS).await;
+        assert!(activity.is_idle(&key, now));
+        // Its account polls fail, or are turned off: unknown, so not idle.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(!activity.is_idle(&key, now));
+        // A reload that drops the region forgets it.
+        activity.observe(&key, Evidence::Account { active: false }, HOLDS);
+        assert!(activity.is_idle(&key, now));
         activity.retain(&[]);
-        activity.observe(&key, Evidence::Datapoint { unix_seconds: now });
         assert!(!activity.is_idle(&key, now), "forgotten: unknown again");
     }
 }

@@ -137,8 +137,9 @@ struct Slot<O> {
     errors: [u64; PollError::REASONS.len()],
     /// Its calls' durations (exported with `--metrics.poll-duration-per-target`).
     durations: Histogram,
-    /// Whether its poller is on the idle schedule, once it has decided.
-    idle: Option<bool>,
+    /// Whether its poller is on the idle schedule, once it has decided, and
+    /// if so how long its answer is served.
+    idle: Option<Option<Duration>>,
 }
 
 impl<O> Default for Slot<O> {
@@ -245,16 +246,18 @@ impl<O: Output> Section<O> {
         self.generation.fetch_add(1, Ordering::Release);
     }
 
-    /// Records which schedule the poller of `key` is on.
-    pub fn set_idle(&self, key: &Key, idle: bool) {
-        let mut map = self.write_map();
-        if let Some(slot) = map.by_key.get_mut(key)
-            && slot.idle != Some(idle)
-        {
-            slot.idle = Some(idle);
-            drop(map);
-            self.generation.fetch_add(1, Ordering::Release);
+    /// Records which schedule the poller of `key` is on: `Some(served)` on
+    /// the idle schedule, its answer served that long after its arrival
+    /// (when longer than the section's own), `None` on its own interval.
+    pub fn set_idle(&self, key: &Key, idle: Option<Duration>) {
+        let unchanged = |s: &Slot<O>| s.idle == Some(idle);
+        if self.read_map().by_key.get(key).is_none_or(unchanged) {
+            return;
         }
+        if let Some(slot) = self.write_map().by_key.get_mut(key) {
+            slot.idle = Some(idle);
+        }
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// The current snapshot of `key`, if it has been polled.
@@ -320,8 +323,12 @@ impl<O: Output> Exposed for Section<O> {
         let mut by_name: BTreeMap<&'static str, String> = BTreeMap::new();
         for (key, slot) in map.by_key.iter() {
             if let (Some(gauge), Some(idle)) = (names.idle, slot.idle) {
-                Series::new(&mut by_name, key).gauge(gauge, bool_value(idle));
+                Series::new(&mut by_name, key).gauge(gauge, bool_value(idle.is_some()));
             }
+            let stale_after = match slot.idle {
+                Some(Some(served)) => served.max(self.stale_after),
+                _ => self.stale_after,
+            };
             let Some(snap) = &slot.snapshot else {
                 continue;
             };
@@ -329,7 +336,7 @@ impl<O: Output> Exposed for Section<O> {
             series.gauge(names.up, bool_value(snap.up));
             if let Some(obs) = &snap.last_success {
                 series.gauge(names.last_success, obs.unix_seconds);
-                if now.saturating_duration_since(obs.at) <= self.stale_after {
+                if now.saturating_duration_since(obs.at) <= stale_after {
                     obs.value.write(&mut series);
                 }
             }

@@ -165,7 +165,7 @@ fn iam_documents_grant_exactly_what_the_readme_says() {
         .map(|k| k.spec())
         .flat_map(|spec| {
             let sid = format!("{}Collector", pascal(spec.name));
-            spec.iam_actions.iter().map(move |a| (sid.clone(), *a))
+            spec.iam_actions().map(move |a| (sid.clone(), a))
         })
         .collect();
     let statements: Vec<(String, &str)> = statements

@@ -210,8 +210,9 @@ async fn from_aws_state_to_a_delivered_alert() {
             "--collector.dedicated-ips.interval",
             "1s",
             "--collector.identities",
+            // Both domains of a region fit a second apart in half of it.
             "--collector.identities.interval",
-            "1s",
+            "4s",
         ]),
         sim.endpoint_url(),
         SECRET_KEY,

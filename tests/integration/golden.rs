@@ -239,6 +239,12 @@ fn populated() -> Store {
         ms(1_050),
         t0,
     );
+    // Which schedule each poller of the collectors that follow sending is on:
+    // production's us-east-1 sends, its eu-west-1 is idle.
+    reputation.set_idle(&keys[0], None);
+    reputation.set_idle(&keys[1], Some(Duration::from_secs(12 * 3600)));
+    store.section::<DedicatedIps>().set_idle(&keys[0], None);
+    store.section::<Identities>().set_idle(&keys[0], None);
     store.keep_discoveries(&["org"]);
     store.record_discovery("org", Ok(120), t0);
     store.record_discovery(

@@ -396,6 +396,13 @@ async fn the_binary_runs_each_discovery_once_and_prints_its_targets() {
             "  target \"{name}\": assume arn:aws:iam::{name}:role/{ROLE}; regions us-east-1; shard {shard} of 2{mine}\n"
         ));
     }
+    // And what polling this shard's account costs.
+    want.push_str(
+        "cost estimate for 1 target region(s) (a region sends with production access, mail sent in 24 hours or a reputation datapoint of the last 24 hours):\n\
+         \x20 calls an hour                       every region sends          none sends\n\
+         \x20 ses:GetAccount                                      60                  60\n\
+         \x20 sts:AssumeRole                                       1                   1\n",
+    );
     assert_eq!(stdout, want);
     // It failing is exit code 1, with the reason.
     sim.update_organization(|org| org.failing = Some("AccessDeniedException".into()));

@@ -229,28 +229,20 @@ impl State {
             .map_or(IdentitiesStep::Identities(Vec::new()), Script::identities)
     }
 
-    /// Whether the member `account` sends in `region` now (see
-    /// [`organizations::Sending`]).
-    fn member_sends(&mut self, account: &str, region: &str) -> bool {
-        let sending = &self.organization.sending;
-        let Some(share) = sending.share else {
-            return true;
-        };
-        if organizations::share_point(account, region) < share {
-            return true;
+    /// The account state of the member `account` in `region` (idle: no
+    /// production access, nothing sent), and whether it sends there now;
+    /// `None` for an account that is no member.
+    fn member_account(&mut self, account: &str, region: &str) -> Option<(AccountState, bool)> {
+        let mut state = self.organization.member(account)?.account.clone();
+        let sends = self
+            .organization
+            .sending
+            .sends(account, region, &mut self.turning);
+        if !sends {
+            state.production_access_enabled = false;
+            state.sent_last_24_hours = 0.0;
         }
-        let Some(after) = sending.one_turns_active_after else {
-            return false;
-        };
-        match &self.turning {
-            None => {
-                let at = Instant::now() + after;
-                self.turning = Some((account.to_string(), region.to_string(), at));
-                false
-            }
-            Some((a, r, at)) if a == account && r == region => Instant::now() >= *at,
-            Some(_) => false,
-        }
+        Some((state, sends))
     }
 
     /// The next `GetMetricData` answer of `region`.
@@ -480,11 +472,10 @@ impl Simulator {
 
 fn stats(st: &State) -> serde_json::Value {
     let turning = st.turning.as_ref().map(|(account, region, at)| {
-        let after = at.saturating_duration_since(Instant::now());
         serde_json::json!({
             "account": account,
             "region": region,
-            "sends_in_seconds": after.as_secs_f64(),
+            "sends_in_seconds": organizations::seconds_until(*at),
         })
     });
     serde_json::json!({

@@ -12,6 +12,7 @@ use http_body_util::Full;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde_json::{Value, json};
+use tokio::time::Instant;
 
 use crate::AccountState;
 
@@ -92,6 +93,46 @@ pub struct Sending {
     pub one_turns_active_after: Option<std::time::Duration>,
 }
 
+impl Sending {
+    /// Whether `account` sends in `region` now; `turning` is the idle
+    /// account-region that starts sending, and when, once one was asked for.
+    pub(crate) fn sends(
+        &self,
+        account: &str,
+        region: &str,
+        turning: &mut Option<(String, String, Instant)>,
+    ) -> bool {
+        let Some(share) = self.share else {
+            return true;
+        };
+        if share_point(account, region) < share {
+            return true;
+        }
+        let Some(after) = self.one_turns_active_after else {
+            return false;
+        };
+        match turning {
+            None => {
+                let at = Instant::now() + after;
+                *turning = Some((account.to_string(), region.to_string(), at));
+                false
+            }
+            Some((a, r, at)) if a == account && r == region => Instant::now() >= *at,
+            Some(_) => false,
+        }
+    }
+}
+
+/// Seconds from now until `at`; negative once it is past.
+pub(crate) fn seconds_until(at: Instant) -> f64 {
+    let now = Instant::now();
+    if at >= now {
+        (at - now).as_secs_f64()
+    } else {
+        -(now - at).as_secs_f64()
+    }
+}
+
 /// Where `account` in `region` falls in `[0, 1)`: a sending share picks the
 /// account-regions below it.
 pub(crate) fn share_point(account: &str, region: &str) -> f64 {
@@ -101,7 +142,8 @@ pub(crate) fn share_point(account: &str, region: &str) -> f64 {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    (hash % 1_000_000) as f64 / 1_000_000.0
+    // The upper 53 bits: FNV's low bits mix least.
+    (hash >> 11) as f64 / (1u64 << 53) as f64
 }
 
 impl Organization {

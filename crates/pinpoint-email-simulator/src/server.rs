@@ -153,9 +153,6 @@ async fn handle(
         return Ok(json(StatusCode::OK, crate::stats(&lock(state)).to_string()));
     }
     let (action, service) = operation(&parts, &body);
-    if action == "GetMetricData" {
-        lock(state).cloudwatch_metrics += cloudwatch::metrics_requested(&body) as u64;
-    }
     let verdict = verify(&parts, &body, state, service);
     let (region, access_key, auth_error) = match &verdict {
         Ok(signed) => (signed.region.clone(), signed.access_key.clone(), None),
@@ -184,6 +181,9 @@ async fn handle(
     }
     if let Err(e) = verdict {
         return Ok(refusal(action, service, &e));
+    }
+    if action == "GetMetricData" {
+        lock(state).cloudwatch_metrics += cloudwatch::metrics_requested(&body) as u64;
     }
     respond(
         planned,
@@ -291,17 +291,7 @@ fn plan(st: &mut State, asked: Asked, path: &str) -> Planned {
     if expired && auth_error.is_none() {
         auth_error = Some("ExpiredTokenException");
     }
-    // The member's own account, while it is in the organization: sending
-    // or idle in this region.
-    let member = st.organization.member(&account).map(|m| m.account.clone());
-    let sends = member.is_some() && st.member_sends(&account, &region);
-    let member = member.map(|mut a| {
-        if !sends {
-            a.production_access_enabled = false;
-            a.sent_last_24_hours = 0.0;
-        }
-        Step::Account(a)
-    });
+    let member = st.member_account(&account, &region);
     st.calls.push_back(Call {
         at: Instant::now(),
         region: region.clone(),
@@ -311,7 +301,6 @@ fn plan(st: &mut State, asked: Asked, path: &str) -> Planned {
         account: account.clone(),
         auth_error,
     });
-    let member_id = account;
     let v1_gone = st.pinpoint_email_gone && path.starts_with("/v1/");
     let org = (service == "organizations").then(|| st.organization.clone());
     let mut planned = Planned {
@@ -322,38 +311,35 @@ fn plan(st: &mut State, asked: Asked, path: &str) -> Planned {
         organization: None,
         auth_error,
     };
-    match action {
+    match (action, member) {
         _ if auth_error.is_some() => {}
-        "GetAccount" if !v1_gone && member.is_some() => planned.step = member,
-        "GetAccount" if !v1_gone => {
+        ("GetAccount", Some((a, _))) if !v1_gone => planned.step = Some(Step::Account(a)),
+        ("GetAccount", None) if !v1_gone => {
             let default = Script::Steps(st.default_script.clone(), 0);
             planned.step = Some(st.scripts.entry(region).or_insert(default).next());
         }
-        "GetMetricData" if member.is_some() => {
+        ("GetMetricData", Some((_, sends))) => {
             planned.cloudwatch = Some(if sends {
                 crate::CloudWatchStep::healthy()
             } else {
-                crate::CloudWatchStep::Rates {
-                    bounce_rate: None,
-                    complaint_rate: None,
-                    age_secs: 0,
-                    sends: None,
-                }
+                crate::CloudWatchStep::none()
             });
         }
-        "GetMetricData" => planned.cloudwatch = Some(st.next_cloudwatch(&region)),
-        "ListEmailIdentities" | "GetEmailIdentity" if !v1_gone && member.is_some() => {
+        ("GetMetricData", None) => planned.cloudwatch = Some(st.next_cloudwatch(&region)),
+        ("ListEmailIdentities" | "GetEmailIdentity", Some(_)) if !v1_gone => {
             planned.identities = Some(crate::IdentitiesStep::Identities(
-                crate::identities::of_member(&member_id),
+                crate::identities::of_member(&account),
             ));
         }
-        "GetDedicatedIps" if !v1_gone => {
+        ("GetDedicatedIps", _) if !v1_gone => {
             planned.dedicated_ips = Some(st.dedicated_ips(&region, first_page));
         }
-        "ListEmailIdentities" if !v1_gone => {
+        ("ListEmailIdentities", None) if !v1_gone => {
             planned.identities = Some(st.identities(&region, first_page));
         }
-        "GetEmailIdentity" if !v1_gone => planned.identities = Some(st.identities(&region, false)),
+        ("GetEmailIdentity", None) if !v1_gone => {
+            planned.identities = Some(st.identities(&region, false));
+        }
         _ => planned.organization = org,
     }
     planned

@@ -9,7 +9,7 @@ use aws_config::SdkConfig;
 
 pub use sources::{Source, TargetClients};
 
-use super::{Kind, Poller, Spec};
+use super::{Call, Kind, PerPoll, Poller, Spec};
 use crate::error::PollError;
 use crate::metrics::{AccountIds, Gauge, Names, Output, Series, Store, bool_value};
 use crate::poller::Collector;
@@ -250,7 +250,12 @@ pub const SPEC: Spec = Spec {
     default_on: true,
     interval: None,
     settings: &[],
-    iam_actions: &["ses:GetAccount"],
+    calls: &[Call {
+        action: "ses:GetAccount",
+        per_poll: PerPoll::One,
+        metrics: 0,
+    }],
+    idle: None,
 };
 
 // The gauges of its answers, each declared once.

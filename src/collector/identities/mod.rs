@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use aws_config::{Region, SdkConfig};
 
-use super::{Interval, Kind, Poller, Setting, Spec};
+use super::{Call, Interval, Kind, PerPoll, Poller, Setting, Spec};
 use crate::error::PollError;
 use crate::metrics::{Gauge, Names, Output, Series, bool_value};
 use crate::poller::Collector;
@@ -135,13 +135,6 @@ fn kept(mut listed: Vec<Listed>, max: usize) -> (Vec<Listed>, usize) {
     (listed, dropped)
 }
 
-/// The most identities asked for per poll at `interval`: `max`, but no more
-/// than fit in half the interval a second apart.
-fn cap(interval: Duration, max: usize) -> usize {
-    let fit = usize::try_from((interval / 2).as_secs()).unwrap_or(usize::MAX);
-    max.min(fit).max(1)
-}
-
 /// The wait before the next `GetEmailIdentity` call when `calls_left` calls
 /// (it included) must fit in `left` of the poll's window: an even share of
 /// it, at least [`MIN_GAP`].
@@ -197,7 +190,7 @@ impl Collector for IdentitiesSource {
 
     async fn collect(&self) -> Result<Identities, PollError> {
         let listed = self.api.list(&self.region, self.timeout).await?;
-        let (listed, dropped) = kept(listed, cap(self.interval, self.max));
+        let (listed, dropped) = kept(listed, super::paced(self.interval, self.max));
         // The calls spread evenly over the first half of the interval, from
         // now; slow answers make the later gaps shorter, down to MIN_GAP.
         let window_ends = tokio::time::Instant::now() + self.interval / 2;
@@ -249,6 +242,12 @@ const MAX: Setting = Setting {
     min: 1,
 };
 
+/// Its `..._idle` gauge: it follows its region's activity.
+const IDLE: Gauge = Gauge {
+    name: "pinpoint_email_identities_idle",
+    help: "1 while the region is idle (its account shows no production access, nothing sent in 24 hours and no recent reputation datapoint), so the identities of this target and region are polled at --collector.idle-interval; 0 while polled at --collector.identities.interval.",
+};
+
 /// The collector's name, in its [`Spec`] and its series' [`Names`].
 const SPEC_NAME: &str = "identities";
 
@@ -264,7 +263,19 @@ pub const SPEC: Spec = Spec {
         help: "Time between two polls of the identities of one target and region (ListEmailIdentities, every page, then one GetEmailIdentity per identity, spread over the first half of it)",
     }),
     settings: &[MAX],
-    iam_actions: &["ses:ListEmailIdentities", "ses:GetEmailIdentity"],
+    calls: &[
+        Call {
+            action: "ses:ListEmailIdentities",
+            per_poll: PerPoll::One,
+            metrics: 0,
+        },
+        Call {
+            action: "ses:GetEmailIdentity",
+            per_poll: PerPoll::Paced(&MAX),
+            metrics: 0,
+        },
+    ],
+    idle: Some(IDLE),
 };
 
 // The gauges of its answers, each declared once.
@@ -331,10 +342,7 @@ const NAMES: Names = Names {
         "pinpoint_email_identities_poll_duration_seconds",
         "Duration of polls of the email identities, the paced GetEmailIdentity calls included, successful or not, of every target of the region (of each target with --metrics.poll-duration-per-target).",
     ),
-    idle: Some(Gauge {
-        name: "pinpoint_email_identities_idle",
-        help: "1 while the region is idle (its account shows no production access, nothing sent in 24 hours and no recent reputation datapoint), so the identities of this target and region are polled at --collector.idle-interval; 0 while polled at --collector.identities.interval.",
-    }),
+    idle: SPEC.idle,
     values: &[
         IDENTITY_VERIFICATION_STATUS,
         IDENTITY_VERIFIED_FOR_SENDING,

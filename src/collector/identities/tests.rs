@@ -44,9 +44,9 @@ fn calls_share_what_is_left_of_the_window_at_least_a_second_apart() {
     assert_eq!(gap(Duration::ZERO, 1), MIN_GAP);
     assert_eq!(gap(secs(10), 0), secs(10));
     // No more than fit in half the interval a second apart.
-    assert_eq!(cap(secs(600), 100), 100);
-    assert_eq!(cap(secs(600), 1000), 300);
-    assert_eq!(cap(secs(1), 5), 1);
+    assert_eq!(super::super::paced(secs(600), 100), 100);
+    assert_eq!(super::super::paced(secs(600), 1000), 300);
+    assert_eq!(super::super::paced(secs(1), 5), 1);
 }
 
 fn written(identities: &Identities) -> BTreeMap<&'static str, String> {

@@ -71,6 +71,16 @@ pub enum CloudWatchStep {
 }
 
 impl CloudWatchStep {
+    /// No datapoint: an account that sends nothing.
+    pub fn none() -> Self {
+        CloudWatchStep::Rates {
+            bounce_rate: None,
+            complaint_rate: None,
+            age_secs: 0,
+            sends: None,
+        }
+    }
+
     /// What a healthy account's region answers: low rates, fresh datapoints.
     pub fn healthy() -> Self {
         CloudWatchStep::Rates {
@@ -219,14 +229,14 @@ struct Query {
     metric: String,
 }
 
-/// Reads the queries of a `GetMetricData` request, or why it is invalid (as
-/// CloudWatch's `ValidationError` would say).
 /// How many metrics a `GetMetricData` request asks for (what CloudWatch
 /// charges by); 0 for a request it cannot read.
 pub(crate) fn metrics_requested(body: &[u8]) -> usize {
     queries(body).map_or(0, |q| q.len())
 }
 
+/// Reads the queries of a `GetMetricData` request, or why it is invalid (as
+/// CloudWatch's `ValidationError` would say).
 fn queries(body: &[u8]) -> Result<Vec<Query>, String> {
     let request = decode(body).map_err(|e| format!("the body is not CBOR: {e}"))?;
     if !matches!(request, Item::Map(_)) {
