@@ -150,7 +150,9 @@ fn iam_documents_grant_exactly_what_the_readme_says() {
             // or `IdentitiesCollectorEachIdentity` for one narrowed to
             // resources.
             let sid = s["Sid"].as_str().unwrap();
-            let sid = &sid[..sid.find("Collector").map_or(sid.len(), |i| i + "Collector".len())];
+            let sid = &sid[..sid
+                .find("Collector")
+                .map_or(sid.len(), |i| i + "Collector".len())];
             let actions: Vec<&str> = match s["Action"].as_array() {
                 Some(actions) => actions.iter().map(|a| a.as_str().unwrap()).collect(),
                 None => vec![s["Action"].as_str().unwrap()],
