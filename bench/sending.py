@@ -179,8 +179,8 @@ def main():
     a = ap.parse_args()
     if a.smoke:
         a.accounts, a.regions, a.account_interval, a.reputation_interval = 5, 4, "2s", "1s"
-        a.slow_interval, a.idle_interval, a.session, a.turn_after = "4s", "8s", "90s", "3s"
-        a.warmup, a.window, a.scrape_seconds = 6, 8, 1
+        a.slow_interval, a.idle_interval, a.session, a.turn_after = "4s", "8s", "90s", "10s"
+        a.warmup, a.window, a.scrape_seconds = 4, 12, 1
     else:
         a.accounts, a.regions, a.account_interval, a.reputation_interval = 500, 20, "60s", "5s"
         a.slow_interval, a.idle_interval, a.session, a.turn_after = "30s", "6m", "6m", "150s"
