@@ -189,7 +189,7 @@
   // An identity's state set `metric` at TEMPORARY_FAILURE, or at FAILED
   // where the rules hold `condition` for it already.
   local lost(metric, condition) =
-    '(%s{%%(m)s, status="TEMPORARY_FAILURE"} > 0 or %s{%%(m)s, status="FAILED"} > 0 and on (%s) %s_previous{condition="%s"})'
+    '(%s{%%(m)s, status="TEMPORARY_FAILURE"} > 0 or %s{%%(m)s, status="FAILED"} > 0 and on (%s) %s_previous{condition="%s"} > 0)'
     % [metric, metric, list(c.groupLabels + ['account', 'aws_region', 'identity']), identityConditions, condition],
   // A held condition, as the alerts see it: one per account (and its own
   // labels), whichever exporters (an HA pair, a rollout, a reshard) had it.

@@ -309,7 +309,7 @@ const NAMES: Names = Names {
         DEDICATED_IPS,
         DEDICATED_IPS_DROPPED,
     ],
-    help_note: " Polled in the background (--collector.dedicated-ips.interval): the answer of the last successful call, at most {stale_after} old.",
+    help_note: " Polled in the background (--collector.dedicated-ips.interval): the answer of the last successful call, at most {stale_after} old (twice --collector.idle-interval while the region is idle).",
     from_config: &[],
 };
 

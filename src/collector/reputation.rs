@@ -335,7 +335,7 @@ const NAMES: Names = Names {
         VOLUME_GAUGES[3],
         VOLUME_GAUGES[4],
     ],
-    help_note: " Polled in the background (--collector.reputation.interval): the answer of the last successful call, at most {stale_after} old.",
+    help_note: " Polled in the background (--collector.reputation.interval): the answer of the last successful call, at most {stale_after} old (twice --collector.idle-interval while the region is idle).",
     from_config: &[],
 };
 

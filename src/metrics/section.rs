@@ -137,9 +137,12 @@ struct Slot<O> {
     errors: [u64; PollError::REASONS.len()],
     /// Its calls' durations (exported with `--metrics.poll-duration-per-target`).
     durations: Histogram,
-    /// Whether its poller is on the idle schedule, once it has decided, and
-    /// if so how long its answer is served.
-    idle: Option<Option<Duration>>,
+    /// Whether its poller is on the idle schedule, once it has decided.
+    idle: Option<bool>,
+    /// How long its last answer is served when longer than the section's
+    /// own: set on the idle schedule, kept until the next answer (a region
+    /// that starts sending keeps its last answer through the next poll).
+    served_for: Option<Duration>,
 }
 
 impl<O> Default for Slot<O> {
@@ -149,6 +152,7 @@ impl<O> Default for Slot<O> {
             errors: [0; PollError::REASONS.len()],
             durations: Histogram::default(),
             idle: None,
+            served_for: None,
         }
     }
 }
@@ -242,20 +246,29 @@ impl<O: Output> Section<O> {
             }
         };
         slot.snapshot = Some(Arc::new(next));
+        if slot.idle != Some(true) {
+            slot.served_for = None;
+        }
         drop(map);
         self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// Records which schedule the poller of `key` is on: `Some(served)` on
-    /// the idle schedule, its answer served that long after its arrival
-    /// (when longer than the section's own), `None` on its own interval.
+    /// the idle schedule, its answers served that long after their arrival
+    /// (when longer than the section's own), `None` on its own interval (the
+    /// last answer keeps its time until the next one arrives).
     pub fn set_idle(&self, key: &Key, idle: Option<Duration>) {
-        let unchanged = |s: &Slot<O>| s.idle == Some(idle);
+        let unchanged = |s: &Slot<O>| {
+            s.idle == Some(idle.is_some()) && idle.is_none_or(|d| s.served_for == Some(d))
+        };
         if self.read_map().by_key.get(key).is_none_or(unchanged) {
             return;
         }
         if let Some(slot) = self.write_map().by_key.get_mut(key) {
-            slot.idle = Some(idle);
+            slot.idle = Some(idle.is_some());
+            if idle.is_some() {
+                slot.served_for = idle;
+            }
         }
         self.generation.fetch_add(1, Ordering::Release);
     }
@@ -323,12 +336,11 @@ impl<O: Output> Exposed for Section<O> {
         let mut by_name: BTreeMap<&'static str, String> = BTreeMap::new();
         for (key, slot) in map.by_key.iter() {
             if let (Some(gauge), Some(idle)) = (names.idle, slot.idle) {
-                Series::new(&mut by_name, key).gauge(gauge, bool_value(idle.is_some()));
+                Series::new(&mut by_name, key).gauge(gauge, bool_value(idle));
             }
-            let stale_after = match slot.idle {
-                Some(Some(served)) => served.max(self.stale_after),
-                _ => self.stale_after,
-            };
+            let stale_after = slot
+                .served_for
+                .map_or(self.stale_after, |served| served.max(self.stale_after));
             let Some(snap) = &slot.snapshot else {
                 continue;
             };

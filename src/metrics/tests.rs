@@ -230,3 +230,62 @@ fn pending_until_first_call_and_keys_follow_reloads() {
         "dropped"
     );
 }
+
+/// An answer of a collector that follows its region's activity.
+#[derive(Debug, Clone, PartialEq)]
+struct IdleAnswer(f64);
+
+const IDLE_NAMES: Names = Names {
+    collector: "idle-test",
+    idle: Some(Gauge {
+        name: "i_idle",
+        help: "1 while idle.",
+    }),
+    values: &[Gauge {
+        name: "i_value",
+        help: "The value.",
+    }],
+    ..NAMES
+};
+
+impl Output for IdleAnswer {
+    const NAMES: &'static Names = &IDLE_NAMES;
+    fn write(&self, series: &mut Series<'_>) {
+        series.gauge(IDLE_NAMES.values[0], self.0);
+    }
+}
+
+/// An idle region's answer is served for as long as its poller says (twice
+/// the idle interval), beyond the section's own staleness; once the region
+/// sends again, the answer keeps that time until the next one arrives, which
+/// has the section's own.
+#[tokio::test(start_paused = true)]
+async fn an_idle_regions_answer_is_served_until_its_next_poll() {
+    let s = store();
+    let answers = s.section::<IdleAnswer>();
+    let key = Key::new("t", "us-east-1");
+    let value = "i_value{account=\"t\",aws_region=\"us-east-1\"} 1\n";
+    let twelve_hours = Duration::from_secs(12 * 3600);
+    answers.record(&key, &Ok(IdleAnswer(1.0)), Duration::ZERO, 1000.0);
+    answers.set_idle(&key, Some(twelve_hours));
+    tokio::time::advance(Duration::from_secs(3600)).await;
+    let t = text(&s);
+    assert!(t.contains(value), "an hour old, beyond the 10 minutes: {t}");
+    assert!(
+        t.contains("i_idle{account=\"t\",aws_region=\"us-east-1\"} 1\n"),
+        "{t}"
+    );
+    // It sends again: the answer stays until the next poll's.
+    answers.set_idle(&key, None);
+    tokio::time::advance(ENCODE_CACHE_TTL).await;
+    let t = text(&s);
+    assert!(t.contains(value), "{t}");
+    assert!(
+        t.contains("i_idle{account=\"t\",aws_region=\"us-east-1\"} 0\n"),
+        "{t}"
+    );
+    // The next answer, and then it goes after the section's own 10 minutes.
+    answers.record(&key, &Ok(IdleAnswer(1.0)), Duration::ZERO, 4600.0);
+    tokio::time::advance(Duration::from_secs(601)).await;
+    assert!(!text(&s).contains(value));
+}

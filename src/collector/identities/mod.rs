@@ -353,7 +353,7 @@ const NAMES: Names = Names {
         IDENTITIES,
         IDENTITIES_DROPPED,
     ],
-    help_note: " Polled in the background (--collector.identities.interval): the answer of the last successful poll, at most {stale_after} old.",
+    help_note: " Polled in the background (--collector.identities.interval): the answer of the last successful poll, at most {stale_after} old (twice --collector.idle-interval while the region is idle).",
     from_config: &[],
 };
 
