@@ -57,7 +57,14 @@ impl Activity {
     /// `valid_for`.
     pub fn observe(&self, key: &Key, evidence: Evidence, valid_for: Duration) {
         let mut map = self.by_key.write().unwrap_or_else(|p| p.into_inner());
-        let known = map.entry(key.clone()).or_default();
+        // Every successful account and reputation poll comes here: the key
+        // is cloned only the first time.
+        if !map.contains_key(key) {
+            map.insert(key.clone(), Known::default());
+        }
+        let Some(known) = map.get_mut(key) else {
+            return;
+        };
         match evidence {
             Evidence::Account { active } => {
                 known.account = Some((active, Instant::now() + valid_for));

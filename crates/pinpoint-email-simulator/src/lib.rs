@@ -315,28 +315,20 @@ impl Simulator {
     /// step; each call takes the next, the last repeats. Regions without one
     /// follow their scenario's timeline, or answer [`CloudWatchStep::healthy`].
     pub fn set_cloudwatch_script(&self, region: &str, steps: Vec<CloudWatchStep>) {
-        let steps = if steps.is_empty() {
-            vec![CloudWatchStep::healthy()]
-        } else {
-            steps
-        };
-        lock(&self.state)
-            .cloudwatch_scripts
-            .insert(region.to_string(), (steps, 0));
+        lock(&self.state).cloudwatch_scripts.insert(
+            region.to_string(),
+            script::start(steps, CloudWatchStep::healthy()),
+        );
     }
 
     /// Replaces the `GetDedicatedIps` script of `region`: each call (its first
     /// page) takes the next step, the last repeats. Regions without one follow
     /// their scenario's timeline, or have no dedicated IP.
     pub fn set_dedicated_ips_script(&self, region: &str, steps: Vec<DedicatedIpsStep>) {
-        let steps = if steps.is_empty() {
-            vec![DedicatedIpsStep::Ips(Vec::new())]
-        } else {
-            steps
-        };
-        lock(&self.state)
-            .dedicated_ips_scripts
-            .insert(region.to_string(), (steps, 0));
+        lock(&self.state).dedicated_ips_scripts.insert(
+            region.to_string(),
+            script::start(steps, DedicatedIpsStep::Ips(Vec::new())),
+        );
     }
 
     /// Replaces the script of the identity operations of `region`: each
@@ -345,14 +337,10 @@ impl Simulator {
     /// last repeats. Regions without one follow their scenario's timeline, or
     /// have no identity.
     pub fn set_identities_script(&self, region: &str, steps: Vec<IdentitiesStep>) {
-        let steps = if steps.is_empty() {
-            vec![IdentitiesStep::Identities(Vec::new())]
-        } else {
-            steps
-        };
-        lock(&self.state)
-            .identities_scripts
-            .insert(region.to_string(), (steps, 0));
+        lock(&self.state).identities_scripts.insert(
+            region.to_string(),
+            script::start(steps, IdentitiesStep::Identities(Vec::new())),
+        );
     }
 
     /// Plays `scenario`: each of its regions follows its timeline from now on,

@@ -52,6 +52,16 @@ impl Script {
     }
 }
 
+/// A new script of `steps` (`otherwise` alone when there are none), at its
+/// first step.
+pub(crate) fn start<T>(steps: Vec<T>, otherwise: T) -> (Vec<T>, usize) {
+    if steps.is_empty() {
+        (vec![otherwise], 0)
+    } else {
+        (steps, 0)
+    }
+}
+
 /// The step of a paged script (`steps`, `next` the one after the current):
 /// the next one for a call's first page, the current one for its further
 /// pages. The last step repeats.
